@@ -1,0 +1,83 @@
+// The only place Prisma clients are built.
+//
+// One datamodel, two engines: SQLite (better-sqlite3, the embedded default) and PostgreSQL (the production
+// engine). Both generated clients have the same models, so the rest of the code is written against one
+// client type (the PostgreSQL one) and never asks which engine it runs on, except where SQL differs
+// (row locks, see src/ledger/transaction.ts).
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient as PostgresPrismaClient, type Prisma } from "../generated/postgres/client.ts";
+import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
+import { type DatabaseEngine, databaseEngine } from "../config/database-url.ts";
+
+export type PrismaClient = PostgresPrismaClient;
+export type TransactionClient = Prisma.TransactionClient;
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection pool size per gateway process. */
+  poolSize?: number;
+  /** How long a SQLite connection waits for another process's write lock before failing. */
+  sqliteBusyTimeoutMs?: number;
+  /** Called with every SQL statement sent (tests count them; operators may log them). */
+  onQuery?: (event: { query: string; durationMs: number }) => void;
+}
+
+export interface Database {
+  engine: DatabaseEngine;
+  /** Runs write transactions. */
+  write: PrismaClient;
+  /**
+   * Serves reads. On PostgreSQL it is the same client as `write` (a pool). On SQLite it is a second
+   * connection: the writer's single connection would let a reader see a transaction's uncommitted rows,
+   * while a separate connection in WAL mode sees only committed data and never blocks the writer.
+   */
+  read: PrismaClient;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
+  const engine = databaseEngine(url);
+  if (engine === "postgres") {
+    const client = new PostgresPrismaClient({
+      adapter: new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }),
+      log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
+    });
+    attachQueryListener(client, options);
+    await client.$connect();
+    return { engine, write: client, read: client, close: () => client.$disconnect() };
+  }
+
+  const sqliteClient = (): PrismaClient =>
+    new SqlitePrismaClient({
+      adapter: new PrismaBetterSQLite3({ url, timeout: options.sqliteBusyTimeoutMs ?? 10_000 }),
+      log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
+    }) as unknown as PrismaClient;
+  const write = sqliteClient();
+  const read = sqliteClient();
+  // WAL lets the read connection see committed data while a write transaction is open; it is a property
+  // of the file, so setting it once on the writer is enough. Foreign keys are per connection in SQLite.
+  await write.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  await write.$queryRawUnsafe("PRAGMA foreign_keys = ON");
+  await read.$queryRawUnsafe("PRAGMA foreign_keys = ON");
+  attachQueryListener(write, options);
+  attachQueryListener(read, options);
+  return {
+    engine,
+    write,
+    read,
+    close: async () => {
+      await read.$disconnect();
+      await write.$disconnect();
+    },
+  };
+}
+
+function attachQueryListener(client: PrismaClient, options: DatabaseOptions): void {
+  const onQuery = options.onQuery;
+  if (!onQuery) return;
+  // The client was built with query events enabled exactly when onQuery is set; the cast only widens the
+  // client's type-level event list, which depends on constructor options.
+  (client as unknown as PostgresPrismaClient<"query">).$on("query", (event) =>
+    onQuery({ query: event.query, durationMs: event.duration }),
+  );
+}
