@@ -1,0 +1,85 @@
+// Exact integer amounts in minor units. Everything stays a bigint; JavaScript numbers are accepted at the
+// edge only when they are safe integers, because a larger number has already lost digits.
+import { failure, type LedgerFailure } from "./result.ts";
+
+export const int64Max = 9_223_372_036_854_775_807n;
+export const int64Min = -9_223_372_036_854_775_808n;
+
+const integerPattern = /^-?(0|[1-9][0-9]*)$/;
+
+/** Reads a positive amount from a bigint, a safe-integer number or a decimal string of digits. */
+export function parsePositiveAmount(value: unknown, field = "amount"): bigint | LedgerFailure {
+  const amount = parseInteger(value, field);
+  if (typeof amount !== "bigint") return amount;
+  if (amount <= 0n) {
+    return failure("AMOUNT_NOT_POSITIVE", field, `The amount must be greater than zero; got ${amount}.`, {
+      value: amount.toString(),
+    });
+  }
+  return amount;
+}
+
+/** Reads a zero-or-positive amount (an overdraft limit). */
+export function parseNonNegativeAmount(value: unknown, field: string, code: "INVALID_OVERDRAFT_LIMIT") {
+  const amount = parseInteger(value, field);
+  if (typeof amount !== "bigint") return amount;
+  if (amount < 0n) {
+    return failure(code, field, `The value must be zero or more; got ${amount}.`, { value: amount.toString() });
+  }
+  return amount;
+}
+
+function parseInteger(value: unknown, field: string): bigint | LedgerFailure {
+  let amount: bigint;
+  if (typeof value === "bigint") {
+    amount = value;
+  } else if (typeof value === "number") {
+    if (!Number.isInteger(value)) {
+      return failure("INVALID_AMOUNT", field, `The amount must be a whole number of minor units; got ${value}.`, {
+        value: String(value),
+      });
+    }
+    if (!Number.isSafeInteger(value)) {
+      return failure(
+        "INVALID_AMOUNT",
+        field,
+        `The amount ${value} is too large to be exact as a JSON number; send it as a string of digits.`,
+        { value: String(value) },
+      );
+    }
+    amount = BigInt(value);
+  } else if (typeof value === "string") {
+    if (!integerPattern.test(value)) {
+      return failure(
+        "INVALID_AMOUNT",
+        field,
+        `The amount must be a whole number of minor units written with digits only; got "${truncate(value)}".`,
+        { value: truncate(value) },
+      );
+    }
+    amount = BigInt(value);
+  } else {
+    return failure("INVALID_AMOUNT", field, "The amount must be a whole number of minor units.", { value: "" });
+  }
+  if (amount > int64Max || amount < int64Min) {
+    return failure(
+      "AMOUNT_OUT_OF_RANGE",
+      field,
+      `The amount must lie within the 64-bit range (at most ${int64Max}).`,
+      { value: truncate(amount.toString()), max: int64Max.toString() },
+    );
+  }
+  return amount;
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+export function minBigInt(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+export function maxBigInt(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -1,0 +1,142 @@
+// Balance reads. Every read first settles the grants that have expired by now (see `settleDue`), so a balance
+// shown is never stale, whether or not the background expiry job has run yet.
+import type { CreditAccount } from "../generated/postgres/client.ts";
+import { maxBigInt } from "./amounts.ts";
+import type { LedgerDependencies } from "./operations/money-write.ts";
+import { failure, isFailure, type LedgerResult } from "./result.ts";
+import { rollback, runWrite } from "./transaction.ts";
+import { WriteSession } from "./write-session.ts";
+
+/** Accounts settled per transaction: bounded so that one read never holds many locks for long. */
+const settleBatchSize = 50;
+/** Accounts settled per call: the background job takes the rest on its next round. */
+const settleCallLimit = 1000;
+
+/**
+ * Records the expirations of every grant that has expired by now and still holds credits, for the given
+ * accounts (or the whole tenant, or every tenant). Returns how many accounts it settled. Cheap when nothing is
+ * due: one indexed query.
+ */
+export async function settleDue(
+  deps: LedgerDependencies,
+  scope: { tenantId?: string; accountIds?: readonly string[] } = {},
+): Promise<number> {
+  const now = deps.clock();
+  if (scope.accountIds && scope.accountIds.length === 0) return 0;
+  const due = await deps.database.read.creditGrant.findMany({
+    where: {
+      ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
+      ...(scope.accountIds ? { accountId: { in: [...scope.accountIds] } } : {}),
+      remainingAmount: { gt: 0n },
+      expiresAt: { lte: now },
+    },
+    select: { accountId: true, tenantId: true },
+    distinct: ["accountId"],
+    take: settleCallLimit,
+  });
+  for (let start = 0; start < due.length; start += settleBatchSize) {
+    const batch = due.slice(start, start + settleBatchSize);
+    const byTenant = new Map<string, string[]>();
+    for (const row of batch) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.accountId]);
+    for (const [tenantId, accountIds] of byTenant) {
+      const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+        const session = new WriteSession(tx, deps.database.engine, tenantId, now);
+        const problem = await session.lock(accountIds.map((id) => ({ id, field: "accountId" })));
+        if (problem) rollback(problem);
+        await session.settleClosedGrants(accountIds);
+        await session.finish();
+      });
+      // Busy accounts are settled by whichever writer holds them (every write settles first) or next round.
+      if (isFailure(result) && result.error.code !== "LEDGER_BUSY") throw new Error(result.error.message);
+    }
+  }
+  return due.length;
+}
+
+export interface AccountBalance {
+  account: CreditAccount;
+  /** All credits on the account (negative when overdrawn). */
+  balance: bigint;
+  /** What a reduction could take now: the balance plus the unused overdraft; zero for a closed account. */
+  available: bigint;
+}
+
+/** Current balances of the tenant's accounts, in the order asked; null for an id that is not the tenant's. */
+export async function accountBalances(
+  deps: LedgerDependencies,
+  tenantId: string,
+  accountIds: readonly string[],
+): Promise<(AccountBalance | null)[]> {
+  await settleDue(deps, { tenantId, accountIds });
+  const accounts = await deps.database.read.creditAccount.findMany({ where: { tenantId, id: { in: [...accountIds] } } });
+  const byId = new Map(accounts.map((account) => [account.id, account]));
+  return accountIds.map((id) => {
+    const account = byId.get(id);
+    return account ? balanceOf(account) : null;
+  });
+}
+
+export function balanceOf(account: CreditAccount): AccountBalance {
+  const available = account.status === "OPEN" ? maxBigInt(account.balance + account.overdraftLimit, 0n) : 0n;
+  return { account, balance: account.balance, available };
+}
+
+/**
+ * The account's balance at a moment: the sum of its entries effective at or before it. For a moment still to
+ * come, credits scheduled to expire by then are already taken off (a projection).
+ */
+export async function balanceAt(
+  deps: LedgerDependencies,
+  tenantId: string,
+  accountId: string,
+  at: Date,
+): Promise<LedgerResult<{ balance: bigint; at: Date }>> {
+  const account = await deps.database.read.creditAccount.findFirst({ where: { id: accountId, tenantId }, select: { id: true } });
+  if (!account) return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
+  await settleDue(deps, { tenantId, accountIds: [accountId] });
+  const sums = await deps.database.read.creditEntry.groupBy({
+    by: ["direction"],
+    where: { accountId, effectiveAt: { lte: at } },
+    _sum: { amount: true },
+  });
+  let balance = 0n;
+  for (const row of sums) balance += (row.direction === "CREDIT" ? 1n : -1n) * (row._sum.amount ?? 0n);
+  if (at > deps.clock()) {
+    const expiring = await deps.database.read.creditGrant.aggregate({
+      where: { accountId, remainingAmount: { gt: 0n }, expiresAt: { lte: at } },
+      _sum: { remainingAmount: true },
+    });
+    balance -= expiring._sum.remainingAmount ?? 0n;
+  }
+  return { ok: true, balance, at };
+}
+
+export interface CurrencyTotal {
+  currency: string;
+  balance: bigint;
+  available: bigint;
+  accountCount: number;
+}
+
+/** A customer's totals per currency over all its accounts (closed accounts count, holding zero). */
+export async function customerBalances(
+  deps: LedgerDependencies,
+  tenantId: string,
+  customerId: string,
+): Promise<LedgerResult<{ totals: CurrencyTotal[] }>> {
+  const customer = await deps.database.read.customer.findFirst({ where: { id: customerId, tenantId }, select: { id: true } });
+  if (!customer) return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
+  const ids = await deps.database.read.creditAccount.findMany({ where: { customerId }, select: { id: true } });
+  const balances = await accountBalances(deps, tenantId, ids.map((row) => row.id));
+  const totals = new Map<string, CurrencyTotal>();
+  for (const entry of balances) {
+    if (!entry) continue;
+    const currency = entry.account.currency;
+    const total = totals.get(currency) ?? { currency, balance: 0n, available: 0n, accountCount: 0 };
+    total.balance += entry.balance;
+    total.available += entry.available;
+    total.accountCount += 1;
+    totals.set(currency, total);
+  }
+  return { ok: true, totals: [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)) };
+}

@@ -1,0 +1,58 @@
+// Idempotency keys: a retry with the same key and the same parameters returns the original result, marked
+// as a replay; the same key with different parameters is refused. The key is stored on the action itself,
+// unique per tenant, so the database guarantees that concurrent requests with one key write one action
+// (the loser's insert fails, its transaction is retried, and the retry finds the winner's action).
+//
+// Only successful writes are remembered: a refused request writes nothing, so retrying it with the same key
+// is evaluated afresh (the balance may have changed in between).
+import { createHash } from "node:crypto";
+import type { TransactionClient } from "../db/client.ts";
+import type { CreditAction } from "../generated/postgres/client.ts";
+import { failure, type LedgerFailure } from "./result.ts";
+import type { ActionOutcome } from "./outcome.ts";
+import { loadOutcome } from "./outcome.ts";
+
+/** A stable fingerprint of an operation and its parameters as the caller sent them. */
+export function requestFingerprint(operation: string, parameters: Record<string, unknown>): string {
+  return createHash("sha256").update(canonicalJson({ operation, parameters })).digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === undefined || value === null) return "null";
+  if (typeof value === "bigint") return JSON.stringify(value.toString());
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined && item !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Looks the key up. Returns null when it is new, the original outcome when this is a replay, or
+ * IDEMPOTENCY_KEY_REUSED when the key was used for a different request.
+ */
+export async function findReplay(
+  tx: TransactionClient,
+  tenantId: string,
+  idempotencyKey: string | null,
+  fingerprint: string,
+): Promise<ActionOutcome | LedgerFailure | null> {
+  if (idempotencyKey === null) return null;
+  const original: CreditAction | null = await tx.creditAction.findUnique({
+    where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } },
+  });
+  if (!original) return null;
+  if (original.requestHash !== fingerprint) {
+    return failure(
+      "IDEMPOTENCY_KEY_REUSED",
+      "idempotencyKey",
+      "This idempotency key was already used for a different request; use a new key for a new request.",
+      { idempotencyKey, actionId: original.id },
+    );
+  }
+  return { ...(await loadOutcome(tx, original)), replayed: true };
+}

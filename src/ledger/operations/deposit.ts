@@ -1,0 +1,72 @@
+// deposit: credits an account by creating a grant (a lot of credits with a category, a spending priority and
+// an optional expiry). A deposit into an overdrawn account repays the overdraft first.
+import type { GrantCategory } from "../../generated/postgres/enums.ts";
+import { parsePositiveAmount } from "../amounts.ts";
+import { outcomeOf, type ActionOutcome } from "../outcome.ts";
+import { failure, isFailure, type LedgerResult } from "../result.ts";
+import { rollback } from "../transaction.ts";
+import { checkDate, checkName, checkPriority, type WriteOptions } from "../validation.ts";
+import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+
+export interface DepositInput extends WriteOptions {
+  accountId: string;
+  /** Minor units: a bigint, a safe-integer number or a string of digits. */
+  amount: bigint | number | string;
+  grant?: {
+    name?: string | null;
+    category?: GrantCategory | null;
+    /** 0..100, lower is spent first; default 50. */
+    priority?: number | null;
+    expiresAt?: Date | null;
+  };
+}
+
+export async function deposit(deps: LedgerDependencies, tenantId: string, input: DepositInput): Promise<LedgerResult<ActionOutcome>> {
+  const amount = parsePositiveAmount(input.amount);
+  if (isFailure(amount)) return amount;
+  const priority = checkPriority(input.grant?.priority);
+  if (isFailure(priority)) return priority;
+  const name = checkName(input.grant?.name, "grant.name", false);
+  if (isFailure(name)) return name;
+  const expiresAt = input.grant?.expiresAt ?? null;
+  if (expiresAt !== null) {
+    const problem = checkDate(expiresAt, "grant.expiresAt", "INVALID_EXPIRES_AT");
+    if (problem) return problem;
+  }
+  const category = input.grant?.category ?? "PAID";
+
+  return moneyWrite(
+    deps,
+    tenantId,
+    "deposit",
+    { accountId: input.accountId, amount, grant: { name, category, priority, expiresAt } },
+    input,
+    async (session, options, requestHash) => {
+      if (expiresAt !== null && (expiresAt <= session.now || expiresAt <= options.effectiveAt)) {
+        rollback(
+          failure("INVALID_EXPIRES_AT", "grant.expiresAt", "The expiry must be later than now and than the effective time.", {
+            value: expiresAt.toISOString(),
+          }),
+        );
+      }
+      await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
+      await session.settleClosedGrants([input.accountId]);
+      const problem = session.checkCredit(input.accountId, amount);
+      if (problem) rollback(problem);
+      const action = await session.beginAction({
+        type: "DEPOSIT",
+        amount,
+        currency: session.account(input.accountId).currency,
+        sourceAccountId: null,
+        targetAccountId: input.accountId,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
+      const credit = await session.credit(action, input.accountId, [
+        { spec: { name, category, priority, expiresAt, externalReference: options.externalReference }, amount },
+      ]);
+      return outcomeOf(action, [credit.entry], credit.createdGrants, session.settled);
+    },
+  );
+}

@@ -1,0 +1,36 @@
+// reduce: debits an account, spending its grants by priority, then soonest expiry, then oldest. Refused with
+// INSUFFICIENT_CREDITS when the balance would pass the overdraft limit (zero unless the account has one).
+import { parsePositiveAmount } from "../amounts.ts";
+import { outcomeOf, type ActionOutcome } from "../outcome.ts";
+import { isFailure, type LedgerResult } from "../result.ts";
+import { rollback } from "../transaction.ts";
+import type { WriteOptions } from "../validation.ts";
+import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+
+export interface ReduceInput extends WriteOptions {
+  accountId: string;
+  amount: bigint | number | string;
+}
+
+export async function reduce(deps: LedgerDependencies, tenantId: string, input: ReduceInput): Promise<LedgerResult<ActionOutcome>> {
+  const amount = parsePositiveAmount(input.amount);
+  if (isFailure(amount)) return amount;
+  return moneyWrite(deps, tenantId, "reduce", { accountId: input.accountId, amount }, input, async (session, options, requestHash) => {
+    await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
+    await session.settleClosedGrants([input.accountId]);
+    const problem = session.checkDebit(input.accountId, amount);
+    if (problem) rollback(problem);
+    const action = await session.beginAction({
+      type: "REDUCTION",
+      amount,
+      currency: session.account(input.accountId).currency,
+      sourceAccountId: input.accountId,
+      targetAccountId: null,
+      requestHash,
+      effectiveAt: options.effectiveAt,
+      options: draftOptions(options),
+    });
+    const debit = await session.debit(action, input.accountId, amount);
+    return outcomeOf(action, [debit.entry], [], session.settled);
+  });
+}

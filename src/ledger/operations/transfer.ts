@@ -1,0 +1,84 @@
+// transfer: moves credits from one account to another of the same currency, atomically. The credits keep
+// their nature: each grant the source spends reappears in the target as a grant with the same category,
+// priority and expiry, so a transfer can neither extend nor shorten the life of promotional credits.
+import { parsePositiveAmount } from "../amounts.ts";
+import { outcomeOf, type ActionOutcome } from "../outcome.ts";
+import { failure, isFailure, type LedgerResult } from "../result.ts";
+import { rollback } from "../transaction.ts";
+import type { WriteOptions } from "../validation.ts";
+import type { CreditLot, Debit, GrantSpec } from "../write-session.ts";
+import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+
+export interface TransferInput extends WriteOptions {
+  sourceAccountId: string;
+  targetAccountId: string;
+  amount: bigint | number | string;
+}
+
+export async function transfer(deps: LedgerDependencies, tenantId: string, input: TransferInput): Promise<LedgerResult<ActionOutcome>> {
+  const amount = parsePositiveAmount(input.amount);
+  if (isFailure(amount)) return amount;
+  if (input.sourceAccountId === input.targetAccountId) {
+    return failure("SAME_ACCOUNT", "targetAccountId", "A transfer needs two different accounts.");
+  }
+  const parameters = { sourceAccountId: input.sourceAccountId, targetAccountId: input.targetAccountId, amount };
+  return moneyWrite(deps, tenantId, "transfer", parameters, input, async (session, options, requestHash) => {
+    const { sourceAccountId, targetAccountId } = input;
+    await lockOpenAccounts(session, [
+      { id: sourceAccountId, field: "sourceAccountId" },
+      { id: targetAccountId, field: "targetAccountId" },
+    ]);
+    const source = session.account(sourceAccountId);
+    const target = session.account(targetAccountId);
+    if (source.currency !== target.currency) {
+      rollback(
+        failure("CURRENCY_MISMATCH", "targetAccountId", `The accounts hold different currencies (${source.currency} and ${target.currency}).`, {
+          source: source.currency,
+          target: target.currency,
+        }),
+      );
+    }
+    await session.settleClosedGrants([sourceAccountId, targetAccountId]);
+    const problem = session.checkDebit(sourceAccountId, amount) ?? session.checkCredit(targetAccountId, amount);
+    if (problem) rollback(problem);
+    const action = await session.beginAction({
+      type: "TRANSFER",
+      amount,
+      currency: source.currency,
+      sourceAccountId,
+      targetAccountId,
+      requestHash,
+      effectiveAt: options.effectiveAt,
+      options: draftOptions(options),
+    });
+    const debit = await session.debit(action, sourceAccountId, amount);
+    const credit = await session.credit(action, targetAccountId, mirrorLots(debit));
+    return outcomeOf(action, [debit.entry, credit.entry], credit.createdGrants, session.settled);
+  });
+}
+
+/** A plain grant: what overdrawn credits become when they move (they had no grant to copy). */
+export const plainGrant: GrantSpec = { name: null, category: "PAID", priority: 50, expiresAt: null, externalReference: null };
+
+/**
+ * The lots that reproduce a debit's grants in another account: one per distinct kind of grant spent, plus a
+ * plain one for the overdrawn part, placed first so that an overdraft in the target is repaid from it.
+ */
+export function mirrorLots(debit: Debit): CreditLot[] {
+  const lots = new Map<string, { spec: GrantSpec; amount: bigint }>();
+  for (const { grant, amount } of debit.consumed) {
+    const spec: GrantSpec = {
+      name: grant.name,
+      category: grant.category,
+      priority: grant.priority,
+      expiresAt: grant.expiresAt,
+      externalReference: grant.externalReference,
+    };
+    const key = JSON.stringify([spec.name, spec.category, spec.priority, spec.expiresAt?.getTime() ?? null, spec.externalReference]);
+    const lot = lots.get(key);
+    if (lot) lot.amount += amount;
+    else lots.set(key, { spec, amount });
+  }
+  const overdrawn: CreditLot[] = debit.overdrawn > 0n ? [{ spec: plainGrant, amount: debit.overdrawn }] : [];
+  return [...overdrawn, ...lots.values()];
+}

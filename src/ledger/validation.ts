@@ -1,0 +1,195 @@
+// Checks of input shape that need no database: lengths, formats, time rules. Each refusal names its field
+// and has a stable code (see result.ts). Checks that need the database (does the store exist?) happen inside
+// the operation's transaction.
+import { failure, type LedgerFailure } from "./result.ts";
+import type { InitiatorType } from "../generated/postgres/enums.ts";
+
+export const limits = {
+  noteLength: 1000,
+  externalReferenceLength: 255,
+  idempotencyKeyLength: 255,
+  nameLength: 200,
+  externalIdLength: 255,
+  emailLength: 320,
+  initiatorIdLength: 255,
+  minPriority: 0,
+  maxPriority: 100,
+} as const;
+
+/** Who caused an action. The GraphQL layer fills it from the authenticated API key unless a user is named. */
+export interface Initiator {
+  type: InitiatorType;
+  /** The tenant's own id of the user, or our API key id; absent for the system. */
+  id?: string | null;
+  /** The API key the request came with, if any. */
+  apiKeyId?: string | null;
+}
+
+/** Options every money-moving operation accepts. */
+export interface WriteOptions {
+  /** Retrying with the same key and the same parameters returns the first result instead of writing again. */
+  idempotencyKey?: string | null;
+  note?: string | null;
+  storeId?: string | null;
+  partnerId?: string | null;
+  /** What the action paid for or came from, e.g. an invoice and line item. */
+  externalReference?: string | null;
+  /** When the action takes effect; defaults to now. May be in the past (backdating), never in the future. */
+  effectiveAt?: Date | null;
+  initiator?: Initiator;
+}
+
+export interface CheckedWriteOptions {
+  idempotencyKey: string | null;
+  note: string | null;
+  storeId: string | null;
+  partnerId: string | null;
+  externalReference: string | null;
+  effectiveAt: Date;
+  /** The effective time as the caller gave it (null when defaulted), for the idempotency fingerprint. */
+  requestedEffectiveAt: Date | null;
+  initiator: Required<Initiator>;
+}
+
+const printable = /^[\x21-\x7e]+$/;
+
+export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWriteOptions | LedgerFailure {
+  const idempotencyKey = options.idempotencyKey ?? null;
+  if (idempotencyKey !== null) {
+    if (idempotencyKey.length === 0 || idempotencyKey.length > limits.idempotencyKeyLength || !printable.test(idempotencyKey)) {
+      return failure(
+        "INVALID_IDEMPOTENCY_KEY",
+        "idempotencyKey",
+        `The idempotency key must be 1 to ${limits.idempotencyKeyLength} visible ASCII characters without spaces.`,
+        { max: String(limits.idempotencyKeyLength) },
+      );
+    }
+  }
+  const note = emptyToNull(options.note);
+  if (note !== null && [...note].length > limits.noteLength) {
+    return failure("NOTE_TOO_LONG", "note", `The note may have at most ${limits.noteLength} characters.`, {
+      max: String(limits.noteLength),
+    });
+  }
+  const externalReference = emptyToNull(options.externalReference);
+  if (externalReference !== null && [...externalReference].length > limits.externalReferenceLength) {
+    return failure(
+      "EXTERNAL_REFERENCE_TOO_LONG",
+      "externalReference",
+      `The external reference may have at most ${limits.externalReferenceLength} characters.`,
+      { max: String(limits.externalReferenceLength) },
+    );
+  }
+  const requestedEffectiveAt = options.effectiveAt ?? null;
+  if (requestedEffectiveAt !== null) {
+    const problem = checkDate(requestedEffectiveAt, "effectiveAt", "INVALID_EFFECTIVE_AT");
+    if (problem) return problem;
+    if (requestedEffectiveAt.getTime() > now.getTime()) {
+      return failure(
+        "INVALID_EFFECTIVE_AT",
+        "effectiveAt",
+        "The effective time may not be in the future; actions take effect when they are recorded or earlier.",
+        { value: requestedEffectiveAt.toISOString(), now: now.toISOString() },
+      );
+    }
+  }
+  const initiator = options.initiator ?? { type: "SYSTEM" };
+  const initiatorId = emptyToNull(initiator.id);
+  if (initiatorId !== null && initiatorId.length > limits.initiatorIdLength) {
+    return failure("INVALID_INITIATOR", "initiator", `The initiator id may have at most ${limits.initiatorIdLength} characters.`, {
+      max: String(limits.initiatorIdLength),
+    });
+  }
+  if (initiator.type === "USER" && initiatorId === null) {
+    return failure("INVALID_INITIATOR", "initiator", "A user initiator needs the user's id.");
+  }
+  return {
+    idempotencyKey,
+    note,
+    storeId: emptyToNull(options.storeId),
+    partnerId: emptyToNull(options.partnerId),
+    externalReference,
+    effectiveAt: requestedEffectiveAt ?? now,
+    requestedEffectiveAt,
+    initiator: { type: initiator.type, id: initiatorId, apiKeyId: initiator.apiKeyId ?? null },
+  };
+}
+
+export function checkDate(value: Date, field: string, code: "INVALID_EFFECTIVE_AT" | "INVALID_EXPIRES_AT"): LedgerFailure | null {
+  const time = value instanceof Date ? value.getTime() : Number.NaN;
+  // Year 1970 to 9999: the range both engines store and every client can print.
+  if (!Number.isFinite(time) || time < 0 || time > 253_402_300_799_999) {
+    return failure(code, field, "The time is not a valid date between 1970 and 9999.");
+  }
+  return null;
+}
+
+export function checkPriority(priority: number | null | undefined): number | LedgerFailure {
+  const value = priority ?? 50;
+  if (!Number.isInteger(value) || value < limits.minPriority || value > limits.maxPriority) {
+    return failure(
+      "INVALID_PRIORITY",
+      "priority",
+      `The priority must be a whole number from ${limits.minPriority} to ${limits.maxPriority}; lower is spent first.`,
+      { value: String(value), min: String(limits.minPriority), max: String(limits.maxPriority) },
+    );
+  }
+  return value;
+}
+
+const currencyPattern = /^[A-Z][A-Z0-9]{2,11}$/;
+
+/** ISO 4217 codes (USD) and credit units (PTS, CREDITS); case-insensitive in, upper case out. */
+export function checkCurrency(currency: string | null | undefined): string | LedgerFailure {
+  const value = (currency ?? "").trim().toUpperCase();
+  if (!currencyPattern.test(value)) {
+    return failure(
+      "INVALID_CURRENCY",
+      "currency",
+      "The currency must be an ISO 4217 code such as USD or a credit unit such as PTS: 3 to 12 letters or digits, starting with a letter.",
+      { value: (currency ?? "").slice(0, 40) },
+    );
+  }
+  return value;
+}
+
+export function checkName(name: string | null | undefined, field = "name", required = true): string | null | LedgerFailure {
+  const value = emptyToNull(name?.trim());
+  if (value === null) {
+    return required ? failure("INVALID_NAME", field, "A name is required.") : null;
+  }
+  if ([...value].length > limits.nameLength) {
+    return failure("INVALID_NAME", field, `The name may have at most ${limits.nameLength} characters.`, {
+      max: String(limits.nameLength),
+    });
+  }
+  return value;
+}
+
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function checkEmail(email: string | null | undefined): string | null | LedgerFailure {
+  const value = emptyToNull(email?.trim());
+  if (value === null) return null;
+  if (value.length > limits.emailLength || !emailPattern.test(value)) {
+    return failure("INVALID_EMAIL", "email", "The email address is not valid.");
+  }
+  return value;
+}
+
+export function checkExternalId(externalId: string | null | undefined, field = "externalId"): string | LedgerFailure {
+  const value = emptyToNull(externalId?.trim());
+  if (value === null || value.length > limits.externalIdLength) {
+    return failure(
+      "INVALID_EXTERNAL_ID",
+      field,
+      `The external id must have 1 to ${limits.externalIdLength} characters.`,
+      { max: String(limits.externalIdLength) },
+    );
+  }
+  return value;
+}
+
+export function emptyToNull(value: string | null | undefined): string | null {
+  return value === undefined || value === null || value === "" ? null : value;
+}

@@ -1,0 +1,151 @@
+// Checks the ledger's invariants on stored data, independently of the write path that maintains them, and
+// returns every discrepancy found (an empty list means the ledger is consistent). Tests run it after every
+// scenario; operators can run it on a live database (it only reads).
+//
+// Per account: its balance equals its credits minus its debits; its entries are numbered 1..n without gaps and
+// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); each grant's
+// remaining amount equals what was allocated into it minus what was taken out.
+// Per action: a transfer moves exactly what it takes (one debit and one credit of the action's amount, same
+// currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
+// action it reverses.
+import type { Database } from "../db/client.ts";
+import type { CreditAction, CreditEntry } from "../generated/postgres/client.ts";
+import { int64Max, int64Min, maxBigInt } from "./amounts.ts";
+
+export interface Discrepancy {
+  kind: string;
+  /** The account, grant or action concerned. */
+  id: string;
+  message: string;
+}
+
+const pageSize = 500;
+
+export async function verifyLedger(database: Database, scope: { tenantId: string; accountId?: string }): Promise<Discrepancy[]> {
+  const db = database.read;
+  const problems: Discrepancy[] = [];
+  const accounts = await db.creditAccount.findMany({
+    where: { tenantId: scope.tenantId, ...(scope.accountId ? { id: scope.accountId } : {}) },
+    orderBy: { id: "asc" },
+  });
+
+  for (const account of accounts) {
+    const report = (kind: string, message: string) => problems.push({ kind, id: account.id, message });
+    let expected = 0n;
+    let sequence = 0;
+    for (let cursor: string | undefined; ; ) {
+      const entries: CreditEntry[] = await db.creditEntry.findMany({
+        where: { accountId: account.id },
+        orderBy: { sequence: "asc" },
+        take: pageSize,
+        ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
+      });
+      for (const entry of entries) {
+        sequence += 1;
+        if (entry.sequence !== sequence) report("entry-sequence", `entry ${entry.id} has sequence ${entry.sequence}, expected ${sequence}`);
+        if (entry.balanceBefore !== expected) {
+          report("entry-chain", `entry ${entry.id} starts from ${entry.balanceBefore}, the previous entry ended at ${expected}`);
+        }
+        const signed = entry.direction === "CREDIT" ? entry.amount : -entry.amount;
+        if (entry.amount <= 0n) report("entry-amount", `entry ${entry.id} has a non-positive amount ${entry.amount}`);
+        if (entry.balanceAfter !== entry.balanceBefore + signed) {
+          report("entry-arithmetic", `entry ${entry.id}: ${entry.balanceBefore} ${entry.direction} ${entry.amount} is not ${entry.balanceAfter}`);
+        }
+        if (entry.currency !== account.currency) report("entry-currency", `entry ${entry.id} is in ${entry.currency}`);
+        expected += signed;
+      }
+      if (entries.length < pageSize) break;
+      cursor = entries[entries.length - 1]?.id;
+    }
+    if (account.balance !== expected) report("balance", `balance is ${account.balance}, its entries add up to ${expected}`);
+    if (account.entryCount !== sequence) report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
+    if (account.balance > int64Max || account.balance < int64Min) report("balance-range", "balance is outside the 64-bit range");
+    if (account.status === "CLOSED" && account.balance !== 0n) report("closed-balance", `closed account holds ${account.balance}`);
+
+    const grants = await db.creditGrant.findMany({ where: { accountId: account.id }, select: { id: true, remainingAmount: true, originalAmount: true } });
+    const held = grants.reduce((sum, grant) => sum + grant.remainingAmount, 0n);
+    if (held !== maxBigInt(account.balance, 0n)) {
+      report("grants-total", `grants hold ${held}, the positive balance is ${maxBigInt(account.balance, 0n)}`);
+    }
+    const flows = await db.creditAllocation.groupBy({
+      by: ["grantId", "direction"],
+      where: { grant: { accountId: account.id } },
+      _sum: { amount: true },
+    });
+    for (const grant of grants) {
+      const into = flows.find((row) => row.grantId === grant.id && row.direction === "CREDIT")?._sum.amount ?? 0n;
+      const outOf = flows.find((row) => row.grantId === grant.id && row.direction === "DEBIT")?._sum.amount ?? 0n;
+      if (grant.remainingAmount < 0n) problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
+      if (grant.remainingAmount !== into - outOf) {
+        problems.push({ kind: "grant-flows", id: grant.id, message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}` });
+      }
+    }
+  }
+
+  // Actions of the scope, a page at a time.
+  const accountFilter = scope.accountId
+    ? { OR: [{ sourceAccountId: scope.accountId }, { targetAccountId: scope.accountId }] }
+    : {};
+  for (let cursor: string | undefined; ; ) {
+    const actions: (CreditAction & { entries: CreditEntry[] })[] = await db.creditAction.findMany({
+      where: { tenantId: scope.tenantId, ...accountFilter },
+      include: { entries: true },
+      orderBy: { id: "asc" },
+      take: pageSize,
+      ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
+    });
+    const reversed = await db.creditAction.findMany({
+      where: { id: { in: actions.map((action) => action.reversesActionId).filter((id): id is string => id !== null) } },
+    });
+    for (const action of actions) checkAction(action, reversed, problems);
+    if (actions.length < pageSize) break;
+    cursor = actions[actions.length - 1]?.id;
+  }
+  return problems;
+}
+
+function checkAction(action: CreditAction & { entries: CreditEntry[] }, reversedActions: CreditAction[], problems: Discrepancy[]): void {
+  const report = (kind: string, message: string) => problems.push({ kind, id: action.id, message });
+  const debits = action.entries.filter((entry) => entry.direction === "DEBIT");
+  const credits = action.entries.filter((entry) => entry.direction === "CREDIT");
+  if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
+  for (const entry of action.entries) {
+    if (entry.amount !== action.amount) report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
+    if (entry.type !== action.type || entry.effectiveAt.getTime() !== action.effectiveAt.getTime()) {
+      report("action-entry-copy", `entry ${entry.id} does not repeat the action's type and effective time`);
+    }
+  }
+  const expectDebit = action.sourceAccountId !== null;
+  const expectCredit = action.targetAccountId !== null;
+  if (debits.length !== (expectDebit ? 1 : 0) || (expectDebit && debits[0]?.accountId !== action.sourceAccountId)) {
+    report("action-debit", "the debit entry does not match the source account");
+  }
+  if (credits.length !== (expectCredit ? 1 : 0) || (expectCredit && credits[0]?.accountId !== action.targetAccountId)) {
+    report("action-credit", "the credit entry does not match the target account");
+  }
+  const shape: Record<CreditAction["type"], [boolean, boolean] | null> = {
+    DEPOSIT: [false, true],
+    REDUCTION: [true, false],
+    TRANSFER: [true, true],
+    EXPIRATION: [true, false],
+    VOID: [true, false],
+    REVERSAL: null,
+  };
+  const wanted = shape[action.type];
+  if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit)) report("action-shape", `a ${action.type} with the wrong sides`);
+  if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId) report("transfer-self", "transfer to itself");
+  if (action.type === "REVERSAL") {
+    const original = reversedActions.find((candidate) => candidate.id === action.reversesActionId);
+    if (!original) {
+      report("reversal-link", "a reversal that reverses nothing");
+    } else if (
+      original.amount !== action.amount ||
+      original.sourceAccountId !== action.targetAccountId ||
+      original.targetAccountId !== action.sourceAccountId
+    ) {
+      report("reversal-mirror", `does not mirror action ${original.id}`);
+    }
+  } else if (action.reversesActionId !== null) {
+    report("reversal-link", `a ${action.type} linked as a reversal`);
+  }
+}
