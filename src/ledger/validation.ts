@@ -190,6 +190,11 @@ export function checkExternalId(externalId: string | null | undefined, field = "
   return value;
 }
 
+/** The form of a note (and of a note query) that note search compares: case and width folded. */
+export function foldForSearch(text: string): string {
+  return text.normalize("NFKC").toLocaleLowerCase("und");
+}
+
 export function emptyToNull(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === "" ? null : value;
 }

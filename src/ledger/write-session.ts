@@ -18,7 +18,7 @@ import type { ActionType, EntryDirection, GrantCategory } from "../generated/pos
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 import { lockAccounts } from "./transaction.ts";
-import type { CheckedWriteOptions } from "./validation.ts";
+import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
 interface AccountState {
   row: CreditAccount;
@@ -188,6 +188,7 @@ export class WriteSession {
         initiatorType: draft.options.initiator.type,
         apiKeyId: draft.options.initiator.apiKeyId,
         note: draft.options.note,
+        noteSearch: draft.options.note === null ? null : foldForSearch(draft.options.note),
         externalReference: draft.options.externalReference,
         idempotencyKey: draft.options.idempotencyKey,
         requestHash: draft.requestHash ?? null,

@@ -112,6 +112,7 @@ CREATE TABLE "credit_action" (
     "initiator_type" "InitiatorType" NOT NULL,
     "api_key_id" TEXT,
     "note" TEXT,
+    "note_search" TEXT,
     "external_reference" TEXT,
     "idempotency_key" TEXT,
     "request_hash" TEXT,

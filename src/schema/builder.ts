@@ -1,0 +1,72 @@
+// The Pothos schema builder shared by every schema file. It only configures plugins and defaults; types and
+// fields are defined in the domain files that src/schema/index.ts imports.
+import SchemaBuilder from "@pothos/core";
+import DataloaderPlugin from "@pothos/plugin-dataloader";
+import RelayPlugin from "@pothos/plugin-relay";
+import type { Context } from "../server/context.ts";
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  // Fields are non-null unless they say otherwise, so that a nullable field is a deliberate, visible choice.
+  DefaultFieldNullability: false;
+  // The same rule for connections: a connection's edges and their nodes are never null.
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [RelayPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  // Every element the Relay plugin generates gets a description here, because the schema test requires a
+  // description on every type, field, argument and enum value. Object ids are always global IDs (the
+  // plugin's only mode): the type name and the database id, base64-encoded, so `node(id:)` can fetch
+  // any object.
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    idFieldOptions: {
+      description: "Globally unique ID of the object, accepted by `node` and `nodes`.",
+    },
+    nodeTypeOptions: {
+      description: "An object with a globally unique ID, which `node` and `nodes` can fetch.",
+    },
+    nodeQueryOptions: {
+      description:
+        "Fetches any object that has a global ID. Null when no object with this ID is visible to the caller.",
+      args: { id: { description: "Global ID of the object." } },
+    },
+    nodesQueryOptions: {
+      description:
+        "Fetches objects by their global IDs, in the order given, with null in place of each ID that names no object visible to the caller.",
+      args: { ids: { description: "Global IDs of the objects." } },
+    },
+    pageInfoTypeOptions: {
+      description: "Where a page of a connection lies in the whole list, and the cursors to page from it.",
+    },
+    hasNextPageFieldOptions: {
+      description: "Whether more items follow this page (when paging forward with `first`).",
+    },
+    hasPreviousPageFieldOptions: {
+      description: "Whether more items precede this page (when paging backward with `last`).",
+    },
+    startCursorFieldOptions: {
+      description: "Cursor of the first item of the page; null when the page is empty.",
+    },
+    endCursorFieldOptions: {
+      description: "Cursor of the last item of the page; null when the page is empty.",
+    },
+    firstArgOptions: { description: "Returns at most this many items from the start (or from `after`)." },
+    afterArgOptions: { description: "Returns the items after the item with this cursor." },
+    lastArgOptions: { description: "Returns at most this many items from the end (or from `before`)." },
+    beforeArgOptions: { description: "Returns the items before the item with this cursor." },
+    defaultConnectionTypeOptions: {
+      description: "One page of a list, with cursors to fetch the pages around it.",
+    },
+    defaultEdgeTypeOptions: {
+      description: "An item of a connection, with the cursor that marks its position.",
+    },
+    pageInfoFieldOptions: { description: "Where this page lies in the whole list." },
+    edgesFieldOptions: { nullable: false, description: "The items of this page, each with its cursor." },
+    nodeFieldOptions: { nullable: false, description: "The item." },
+    cursorFieldOptions: { description: "Opaque position of the item, for the `after` and `before` arguments." },
+    mutationInputArgOptions: { description: "The mutation's input." },
+  },
+});
