@@ -1,0 +1,135 @@
+// Serves the gateway over node:http and shuts it down gracefully.
+//
+// On SIGINT or SIGTERM the server stops accepting connections, lets in-flight requests finish (for at most
+// SHUTDOWN_TIMEOUT_MS), closes the keep-alive connections left open, runs `onShutdown` (which closes the
+// database) and exits with code 0. Deployments send SIGTERM before replacing a process, so a rolling
+// restart drops no request that can finish in time.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Config } from "../config/config.ts";
+import type { Gateway } from "./yoga.ts";
+
+/** Where shutdown signals come from; `process` unless a test provides its own. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+export interface HttpServerOptions {
+  /** Runs once every connection is closed, before the process exits: release the database here. */
+  onShutdown?: () => void | Promise<void>;
+  /**
+   * Signals that start a graceful shutdown, by default SIGINT and SIGTERM from `process`. An empty list
+   * installs no handler: the caller (a test) shuts down with `shutdown()` and the process does not exit.
+   */
+  signals?: readonly NodeJS.Signals[];
+  signalSource?: SignalSource;
+  /** Ends the process after a signal-initiated shutdown; `process.exit` unless replaced. */
+  exit?: (code: number) => void;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  /** The port actually bound, which differs from the configured one when that is 0. */
+  port: number;
+  /**
+   * Stops the server gracefully and runs `onShutdown`. Resolves once done; later calls return the same
+   * promise. `forcedConnections` counts connections closed with a request still running at the timeout.
+   */
+  shutdown(reason?: string): Promise<{ forcedConnections: number }>;
+}
+
+export async function startHttpServer(
+  gateway: Gateway,
+  config: Pick<Config, "port" | "host" | "shutdownTimeoutMs">,
+  options: HttpServerOptions = {},
+): Promise<RunningHttpServer> {
+  const { onShutdown, signals = ["SIGINT", "SIGTERM"], signalSource = process } = options;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const logger = gateway.logger;
+  let shuttingDown = false;
+  // Responses not yet finished, so that shutdown can tell their connections not to stay open.
+  const openResponses = new Set<ServerResponse>();
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    openResponses.add(response);
+    response.once("close", () => openResponses.delete(response));
+    // A request that arrives during shutdown on an already open keep-alive connection is still served,
+    // but its connection closes after the response.
+    if (shuttingDown) response.setHeader("connection", "close");
+    gateway(request, response);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let shutdownPromise: Promise<{ forcedConnections: number }> | undefined;
+  const shutdown = (reason = "Shutdown requested"): Promise<{ forcedConnections: number }> => {
+    shutdownPromise ??= (async () => {
+      shuttingDown = true;
+      logger.info(
+        `${reason}: no longer accepting connections; waiting up to ${config.shutdownTimeoutMs} ms for ` +
+          `${openResponses.size} in-flight request(s)`,
+      );
+      // close() stops listening at once and calls back when the last connection has closed.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Each running request's connection closes after its response instead of staying open for the
+      // next request; connections already idle are closed now.
+      for (const response of openResponses) {
+        if (!response.headersSent) response.setHeader("connection", "close");
+      }
+      server.closeIdleConnections();
+
+      let forcedConnections = 0;
+      const timer = setTimeout(() => {
+        forcedConnections = openResponses.size;
+        logger.warn(`${forcedConnections} request(s) still running after ${config.shutdownTimeoutMs} ms; closing them`);
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+
+      try {
+        await gateway.dispose();
+        await onShutdown?.();
+      } finally {
+        removeSignalListeners();
+      }
+      logger.info("Shutdown complete");
+      return { forcedConnections };
+    })();
+    return shutdownPromise;
+  };
+
+  // The first signal starts a graceful shutdown; another one means the operator does not want to wait.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      logger.warn(`Received ${signal} during shutdown; exiting without waiting`);
+      exit(1);
+      return;
+    }
+    shutdown(`Received ${signal}`).then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error("Shutdown failed:", error);
+        exit(1);
+      },
+    );
+  };
+  const listeners = signals.map((signal) => {
+    const listener = () => onSignal(signal);
+    signalSource.on(signal, listener);
+    return { signal, listener };
+  });
+  function removeSignalListeners(): void {
+    for (const { signal, listener } of listeners) signalSource.off(signal, listener);
+  }
+
+  return { server, port, shutdown };
+}
