@@ -1,0 +1,812 @@
+// The read side of account and customer histories: the entries of one account, or of all of a customer's
+// accounts, filtered, ordered and paged (CareCloud's and Thought Industries' credit history, Stripe's credit
+// balance transactions). Independent of GraphQL: the API layer wraps pages into Relay connections and maps
+// HistoryArgumentError codes to user errors.
+//
+// Built for batching. A DataLoader collects the parents (say 50 customers each asking for their 20 latest
+// entries) that share one filter, order and page request, and `readHistories` answers all of them with ONE
+// SQL statement: a ROW_NUMBER() window partitioned by the parent column numbers each parent's rows in the
+// requested order, and only the rows of the page (plus one to tell whether more follow) leave the database.
+// The window still numbers every filtered row of each parent before the page is cut, so a statement's cost
+// grows with the parents' (filtered) history sizes, not with the page size; the (account or customer, time,
+// id) indexes hand it the rows already in order for the time orders.
+// `countHistories` is likewise one GROUP BY statement. Above `historyBatchLimits.parentsPerStatement`
+// parents the work is split into that many parents per statement, so that no statement exceeds the
+// engines' bound-parameter limits.
+//
+// Engine notes (the same statement runs on SQLite and PostgreSQL; only the text collation and the name of
+// the substring function differ):
+// - Text sort keys are compared by code point on both engines: PostgreSQL is told COLLATE "C", SQLite's
+//   default BINARY collation already compares UTF-8 bytes, which orders the same way.
+// - Enum columns sort by their names, alphabetically, on both engines: PostgreSQL enums would otherwise sort
+//   by declaration order, so they are cast to text.
+// - Times: PostgreSQL stores timestamp(3) in UTC. SQLite stores DateTime as ISO-8601 text in one fixed
+//   width format ("2026-03-01T10:00:00.000+00:00"), and the driver adapter binds every Date parameter in
+//   that same format, so comparing text compares instants. This holds for every time in 1970..9999 (the
+//   range the ledger accepts), which is why filter bounds are clamped to that range before being bound.
+//   The ledger always writes entry and action times explicitly, never through a CURRENT_TIMESTAMP default
+//   (whose format differs).
+// - Integers arrive as bigint from both drivers (SQLite's adapter reads safe integers); amounts are decoded
+//   without ever passing through a JavaScript number.
+import type { Database } from "../db/client.ts";
+import { type CreditEntry, Prisma } from "../generated/postgres/client.ts";
+import { ActionType, EntryDirection, InitiatorType } from "../generated/postgres/enums.ts";
+import { int64Max, int64Min } from "./amounts.ts";
+import { foldForSearch, limits } from "./validation.ts";
+
+// ---------------------------------------------------------------------------------------------------------
+// Public types
+
+/** Whose history: one account's entries, or the entries of all accounts of one customer. */
+export type HistoryParent = { kind: "account" | "customer"; id: string };
+
+/**
+ * Which entries to list. Every condition given must hold. An empty list (types: []) matches no entry, as an
+ * `in: []` does in Prisma; leave a condition out to not filter on it.
+ */
+export interface HistoryFilter {
+  types?: ActionType[] | null;
+  /** Relative to the entry's account: CREDIT added credits to it, DEBIT took them. */
+  direction?: EntryDirection | null;
+  /**
+   * Case-insensitive literal substring of the action's note: %, _, quotes and backslashes mean themselves.
+   * Compared after the same folding the ledger applies to stored notes (see foldForSearch). An empty string
+   * does not filter; entries without a note never match a non-empty one.
+   */
+  noteContains?: string | null;
+  /** Effective time: from inclusive, to exclusive. */
+  effectiveFrom?: Date | null;
+  effectiveTo?: Date | null;
+  /** Recording time: from inclusive, to exclusive. */
+  createdFrom?: Date | null;
+  createdTo?: Date | null;
+  storeIds?: string[] | null;
+  partnerIds?: string[] | null;
+  /** Entries of actions that credited or consumed this grant (an allocation), or that expired or voided it. */
+  grantId?: string | null;
+  initiatorTypes?: InitiatorType[] | null;
+  /** The entry's amount (always positive), inclusive bounds. */
+  amountMin?: bigint | null;
+  amountMax?: bigint | null;
+}
+
+export const historyOrderFields = [
+  "EFFECTIVE_AT",
+  "CREATED_AT",
+  "UPDATED_AT",
+  "AMOUNT",
+  "TYPE",
+  "DIRECTION",
+  "NOTE",
+  "EXTERNAL_REFERENCE",
+  "INITIATOR_TYPE",
+  "CURRENCY",
+  "ID",
+] as const;
+
+/**
+ * What a history is sorted by. The entry id always follows as the last key, in the same direction, so the
+ * order is total and stable and pages never overlap. In detail:
+ * - EFFECTIVE_AT, CREATED_AT: the entry's times; UPDATED_AT: the action's last change (a reversal touches
+ *   the action it reverses, so an entry can move in this order between two page requests).
+ * - AMOUNT: the entry's amount, which is always positive whatever the direction.
+ * - TYPE, DIRECTION, INITIATOR_TYPE: alphabetically by the enum value's name.
+ * - CURRENCY: by code, code point order.
+ * - NOTE: by the folded note (case-insensitive), code point order; EXTERNAL_REFERENCE: by the reference,
+ *   code point order. An action without a note or reference sorts as the empty string: first in ascending
+ *   order, last in descending order, on both engines.
+ * - ID: the entry id alone; ids are UUIDv7, so this is also recording order.
+ */
+export type HistoryOrderField = (typeof historyOrderFields)[number];
+
+export interface HistoryOrder {
+  field: HistoryOrderField;
+  direction: "ASC" | "DESC";
+}
+
+/** Latest first: what a statement or an app's activity list shows. */
+export const defaultHistoryOrder: HistoryOrder = { field: "EFFECTIVE_AT", direction: "DESC" };
+
+/**
+ * Relay arguments, plus `offset` for page-numbered APIs (CareCloud's offset, Thought Industries' page:
+ * offset = (page - 1) * perPage). `first`/`after` page forward, `last`/`before` page backward. `offset` goes
+ * with `first` or alone, never with a cursor or `last`. Null counts as absent, as GraphQL passes it.
+ */
+export interface HistoryPageRequest {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+  offset?: number | null;
+}
+
+export interface HistoryPage {
+  /** In the requested order, also when paging backward. */
+  entries: CreditEntry[];
+  /** One opaque cursor per entry, same positions. */
+  cursors: string[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export const historyPageLimits = { default: 20, max: 100 } as const;
+
+export const historyBatchLimits = {
+  /** Parents answered by one statement; a larger batch costs one more statement per this many parents. */
+  parentsPerStatement: 500,
+  /** Values in one list filter (types, storeIds, partnerIds, initiatorTypes). */
+  filterValues: 100,
+  /** Characters of a note query: a longer one could not match any note the ledger accepts. */
+  noteQueryLength: limits.noteLength,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+/** Stable codes of refused history arguments; the GraphQL layer exposes them as user error codes. */
+export const historyErrorCodes = [
+  /** first or last is not a whole number from 1 to historyPageLimits.max. */
+  "PAGE_SIZE_OUT_OF_RANGE",
+  /** offset is not a whole number of zero or more. */
+  "OFFSET_OUT_OF_RANGE",
+  /** A combination of paging arguments that has no meaning (first with last, offset with a cursor...). */
+  "INVALID_PAGINATION",
+  /** A cursor that does not decode, or that was made for another order. */
+  "INVALID_CURSOR",
+  /** A filter value of the wrong kind (an unknown enum value, an invalid date, too many values...). */
+  "INVALID_FILTER",
+  /** An unknown order field or direction. */
+  "INVALID_ORDER",
+] as const;
+
+export type HistoryErrorCode = (typeof historyErrorCodes)[number];
+
+/** A refused argument. Nothing was read. `field` names the argument (e.g. "first", "filter.types"). */
+export class HistoryArgumentError extends Error {
+  constructor(
+    readonly code: HistoryErrorCode,
+    readonly field: string,
+    message: string,
+    readonly params: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HistoryArgumentError";
+  }
+}
+
+/** A cursor that does not decode or belongs to another order. Its code is INVALID_CURSOR. */
+export class HistoryCursorError extends HistoryArgumentError {
+  // `declare` narrows the inherited property's type without emitting a class field, which would reset it.
+  declare readonly field: "after" | "before";
+
+  constructor(field: "after" | "before", message: string) {
+    super("INVALID_CURSOR", field, message);
+    this.name = "HistoryCursorError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading
+
+/**
+ * One page of each parent's history, keyed by parent id; every parent asked for has a page (an empty one
+ * when the id is unknown or belongs to another tenant). Throws HistoryArgumentError (or its subclass
+ * HistoryCursorError) for refused arguments, before reading anything.
+ *
+ * Statements: one per `historyBatchLimits.parentsPerStatement` parents, whatever the page size; none when no
+ * parent is given.
+ *
+ * This is a plain read without a clock: grants that have expired but are not yet settled show no
+ * EXPIRATION entry until something settles them (the ledger's `settleDue`, which balance reads call).
+ */
+export async function readHistories(
+  database: Database,
+  tenantId: string,
+  parents: readonly HistoryParent[],
+  filter: HistoryFilter = {},
+  order: HistoryOrder = defaultHistoryOrder,
+  page: HistoryPageRequest = {},
+): Promise<Map<string, HistoryPage>> {
+  const checkedOrder = checkOrder(order);
+  const conditions = checkFilter(filter, database.engine);
+  const plan = planPage(page, checkedOrder);
+  const unique = uniqueParents(parents);
+  const pages = new Map<string, HistoryPage>();
+  for (const batch of chunks(unique, historyBatchLimits.parentsPerStatement)) {
+    const statement = pageStatement(database.engine, tenantId, batch, conditions, checkedOrder, plan);
+    const rows = await database.read.$queryRaw<RawRow[]>(statement);
+    for (const [parentId, result] of assemblePages(batch, rows, checkedOrder, plan)) pages.set(parentId, result);
+  }
+  return pages;
+}
+
+/**
+ * How many entries each parent's filtered history has, keyed by parent id (0 for an unknown id or another
+ * tenant's). One statement per `historyBatchLimits.parentsPerStatement` parents.
+ */
+export async function countHistories(
+  database: Database,
+  tenantId: string,
+  parents: readonly HistoryParent[],
+  filter: HistoryFilter = {},
+): Promise<Map<string, number>> {
+  const conditions = checkFilter(filter, database.engine);
+  const unique = uniqueParents(parents);
+  const counts = new Map<string, number>(unique.map((parent) => [parent.id, 0]));
+  for (const batch of chunks(unique, historyBatchLimits.parentsPerStatement)) {
+    const branches = kindsOf(batch).map(({ kind, ids }) => {
+      const parentColumn = parentColumns[kind];
+      return Prisma.sql`SELECT ${parentColumn} AS parent_id, COUNT(*) AS total
+        FROM credit_entry e ${conditions.joinsAction ? actionJoin : Prisma.empty}
+        WHERE e.tenant_id = ${tenantId} AND ${parentColumn} IN (${Prisma.join(ids)})${andAll(conditions.sql)}
+        GROUP BY ${parentColumn}`;
+    });
+    const rows = await database.read.$queryRaw<{ parent_id: string; total: unknown }[]>(Prisma.join(branches, " UNION ALL "));
+    for (const row of rows) counts.set(row.parent_id, Number(toBigInt(row.total)));
+  }
+  return counts;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Arguments
+
+interface CheckedFilter {
+  /** SQL conditions on `e` (credit_entry) and, when joinsAction, `a` (credit_action). */
+  sql: Prisma.Sql[];
+  joinsAction: boolean;
+}
+
+const actionTypes = new Set<string>(Object.values(ActionType));
+const entryDirections = new Set<string>(Object.values(EntryDirection));
+const initiatorTypes = new Set<string>(Object.values(InitiatorType));
+
+/** The instants the ledger can hold (see checkDate in validation.ts); also where ISO text stays fixed width. */
+const earliestTime = 0;
+const latestTime = 253_402_300_799_999;
+
+const nothing = Prisma.sql`1 = 0`;
+
+function checkFilter(filter: HistoryFilter, engine: Database["engine"]): CheckedFilter {
+  const sql: Prisma.Sql[] = [];
+  let joinsAction = false;
+
+  const list = <T extends string>(values: T[] | null | undefined, field: string, allowed: Set<string> | null, column: Prisma.Sql) => {
+    if (values === undefined || values === null) return;
+    if (!Array.isArray(values)) throw invalidFilter(field, "must be a list");
+    if (values.length > historyBatchLimits.filterValues) {
+      throw invalidFilter(field, `may have at most ${historyBatchLimits.filterValues} values`, { max: String(historyBatchLimits.filterValues) });
+    }
+    for (const value of values) {
+      if (typeof value !== "string" || (allowed && !allowed.has(value))) {
+        throw invalidFilter(field, `has an unknown value "${String(value).slice(0, 40)}"`);
+      }
+    }
+    // `IN ()` is not valid SQL, and an empty list matches nothing.
+    sql.push(values.length === 0 ? nothing : Prisma.sql`${column} IN (${Prisma.join([...new Set(values)])})`);
+  };
+  list(filter.types, "filter.types", actionTypes, Prisma.sql`e.type`);
+  list(filter.initiatorTypes, "filter.initiatorTypes", initiatorTypes, Prisma.sql`e.initiator_type`);
+  list(filter.storeIds, "filter.storeIds", null, Prisma.sql`e.store_id`);
+  list(filter.partnerIds, "filter.partnerIds", null, Prisma.sql`e.partner_id`);
+
+  if (filter.direction !== undefined && filter.direction !== null) {
+    if (!entryDirections.has(filter.direction)) throw invalidFilter("filter.direction", "must be CREDIT or DEBIT");
+    sql.push(Prisma.sql`e.direction = ${filter.direction}`);
+  }
+
+  if (filter.noteContains !== undefined && filter.noteContains !== null) {
+    if (typeof filter.noteContains !== "string") throw invalidFilter("filter.noteContains", "must be text");
+    if ([...filter.noteContains].length > historyBatchLimits.noteQueryLength) {
+      throw invalidFilter("filter.noteContains", `may have at most ${historyBatchLimits.noteQueryLength} characters`, {
+        max: String(historyBatchLimits.noteQueryLength),
+      });
+    }
+    const folded = foldForSearch(filter.noteContains);
+    if (folded !== "") {
+      // instr/strpos look for the text itself: unlike LIKE, no character is a wildcard or an escape, so the
+      // query needs no escaping and means the same on both engines. Both sides are folded alike by the
+      // ledger, so a plain (binary) comparison is the case-insensitive one.
+      joinsAction = true;
+      sql.push(Prisma.sql`${substringPosition(Prisma.sql`a.note_search`, folded, engine)} > 0`);
+    }
+  }
+
+  timeRange(sql, filter.effectiveFrom, filter.effectiveTo, "filter.effectiveFrom", "filter.effectiveTo", Prisma.sql`e.effective_at`);
+  timeRange(sql, filter.createdFrom, filter.createdTo, "filter.createdFrom", "filter.createdTo", Prisma.sql`e.created_at`);
+
+  const amountBound = (value: bigint | null | undefined, field: string, comparison: ">=" | "<=") => {
+    if (value === undefined || value === null) return;
+    if (typeof value !== "bigint") throw invalidFilter(field, "must be a whole number");
+    // Bounds beyond the 64-bit range are clamped: they cannot be bound as parameters, and every amount lies
+    // within it anyway.
+    if (comparison === ">=") {
+      if (value > int64Max) sql.push(nothing);
+      else if (value > int64Min) sql.push(Prisma.sql`e.amount >= ${value}`);
+    } else {
+      if (value < int64Min) sql.push(nothing);
+      else if (value < int64Max) sql.push(Prisma.sql`e.amount <= ${value}`);
+    }
+  };
+  amountBound(filter.amountMin, "filter.amountMin", ">=");
+  amountBound(filter.amountMax, "filter.amountMax", "<=");
+
+  if (filter.grantId !== undefined && filter.grantId !== null) {
+    if (typeof filter.grantId !== "string") throw invalidFilter("filter.grantId", "must be an id");
+    joinsAction = true;
+    sql.push(Prisma.sql`(a.grant_id = ${filter.grantId} OR EXISTS (
+      SELECT 1 FROM credit_allocation al WHERE al.action_id = e.action_id AND al.grant_id = ${filter.grantId}))`);
+  }
+  return { sql, joinsAction };
+}
+
+function timeRange(
+  sql: Prisma.Sql[],
+  from: Date | null | undefined,
+  to: Date | null | undefined,
+  fromField: string,
+  toField: string,
+  column: Prisma.Sql,
+): void {
+  const fromTime = timeOf(from, fromField);
+  const toTime = timeOf(to, toField);
+  // Clamped to the range every stored time lies in, so that SQLite's text comparison stays exact (a year
+  // beyond 9999 would not print in the fixed-width format) and no bound is useless work.
+  if (fromTime !== null && fromTime > latestTime) sql.push(nothing);
+  else if (fromTime !== null && fromTime > earliestTime) sql.push(Prisma.sql`${column} >= ${new Date(fromTime)}`);
+  if (toTime !== null && toTime <= earliestTime) sql.push(nothing);
+  else if (toTime !== null && toTime <= latestTime) sql.push(Prisma.sql`${column} < ${new Date(toTime)}`);
+}
+
+function timeOf(value: Date | null | undefined, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  const time = value instanceof Date ? value.getTime() : Number.NaN;
+  if (!Number.isFinite(time)) throw invalidFilter(field, "must be a valid date-time");
+  return time;
+}
+
+function invalidFilter(field: string, problem: string, params: Record<string, string> = {}): HistoryArgumentError {
+  return new HistoryArgumentError("INVALID_FILTER", field, `The filter ${field.replace(/^filter\./, "")} ${problem}.`, params);
+}
+
+function checkOrder(order: HistoryOrder): HistoryOrder {
+  if (!order || !(historyOrderFields as readonly string[]).includes(order.field)) {
+    throw new HistoryArgumentError("INVALID_ORDER", "orderBy.field", `The order field must be one of ${historyOrderFields.join(", ")}.`);
+  }
+  if (order.direction !== "ASC" && order.direction !== "DESC") {
+    throw new HistoryArgumentError("INVALID_ORDER", "orderBy.direction", "The order direction must be ASC or DESC.");
+  }
+  return { field: order.field, direction: order.direction };
+}
+
+/** A decoded cursor: the position of one entry in the order. */
+interface Position {
+  /** The sort key's value, typed for binding (null for the ID order, where the id is the whole key). */
+  value: Date | bigint | string | null;
+  id: string;
+}
+
+interface PagePlan {
+  /** Paging forward (first/after/offset) or backward (last/before). */
+  forward: boolean;
+  limit: number;
+  offset: number;
+  /** `after` when paging forward, `before` when paging backward. */
+  cursor: Position | null;
+}
+
+function planPage(page: HistoryPageRequest, order: HistoryOrder): PagePlan {
+  const given = (value: unknown) => value !== undefined && value !== null;
+  const refuse = (field: string, message: string) => new HistoryArgumentError("INVALID_PAGINATION", field, message);
+  if (given(page.first) && given(page.last)) throw refuse("last", "Give either first (to page forward) or last (to page backward), not both.");
+  if (given(page.after) && given(page.before)) throw refuse("before", "Give either after (with first) or before (with last), not both.");
+  if (given(page.offset)) {
+    for (const field of ["after", "before", "last"] as const) {
+      if (given(page[field])) throw refuse("offset", `offset counts from the start of the list; it cannot be combined with ${field}.`);
+    }
+  }
+  if (given(page.after) && given(page.last)) throw refuse("after", "after pages forward and goes with first; use before with last.");
+  if (given(page.before) && given(page.first)) throw refuse("before", "before pages backward and goes with last; use after with first.");
+
+  const forward = !given(page.last) && !given(page.before);
+  const sizeField = forward ? "first" : "last";
+  const limit = pageSize(forward ? page.first : page.last, sizeField);
+  const offset = page.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new HistoryArgumentError("OFFSET_OUT_OF_RANGE", "offset", "offset must be a whole number of zero or more.");
+  }
+  const cursorField = forward ? "after" : "before";
+  const cursorText = forward ? page.after : page.before;
+  const cursor = given(cursorText) ? decodeCursor(cursorText as string, order, cursorField) : null;
+  return { forward, limit, offset, cursor };
+}
+
+function pageSize(value: number | null | undefined, field: "first" | "last"): number {
+  if (value === undefined || value === null) return historyPageLimits.default;
+  if (!Number.isInteger(value) || value < 1 || value > historyPageLimits.max) {
+    throw new HistoryArgumentError("PAGE_SIZE_OUT_OF_RANGE", field, `${field} must be a whole number from 1 to ${historyPageLimits.max}.`, {
+      min: "1",
+      max: String(historyPageLimits.max),
+    });
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cursors: base64url of the JSON [order field, direction, sort value, entry id]. The sort value is text:
+// ISO-8601 for times, decimal digits for amounts, the sort text itself otherwise, the id for the ID order.
+
+type SortKind = "time" | "amount" | "text" | "id";
+
+const sortKinds: Record<HistoryOrderField, SortKind> = {
+  EFFECTIVE_AT: "time",
+  CREATED_AT: "time",
+  UPDATED_AT: "time",
+  AMOUNT: "amount",
+  TYPE: "text",
+  DIRECTION: "text",
+  NOTE: "text",
+  EXTERNAL_REFERENCE: "text",
+  INITIATOR_TYPE: "text",
+  CURRENCY: "text",
+  ID: "id",
+};
+
+/** Far above any real cursor (a note of 1000 characters folds to a few kilobytes), and bounds the work. */
+const maxCursorLength = 65_536;
+const maxIdLength = 100;
+
+function encodeCursor(order: HistoryOrder, sortValue: string, id: string): string {
+  return Buffer.from(JSON.stringify([order.field, order.direction, sortValue, id]), "utf8").toString("base64url");
+}
+
+function decodeCursor(text: string, order: HistoryOrder, field: "after" | "before"): Position {
+  const invalid = (why: string) => new HistoryCursorError(field, `The ${field} cursor ${why}; use a cursor from this history and order.`);
+  if (typeof text !== "string" || text.length === 0 || text.length > maxCursorLength || !/^[A-Za-z0-9_-]+$/.test(text)) {
+    throw invalid("is not a cursor of this history");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+  } catch {
+    throw invalid("is not a cursor of this history");
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((part) => typeof part === "string")) {
+    throw invalid("is not a cursor of this history");
+  }
+  const [cursorField, direction, value, id] = parsed as [string, string, string, string];
+  if (cursorField !== order.field || direction !== order.direction) {
+    throw invalid(`was made for the order ${cursorField} ${direction}, not ${order.field} ${order.direction}`);
+  }
+  if (id.length === 0 || id.length > maxIdLength) throw invalid("is not a cursor of this history");
+  switch (sortKinds[order.field]) {
+    case "time": {
+      const time = Date.parse(value);
+      // Only the exact form the encoder writes is accepted, which also keeps the time within 1970..9999.
+      if (!Number.isFinite(time) || new Date(time).toISOString() !== value || time < earliestTime || time > latestTime) {
+        throw invalid("is not a cursor of this history");
+      }
+      return { value: new Date(time), id };
+    }
+    case "amount": {
+      if (!/^-?[0-9]{1,19}$/.test(value)) throw invalid("is not a cursor of this history");
+      const amount = BigInt(value);
+      if (amount > int64Max || amount < int64Min) throw invalid("is not a cursor of this history");
+      return { value: amount, id };
+    }
+    case "text":
+      return { value, id };
+    case "id":
+      return { value: null, id };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SQL
+
+/** The entry columns read, in this order, by every branch of a page statement. */
+const entryColumns = [
+  "id",
+  "tenant_id",
+  "action_id",
+  "account_id",
+  "customer_id",
+  "sequence",
+  "direction",
+  "amount",
+  "balance_before",
+  "balance_after",
+  "type",
+  "currency",
+  "store_id",
+  "partner_id",
+  "initiator_type",
+  "effective_at",
+  "created_at",
+] as const;
+
+type RawRow = { part: unknown; parent_id: string; sort_key: unknown; rn: unknown } & Record<(typeof entryColumns)[number], unknown>;
+
+const parentColumns = {
+  account: Prisma.raw("e.account_id"),
+  customer: Prisma.raw("e.customer_id"),
+} as const;
+
+/**
+ * The parent's own table: one row per parent for the boundary check, found by primary key. The tenant is
+ * checked on the entries inside the EXISTS; checking it on the parent too made SQLite scan the tenant's
+ * index of parents instead of looking the few ids up.
+ */
+const parentTables = {
+  account: Prisma.raw("credit_account"),
+  customer: Prisma.raw("customer"),
+} as const;
+
+const actionJoin = Prisma.sql`JOIN credit_action a ON a.id = e.action_id`;
+
+/** Where `needle` occurs in `haystack` (1-based, 0 when absent), by SQL built-ins that treat no character specially. */
+function substringPosition(haystack: Prisma.Sql, needle: string, engine: Database["engine"]): Prisma.Sql {
+  return Prisma.sql`${Prisma.raw(engine === "postgres" ? "strpos" : "instr")}(${haystack}, ${needle})`;
+}
+
+/** Text compared by code point on both engines (see the notes at the top). */
+function codePointText(expression: Prisma.Sql, engine: Database["engine"]): Prisma.Sql {
+  return engine === "postgres" ? Prisma.sql`${expression} COLLATE "C"` : expression;
+}
+
+/** The SQL sort key of an order, or null for the ID order (the id alone). */
+function sortKey(field: HistoryOrderField, engine: Database["engine"]): Prisma.Sql | null {
+  switch (field) {
+    case "EFFECTIVE_AT":
+      return Prisma.sql`e.effective_at`;
+    case "CREATED_AT":
+      return Prisma.sql`e.created_at`;
+    case "UPDATED_AT":
+      return Prisma.sql`a.updated_at`;
+    case "AMOUNT":
+      return Prisma.sql`e.amount`;
+    case "TYPE":
+      return codePointText(Prisma.sql`CAST(e.type AS TEXT)`, engine);
+    case "DIRECTION":
+      return codePointText(Prisma.sql`CAST(e.direction AS TEXT)`, engine);
+    case "INITIATOR_TYPE":
+      return codePointText(Prisma.sql`CAST(e.initiator_type AS TEXT)`, engine);
+    case "CURRENCY":
+      return codePointText(Prisma.sql`e.currency`, engine);
+    // Nulls become the empty string, which no stored note or reference is (the ledger stores those as null),
+    // so they sort first ascending and last descending on both engines.
+    case "NOTE":
+      return codePointText(Prisma.sql`COALESCE(a.note_search, '')`, engine);
+    case "EXTERNAL_REFERENCE":
+      return codePointText(Prisma.sql`COALESCE(a.external_reference, '')`, engine);
+    case "ID":
+      return null;
+  }
+}
+
+function orderJoinsAction(field: HistoryOrderField): boolean {
+  return field === "UPDATED_AT" || field === "NOTE" || field === "EXTERNAL_REFERENCE";
+}
+
+type Direction = "ASC" | "DESC";
+const reverse = (direction: Direction): Direction => (direction === "ASC" ? "DESC" : "ASC");
+
+/** ORDER BY terms: the sort key, then the id, both in the same direction. */
+function orderTerms(key: Prisma.Sql | null, direction: Direction): Prisma.Sql {
+  const dir = Prisma.raw(direction);
+  return key ? Prisma.sql`${key} ${dir}, e.id ${dir}` : Prisma.sql`e.id ${dir}`;
+}
+
+/**
+ * The rows on one side of a position, in a direction: ">" is "after it when sorting ascending". A row
+ * value comparison, which both engines evaluate lexicographically and serve from an index on (key, id).
+ */
+function positionCondition(key: Prisma.Sql | null, position: Position, comparison: ">" | "<" | ">=" | "<="): Prisma.Sql {
+  const op = Prisma.raw(comparison);
+  return key ? Prisma.sql`(${key}, e.id) ${op} (${position.value}, ${position.id})` : Prisma.sql`e.id ${op} ${position.id}`;
+}
+
+/** Strictly after the position when walking in `direction`. */
+function after(key: Prisma.Sql | null, position: Position, direction: Direction): Prisma.Sql {
+  return positionCondition(key, position, direction === "ASC" ? ">" : "<");
+}
+
+/** At the position or before it when walking in `direction`: the complement of `after`. */
+function atOrBefore(key: Prisma.Sql | null, position: Position, direction: Direction): Prisma.Sql {
+  return positionCondition(key, position, direction === "ASC" ? "<=" : ">=");
+}
+
+function andAll(conditions: Prisma.Sql[]): Prisma.Sql {
+  return conditions.length === 0 ? Prisma.empty : Prisma.sql` AND ${Prisma.join(conditions, " AND ")}`;
+}
+
+/**
+ * The page statement: per parent kind, a window branch numbering each parent's rows in the walking
+ * direction, and (after a cursor) a boundary branch telling which parents have a row on the other side of
+ * the cursor, all joined by UNION ALL into one statement.
+ *
+ * - Forward (first/after/offset): rows after `after`, numbered in the requested order; rn in
+ *   offset+1..offset+limit+1 are the page and one more (hasNextPage). With an offset, rn = 1 comes along too:
+ *   it proves that a row precedes the page (hasPreviousPage). With `after`, the boundary branch looks for a
+ *   row at or before the cursor (hasPreviousPage).
+ * - Backward (last/before): rows before `before`, numbered in the reverse order; rn 1..limit+1 (the extra one
+ *   gives hasPreviousPage); the boundary branch looks for a row at or after `before` (hasNextPage).
+ *
+ * The boundary branch is an EXISTS per parent row (found by primary key) over the tenant's entries, so it
+ * stops at the first matching entry instead of numbering them all.
+ */
+function pageStatement(
+  engine: Database["engine"],
+  tenantId: string,
+  parents: HistoryParent[],
+  conditions: CheckedFilter,
+  order: HistoryOrder,
+  plan: PagePlan,
+): Prisma.Sql {
+  const key = sortKey(order.field, engine);
+  const joinsAction = conditions.joinsAction || orderJoinsAction(order.field);
+  const join = joinsAction ? actionJoin : Prisma.empty;
+  const walk: Direction = plan.forward ? order.direction : reverse(order.direction);
+  const columns = Prisma.join(entryColumns.map((column) => Prisma.raw(`e.${column}`)));
+  const nullColumns = Prisma.join(entryColumns.map((column) => Prisma.raw(`NULL AS ${column}`)));
+  const rowRange =
+    plan.offset > 0
+      ? Prisma.sql`rn <= ${plan.offset + plan.limit + 1} AND (rn > ${plan.offset} OR rn = 1)`
+      : Prisma.sql`rn <= ${plan.limit + 1}`;
+
+  const branches: Prisma.Sql[] = [];
+  for (const { kind, ids } of kindsOf(parents)) {
+    const parentColumn = parentColumns[kind];
+    const pageConditions = [...conditions.sql];
+    if (plan.cursor) pageConditions.push(after(key, plan.cursor, walk));
+    branches.push(Prisma.sql`SELECT * FROM (
+      SELECT 0 AS part, ${parentColumn} AS parent_id, ${columns}, ${key ?? Prisma.sql`e.id`} AS sort_key,
+        ROW_NUMBER() OVER (PARTITION BY ${parentColumn} ORDER BY ${orderTerms(key, walk)}) AS rn
+      FROM credit_entry e ${join}
+      WHERE e.tenant_id = ${tenantId} AND ${parentColumn} IN (${Prisma.join(ids)})${andAll(pageConditions)}
+    ) numbered WHERE ${rowRange}`);
+  }
+  if (plan.cursor) {
+    for (const { kind, ids } of kindsOf(parents)) {
+      const boundaryConditions = [...conditions.sql, atOrBefore(key, plan.cursor, walk)];
+      branches.push(Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}, NULL AS sort_key, NULL AS rn
+        FROM ${parentTables[kind]} p
+        WHERE p.id IN (${Prisma.join(ids)}) AND EXISTS (
+          SELECT 1 FROM credit_entry e ${join}
+          WHERE ${parentColumns[kind]} = p.id AND e.tenant_id = ${tenantId}${andAll(boundaryConditions)})`);
+    }
+  }
+  return Prisma.join(branches, " UNION ALL ");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Results
+
+function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryOrder, plan: PagePlan): Map<string, HistoryPage> {
+  const numbered = new Map<string, { rn: number; row: RawRow }[]>();
+  const beyondCursor = new Set<string>();
+  for (const row of rows) {
+    if (Number(toBigInt(row.part)) === 1) {
+      beyondCursor.add(row.parent_id);
+      continue;
+    }
+    const list = numbered.get(row.parent_id) ?? [];
+    list.push({ rn: Number(toBigInt(row.rn)), row });
+    numbered.set(row.parent_id, list);
+  }
+
+  const pages = new Map<string, HistoryPage>();
+  for (const parent of parents) {
+    const list = (numbered.get(parent.id) ?? []).sort((a, b) => a.rn - b.rn);
+    let selected: RawRow[];
+    let hasNextPage: boolean;
+    let hasPreviousPage: boolean;
+    if (plan.forward) {
+      const inPage = list.filter((item) => item.rn > plan.offset);
+      selected = inPage.slice(0, plan.limit).map((item) => item.row);
+      hasNextPage = inPage.length > plan.limit;
+      // Rows numbered up to the offset only come back as rn = 1, the proof that the list does not start here.
+      hasPreviousPage = (plan.offset > 0 && list.some((item) => item.rn <= plan.offset)) || beyondCursor.has(parent.id);
+    } else {
+      selected = list.slice(0, plan.limit).map((item) => item.row).reverse();
+      hasPreviousPage = list.length > plan.limit;
+      hasNextPage = beyondCursor.has(parent.id);
+    }
+    const entries = selected.map(toEntry);
+    const cursors = selected.map((row, index) => encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id));
+    pages.set(parent.id, {
+      entries,
+      cursors,
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: cursors[0] ?? null,
+      endCursor: cursors[cursors.length - 1] ?? null,
+    });
+  }
+  return pages;
+}
+
+function sortValueText(field: HistoryOrderField, row: RawRow, entry: CreditEntry): string {
+  switch (sortKinds[field]) {
+    case "time":
+      return toDate(row.sort_key).toISOString();
+    case "amount":
+      return toBigInt(row.sort_key).toString();
+    case "text":
+      return String(row.sort_key);
+    case "id":
+      return entry.id;
+  }
+}
+
+function toEntry(row: RawRow): CreditEntry {
+  return {
+    id: String(row.id),
+    tenantId: String(row.tenant_id),
+    actionId: String(row.action_id),
+    accountId: String(row.account_id),
+    customerId: String(row.customer_id),
+    sequence: Number(toBigInt(row.sequence)),
+    direction: String(row.direction) as EntryDirection,
+    amount: toBigInt(row.amount),
+    balanceBefore: toBigInt(row.balance_before),
+    balanceAfter: toBigInt(row.balance_after),
+    type: String(row.type) as ActionType,
+    currency: String(row.currency),
+    storeId: row.store_id === null ? null : String(row.store_id),
+    partnerId: row.partner_id === null ? null : String(row.partner_id),
+    initiatorType: String(row.initiator_type) as InitiatorType,
+    effectiveAt: toDate(row.effective_at),
+    createdAt: toDate(row.created_at),
+  };
+}
+
+/**
+ * An integer as the drivers return it: bigint (both engines, for integer columns), or a decimal string or a
+ * safe number, which some driver settings produce. Never rounds: a number that is not a safe integer throws.
+ */
+function toBigInt(value: unknown): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "string" && /^-?[0-9]+$/.test(value)) return BigInt(value);
+  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
+  throw new Error(`Expected an integer from the database, got ${typeof value} ${String(value)}`);
+}
+
+/**
+ * A time as the drivers return it: a Date (for DATETIME/timestamp columns), the stored ISO text, or epoch
+ * milliseconds (SQLite's adapter set to the unixepoch-ms format).
+ */
+function toDate(value: unknown): Date {
+  const date =
+    value instanceof Date ? value : typeof value === "string" ? new Date(value) : typeof value === "number" || typeof value === "bigint" ? new Date(Number(value)) : null;
+  if (!date || !Number.isFinite(date.getTime())) throw new Error(`Expected a time from the database, got ${typeof value} ${String(value)}`);
+  return date;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+function uniqueParents(parents: readonly HistoryParent[]): HistoryParent[] {
+  const seen = new Map<string, HistoryParent>();
+  for (const parent of parents) {
+    if (parent.kind !== "account" && parent.kind !== "customer") throw new Error(`Unknown history parent kind: ${String(parent.kind)}`);
+    if (!seen.has(parent.id)) seen.set(parent.id, parent);
+  }
+  return [...seen.values()];
+}
+
+function kindsOf(parents: HistoryParent[]): { kind: HistoryParent["kind"]; ids: string[] }[] {
+  const groups: { kind: HistoryParent["kind"]; ids: string[] }[] = [];
+  for (const kind of ["account", "customer"] as const) {
+    const ids = parents.filter((parent) => parent.kind === kind).map((parent) => parent.id);
+    if (ids.length > 0) groups.push({ kind, ids });
+  }
+  return groups;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
