@@ -4,9 +4,17 @@ import SchemaBuilder from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Context } from "../server/context.ts";
+import type { DateTimeInput } from "./scalars.ts";
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  // What the custom scalars of scalars.ts parse to and accept from resolvers: amounts are exact bigints
+  // (strings of digits also serialize), and a DateTime input without an offset stays a local time until a
+  // resolver reads it in the tenant's time zone.
+  Scalars: {
+    Amount: { Input: bigint; Output: bigint | string };
+    DateTime: { Input: DateTimeInput; Output: Date | string };
+  };
   // Fields are non-null unless they say otherwise, so that a nullable field is a deliberate, visible choice.
   DefaultFieldNullability: false;
   // The same rule for connections: a connection's edges and their nodes are never null.

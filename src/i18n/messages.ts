@@ -1,0 +1,380 @@
+// Texts the API shows people, in every supported language: error messages by stable code (the ledger's codes
+// and the API's own), and the names of action types and entry directions. Clients branch on codes; these
+// texts are for the people in front of them, so each one is written for its language rather than assembled
+// from English fragments.
+import type { ActionType, EntryDirection } from "../generated/postgres/enums.ts";
+import { int64Max, int64Min } from "../ledger/amounts.ts";
+import { ledgerErrorCodes, type LedgerErrorCode } from "../ledger/result.ts";
+import { limits } from "../ledger/validation.ts";
+import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
+
+/**
+ * Codes of refusals that come from the API layer rather than the ledger, with the params their messages use
+ * (every param is optional; a message without it is less specific, never wrong):
+ * - PAGE_SIZE_OUT_OF_RANGE: `argument` ("first" or "last"), `value`, `min`, `max`.
+ * - INVALID_CURSOR: `argument` ("after" or "before").
+ * - INVALID_PAGINATION: none; `first` and `last` (or `after` and `before`) do not fit together.
+ * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name). A global ID that does not decode
+ *   or names another type.
+ * - NOT_FOUND: `type`, `id`.
+ * - INVALID_DATE_TIME: `value`.
+ * - INVALID_FILTER: `filter` (the filter's name), `value`.
+ */
+export const apiErrorCodes = [
+  "PAGE_SIZE_OUT_OF_RANGE",
+  "INVALID_CURSOR",
+  "INVALID_PAGINATION",
+  "INVALID_ID",
+  "NOT_FOUND",
+  "INVALID_DATE_TIME",
+  "INVALID_FILTER",
+  "OFFSET_OUT_OF_RANGE",
+  "INVALID_ORDER",
+  "UNAUTHENTICATED",
+] as const;
+
+export type ApiErrorCode = (typeof apiErrorCodes)[number];
+export type ErrorCode = LedgerErrorCode | ApiErrorCode;
+
+/** Every code a translated message exists for: the ledger's and the API's. */
+export const errorCodes: readonly ErrorCode[] = [...ledgerErrorCodes, ...apiErrorCodes];
+
+type Params = Readonly<Record<string, string | undefined>>;
+type Message = (params: Params) => string;
+
+/** A value quoted in an English message. */
+function quoteEn(value: string): string {
+  return `"${value}"`;
+}
+
+/** A value quoted in a Czech message, with Czech quotation marks. */
+function quoteCs(value: string): string {
+  return `„${value}“`;
+}
+
+/**
+ * The Czech noun form that goes with a count: 1 znak, 2 až 4 znaky, 0 or 5 and more znaků. Counts that are
+ * not whole numbers take the last form, which is also what Czech uses for fractions in running text.
+ */
+function pluralCs(count: string | undefined, one: string, few: string, many: string): string {
+  if (count === undefined || !/^-?[0-9]+$/.test(count)) return many;
+  const n = BigInt(count);
+  if (n === 1n) return one;
+  if (n >= 2n && n <= 4n) return few;
+  return many;
+}
+
+const maxAmount = int64Max.toString();
+const minAmount = int64Min.toString();
+
+const english: Record<ErrorCode, Message> = {
+  INVALID_AMOUNT: (p) =>
+    `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
+    (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
+  AMOUNT_NOT_POSITIVE: (p) => `The amount must be greater than zero` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+  AMOUNT_OUT_OF_RANGE: (p) => `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
+  BALANCE_OUT_OF_RANGE: (p) => `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
+  INSUFFICIENT_CREDITS: (p) =>
+    p.available !== undefined && p.requested !== undefined
+      ? `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
+      : "The account does not have enough credits available.",
+  CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
+  ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
+  ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
+  ACCOUNT_NOT_EMPTY: (p) =>
+    p.balance !== undefined
+      ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
+      : "The account still holds credits; move or reduce them to zero before closing.",
+  ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
+  STORE_NOT_FOUND: () => "No store with this id exists.",
+  PARTNER_NOT_FOUND: () => "No partner with this id exists.",
+  GRANT_NOT_FOUND: () => "No credit grant with this id exists.",
+  GRANT_NOT_ACTIVE: (p) => {
+    switch (p.state) {
+      case "VOIDED":
+        return "The grant is already void.";
+      case "EXPIRED":
+        return "The grant has expired.";
+      case "DEPLETED":
+        return "The grant holds no credits any more; there is nothing to void.";
+      default:
+        return "The grant is no longer active.";
+    }
+  },
+  ACTION_NOT_FOUND: () => "No credit action with this id exists.",
+  CURRENCY_MISMATCH: (p) =>
+    p.source !== undefined && p.target !== undefined
+      ? `The accounts hold different currencies (${p.source} and ${p.target}).`
+      : "The accounts hold different currencies.",
+  SAME_ACCOUNT: () => "A transfer needs two different accounts.",
+  ALREADY_REVERSED: () => "This action has already been reversed.",
+  NOT_REVERSIBLE: (p) =>
+    "Only deposits, reductions and transfers can be reversed" +
+    (isActionType(p.type) ? ` (this action is of type ${actionTypeName(p.type, "en")}).` : "."),
+  EXTERNAL_ID_TAKEN: (p) =>
+    p.kind === "customer" || p.kind === "store" || p.kind === "partner"
+      ? `Another ${p.kind} of this tenant already has this external id.`
+      : "Another record of this tenant already has this external id.",
+  INVALID_IDEMPOTENCY_KEY: (p) =>
+    `The idempotency key must be 1 to ${p.max ?? limits.idempotencyKeyLength} visible ASCII characters without spaces.`,
+  IDEMPOTENCY_KEY_REUSED: () =>
+    "This idempotency key was already used for a different request; use a new key for a new request.",
+  INVALID_CURRENCY: (p) =>
+    "The currency must be an ISO 4217 code such as USD or a credit unit such as PTS: 3 to 12 letters or digits, starting with a letter" +
+    (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
+  INVALID_NAME: (p) => (p.max !== undefined ? `The name may have at most ${p.max} characters.` : "A name is required."),
+  INVALID_EMAIL: () => "The email address is not valid.",
+  INVALID_EXTERNAL_ID: (p) => `The external id must have 1 to ${p.max ?? limits.externalIdLength} characters.`,
+  INVALID_TIME_ZONE: (p) =>
+    p.value !== undefined
+      ? `${quoteEn(p.value)} is not an IANA time zone such as Europe/Prague.`
+      : "The time zone must be an IANA time zone such as Europe/Prague.",
+  INVALID_LOCALE: () => "The default locale must be an ISO 639-1 code such as en or cs.",
+  NOTE_TOO_LONG: (p) => `The note may have at most ${p.max ?? limits.noteLength} characters.`,
+  EXTERNAL_REFERENCE_TOO_LONG: (p) => `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
+  // The ledger sends `now` only when the time is valid but in the future; without it the time is no date at all.
+  INVALID_EFFECTIVE_AT: (p) =>
+    p.now !== undefined
+      ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
+      : "The effective time is not a valid date between 1970 and 9999.",
+  // Likewise `value` marks an expiry that is a valid date but not later than the effective time.
+  INVALID_EXPIRES_AT: (p) =>
+    p.value !== undefined
+      ? "The expiry must be later than now and than the effective time."
+      : "The expiry is not a valid date between 1970 and 9999.",
+  INVALID_PRIORITY: (p) =>
+    `The priority must be a whole number from ${p.min ?? limits.minPriority} to ${p.max ?? limits.maxPriority}; lower is spent first.`,
+  INVALID_OVERDRAFT_LIMIT: (p) =>
+    `The overdraft limit must be zero or more` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+  INVALID_INITIATOR: (p) =>
+    p.max !== undefined ? `The initiator id may have at most ${p.max} characters.` : "A user initiator needs the user's id.",
+  LEDGER_BUSY: () =>
+    "The ledger is busy with concurrent writes to the same accounts; nothing was written. Retry the request (with the same idempotency key).",
+
+  PAGE_SIZE_OUT_OF_RANGE: (p) =>
+    (p.argument !== undefined ? `The argument ${p.argument}` : "The page size") +
+    (p.max !== undefined ? ` must be a whole number from ${p.min ?? "0"} to ${p.max}` : " is out of the allowed range") +
+    (p.value !== undefined ? `; got ${p.value}.` : "."),
+  INVALID_CURSOR: (p) =>
+    `${p.argument !== undefined ? `The cursor in ${p.argument}` : "The cursor"} is not valid for this list; ` +
+    "use a cursor this list returned with the same filters and order.",
+  INVALID_PAGINATION: () =>
+    "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
+  INVALID_ID: (p) =>
+    (p.id !== undefined ? `${quoteEn(p.id)} is not a valid global ID` : "The ID is not a valid global ID") +
+    (p.expectedType !== undefined ? ` of a ${p.expectedType}.` : "."),
+  NOT_FOUND: (p) => (p.type !== undefined ? `No ${p.type} with this ID exists.` : "No object with this ID exists."),
+  INVALID_DATE_TIME: (p) =>
+    (p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : "") +
+    'Send an ISO 8601 date and time such as "2026-03-01T10:00:00+01:00", or without an offset in the ' +
+    'tenant\'s time zone: "2026-03-01T10:00:00", "2026-03-01 10:00:00" or "2026-03-01" (midnight).',
+  INVALID_FILTER: (p) =>
+    (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
+    (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
+  OFFSET_OUT_OF_RANGE: (p) => `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
+  INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
+  UNAUTHENTICATED: () => "This needs a valid API key: send it as Authorization: Bearer <key> or X-Api-Key: <key>.",
+};
+
+const czechKinds: Record<string, string> = {
+  customer: "Jiný zákazník",
+  store: "Jiná prodejna",
+  partner: "Jiný partner",
+};
+
+const czech: Record<ErrorCode, Message> = {
+  INVALID_AMOUNT: (p) =>
+    "Částka musí být celé číslo v nejmenších jednotkách měny, zaslané jako řetězec číslic, například „1250“" +
+    (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
+  AMOUNT_NOT_POSITIVE: (p) => "Částka musí být větší než nula" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+  AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
+  BALANCE_OUT_OF_RANGE: (p) => `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
+  INSUFFICIENT_CREDITS: (p) =>
+    p.available !== undefined && p.requested !== undefined
+      ? `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
+      : "Na účtu není k dispozici dost kreditů.",
+  CUSTOMER_NOT_FOUND: () => "Zákazník s tímto ID neexistuje.",
+  ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
+  ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
+  ACCOUNT_NOT_EMPTY: (p) =>
+    p.balance !== undefined
+      ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
+      : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
+  ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
+  STORE_NOT_FOUND: () => "Prodejna s tímto ID neexistuje.",
+  PARTNER_NOT_FOUND: () => "Partner s tímto ID neexistuje.",
+  GRANT_NOT_FOUND: () => "Dávka kreditů s tímto ID neexistuje.",
+  GRANT_NOT_ACTIVE: (p) => {
+    switch (p.state) {
+      case "VOIDED":
+        return "Dávka kreditů je již zneplatněná.";
+      case "EXPIRED":
+        return "Platnost dávky kreditů již vypršela.";
+      case "DEPLETED":
+        return "Dávka kreditů již neobsahuje žádné kredity; není co zneplatnit.";
+      default:
+        return "Dávka kreditů již není aktivní.";
+    }
+  },
+  ACTION_NOT_FOUND: () => "Kreditní operace s tímto ID neexistuje.",
+  CURRENCY_MISMATCH: (p) =>
+    p.source !== undefined && p.target !== undefined
+      ? `Účty jsou vedeny v různých měnách (${p.source} a ${p.target}).`
+      : "Účty jsou vedeny v různých měnách.",
+  SAME_ACCOUNT: () => "Převod vyžaduje dva různé účty.",
+  ALREADY_REVERSED: () => "Tato operace již byla stornována.",
+  NOT_REVERSIBLE: (p) =>
+    "Stornovat lze pouze vklady, odečtení a převody" +
+    (isActionType(p.type) ? ` (tato operace je typu ${actionTypeName(p.type, "cs")}).` : "."),
+  EXTERNAL_ID_TAKEN: (p) => `${czechKinds[p.kind ?? ""] ?? "Jiný záznam"} již toto externí ID používá.`,
+  INVALID_IDEMPOTENCY_KEY: (p) =>
+    `Klíč idempotence musí mít 1 až ${p.max ?? limits.idempotencyKeyLength} ${pluralCs(p.max ?? String(limits.idempotencyKeyLength), "viditelný znak", "viditelné znaky", "viditelných znaků")} ASCII bez mezer.`,
+  IDEMPOTENCY_KEY_REUSED: () =>
+    "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
+  INVALID_CURRENCY: (p) =>
+    "Měna musí být kód ISO 4217, například CZK, nebo kreditní jednotka, například PTS: 3 až 12 písmen nebo číslic, na začátku písmeno" +
+    (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
+  INVALID_NAME: (p) =>
+    p.max !== undefined
+      ? `Jméno může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+      : "Jméno je povinný údaj.",
+  INVALID_EMAIL: () => "E-mailová adresa není platná.",
+  INVALID_EXTERNAL_ID: (p) => `Externí ID musí mít 1 až ${p.max ?? limits.externalIdLength} ${pluralCs(p.max ?? String(limits.externalIdLength), "znak", "znaky", "znaků")}.`,
+  INVALID_TIME_ZONE: (p) =>
+    p.value !== undefined
+      ? `${quoteCs(p.value)} není časové pásmo IANA, jako je například Europe/Prague.`
+      : "Časové pásmo musí být pásmo IANA, například Europe/Prague.",
+  INVALID_LOCALE: () => "Výchozí jazyk musí být kód ISO 639-1, například cs nebo en.",
+  NOTE_TOO_LONG: (p) => `Poznámka může mít nejvýše ${p.max ?? limits.noteLength} ${pluralCs(p.max ?? String(limits.noteLength), "znak", "znaky", "znaků")}.`,
+  EXTERNAL_REFERENCE_TOO_LONG: (p) =>
+    `Externí reference může mít nejvýše ${p.max ?? limits.externalReferenceLength} ${pluralCs(p.max ?? String(limits.externalReferenceLength), "znak", "znaky", "znaků")}.`,
+  INVALID_EFFECTIVE_AT: (p) =>
+    p.now !== undefined
+      ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
+      : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
+  INVALID_EXPIRES_AT: (p) =>
+    p.value !== undefined
+      ? "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
+      : "Konec platnosti není platné datum mezi lety 1970 a 9999.",
+  INVALID_PRIORITY: (p) =>
+    `Priorita musí být celé číslo od ${p.min ?? limits.minPriority} do ${p.max ?? limits.maxPriority}; kredity s nižší prioritou se čerpají dříve.`,
+  INVALID_OVERDRAFT_LIMIT: (p) =>
+    "Limit přečerpání musí být nula nebo více" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+  INVALID_INITIATOR: (p) =>
+    p.max !== undefined
+      ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+      : "Iniciátor typu uživatel vyžaduje ID uživatele.",
+  LEDGER_BUSY: () =>
+    "Systém kreditů je zaneprázdněn souběžnými zápisy na stejné účty; nic nebylo zapsáno. Opakujte požadavek (se stejným klíčem idempotence).",
+
+  PAGE_SIZE_OUT_OF_RANGE: (p) =>
+    (p.argument !== undefined ? `Argument ${p.argument}` : "Velikost stránky") +
+    (p.max !== undefined ? ` musí být celé číslo od ${p.min ?? "0"} do ${p.max}` : " je mimo povolený rozsah") +
+    (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+  INVALID_CURSOR: (p) =>
+    `${p.argument !== undefined ? `Kurzor v argumentu ${p.argument}` : "Kurzor"} není pro tento seznam platný; ` +
+    "použijte kurzor, který tento seznam vrátil se stejnými filtry a řazením.",
+  INVALID_PAGINATION: () =>
+    "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
+  INVALID_ID: (p) =>
+    (p.id !== undefined ? `${quoteCs(p.id)} není platné globální ID` : "ID není platné globální ID") +
+    (p.expectedType !== undefined ? ` objektu typu ${p.expectedType}.` : "."),
+  NOT_FOUND: (p) => (p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje."),
+  INVALID_DATE_TIME: (p) =>
+    (p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : "") +
+    "Zadejte datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“, nebo bez posunu v časovém " +
+    "pásmu organizace: „2026-03-01T10:00:00“, „2026-03-01 10:00:00“ či „2026-03-01“ (půlnoc).",
+  INVALID_FILTER: (p) =>
+    (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
+    (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
+  OFFSET_OUT_OF_RANGE: (p) => `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
+  INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",
+  UNAUTHENTICATED: () => "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+};
+
+const catalogs: Record<Language, Record<ErrorCode, Message>> = { en: english, cs: czech };
+
+/** Whether a message for the code exists in the language (a test holds every code to it). */
+export function hasTranslation(code: string, language: string): boolean {
+  return Object.hasOwn(catalogs[toLanguage(language)], code);
+}
+
+/**
+ * The error's message in the language (an ISO 639-1 code; unsupported languages get English), with its params
+ * filled in. An unknown code keeps the error's own English message, so a code added to the ledger before its
+ * translation still says something true.
+ */
+export function translateError(
+  error: { code: string; params: Readonly<Record<string, string>>; message: string },
+  language: string,
+): string {
+  const catalog = catalogs[toLanguage(language)];
+  if (!Object.hasOwn(catalog, error.code)) return error.message;
+  return catalog[error.code as ErrorCode](error.params);
+}
+
+/** The action types in the order of the schema's enum, which is the order matches are returned in. */
+export const actionTypes = ["DEPOSIT", "REDUCTION", "TRANSFER", "EXPIRATION", "VOID", "REVERSAL"] as const satisfies readonly ActionType[];
+
+/**
+ * The name of each action type, first the one shown, then other names people use for it (searched, never
+ * shown). Czech says "odečtení" for a reduction in the ledger's terms, but shop staff call spending credits
+ * "čerpání", so both find it.
+ */
+const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...string[]]>> = {
+  en: {
+    DEPOSIT: ["Deposit"],
+    REDUCTION: ["Reduction"],
+    TRANSFER: ["Transfer"],
+    EXPIRATION: ["Expiration"],
+    VOID: ["Void"],
+    REVERSAL: ["Reversal"],
+  },
+  cs: {
+    DEPOSIT: ["Vklad"],
+    REDUCTION: ["Odečtení", "Čerpání"],
+    TRANSFER: ["Převod"],
+    EXPIRATION: ["Expirace"],
+    VOID: ["Zneplatnění"],
+    REVERSAL: ["Storno"],
+  },
+};
+
+const directionNames: Record<Language, Record<EntryDirection, string>> = {
+  en: { CREDIT: "Credit", DEBIT: "Debit" },
+  cs: { CREDIT: "Připsání", DEBIT: "Odepsání" },
+};
+
+function isActionType(value: string | undefined): value is ActionType {
+  return (actionTypes as readonly string[]).includes(value ?? "");
+}
+
+/** The action type's name in the language (unsupported languages get English). */
+export function actionTypeName(type: ActionType, language: string): string {
+  return actionTypeNames[toLanguage(language)][type][0];
+}
+
+/** The entry direction's name in the language (unsupported languages get English). */
+export function directionName(direction: EntryDirection, language: string): string {
+  return directionNames[toLanguage(language)][direction];
+}
+
+/** Lower case without diacritics, so that "PŘEVOD", "převod" and "prevod" compare equal. */
+function fold(text: string): string {
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+/**
+ * The action types whose name contains the text, ignoring case, diacritics and surrounding spaces: CareCloud's
+ * `credit_operation_type` filter ("part of the type name"). The names of the given language are searched and
+ * those of every other supported language too, because staff of a Czech tenant type English names as often
+ * as Czech ones, and without diacritics as often as with them: "prev", "převod" and "trans" all find TRANSFER.
+ * An empty text matches every type, as an empty filter should. The result follows the enum's order.
+ */
+export function actionTypesMatching(text: string, language: string): ActionType[] {
+  const needle = fold(text.trim());
+  const languages = [toLanguage(language), ...supportedLanguages.filter((other) => other !== toLanguage(language))];
+  return actionTypes.filter((type) =>
+    languages.some((lang) => actionTypeNames[lang][type].some((name) => fold(name).includes(needle))),
+  );
+}
