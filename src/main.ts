@@ -1,5 +1,7 @@
 // Starts the gateway (`npm start`): reads the configuration, migrates and opens the database, makes sure
 // the demo data exists, and serves GraphQL until SIGINT or SIGTERM.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { loadConfig } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
@@ -16,9 +18,17 @@ async function main(): Promise<void> {
   let port: number;
   try {
     const demo = await ensureDemoData(database);
-    if (demo.created) console.log(`Created the demo tenant "${demo.tenantName}".`);
-    const expiryJob = startExpiryJob(createLedger(database), 60_000, (error) => console.error("Expiry job failed:", error));
-    const gateway = createGateway({ database, config });
+    const keyFile = developmentKeyFile(config.databaseUrl);
+    if (demo.created) {
+      console.log(`Created the demo tenant "${demo.tenantName}".`);
+      console.log(`Development API key (shown once; send it as "Authorization: Bearer <key>"):\n  ${demo.apiKey}`);
+      if (keyFile && demo.apiKey) writeFileSync(keyFile, `${demo.apiKey}\n`, { mode: 0o600 });
+    }
+    const ledger = createLedger(database);
+    const expiryJob = startExpiryJob(ledger, 60_000, (error) => console.error("Expiry job failed:", error));
+    // On the embedded development database, GraphiQL opens with the demo key already in its headers.
+    const graphiqlApiKey = config.graphiql && keyFile && existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : null;
+    const gateway = createGateway({ database, ledger, config, graphiqlApiKey });
     ({ port } = await startHttpServer(gateway, config, {
       onShutdown: async () => {
         await expiryJob.stop();
@@ -35,6 +45,15 @@ async function main(): Promise<void> {
   console.log(
     config.graphiql ? `Gateway ready: open GraphiQL at ${url}` : `Gateway ready: GraphQL endpoint at ${url}`,
   );
+}
+
+/**
+ * Where the demo key is kept for GraphiQL: beside an embedded SQLite database (a development setup), never
+ * for PostgreSQL, where keys are handed out by the operator.
+ */
+function developmentKeyFile(databaseUrl: string): string | null {
+  if (!databaseUrl.startsWith("file:")) return null;
+  return path.join(path.dirname(path.resolve(databaseUrl.slice("file:".length))), "demo-api-key");
 }
 
 async function closeQuietly(database: Database): Promise<void> {

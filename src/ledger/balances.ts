@@ -19,14 +19,15 @@ const settleCallLimit = 1000;
  */
 export async function settleDue(
   deps: LedgerDependencies,
-  scope: { tenantId?: string; accountIds?: readonly string[] } = {},
+  scope: { tenantId?: string; accountIds?: readonly string[]; customerIds?: readonly string[] } = {},
 ): Promise<number> {
   const now = deps.clock();
-  if (scope.accountIds && scope.accountIds.length === 0) return 0;
+  if (scope.accountIds?.length === 0 || scope.customerIds?.length === 0) return 0;
   const due = await deps.database.read.creditGrant.findMany({
     where: {
       ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
       ...(scope.accountIds ? { accountId: { in: [...scope.accountIds] } } : {}),
+      ...(scope.customerIds ? { account: { customerId: { in: [...scope.customerIds] } } } : {}),
       remainingAmount: { gt: 0n },
       expiresAt: { lte: now },
     },

@@ -2,13 +2,18 @@
 // few months of credit history, all written through the ledger's own operations (so it is real ledger data,
 // verified like any other). A database that already has a tenant is left alone.
 import type { Database } from "../db/client.ts";
+import { createApiKey } from "../auth/api-keys.ts";
 import { createLedger, type LedgerResult } from "../ledger/index.ts";
 
 export const demoTenantName = "Demo Coffee Roasters";
 
 const day = 24 * 60 * 60 * 1000;
 
-export async function ensureDemoData(database: Database): Promise<{ created: boolean; tenantName: string }> {
+/**
+ * Creates the demo tenant with its data and a development API key (read and write) on an empty database.
+ * The key's secret is returned once, as every key's is.
+ */
+export async function ensureDemoData(database: Database): Promise<{ created: boolean; tenantName: string; apiKey?: string }> {
   if ((await database.read.tenant.count()) > 0) return { created: false, tenantName: demoTenantName };
   const ledger = createLedger(database);
   const now = Date.now();
@@ -83,7 +88,8 @@ export async function ensureDemoData(database: Database): Promise<{ created: boo
 
   const problems = await ledger.verify({ tenantId: t });
   if (problems.length > 0) throw new Error(`Demo data does not verify: ${JSON.stringify(problems)}`);
-  return { created: true, tenantName: demoTenantName };
+  const { secret } = await createApiKey(database, { tenantId: t, name: "Development key", scopes: ["read", "write"] });
+  return { created: true, tenantName: demoTenantName, apiKey: secret };
 }
 
 function must<T>(result: LedgerResult<T>): { ok: true } & T {

@@ -1,21 +1,51 @@
 // The GraphQL context: what every resolver receives for one request.
 //
-// A new context is created for each request, so anything that caches (the loaders) is scoped to it.
+// A new context is created for each request, so everything that caches (the loaders) is scoped to one
+// request and one tenant. The caller comes from the request's API key; without a valid key there is no
+// tenant, and every field that reads or writes tenant data refuses with UNAUTHENTICATED.
+import { GraphQLError } from "graphql";
+import { authenticate, type Caller, presentedKey } from "../auth/api-keys.ts";
 import type { Database } from "../db/client.ts";
+import type { Tenant } from "../generated/postgres/client.ts";
+import { negotiateLanguage } from "../i18n/accept-language.ts";
+import { type Language, supportedLanguages, toLanguage } from "../i18n/languages.ts";
+import { translateError } from "../i18n/messages.ts";
+import type { Ledger } from "../ledger/index.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 
 export interface Context {
   /** The HTTP request being served (headers carry credentials and the preferred language). */
   request: Request;
   database: Database;
+  ledger: Ledger;
+  /** The authenticated caller, or null when the request carries no valid API key. */
+  caller: Caller | null;
+  /** The language of messages and type names: Accept-Language, else the tenant's default. */
+  language: Language;
   loaders: Loaders;
 }
 
 export interface CreateContextOptions {
   request: Request;
   database: Database;
+  ledger: Ledger;
 }
 
-export function createContext({ request, database }: CreateContextOptions): Context {
-  return { request, database, loaders: createLoaders(database) };
+export async function createContext({ request, database, ledger }: CreateContextOptions): Promise<Context> {
+  const key = presentedKey(request.headers);
+  const caller = key ? await authenticate(database, key, ledger.clock()) : null;
+  const fallback = toLanguage(caller?.tenant.defaultLocale);
+  const language = negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, fallback);
+  return { request, database, ledger, caller, language, loaders: createLoaders(ledger, caller?.tenant.id ?? null, language) };
+}
+
+/** The caller's tenant; refuses the field with UNAUTHENTICATED when the request has no valid key. */
+export function requireTenant(context: Context): Tenant {
+  if (!context.caller) throw unauthenticated(context.language);
+  return context.caller.tenant;
+}
+
+export function unauthenticated(language: Language): GraphQLError {
+  const message = translateError({ code: "UNAUTHENTICATED", params: {}, message: "This needs a valid API key." }, language);
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
 }

@@ -1,17 +1,166 @@
 // The single place where per-request DataLoaders are built.
 //
-// A DataLoader caches what it loads for as long as it lives, so loaders must never outlive one request:
-// a module-level loader would serve one tenant's rows to another and keep stale balances forever.
-// `createContext()` calls `createLoaders()` once per request, and resolvers reach the loaders through the
-// context. (Types declared with Pothos' dataloader plugin, such as `builder.loadableObject`, keep their own
-// loaders per context object; this is for the loaders that resolvers call directly.)
-import type { Database } from "../db/client.ts";
+// A DataLoader caches what it loads for as long as it lives, so loaders must never outlive one request: a
+// module-level loader would serve one tenant's rows to another and keep stale balances forever.
+// `createContext()` calls `createLoaders()` once per request, for the caller's tenant, and every loader
+// filters by that tenant: an id of another tenant loads as null, exactly like an id that does not exist.
+// Each batch function returns results in key order with null for misses (DataLoader's contract).
+import DataLoader from "dataloader";
+import type {
+  CreditAccount,
+  CreditAction,
+  CreditAllocation,
+  CreditEntry,
+  CreditGrant,
+  Customer,
+  Partner,
+  Store,
+} from "../generated/postgres/client.ts";
+import {
+  countHistories,
+  type HistoryFilter,
+  type HistoryOrder,
+  type HistoryPage,
+  type HistoryPageRequest,
+  type HistoryParent,
+  readHistories,
+} from "../ledger/history.ts";
+import type { Language } from "../i18n/languages.ts";
+import type { Ledger } from "../ledger/index.ts";
+import { unauthenticated } from "./context.ts";
 
-/** The loaders available to resolvers. Empty until the first domain that batches its reads arrives. */
-export type Loaders = Record<never, never>;
+export interface HistoryKey {
+  parent: HistoryParent;
+  filter: HistoryFilter;
+  order: HistoryOrder;
+  page: HistoryPageRequest;
+}
 
-export function createLoaders(database: Database): Loaders {
-  // Loaders read through `database.read`; nothing needs it yet.
-  void database;
-  return {};
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export function createLoaders(ledger: Ledger, tenantId: string | null, language: Language) {
+  const db = ledger.database.read;
+  const tenant = (): string => {
+    if (tenantId === null) throw unauthenticated(language);
+    return tenantId;
+  };
+
+  /** A loader of one model by id, scoped to the tenant. */
+  function byId<T extends { id: string }>(find: (ids: string[], tenantId: string) => Promise<T[]>) {
+    return new DataLoader<string, T | null>(async (ids) => {
+      const rows = await find([...ids], tenant());
+      const byKey = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byKey.get(id) ?? null);
+    });
+  }
+
+  /** A loader of the rows that belong to each key (one query for all keys). */
+  function groupedBy<T>(find: (keys: string[], tenantId: string) => Promise<T[]>, keyOf: (row: T) => string) {
+    return new DataLoader<string, T[]>(async (keys) => {
+      const rows = await find([...keys], tenant());
+      const groups = new Map<string, T[]>();
+      for (const row of rows) groups.set(keyOf(row), [...(groups.get(keyOf(row)) ?? []), row]);
+      return keys.map((key) => groups.get(key) ?? []);
+    });
+  }
+
+  /**
+   * History pages batch per distinct (filter, order, page) signature: 50 customers each asking for their 20
+   * latest actions are one statement, whatever the number of customers.
+   */
+  function historyLoader<R>(
+    read: (parents: HistoryParent[], key: HistoryKey) => Promise<Map<string, R>>,
+    empty: R,
+  ) {
+    return new DataLoader<HistoryKey, R, string>(
+      async (keys) => {
+        const tenantId = tenant();
+        const groups = new Map<string, HistoryKey[]>();
+        for (const key of keys) {
+          const signature = stableKey({ filter: key.filter, order: key.order, page: key.page, kind: key.parent.kind });
+          groups.set(signature, [...(groups.get(signature) ?? []), key]);
+        }
+        // Expirations due by now are recorded before any history is read, so they show in it.
+        const accountIds = keys.filter((key) => key.parent.kind === "account").map((key) => key.parent.id);
+        const customerIds = keys.filter((key) => key.parent.kind === "customer").map((key) => key.parent.id);
+        if (accountIds.length > 0) await ledger.settleDue({ tenantId, accountIds });
+        if (customerIds.length > 0) await ledger.settleDue({ tenantId, customerIds });
+        const results = new Map<HistoryKey, R>();
+        for (const group of groups.values()) {
+          const first = group[0] as HistoryKey;
+          const answers = await read(group.map((key) => key.parent), first);
+          for (const key of group) results.set(key, answers.get(key.parent.id) ?? empty);
+        }
+        return keys.map((key) => results.get(key) ?? empty);
+      },
+      { cacheKeyFn: stableKey },
+    );
+  }
+
+  return {
+    customer: byId<Customer>((ids, tenantId) => db.customer.findMany({ where: { tenantId, id: { in: ids } } })),
+    customerByExternalId: new DataLoader<string, Customer | null>(async (externalIds) => {
+      const rows = await db.customer.findMany({ where: { tenantId: tenant(), externalId: { in: [...externalIds] } } });
+      const byKey = new Map(rows.map((row) => [row.externalId, row]));
+      return externalIds.map((externalId) => byKey.get(externalId) ?? null);
+    }),
+    /** Accounts with their current balances: expirations due by now are settled first. */
+    account: byId<CreditAccount>(async (ids, tenantId) => {
+      await ledger.settleDue({ tenantId, accountIds: ids });
+      return db.creditAccount.findMany({ where: { tenantId, id: { in: ids } } });
+    }),
+    accountsOfCustomer: groupedBy<CreditAccount>(
+      async (customerIds, tenantId) => {
+        await ledger.settleDue({ tenantId, customerIds });
+        return db.creditAccount.findMany({ where: { tenantId, customerId: { in: customerIds } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      },
+      (account) => account.customerId,
+    ),
+    action: byId<CreditAction>((ids, tenantId) => db.creditAction.findMany({ where: { tenantId, id: { in: ids } } })),
+    reversalOf: new DataLoader<string, CreditAction | null>(async (actionIds) => {
+      const rows = await db.creditAction.findMany({ where: { tenantId: tenant(), reversesActionId: { in: [...actionIds] } } });
+      const byKey = new Map(rows.map((row) => [row.reversesActionId, row]));
+      return actionIds.map((id) => byKey.get(id) ?? null);
+    }),
+    entriesOfAction: groupedBy<CreditEntry>(
+      (actionIds, tenantId) => db.creditEntry.findMany({ where: { tenantId, actionId: { in: actionIds } } }),
+      (entry) => entry.actionId,
+    ),
+    allocationsOfAction: groupedBy<CreditAllocation>(
+      (actionIds, tenantId) =>
+        db.creditAllocation.findMany({ where: { actionId: { in: actionIds }, action: { tenantId } }, orderBy: { grantId: "asc" } }),
+      (allocation) => allocation.actionId,
+    ),
+    /** All grants of each account, oldest first; expirations due by now are settled first. */
+    grantsOfAccount: groupedBy<CreditGrant>(
+      async (accountIds, tenantId) => {
+        await ledger.settleDue({ tenantId, accountIds });
+        return db.creditGrant.findMany({ where: { tenantId, accountId: { in: accountIds } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      },
+      (grant) => grant.accountId,
+    ),
+    grant: byId<CreditGrant>((ids, tenantId) => db.creditGrant.findMany({ where: { tenantId, id: { in: ids } } })),
+    store: byId<Store>((ids, tenantId) => db.store.findMany({ where: { tenantId, id: { in: ids } } })),
+    partner: byId<Partner>((ids, tenantId) => db.partner.findMany({ where: { tenantId, id: { in: ids } } })),
+    history: historyLoader<HistoryPage>(
+      (parents, key) => readHistories(ledger.database, tenant(), parents, key.filter, key.order, key.page),
+      { entries: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    ),
+    historyCount: historyLoader<number>(
+      (parents, key) => countHistories(ledger.database, tenant(), parents, key.filter),
+      0,
+    ),
+  };
+}
+
+/** JSON with sorted keys and bigints and dates spelled out, so equal requests batch and cache together. */
+export function stableKey(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === "bigint") return `${item}n`;
+    if (item instanceof Date) return item.toISOString();
+    if (item && typeof item === "object" && !Array.isArray(item)) {
+      return Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)));
+    }
+    return item;
+  });
 }

@@ -7,33 +7,50 @@ import { createYoga, type Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
+import { createLedger, type Ledger } from "../ledger/index.ts";
 import { createContext, type Context } from "./context.ts";
 
 export interface CreateGatewayOptions {
   database: Database;
+  /** The ledger the API reads and writes; by default one over `database` on the real clock. */
+  ledger?: Ledger;
   config: Pick<Config, "graphiql" | "logLevel">;
   /**
    * Replaces the gateway's schema. Tests use it to exercise the server itself (error masking, shutdown)
    * with resolvers the real API does not have.
    */
   schema?: GraphQLSchema;
+  /** An API key GraphiQL sends by default (the development demo key); null leaves the headers to the user. */
+  graphiqlApiKey?: string | null;
 }
 
 export const graphqlEndpoint = "/graphql";
 export const healthEndpoint = "/health";
 
-export function createGateway({ database, config, schema = gatewaySchema }: CreateGatewayOptions) {
+export function createGateway({
+  database,
+  ledger = createLedger(database),
+  config,
+  schema = gatewaySchema,
+  graphiqlApiKey = null,
+}: CreateGatewayOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint,
-    context: ({ request }) => createContext({ request, database }),
+    context: ({ request }) => createContext({ request, database, ledger }),
     // Yoga masks errors by default: a resolver's unexpected error reaches the client as "Unexpected
     // error." and only the log has its message, so internals (SQL, stack traces) never leak. Errors
     // meant for clients are thrown as GraphQLError. Stated explicitly so that nobody turns it off by
     // accident.
     maskedErrors: true,
     logging: config.logLevel === "silent" ? false : config.logLevel,
-    graphiql: config.graphiql ? { title: "Credit ledger gateway", defaultQuery: "{\n  apiVersion\n}\n" } : false,
+    graphiql: config.graphiql
+      ? {
+          title: "Credit ledger gateway",
+          defaultQuery: exampleQuery,
+          headers: JSON.stringify({ Authorization: `Bearer ${graphiqlApiKey ?? "<your API key>"}` }, null, 2),
+        }
+      : false,
     // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
     // /health, so Yoga's is moved to a path that nothing documents.
     healthCheckEndpoint: "/_yoga-health",
@@ -42,6 +59,29 @@ export function createGateway({ database, config, schema = gatewaySchema }: Crea
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
+
+/** What GraphiQL opens with: a query that works against the demo data. */
+export const exampleQuery = `# A customer of the demo tenant: balances per currency, accounts and latest credit history.
+# The API key goes in the Headers tab below: { "Authorization": "Bearer <key>" }.
+# Try Accept-Language: cs there too, and the Docs panel for every filter and mutation.
+query CustomerHistory {
+  customer(externalId: "CUST-1001") {
+    name
+    balances { currency balance available }
+    accounts { name currency balance available }
+    history(first: 10) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges {
+        direction
+        balanceAfter
+        account { name }
+        node { type typeName amount note effectiveAt store { name } partner { name } }
+      }
+    }
+  }
+}
+`;
 
 /**
  * Answers `GET /health` with 200 `{"status":"ok"}` while the process serves requests. It is a liveness

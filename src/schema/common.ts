@@ -1,0 +1,97 @@
+// Enums and small helpers shared by the domain schema files: the ledger's enums as GraphQL enums, dates in
+// the tenant's time zone, and the mapping of a caller into an action's initiator.
+import type { Initiator } from "../ledger/index.ts";
+import type { ActionType, EntryDirection } from "../generated/postgres/enums.ts";
+import { actionTypeName, directionName } from "../i18n/messages.ts";
+import { requireTenant, type Context } from "../server/context.ts";
+import { builder } from "./builder.ts";
+import { formatDateTime, resolveDateTimeInput, type DateTimeInput } from "./scalars.ts";
+
+export const ActionTypeEnum = builder.enumType("CreditActionType", {
+  description: "What kind of operation a credit action records.",
+  values: {
+    DEPOSIT: { description: "Credits added to an account (a new grant)." },
+    REDUCTION: { description: "Credits taken from an account (spent)." },
+    TRANSFER: { description: "Credits moved from one account to another." },
+    EXPIRATION: { description: "Credits removed because their grant expired." },
+    VOID: { description: "Credits removed because their grant was voided." },
+    REVERSAL: { description: "The exact undoing of an earlier deposit, reduction or transfer." },
+  } satisfies Record<ActionType, { description: string }>,
+});
+
+export const DirectionEnum = builder.enumType("EntryDirection", {
+  description: "Whether an entry adds credits to its account or takes them away.",
+  values: {
+    CREDIT: { description: "Adds credits to the account." },
+    DEBIT: { description: "Takes credits from the account." },
+  } satisfies Record<EntryDirection, { description: string }>,
+});
+
+export const InitiatorTypeEnum = builder.enumType("InitiatorType", {
+  description: "What kind of party caused an action.",
+  values: {
+    USER: { description: "A person, identified by the tenant's own user id." },
+    SYSTEM: { description: "The ledger itself (expirations) or an automated process." },
+    API_KEY: { description: "An API client, identified by its API key." },
+  },
+});
+
+export const GrantCategoryEnum = builder.enumType("CreditGrantCategory", {
+  description: "Whether a grant's credits were paid for or given (Stripe's credit grant category).",
+  values: {
+    PAID: { description: "Credits the customer paid for." },
+    PROMOTIONAL: { description: "Credits given for free (bonuses, campaigns, goodwill)." },
+  },
+});
+
+export const OrderDirectionEnum = builder.enumType("OrderDirection", {
+  description: "Sort direction.",
+  values: { ASC: { description: "Smallest (or earliest) first." }, DESC: { description: "Largest (or latest) first." } },
+});
+
+/** A date-time as the API answers it: ISO-8601 with the offset of the tenant's time zone. */
+export function tenantTime(date: Date, context: Context): string {
+  return formatDateTime(date, context.caller?.tenant.timeZone ?? "UTC");
+}
+
+export function nullableTenantTime(date: Date | null, context: Context): string | null {
+  return date === null ? null : tenantTime(date, context);
+}
+
+/** A date-time from input: values without an offset are read in the tenant's time zone. */
+export function inputTime(value: DateTimeInput, context: Context): Date {
+  return resolveDateTimeInput(value, requireTenant(context).timeZone);
+}
+
+export function optionalInputTime(value: DateTimeInput | null | undefined, context: Context): Date | undefined {
+  return value === null || value === undefined ? undefined : inputTime(value, context);
+}
+
+export function localizedTypeName(type: ActionType, context: Context): string {
+  return actionTypeName(type, context.language);
+}
+
+export function localizedDirectionName(direction: EntryDirection, context: Context): string {
+  return directionName(direction, context.language);
+}
+
+export const InitiatorInput = builder.inputType("InitiatorInput", {
+  description: "Who causes the action, when it is not the API client itself (e.g. the shop assistant).",
+  fields: (t) => ({
+    type: t.field({ type: InitiatorTypeEnum, required: true, description: "USER for a person; SYSTEM for an automated process." }),
+    id: t.string({ required: false, description: "The tenant's own id of the user (required for USER)." }),
+  }),
+});
+
+/**
+ * The initiator recorded on an action: the user the caller names, or else the calling API key. The API key
+ * is recorded in every case, so it is always known which credential wrote an action.
+ */
+export function initiatorFrom(
+  given: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null | undefined,
+  context: Context,
+): Initiator {
+  const apiKeyId = context.caller?.apiKey.id ?? null;
+  if (!given || given.type === "API_KEY") return { type: "API_KEY", id: apiKeyId, apiKeyId };
+  return { type: given.type, id: given.id ?? null, apiKeyId };
+}

@@ -1,0 +1,178 @@
+// Credit accounts: one ledger of one customer in one currency or credit unit (Thought Industries' credit
+// accounts). Balances (total, available, at any moment), grants, history, and the account mutations.
+import { resolveArrayConnection } from "@pothos/plugin-relay";
+import type { CreditAccount } from "../generated/postgres/client.ts";
+import { requireTenant } from "../server/context.ts";
+import { builder } from "./builder.ts";
+import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
+import { invalidId } from "./customer.ts";
+import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { GrantStateEnum, grantState } from "./credit-grant.ts";
+import { CreditHistoryConnectionRef, historyArgs, resolveHistory } from "./history.ts";
+import { decodeId } from "./ids.ts";
+import { CreditAccountRef, CreditGrantRef, CustomerRef } from "./refs.ts";
+import { nullForErrors } from "./store-partner.ts";
+
+export const AccountStatusEnum = builder.enumType("CreditAccountStatus", {
+  description: "Whether an account takes new actions.",
+  values: {
+    OPEN: { description: "The account takes deposits, reductions and transfers." },
+    CLOSED: { description: "The account was closed with a zero balance and takes no more actions." },
+  },
+});
+
+builder.node(CreditAccountRef, {
+  description: "One ledger of a customer's credits in one currency or credit unit.",
+  id: { resolve: (account) => account.id },
+  loadMany: (ids, context) => context.loaders.account.loadMany(ids).then(nullForErrors),
+  fields: (t) => ({
+    name: t.string({ description: "Display name of the account (Thought Industries' creditAccountName).", resolve: (a) => a.name }),
+    currency: t.string({ description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS) of every amount on the account.", resolve: (a) => a.currency }),
+    status: t.field({ type: AccountStatusEnum, description: "Whether the account takes new actions.", resolve: (a) => a.status }),
+    customer: t.field({
+      type: CustomerRef,
+      description: "The customer who holds the account.",
+      resolve: async (a, _args, context) => (await context.loaders.customer.load(a.customerId)) as never,
+    }),
+    balance: t.field({
+      type: "Amount",
+      description: "All credits on the account, in minor units; negative when overdrawn. Expired credits are already taken off.",
+      resolve: (a) => a.balance,
+    }),
+    available: t.field({
+      type: "Amount",
+      description: "What a reduction could take now: the balance plus the unused overdraft, in minor units (zero when closed).",
+      resolve: (a) => availableOf(a),
+    }),
+    overdraftLimit: t.field({
+      type: "Amount",
+      description: "How far below zero the balance may go, in minor units; zero means no overdraft.",
+      resolve: (a) => a.overdraftLimit,
+    }),
+    balanceAt: t.field({
+      type: "Amount",
+      description:
+        "The balance at a moment: the sum of the entries effective at or before it. For a moment still to come, credits scheduled to expire by then are taken off.",
+      args: { at: t.arg({ type: "DateTime", required: true, description: "The moment (without an offset: the tenant's time zone)." }) },
+      resolve: async (a, args, context) => {
+        const result = await context.ledger.balanceAt(requireTenant(context).id, a.id, inputTime(args.at, context));
+        if (!result.ok) throw new Error(result.error.message);
+        return result.balance;
+      },
+    }),
+    grants: t.connection({
+      type: CreditGrantRef,
+      description: "The account's grants (lots of credits), oldest first, optionally only those in one state.",
+      args: { state: t.arg({ type: GrantStateEnum, required: false, description: "Only grants in this state." }) },
+      resolve: async (a, args, context) => {
+        const grants = await context.loaders.grantsOfAccount.load(a.id);
+        const now = context.ledger.clock();
+        const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
+        return resolveArrayConnection({ args }, selected) as never;
+      },
+    }),
+    history: t.field({
+      type: CreditHistoryConnectionRef,
+      description: "Every credit action on this account, newest effective first unless ordered otherwise.",
+      args: historyArgs,
+      resolve: (a, args, context) => resolveHistory({ kind: "account", id: a.id }, args, context),
+    }),
+    createdAt: t.field({ type: "DateTime", description: "When the account was opened.", resolve: (a, _x, context) => tenantTime(a.createdAt, context) }),
+    updatedAt: t.field({ type: "DateTime", description: "When the account last changed (any action on it changes it).", resolve: (a, _x, context) => tenantTime(a.updatedAt, context) }),
+    closedAt: t.field({ type: "DateTime", nullable: true, description: "When the account was closed; null while open.", resolve: (a, _x, context) => nullableTenantTime(a.closedAt, context) }),
+  }),
+});
+
+export function availableOf(account: CreditAccount): bigint {
+  if (account.status !== "OPEN") return 0n;
+  const available = account.balance + account.overdraftLimit;
+  return available > 0n ? available : 0n;
+}
+
+const OpenAccountInput = builder.inputType("OpenCreditAccountInput", {
+  description: "A new credit account for a customer.",
+  fields: (t) => ({
+    customerId: t.id({ required: true, description: "Global ID of the customer." }),
+    name: t.string({ required: true, description: "Display name (1 to 200 characters)." }),
+    currency: t.string({ required: true, description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS): 3 to 12 letters or digits." }),
+    overdraftLimit: t.field({ type: "Amount", required: false, description: "How far below zero the balance may go, in minor units; default 0." }),
+  }),
+});
+
+const UpdateAccountInput = builder.inputType("UpdateCreditAccountInput", {
+  description: "Changes to a credit account; omitted fields stay as they are.",
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: "Global ID of the account." }),
+    name: t.string({ required: false, description: "A new display name." }),
+    overdraftLimit: t.field({ type: "Amount", required: false, description: "A new overdraft limit in minor units (0 for none)." }),
+  }),
+});
+
+const AccountIdInput = builder.inputType("CloseCreditAccountInput", {
+  description: "The account to close.",
+  fields: (t) => ({ accountId: t.id({ required: true, description: "Global ID of the account; it must hold nothing." }) }),
+});
+
+function accountPayload(name: string, action: string) {
+  return builder.objectRef<{ account: CreditAccount | null; userErrors: UserError[] }>(name).implement({
+    description: `Result of ${action}.`,
+    fields: (t) => ({
+      account: t.field({ type: CreditAccountRef, nullable: true, description: "The account; null when userErrors is not empty.", resolve: (p) => p.account }),
+      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+    }),
+  });
+}
+
+builder.mutationFields((t) => ({
+  openCreditAccount: t.field({
+    type: accountPayload("OpenCreditAccountPayload", "openCreditAccount"),
+    description: "Opens a credit account for a customer.",
+    args: { input: t.arg({ type: OpenAccountInput, required: true, description: "The new account." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const customerId = decodeId(String(input.customerId), "Customer");
+      if (!customerId) return { account: null, userErrors: [invalidId("customerId", context)] };
+      const result = await context.ledger.openAccount(tenantId, {
+        customerId,
+        name: input.name,
+        currency: input.currency,
+        overdraftLimit: input.overdraftLimit ?? 0n,
+      });
+      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
+      context.loaders.accountsOfCustomer.clear(customerId);
+      return { account: result.account, userErrors: [] };
+    },
+  }),
+  updateCreditAccount: t.field({
+    type: accountPayload("UpdateCreditAccountPayload", "updateCreditAccount"),
+    description: "Renames an account or changes its overdraft limit.",
+    args: { input: t.arg({ type: UpdateAccountInput, required: true, description: "The changes." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const accountId = decodeId(String(input.accountId), "CreditAccount");
+      if (!accountId) return { account: null, userErrors: [invalidId("accountId", context)] };
+      const result = await context.ledger.updateAccount(tenantId, {
+        accountId,
+        ...(input.name !== undefined && input.name !== null ? { name: input.name } : {}),
+        ...(input.overdraftLimit !== undefined && input.overdraftLimit !== null ? { overdraftLimit: input.overdraftLimit } : {}),
+      });
+      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
+      context.loaders.account.clear(accountId);
+      return { account: result.account, userErrors: [] };
+    },
+  }),
+  closeCreditAccount: t.field({
+    type: accountPayload("CloseCreditAccountPayload", "closeCreditAccount"),
+    description: "Closes an account that holds nothing; a closed account takes no more actions.",
+    args: { input: t.arg({ type: AccountIdInput, required: true, description: "The account to close." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const accountId = decodeId(String(input.accountId), "CreditAccount");
+      if (!accountId) return { account: null, userErrors: [invalidId("accountId", context)] };
+      const result = await context.ledger.closeAccount(tenantId, { accountId });
+      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
+      context.loaders.account.clear(accountId);
+      return { account: result.account, userErrors: [] };
+    },
+  }),
+}));

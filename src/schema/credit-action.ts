@@ -1,0 +1,408 @@
+// Credit actions: the immutable ledger records, with everything the four source APIs show on an entry
+// (type and its localized name, amount, times, store, partner, note, both accounts with their balances before
+// and after, initiator, external reference, grants), and the mutations that move credits: deposit, reduce,
+// transfer, createCreditGrant, voidCreditGrant and reverseCreditAction.
+import type { CreditAccount, CreditAction } from "../generated/postgres/client.ts";
+import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
+import { requireTenant, type Context } from "../server/context.ts";
+import { builder } from "./builder.ts";
+import {
+  ActionTypeEnum,
+  DirectionEnum,
+  GrantCategoryEnum,
+  InitiatorInput,
+  InitiatorTypeEnum,
+  initiatorFrom,
+  localizedTypeName,
+  optionalInputTime,
+  tenantTime,
+} from "./common.ts";
+import { invalidId } from "./customer.ts";
+import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { decodeId } from "./ids.ts";
+import { CreditAccountRef, CreditActionRef, CreditEntryRef, CreditGrantRef, PartnerRef, StoreRef } from "./refs.ts";
+import type { DateTimeInput } from "./scalars.ts";
+import { nullForErrors } from "./store-partner.ts";
+
+builder.objectType(CreditEntryRef, {
+  description: "An action's effect on one account: a transfer has two, every other action one.",
+  fields: (t) => ({
+    account: t.field({
+      type: CreditAccountRef,
+      description: "The account.",
+      resolve: async (entry, _args, context) => (await context.loaders.account.load(entry.accountId)) as never,
+    }),
+    direction: t.field({ type: DirectionEnum, description: "Whether credits were added to or taken from the account.", resolve: (entry) => entry.direction }),
+    amount: t.field({ type: "Amount", description: "Credits moved on this account, in minor units (always positive).", resolve: (entry) => entry.amount }),
+    balanceBefore: t.field({ type: "Amount", description: "The account's balance just before the action.", resolve: (entry) => entry.balanceBefore }),
+    balanceAfter: t.field({ type: "Amount", description: "The account's balance just after the action.", resolve: (entry) => entry.balanceAfter }),
+    sequence: t.int({ description: "Position of the entry in the account's ledger: 1, 2, 3... without gaps.", resolve: (entry) => entry.sequence }),
+  }),
+});
+
+const InitiatorRef = builder.objectRef<{ type: CreditAction["initiatorType"]; id: string | null }>("Initiator").implement({
+  description: "Who caused an action (Thought Industries' initiator and initiatorType).",
+  fields: (t) => ({
+    type: t.field({ type: InitiatorTypeEnum, description: "What kind of party it was.", resolve: (initiator) => initiator.type }),
+    id: t.string({ nullable: true, description: "The user's id, or the API key's id; null for the system.", resolve: (initiator) => initiator.id }),
+  }),
+});
+
+const AllocationRef = builder.objectRef<{ grantId: string; direction: "CREDIT" | "DEBIT"; amount: bigint }>("CreditAllocation").implement({
+  description: "How much of one grant an action filled or spent.",
+  fields: (t) => ({
+    grant: t.field({ type: CreditGrantRef, description: "The grant.", resolve: async (a, _x, context) => (await context.loaders.grant.load(a.grantId)) as never }),
+    direction: t.field({ type: DirectionEnum, description: "CREDIT when the action filled the grant, DEBIT when it spent from it.", resolve: (a) => a.direction }),
+    amount: t.field({ type: "Amount", description: "Credits, in minor units.", resolve: (a) => a.amount }),
+  }),
+});
+
+async function entryOf(action: CreditAction, direction: "CREDIT" | "DEBIT", context: Context) {
+  const entries = await context.loaders.entriesOfAction.load(action.id);
+  return entries.find((entry) => entry.direction === direction) ?? null;
+}
+
+builder.node(CreditActionRef, {
+  description: "One immutable record of the ledger: a deposit, reduction, transfer, expiration, void or reversal.",
+  id: { resolve: (action) => action.id },
+  loadMany: (ids, context) => context.loaders.action.loadMany(ids).then(nullForErrors),
+  fields: (t) => ({
+    type: t.field({ type: ActionTypeEnum, description: "What kind of operation it records.", resolve: (a) => a.type }),
+    typeName: t.string({
+      description: "The type's name in the language negotiated from Accept-Language (e.g. Deposit, Vklad).",
+      resolve: (a, _args, context) => localizedTypeName(a.type, context),
+    }),
+    amount: t.field({ type: "Amount", description: "Credits moved, in minor units of `currency` (always positive).", resolve: (a) => a.amount }),
+    currency: t.string({ description: "ISO 4217 code or credit unit of the amount.", resolve: (a) => a.currency }),
+    sourceAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits were taken from; null for a deposit.",
+      resolve: (a, _args, context) => (a.sourceAccountId ? context.loaders.account.load(a.sourceAccountId) : null),
+    }),
+    targetAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits were added to; null for a reduction, expiration or void.",
+      resolve: (a, _args, context) => (a.targetAccountId ? context.loaders.account.load(a.targetAccountId) : null),
+    }),
+    sourceBalanceBefore: t.field({
+      type: "Amount",
+      nullable: true,
+      description: "The source account's balance just before the action (Thought Industries' sourceBalanceIn).",
+      resolve: async (a, _args, context) => (await entryOf(a, "DEBIT", context))?.balanceBefore ?? null,
+    }),
+    sourceBalanceAfter: t.field({
+      type: "Amount",
+      nullable: true,
+      description: "The source account's balance just after the action (sourceBalanceOut).",
+      resolve: async (a, _args, context) => (await entryOf(a, "DEBIT", context))?.balanceAfter ?? null,
+    }),
+    targetBalanceBefore: t.field({
+      type: "Amount",
+      nullable: true,
+      description: "The target account's balance just before the action (targetBalanceIn).",
+      resolve: async (a, _args, context) => (await entryOf(a, "CREDIT", context))?.balanceBefore ?? null,
+    }),
+    targetBalanceAfter: t.field({
+      type: "Amount",
+      nullable: true,
+      description: "The target account's balance just after the action (targetBalanceOut).",
+      resolve: async (a, _args, context) => (await entryOf(a, "CREDIT", context))?.balanceAfter ?? null,
+    }),
+    entries: t.field({
+      type: [CreditEntryRef],
+      description: "The action's effect on each account it touched, source first.",
+      resolve: async (a, _args, context) =>
+        [...(await context.loaders.entriesOfAction.load(a.id))].sort((x, y) => (x.direction === y.direction ? 0 : x.direction === "DEBIT" ? -1 : 1)),
+    }),
+    allocations: t.field({
+      type: [AllocationRef],
+      description: "The grants the action filled or spent, and how much of each (Stripe's credit_grant).",
+      resolve: (a, _args, context) => context.loaders.allocationsOfAction.load(a.id),
+    }),
+    grant: t.field({
+      type: CreditGrantRef,
+      nullable: true,
+      description: "For an expiration or void: the grant concerned. For a deposit: the grant it created.",
+      resolve: async (a, _args, context) => {
+        if (a.grantId) return context.loaders.grant.load(a.grantId);
+        if (a.type !== "DEPOSIT") return null;
+        const allocations = await context.loaders.allocationsOfAction.load(a.id);
+        const created = allocations.find((allocation) => allocation.direction === "CREDIT");
+        return created ? context.loaders.grant.load(created.grantId) : null;
+      },
+    }),
+    store: t.field({ type: StoreRef, nullable: true, description: "The store where it happened.", resolve: (a, _x, c) => (a.storeId ? c.loaders.store.load(a.storeId) : null) }),
+    partner: t.field({ type: PartnerRef, nullable: true, description: "The partner through whom it happened.", resolve: (a, _x, c) => (a.partnerId ? c.loaders.partner.load(a.partnerId) : null) }),
+    initiator: t.field({ type: InitiatorRef, description: "Who caused the action.", resolve: (a) => ({ type: a.initiatorType, id: a.initiatorId }) }),
+    note: t.string({ nullable: true, description: "Free text about the action.", resolve: (a) => a.note }),
+    externalReference: t.string({
+      nullable: true,
+      description: "What the action paid for or came from, e.g. an invoice and line item (Stripe's credits_applied).",
+      resolve: (a) => a.externalReference,
+    }),
+    idempotencyKey: t.string({ nullable: true, description: "The idempotency key the action was written with.", resolve: (a) => a.idempotencyKey }),
+    reverses: t.field({
+      type: CreditActionRef,
+      nullable: true,
+      description: "For a reversal: the action it undoes.",
+      resolve: (a, _x, c) => (a.reversesActionId ? c.loaders.action.load(a.reversesActionId) : null),
+    }),
+    reversedBy: t.field({
+      type: CreditActionRef,
+      nullable: true,
+      description: "The reversal that undid this action, if any.",
+      resolve: (a, _x, c) => c.loaders.reversalOf.load(a.id),
+    }),
+    effectiveAt: t.field({ type: "DateTime", description: "When the action takes effect (may precede createdAt when backdated).", resolve: (a, _x, c) => tenantTime(a.effectiveAt, c) }),
+    createdAt: t.field({ type: "DateTime", description: "When the action was recorded.", resolve: (a, _x, c) => tenantTime(a.createdAt, c) }),
+    updatedAt: t.field({ type: "DateTime", description: "When the record last changed (only a reversal changes it).", resolve: (a, _x, c) => tenantTime(a.updatedAt, c) }),
+  }),
+});
+
+// ----- Mutations -------------------------------------------------------------------------------------
+
+const commonInputFields = (t: PothosSchemaTypesInputFieldBuilder) => ({
+  idempotencyKey: t.string({
+    required: false,
+    description: "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
+  }),
+  note: t.string({ required: false, description: "Free text about the action (at most 1,000 characters)." }),
+  storeId: t.id({ required: false, description: "Global ID of the store where it happens." }),
+  partnerId: t.id({ required: false, description: "Global ID of the partner through whom it happens." }),
+  externalReference: t.string({ required: false, description: "What it pays for or comes from, e.g. an invoice and line item (at most 255 characters)." }),
+  effectiveAt: t.field({
+    type: "DateTime",
+    required: false,
+    description: "When it takes effect; default now. May be in the past (backdating), never in the future.",
+  }),
+  initiator: t.field({ type: InitiatorInput, required: false, description: "Who causes it, when not the API client itself." }),
+});
+
+type PothosSchemaTypesInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
+
+interface CommonInput {
+  idempotencyKey?: string | null;
+  note?: string | null;
+  storeId?: string | number | null;
+  partnerId?: string | number | null;
+  externalReference?: string | null;
+  effectiveAt?: DateTimeInput | null;
+  initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
+}
+
+const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
+  description: "The grant a deposit creates.",
+  fields: (t) => ({
+    name: t.string({ required: false, description: "A label for the grant (e.g. the campaign)." }),
+    category: t.field({ type: GrantCategoryEnum, required: false, description: "Paid (default) or promotional credits." }),
+    priority: t.int({ required: false, description: "0 to 100, lower is spent first; default 50." }),
+    expiresAt: t.field({ type: "DateTime", required: false, description: "When unspent credits expire; default never." }),
+  }),
+});
+
+const DepositInput = builder.inputType("DepositInput", {
+  description: "Credits to add to an account.",
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: "Global ID of the account." }),
+    amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
+    grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
+    ...commonInputFields(t),
+  }),
+});
+
+const ReduceInput = builder.inputType("ReduceInput", {
+  description: "Credits to take from an account.",
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: "Global ID of the account." }),
+    amount: t.field({ type: "Amount", required: true, description: "Credits to take, in minor units (greater than zero)." }),
+    ...commonInputFields(t),
+  }),
+});
+
+const TransferInput = builder.inputType("TransferInput", {
+  description: "Credits to move between two accounts of the same currency.",
+  fields: (t) => ({
+    sourceAccountId: t.id({ required: true, description: "Global ID of the account to take credits from." }),
+    targetAccountId: t.id({ required: true, description: "Global ID of the account to add them to." }),
+    amount: t.field({ type: "Amount", required: true, description: "Credits to move, in minor units (greater than zero)." }),
+    ...commonInputFields(t),
+  }),
+});
+
+const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
+  description: "The grant to end early.",
+  fields: (t) => ({ grantId: t.id({ required: true, description: "Global ID of the grant." }), ...commonInputFields(t) }),
+});
+
+const ReverseInput = builder.inputType("ReverseCreditActionInput", {
+  description: "The action to undo.",
+  fields: (t) => ({
+    actionId: t.id({ required: true, description: "Global ID of the deposit, reduction or transfer to reverse." }),
+    ...commonInputFields(t),
+  }),
+});
+
+interface ActionPayload {
+  action: CreditAction | null;
+  accounts: CreditAccount[];
+  replayed: boolean;
+  userErrors: UserError[];
+}
+
+function actionPayload(name: string, mutation: string) {
+  return builder.objectRef<ActionPayload>(name).implement({
+    description: `Result of ${mutation}.`,
+    fields: (t) => ({
+      action: t.field({ type: CreditActionRef, nullable: true, description: "The action written (or replayed); null when userErrors is not empty.", resolve: (p) => p.action }),
+      accounts: t.field({
+        type: [CreditAccountRef],
+        description: "The accounts the action touched, with their balances as they are now.",
+        resolve: (p) => p.accounts,
+      }),
+      replayed: t.boolean({
+        description: "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
+        resolve: (p) => p.replayed,
+      }),
+      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+    }),
+  });
+}
+
+const failed = (userErrors: UserError[]): ActionPayload => ({ action: null, accounts: [], replayed: false, userErrors });
+
+/** Decodes the common options; a bad store or partner ID is a user error. */
+function writeOptions(input: CommonInput, context: Context): WriteOptions | UserError {
+  const options: WriteOptions = {
+    idempotencyKey: input.idempotencyKey ?? null,
+    note: input.note ?? null,
+    externalReference: input.externalReference ?? null,
+    effectiveAt: optionalInputTime(input.effectiveAt, context) ?? null,
+    initiator: initiatorFrom(input.initiator, context),
+  };
+  if (input.storeId !== null && input.storeId !== undefined) {
+    const storeId = decodeId(String(input.storeId), "Store");
+    if (!storeId) return invalidId("storeId", context);
+    options.storeId = storeId;
+  }
+  if (input.partnerId !== null && input.partnerId !== undefined) {
+    const partnerId = decodeId(String(input.partnerId), "Partner");
+    if (!partnerId) return invalidId("partnerId", context);
+    options.partnerId = partnerId;
+  }
+  return options;
+}
+
+/** Maps a ledger outcome to the payload, reloading the touched accounts (their loaders are cleared first). */
+async function toPayload(result: LedgerResult<ActionOutcome>, context: Context): Promise<ActionPayload> {
+  if (!result.ok) return failed(userErrorsOf(result, context));
+  const accountIds = result.entries.map((entry) => entry.accountId);
+  for (const id of accountIds) context.loaders.account.clear(id);
+  for (const action of [result.action, ...result.settled]) context.loaders.entriesOfAction.clear(action.id);
+  const accounts = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
+}
+
+async function resolveDeposit(input: typeof DepositInput.$inferInput, context: Context): Promise<ActionPayload> {
+  const tenantId = requireTenant(context).id;
+  const accountId = decodeId(String(input.accountId), "CreditAccount");
+  if (!accountId) return failed([invalidId("accountId", context)]);
+  const options = writeOptions(input, context);
+  if (isUserError(options)) return failed([options]);
+  const grant = input.grant;
+  const result = await context.ledger.deposit(tenantId, {
+    ...options,
+    accountId,
+    amount: input.amount,
+    grant: grant
+      ? {
+          name: grant.name ?? null,
+          category: grant.category ?? null,
+          priority: grant.priority ?? null,
+          expiresAt: optionalInputTime(grant.expiresAt, context) ?? null,
+        }
+      : undefined,
+  });
+  return toPayload(result, context);
+}
+
+function isUserError(value: unknown): value is UserError {
+  return typeof value === "object" && value !== null && "code" in value && "message" in value;
+}
+
+builder.mutationFields((t) => ({
+  deposit: t.field({
+    type: actionPayload("DepositPayload", "deposit"),
+    description: "Adds credits to an account through a new grant. A deposit into an overdrawn account repays the overdraft first.",
+    args: { input: t.arg({ type: DepositInput, required: true, description: "What to deposit." }) },
+    resolve: (_root, { input }, context) => resolveDeposit(input, context),
+  }),
+  reduce: t.field({
+    type: actionPayload("ReducePayload", "reduce"),
+    description: "Takes credits from an account, spending its grants by priority, then soonest expiry, then oldest. Refused with INSUFFICIENT_CREDITS beyond the balance and overdraft.",
+    args: { input: t.arg({ type: ReduceInput, required: true, description: "What to take." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const accountId = decodeId(String(input.accountId), "CreditAccount");
+      if (!accountId) return failed([invalidId("accountId", context)]);
+      const options = writeOptions(input, context);
+      if (isUserError(options)) return failed([options]);
+      return toPayload(await context.ledger.reduce(tenantId, { ...options, accountId, amount: input.amount }), context);
+    },
+  }),
+  transfer: t.field({
+    type: actionPayload("TransferPayload", "transfer"),
+    description: "Moves credits between two accounts of the same currency, atomically; moved credits keep their category, priority and expiry.",
+    args: { input: t.arg({ type: TransferInput, required: true, description: "What to move." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const sourceAccountId = decodeId(String(input.sourceAccountId), "CreditAccount");
+      if (!sourceAccountId) return failed([invalidId("sourceAccountId", context)]);
+      const targetAccountId = decodeId(String(input.targetAccountId), "CreditAccount");
+      if (!targetAccountId) return failed([invalidId("targetAccountId", context)]);
+      const options = writeOptions(input, context);
+      if (isUserError(options)) return failed([options]);
+      return toPayload(await context.ledger.transfer(tenantId, { ...options, sourceAccountId, targetAccountId, amount: input.amount }), context);
+    },
+  }),
+  createCreditGrant: t.field({
+    type: actionPayload("CreateCreditGrantPayload", "createCreditGrant"),
+    description: "Same as deposit: creates a grant of credits in an account (the Stripe-style name). The grant is `action.grant`.",
+    args: { input: t.arg({ type: DepositInput, required: true, description: "The grant to create." }) },
+    resolve: (_root, { input }, context) => resolveDeposit(input, context),
+  }),
+  voidCreditGrant: t.field({
+    type: actionPayload("VoidCreditGrantPayload", "voidCreditGrant"),
+    description: "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent.",
+    args: { input: t.arg({ type: VoidGrantInput, required: true, description: "The grant to void." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const grantId = decodeId(String(input.grantId), "CreditGrant");
+      if (!grantId) return failed([invalidId("grantId", context)]);
+      const options = writeOptions(input, context);
+      if (isUserError(options)) return failed([options]);
+      const result = await context.ledger.voidGrant(tenantId, { ...options, grantId });
+      if (result.ok) context.loaders.grant.clear(grantId);
+      return toPayload(result, context);
+    },
+  }),
+  reverseCreditAction: t.field({
+    type: actionPayload("ReverseCreditActionPayload", "reverseCreditAction"),
+    description: "Undoes a deposit, reduction or transfer exactly, once, with a linked REVERSAL action.",
+    args: { input: t.arg({ type: ReverseInput, required: true, description: "The action to reverse." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const actionId = decodeId(String(input.actionId), "CreditAction");
+      if (!actionId) return failed([invalidId("actionId", context)]);
+      const options = writeOptions(input, context);
+      if (isUserError(options)) return failed([options]);
+      const result = await context.ledger.reverse(tenantId, { ...options, actionId });
+      if (result.ok) {
+        context.loaders.action.clear(actionId);
+        context.loaders.reversalOf.clear(actionId);
+      }
+      return toPayload(result, context);
+    },
+  }),
+}));

@@ -1,0 +1,189 @@
+// Customers: the people whose credits the ledger holds. Found by global ID, by the tenant's own external id
+// (CareCloud customer_id, Inveterate member id) or by searching; each has credit accounts, balances per
+// currency and a credit history across all its accounts.
+import { resolveOffsetConnection } from "@pothos/plugin-relay";
+import type { Customer } from "../generated/postgres/client.ts";
+import { requireTenant } from "../server/context.ts";
+import { builder } from "./builder.ts";
+import { tenantTime } from "./common.ts";
+import { UserErrorRef, userErrorFrom, userErrorsOf, type UserError } from "./errors.ts";
+import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
+import { decodeId } from "./ids.ts";
+import { CreditAccountRef, CustomerRef } from "./refs.ts";
+import { nullForErrors } from "./store-partner.ts";
+
+interface CurrencyBalance {
+  currency: string;
+  balance: bigint;
+  available: bigint;
+  accountCount: number;
+}
+
+const CurrencyBalanceRef = builder.objectRef<CurrencyBalance>("CurrencyBalance").implement({
+  description: "A customer's credits in one currency or credit unit, over all its accounts in it.",
+  fields: (t) => ({
+    currency: t.string({ description: "ISO 4217 code or credit unit (e.g. PTS).", resolve: (total) => total.currency }),
+    balance: t.field({ type: "Amount", description: "Sum of the accounts' balances, in minor units.", resolve: (total) => total.balance }),
+    available: t.field({
+      type: "Amount",
+      description: "Sum of what the accounts could spend now (balance plus unused overdraft), in minor units.",
+      resolve: (total) => total.available,
+    }),
+    accountCount: t.int({ description: "Number of accounts in this currency.", resolve: (total) => total.accountCount }),
+  }),
+});
+
+builder.node(CustomerRef, {
+  description: "A customer of the tenant's, holding credits in one or more credit accounts.",
+  id: { resolve: (customer) => customer.id },
+  loadMany: (ids, context) => context.loaders.customer.loadMany(ids).then(nullForErrors),
+  fields: (t) => ({
+    externalId: t.string({ description: "The tenant's own id of the customer, unique per tenant.", resolve: (c) => c.externalId }),
+    name: t.string({ nullable: true, description: "The customer's name.", resolve: (c) => c.name }),
+    email: t.string({ nullable: true, description: "The customer's email address.", resolve: (c) => c.email }),
+    createdAt: t.field({ type: "DateTime", description: "When the customer was created.", resolve: (c, _a, context) => tenantTime(c.createdAt, context) }),
+    updatedAt: t.field({ type: "DateTime", description: "When the customer was last changed.", resolve: (c, _a, context) => tenantTime(c.updatedAt, context) }),
+    accounts: t.field({
+      type: [CreditAccountRef],
+      description: "The customer's credit accounts, oldest first (closed ones included).",
+      resolve: (c, _args, context) => context.loaders.accountsOfCustomer.load(c.id),
+    }),
+    balances: t.field({
+      type: [CurrencyBalanceRef],
+      description: "The customer's credits per currency or credit unit, over all its accounts.",
+      resolve: async (c, _args, context) => {
+        const totals = new Map<string, CurrencyBalance>();
+        for (const account of await context.loaders.accountsOfCustomer.load(c.id)) {
+          const total = totals.get(account.currency) ?? { currency: account.currency, balance: 0n, available: 0n, accountCount: 0 };
+          total.balance += account.balance;
+          const available = account.status === "OPEN" ? account.balance + account.overdraftLimit : 0n;
+          total.available += available > 0n ? available : 0n;
+          total.accountCount += 1;
+          totals.set(account.currency, total);
+        }
+        return [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
+      },
+    }),
+    history: t.field({
+      type: CreditHistoryConnectionRef,
+      description:
+        "Every credit action on any of the customer's accounts (a transfer between two of them appears once per account), newest effective first unless ordered otherwise.",
+      args: historyArgs,
+      resolve: (c, args, context) => resolveHistory({ kind: "customer", id: c.id }, args, context),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  customer: t.field({
+    type: CustomerRef,
+    nullable: true,
+    description: "A customer by global ID or by the tenant's own external id (give exactly one). Null when there is none.",
+    args: {
+      id: t.arg.id({ required: false, description: "Global ID of the customer." }),
+      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer." }),
+    },
+    resolve: async (_root, args, context) => {
+      requireTenant(context);
+      if (args.id) {
+        const id = decodeId(String(args.id), "Customer");
+        return id ? context.loaders.customer.load(id) : null;
+      }
+      if (args.externalId) return context.loaders.customerByExternalId.load(args.externalId);
+      return null;
+    },
+  }),
+  customers: t.connection({
+    type: CustomerRef,
+    description: "The tenant's customers, oldest first; `search` narrows them by external id, name or email.",
+    args: {
+      search: t.arg.string({ required: false, description: "Case-insensitive part of the external id, name or email." }),
+    },
+    resolve: (_root, args, context) => {
+      const tenantId = requireTenant(context).id;
+      const search = args.search?.trim();
+      const where = search
+        ? {
+            tenantId,
+            OR: [
+              { externalId: { contains: search } },
+              { name: { contains: search } },
+              { email: { contains: search } },
+              { externalId: { contains: search.toLowerCase() } },
+              { name: { contains: search.toLowerCase() } },
+              { email: { contains: search.toLowerCase() } },
+            ],
+          }
+        : { tenantId };
+      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+        context.database.read.customer.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }], skip: offset, take: limit }),
+      ) as never;
+    },
+  }),
+}));
+
+const CreateCustomerInput = builder.inputType("CreateCustomerInput", {
+  description: "A new customer.",
+  fields: (t) => ({
+    externalId: t.string({ required: true, description: "The tenant's own id of the customer, unique per tenant." }),
+    name: t.string({ required: false, description: "The customer's name." }),
+    email: t.string({ required: false, description: "The customer's email address." }),
+  }),
+});
+
+const UpdateCustomerInput = builder.inputType("UpdateCustomerInput", {
+  description: "Changes to a customer; omitted fields stay as they are, null clears name or email.",
+  fields: (t) => ({
+    customerId: t.id({ required: true, description: "Global ID of the customer." }),
+    externalId: t.string({ required: false, description: "A new external id, unique per tenant." }),
+    name: t.string({ required: false, description: "The customer's name." }),
+    email: t.string({ required: false, description: "The customer's email address." }),
+  }),
+});
+
+const CustomerPayload = (name: string, action: string) =>
+  builder.objectRef<{ customer: Customer | null; userErrors: UserError[] }>(name).implement({
+    description: `Result of ${action}.`,
+    fields: (t) => ({
+      customer: t.field({ type: CustomerRef, nullable: true, description: "The customer; null when userErrors is not empty.", resolve: (p) => p.customer }),
+      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const CreateCustomerPayload = CustomerPayload("CreateCustomerPayload", "createCustomer");
+const UpdateCustomerPayload = CustomerPayload("UpdateCustomerPayload", "updateCustomer");
+
+builder.mutationFields((t) => ({
+  createCustomer: t.field({
+    type: CreateCustomerPayload,
+    description: "Creates a customer.",
+    args: { input: t.arg({ type: CreateCustomerInput, required: true, description: "The new customer." }) },
+    resolve: async (_root, { input }, context) => {
+      const result = await context.ledger.createCustomer(requireTenant(context).id, input);
+      return result.ok ? { customer: result.customer, userErrors: [] } : { customer: null, userErrors: userErrorsOf(result, context) };
+    },
+  }),
+  updateCustomer: t.field({
+    type: UpdateCustomerPayload,
+    description: "Changes a customer's external id, name or email.",
+    args: { input: t.arg({ type: UpdateCustomerInput, required: true, description: "The changes." }) },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const customerId = decodeId(String(input.customerId), "Customer");
+      if (!customerId) return { customer: null, userErrors: [invalidId("customerId", context)] };
+      const result = await context.ledger.updateCustomer(tenantId, {
+        customerId,
+        ...(input.externalId !== undefined && input.externalId !== null ? { externalId: input.externalId } : {}),
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+      });
+      if (!result.ok) return { customer: null, userErrors: userErrorsOf(result, context) };
+      context.loaders.customer.clear(customerId);
+      return { customer: result.customer, userErrors: [] };
+    },
+  }),
+}));
+
+export function invalidId(field: string, context: Parameters<typeof userErrorFrom>[1]): UserError {
+  return userErrorFrom({ code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } }, context);
+}

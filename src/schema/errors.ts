@@ -1,0 +1,60 @@
+// Business failures as data (Shopify's userErrors): every mutation payload carries `userErrors { code field
+// message }`, with the message in the caller's language. Top-level `errors` are for faults and for what is
+// wrong with the request itself (authentication, malformed scalars, page sizes on queries).
+import { GraphQLError } from "graphql";
+import { type ErrorCode, errorCodes, translateError } from "../i18n/messages.ts";
+import type { LedgerError, LedgerFailure } from "../ledger/index.ts";
+import { builder } from "./builder.ts";
+import type { Context } from "../server/context.ts";
+
+export interface UserError {
+  code: ErrorCode;
+  /** Path to the input field at fault, e.g. ["input", "amount"]; null when no one field is. */
+  field: string[] | null;
+  message: string;
+}
+
+export const ErrorCodeEnum = builder.enumType("ErrorCode", {
+  description: "Stable codes of the errors the API reports; clients branch on these, not on messages.",
+  values: Object.fromEntries(errorCodes.map((code) => [code, { description: describeCode(code) }])) as Record<
+    ErrorCode,
+    { description: string }
+  >,
+});
+
+export const UserErrorRef = builder.objectRef<UserError>("UserError").implement({
+  description: "A business reason a mutation did not happen. Nothing was written when a payload has any.",
+  fields: (t) => ({
+    code: t.field({ type: ErrorCodeEnum, description: "Stable code of the error.", resolve: (error) => error.code }),
+    field: t.stringList({
+      nullable: true,
+      description: "Path to the input field at fault (e.g. [\"input\", \"amount\"]); null when no one field is.",
+      resolve: (error) => error.field,
+    }),
+    message: t.string({ description: "What went wrong, in the language negotiated from Accept-Language.", resolve: (error) => error.message }),
+  }),
+});
+
+/** The ledger's failure as a user error on the mutation's input. */
+export function userErrorFrom(error: LedgerError | { code: ErrorCode; field: string | null; message: string; params?: Record<string, string> }, context: Context): UserError {
+  return {
+    code: error.code,
+    field: error.field === null ? null : ["input", ...error.field.split(".")],
+    message: translateError({ code: error.code, message: error.message, params: error.params ?? {} }, context.language),
+  };
+}
+
+export function userErrorsOf(failure: LedgerFailure, context: Context): UserError[] {
+  return [userErrorFrom(failure.error, context)];
+}
+
+/** A top-level error with a stable code, for problems with a query's own arguments. */
+export function argumentError(code: ErrorCode, field: string, context: Context, params: Record<string, string> = {}, english = ""): GraphQLError {
+  const message = translateError({ code, params, message: english || code }, context.language);
+  return new GraphQLError(message, { extensions: { code, field, http: { status: 200 } } });
+}
+
+function describeCode(code: ErrorCode): string {
+  const english = translateError({ code, params: {}, message: code }, "en");
+  return english.replace(/\s+/g, " ").trim() || code;
+}

@@ -1,0 +1,21 @@
+// References to the API's object types, declared once so that domain files can point at each other's types
+// (an action names its accounts, an account its customer) without importing each other. Each type is
+// implemented in its own domain file.
+import type {
+  CreditAccount,
+  CreditAction,
+  CreditEntry,
+  CreditGrant,
+  Customer,
+  Partner,
+  Store,
+} from "../generated/postgres/client.ts";
+import { builder } from "./builder.ts";
+
+export const CustomerRef = builder.objectRef<Customer>("Customer");
+export const CreditAccountRef = builder.objectRef<CreditAccount>("CreditAccount");
+export const CreditActionRef = builder.objectRef<CreditAction>("CreditAction");
+export const CreditGrantRef = builder.objectRef<CreditGrant>("CreditGrant");
+export const CreditEntryRef = builder.objectRef<CreditEntry>("CreditEntry");
+export const StoreRef = builder.objectRef<Store>("Store");
+export const PartnerRef = builder.objectRef<Partner>("Partner");

@@ -1,0 +1,106 @@
+// Stores and partners: the tenant's points of sale and business partners that credit actions refer to
+// (CareCloud store_id and partner_id), with their queries and mutations.
+import { resolveOffsetConnection } from "@pothos/plugin-relay";
+import type { Partner, Store } from "../generated/postgres/client.ts";
+import { requireTenant, type Context } from "../server/context.ts";
+import { builder } from "./builder.ts";
+import { tenantTime } from "./common.ts";
+import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { PartnerRef, StoreRef } from "./refs.ts";
+
+for (const [ref, kind, loader] of [
+  [StoreRef, "store", "store"],
+  [PartnerRef, "partner", "partner"],
+] as const) {
+  builder.node(ref as typeof StoreRef, {
+    description:
+      kind === "store"
+        ? "A point of sale or channel of the tenant's, where credits are earned or spent."
+        : "A business partner of the tenant's, through whom credits are earned or spent.",
+    id: { resolve: (row) => row.id },
+    loadMany: (ids, context) => context.loaders[loader].loadMany(ids).then(nullForErrors) as Promise<(Store | null)[]>,
+    fields: (t) => ({
+      externalId: t.string({ nullable: true, description: `The tenant's own id of the ${kind}.`, resolve: (row) => row.externalId }),
+      name: t.string({ description: `Name of the ${kind}.`, resolve: (row) => row.name }),
+      createdAt: t.field({ type: "DateTime", description: "When it was created.", resolve: (row, _args, context) => tenantTime(row.createdAt, context) }),
+    }),
+  });
+}
+
+/**
+ * Loader results as Pothos' `loadMany` wants them. A missing object (or another tenant's) is already null; an
+ * error (no valid API key, a failed query) is thrown, so that `node` and `nodes` report it instead of passing
+ * it off as a missing object.
+ */
+export function nullForErrors<T>(values: readonly (T | Error | null)[]): (T | null)[] {
+  return values.map((value) => {
+    if (value instanceof Error) throw value;
+    return value;
+  });
+}
+
+builder.queryFields((t) => ({
+  stores: t.connection({
+    type: StoreRef,
+    description: "The tenant's stores, oldest first.",
+    resolve: (_parent, args, context) => listPlaces(args, context, "store") as never,
+  }),
+  partners: t.connection({
+    type: PartnerRef,
+    description: "The tenant's partners, oldest first.",
+    resolve: (_parent, args, context) => listPlaces(args, context, "partner") as never,
+  }),
+}));
+
+function listPlaces(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }, context: Context, kind: "store" | "partner") {
+  const tenantId = requireTenant(context).id;
+  return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) => {
+    const query = { where: { tenantId }, orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }], skip: offset, take: limit };
+    return kind === "store" ? context.database.read.store.findMany(query) : context.database.read.partner.findMany(query);
+  });
+}
+
+const PlaceInput = builder.inputType("CreatePlaceInput", {
+  description: "A new store or partner.",
+  fields: (t) => ({
+    name: t.string({ required: true, description: "Display name (1 to 200 characters)." }),
+    externalId: t.string({ required: false, description: "The tenant's own id for it, unique per tenant." }),
+  }),
+});
+
+const CreateStorePayload = builder.objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload").implement({
+  description: "Result of createStore.",
+  fields: (t) => ({
+    store: t.field({ type: StoreRef, nullable: true, description: "The new store; null when userErrors is not empty.", resolve: (payload) => payload.store }),
+    userErrors: t.field({ type: [UserErrorRef], description: "Why the store was not created.", resolve: (payload) => payload.userErrors }),
+  }),
+});
+
+const CreatePartnerPayload = builder.objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload").implement({
+  description: "Result of createPartner.",
+  fields: (t) => ({
+    partner: t.field({ type: PartnerRef, nullable: true, description: "The new partner; null when userErrors is not empty.", resolve: (payload) => payload.partner }),
+    userErrors: t.field({ type: [UserErrorRef], description: "Why the partner was not created.", resolve: (payload) => payload.userErrors }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createStore: t.field({
+    type: CreateStorePayload,
+    description: "Creates a store that credit actions can name.",
+    args: { input: t.arg({ type: PlaceInput, required: true, description: "The new store." }) },
+    resolve: async (_root, { input }, context) => {
+      const result = await context.ledger.createStore(requireTenant(context).id, { name: input.name, externalId: input.externalId });
+      return result.ok ? { store: result.store, userErrors: [] } : { store: null, userErrors: userErrorsOf(result, context) };
+    },
+  }),
+  createPartner: t.field({
+    type: CreatePartnerPayload,
+    description: "Creates a partner that credit actions can name.",
+    args: { input: t.arg({ type: PlaceInput, required: true, description: "The new partner." }) },
+    resolve: async (_root, { input }, context) => {
+      const result = await context.ledger.createPartner(requireTenant(context).id, { name: input.name, externalId: input.externalId });
+      return result.ok ? { partner: result.partner, userErrors: [] } : { partner: null, userErrors: userErrorsOf(result, context) };
+    },
+  }),
+}));
