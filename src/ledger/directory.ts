@@ -5,7 +5,7 @@ import { parseNonNegativeAmount } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "./result.ts";
 import { rollback, runWrite } from "./transaction.ts";
-import { checkCurrency, checkEmail, checkExternalId, checkName, emptyToNull } from "./validation.ts";
+import { checkCurrency, checkEmail, checkExternalId, checkName, emptyToNull, foldForSearch } from "./validation.ts";
 import { WriteSession } from "./write-session.ts";
 
 export interface TenantInput {
@@ -59,7 +59,10 @@ export async function createCustomer(
       select: { id: true },
     });
     if (taken) rollback(externalIdTaken("customer"));
-    return tx.customer.create({ data: { tenantId, ...fields, externalId: fields.externalId as string } });
+    const externalId = fields.externalId as string;
+    return tx.customer.create({
+      data: { tenantId, ...fields, externalId, searchText: customerSearchText({ externalId, name: fields.name ?? null, email: fields.email ?? null }) },
+    });
   });
   return isFailure(result) ? result : { ok: true, customer: result };
 }
@@ -89,9 +92,15 @@ export async function updateCustomer(
       });
       if (taken) rollback(externalIdTaken("customer"));
     }
-    return tx.customer.update({ where: { id: customer.id }, data: fields });
+    const searchText = customerSearchText({ ...customer, ...fields });
+    return tx.customer.update({ where: { id: customer.id }, data: { ...fields, searchText } });
   });
   return isFailure(result) ? result : { ok: true, customer: result };
+}
+
+/** What customer search looks in: external id, name and email, folded like notes. */
+export function customerSearchText(customer: { externalId: string; name: string | null; email: string | null }): string {
+  return foldForSearch([customer.externalId, customer.name ?? "", customer.email ?? ""].join("\n"));
 }
 
 function checkCustomerFields(

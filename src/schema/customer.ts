@@ -3,6 +3,7 @@
 // currency and a credit history across all its accounts.
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Customer } from "../generated/postgres/client.ts";
+import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
@@ -97,26 +98,12 @@ builder.queryFields((t) => ({
     type: CustomerRef,
     description: "The tenant's customers, oldest first; `search` narrows them by external id, name or email.",
     args: {
-      search: t.arg.string({ required: false, description: "Case-insensitive part of the external id, name or email." }),
+      search: t.arg.string({ required: false, description: "Part of the external id, name or email, ignoring case; % and _ are literal." }),
     },
     resolve: (_root, args, context) => {
       const tenantId = requireTenant(context).id;
-      const search = args.search?.trim();
-      const where = search
-        ? {
-            tenantId,
-            OR: [
-              { externalId: { contains: search } },
-              { name: { contains: search } },
-              { email: { contains: search } },
-              { externalId: { contains: search.toLowerCase() } },
-              { name: { contains: search.toLowerCase() } },
-              { email: { contains: search.toLowerCase() } },
-            ],
-          }
-        : { tenantId };
       return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        context.database.read.customer.findMany({ where, orderBy: [{ createdAt: "asc" }, { id: "asc" }], skip: offset, take: limit }),
+        searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
       ) as never;
     },
   }),
