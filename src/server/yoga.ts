@@ -3,6 +3,7 @@
 // It knows nothing of sockets, so tests call `gateway.fetch(...)` in-process and src/server/http.ts
 // serves it with node:http.
 import type { GraphQLSchema } from "graphql";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
@@ -44,6 +45,9 @@ export function createGateway({
     // accident.
     maskedErrors: true,
     logging: config.logLevel === "silent" ? false : config.logLevel,
+    // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
+    // cannot reach one and under a strict content security policy.
+    renderGraphiQL,
     graphiql: config.graphiql
       ? {
           title: "Credit ledger gateway",
