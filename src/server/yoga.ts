@@ -65,9 +65,10 @@ export function createGateway({
 export type Gateway = ReturnType<typeof createGateway>;
 
 /** What GraphiQL opens with: a query that works against the demo data. */
-export const exampleQuery = `# A customer of the demo tenant: balances per currency, accounts and latest credit history.
-# The API key goes in the Headers tab below: { "Authorization": "Bearer <key>" }.
-# Try Accept-Language: cs there too, and the Docs panel for every filter and mutation.
+export const exampleQuery = `# A demo customer: balances, accounts, latest history.
+# Press the run button. The API key is in the Headers tab;
+# add "Accept-Language": "cs" there for Czech names.
+# The Docs panel lists every filter and mutation.
 query CustomerHistory {
   customer(externalId: "CUST-1001") {
     name
