@@ -14,6 +14,10 @@ export default defineConfig({
   engine: "js",
   schema: `prisma/${engine}`,
   async adapter() {
-    return engine === "postgres" ? new PrismaPg({ connectionString: url }) : new PrismaBetterSQLite3({ url });
+    // allowExitOnIdle: the CLI never closes its pool, and idle pooled connections would otherwise keep the
+    // process alive for pg's idle timeout (10 s) after every command.
+    return engine === "postgres"
+      ? new PrismaPg({ connectionString: url, allowExitOnIdle: true })
+      : new PrismaBetterSQLite3({ url });
   },
 });

@@ -124,12 +124,12 @@ export function checkDate(value: Date, field: string, code: "INVALID_EFFECTIVE_A
   return null;
 }
 
-export function checkPriority(priority: number | null | undefined): number | LedgerFailure {
+export function checkPriority(priority: number | null | undefined, field = "priority"): number | LedgerFailure {
   const value = priority ?? 50;
   if (!Number.isInteger(value) || value < limits.minPriority || value > limits.maxPriority) {
     return failure(
       "INVALID_PRIORITY",
-      "priority",
+      field,
       `The priority must be a whole number from ${limits.minPriority} to ${limits.maxPriority}; lower is spent first.`,
       { value: String(value), min: String(limits.minPriority), max: String(limits.maxPriority) },
     );

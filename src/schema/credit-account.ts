@@ -11,6 +11,7 @@ import { GrantStateEnum, grantState } from "./credit-grant.ts";
 import { CreditHistoryConnectionRef, historyArgs, resolveHistory } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CreditGrantRef, CustomerRef } from "./refs.ts";
+import { checkPageSize, pageLimits } from "./pagination.ts";
 import { nullForErrors } from "./store-partner.ts";
 
 export const AccountStatusEnum = builder.enumType("CreditAccountStatus", {
@@ -65,10 +66,11 @@ builder.node(CreditAccountRef, {
       description: "The account's grants (lots of credits), oldest first, optionally only those in one state.",
       args: { state: t.arg({ type: GrantStateEnum, required: false, description: "Only grants in this state." }) },
       resolve: async (a, args, context) => {
+        checkPageSize(args, context);
         const grants = await context.loaders.grantsOfAccount.load(a.id);
         const now = context.ledger.clock();
         const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
-        return resolveArrayConnection({ args }, selected) as never;
+        return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected) as never;
       },
     }),
     history: t.field({

@@ -11,6 +11,7 @@ import { UserErrorRef, userErrorFrom, userErrorsOf, type UserError } from "./err
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CustomerRef } from "./refs.ts";
+import { checkPageSize, pageLimits } from "./pagination.ts";
 import { nullForErrors } from "./store-partner.ts";
 
 interface CurrencyBalance {
@@ -102,7 +103,8 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, context) => {
       const tenantId = requireTenant(context).id;
-      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+      checkPageSize(args, context);
+      return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) =>
         searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
       ) as never;
     },

@@ -170,7 +170,7 @@ export async function resolveHistory(parent: HistoryParent, args: HistoryArgs, c
     return { key, page: await context.loaders.history.load(key) };
   } catch (error) {
     if (error instanceof HistoryArgumentError) {
-      throw argumentError(error.code as never, error.field, context, error.params, error.message);
+      throw argumentError(error.code as never, error.field, context, { argument: error.field, ...error.params }, error.message);
     }
     throw error;
   }

@@ -101,21 +101,22 @@ function parseAmountLiteral(node: ValueNode): bigint {
   }
 }
 
+/**
+ * Output is any exact integer. Every balance and action amount lies within the 64-bit range, but a total over
+ * several accounts (a customer's balance per currency) may not, and a string of digits stays exact at any size.
+ */
 function serializeAmount(value: unknown): string {
-  if (typeof value === "bigint" && value <= int64Max && value >= int64Min) return value.toString();
+  if (typeof value === "bigint") return value.toString();
   if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
-  if (typeof value === "string" && amountPattern.test(value)) {
-    const amount = BigInt(value);
-    if (amount <= int64Max && amount >= int64Min) return amount.toString();
-  }
-  throw new TypeError(`Amount cannot represent ${describe(value)}: the value is not a 64-bit integer.`);
+  if (typeof value === "string" && amountPattern.test(value)) return BigInt(value).toString();
+  throw new TypeError(`Amount cannot represent ${describe(value)}: the value is not an integer.`);
 }
 
 export const AmountScalar = new GraphQLScalarType<bigint, string>({
   name: "Amount",
   description:
     "An exact amount in minor units of its currency or credit unit: cents for USD, haléře for CZK, whole points " +
-    'for a points unit. Always a whole number within the signed 64-bit range. Returned as a JSON string of digits ("12500", ' +
+    'for a points unit. Always a whole number: within the signed 64-bit range for every balance, amount and input (a total over several accounts may exceed it). Returned as a JSON string of digits ("12500", ' +
     '"-50") because JSON numbers lose digits beyond 2^53 in most clients. Accepted as such a string, or as a JSON ' +
     "integer up to ±9007199254740991; fractions, exponents and larger JSON numbers are refused with the code " +
     "INVALID_AMOUNT, values outside the 64-bit range with AMOUNT_OUT_OF_RANGE.",

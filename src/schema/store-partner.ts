@@ -6,6 +6,7 @@ import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { checkPageSize, pageLimits } from "./pagination.ts";
 import { PartnerRef, StoreRef } from "./refs.ts";
 
 for (const [ref, kind, loader] of [
@@ -54,7 +55,8 @@ builder.queryFields((t) => ({
 
 function listPlaces(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }, context: Context, kind: "store" | "partner") {
   const tenantId = requireTenant(context).id;
-  return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) => {
+  checkPageSize(args, context);
+  return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) => {
     const query = { where: { tenantId }, orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }], skip: offset, take: limit };
     return kind === "store" ? context.database.read.store.findMany(query) : context.database.read.partner.findMany(query);
   });

@@ -142,7 +142,7 @@ describe("options", () => {
 
   it("refuses priorities outside 0..100 and user initiators without an id", async () => {
     for (const priority of [-1, 101, 1.5]) {
-      await refuses("INVALID_PRIORITY", "priority", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { priority } }));
+      await refuses("INVALID_PRIORITY", "grant.priority", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { priority } }));
     }
     await refuses("INVALID_INITIATOR", "initiator", () =>
       fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, initiator: { type: "USER" } }),

@@ -24,7 +24,7 @@ export interface DepositInput extends WriteOptions {
 export async function deposit(deps: LedgerDependencies, tenantId: string, input: DepositInput): Promise<LedgerResult<ActionOutcome>> {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
-  const priority = checkPriority(input.grant?.priority);
+  const priority = checkPriority(input.grant?.priority, "grant.priority");
   if (isFailure(priority)) return priority;
   const name = checkName(input.grant?.name, "grant.name", false);
   if (isFailure(name)) return name;
