@@ -14,10 +14,6 @@ export default defineConfig({
   engine: "js",
   schema: `prisma/${engine}`,
   async adapter() {
-    // allowExitOnIdle: the CLI never closes its pool, and idle pooled connections would otherwise keep the
-    // process alive for pg's idle timeout (10 s) after every command.
-    return engine === "postgres"
-      ? new PrismaPg({ connectionString: url, allowExitOnIdle: true })
-      : new PrismaBetterSQLite3({ url });
+    return engine === "postgres" ? new PrismaPg({ connectionString: url }) : new PrismaBetterSQLite3({ url });
   },
 });
