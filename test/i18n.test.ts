@@ -189,6 +189,7 @@ describe("error messages", () => {
       "OFFSET_OUT_OF_RANGE",
       "INVALID_ORDER",
       "UNAUTHENTICATED",
+      "FORBIDDEN",
     ]);
     for (const code of apiErrorCodes) expect(ledgerErrorCodes as readonly string[]).not.toContain(code);
   });

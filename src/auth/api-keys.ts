@@ -1,6 +1,10 @@
 // API keys: how a request names its tenant. A key is shown once, at creation; only its SHA-256 is stored, so
 // a database leak does not leak usable keys. Keys arrive as `Authorization: Bearer <key>` (Thought
 // Industries) or `X-Api-Key: <key>` (Inveterate style).
+//
+// A key's life cycle: created with scopes and an optional expiry, used (its last use is recorded to the
+// minute), and finally revoked or expired, after which it authenticates nothing. Keys are never deleted, so
+// the actions they wrote keep naming them.
 import { createHash, randomBytes } from "node:crypto";
 import type { Database } from "../db/client.ts";
 import type { ApiKey, Tenant } from "../generated/postgres/client.ts";
@@ -54,8 +58,91 @@ export async function authenticate(database: Database, secret: string, now: Date
   // The format check is free and keeps arbitrary strings from reaching the database.
   if (!keyPattern.test(secret)) return null;
   const apiKey = await database.read.apiKey.findUnique({ where: { secretHash: hashSecret(secret) }, include: { tenant: true } });
-  if (!apiKey || apiKey.revokedAt !== null || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) return null;
+  if (!apiKey || !isUsable(apiKey, now)) return null;
   const { tenant, ...key } = apiKey;
+  await recordUse(database, key, now);
   const scopes = new Set(key.scopes.split(" ").filter((scope): scope is ApiKeyScope => scope === "read" || scope === "write"));
   return { tenant, apiKey: key, scopes };
+}
+
+/** Whether the key still authenticates: neither revoked nor past its expiry. */
+export function isUsable(apiKey: Pick<ApiKey, "revokedAt" | "expiresAt">, now: Date): boolean {
+  return apiKey.revokedAt === null && (apiKey.expiresAt === null || apiKey.expiresAt > now);
+}
+
+/** How precisely `lastUsedAt` is kept: a key's use is written at most once per this many milliseconds. */
+export const lastUseResolutionMs = 60_000;
+
+/**
+ * When this process last wrote each key's use, in milliseconds. A burst of requests arriving just after the
+ * minute has passed all read the same stale `lastUsedAt`; this keeps them from each sending an update.
+ */
+const lastUseWrites = new Map<string, number>();
+
+/**
+ * Records that the key was used, unless that was already recorded within the last minute. Knowing roughly
+ * when a key was last used is what tells an operator whether revoking it will break a client; writing on
+ * every request would instead turn every read into a write, which on SQLite means queueing for the single
+ * write lock.
+ */
+async function recordUse(database: Database, apiKey: ApiKey, now: Date): Promise<void> {
+  const threshold = now.getTime() - lastUseResolutionMs;
+  if (apiKey.lastUsedAt !== null && apiKey.lastUsedAt.getTime() > threshold) return;
+  const written = lastUseWrites.get(apiKey.id);
+  if (written !== undefined && written > threshold && written <= now.getTime()) return;
+  // Keys are few, but a process serving many tenants for months should not keep an entry for every key it
+  // ever saw; forgetting them all only costs one conditional update per key.
+  if (lastUseWrites.size >= 10_000) lastUseWrites.clear();
+  lastUseWrites.set(apiKey.id, now.getTime());
+  try {
+    // Conditional, so that several gateway processes sharing one database still write once a minute.
+    await database.write.apiKey.updateMany({
+      where: { id: apiKey.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: new Date(threshold) } }] },
+      data: { lastUsedAt: now },
+    });
+  } catch {
+    // The last use is bookkeeping for operators; a request must not fail because it could not be written.
+    // The next request after the throttle tries again.
+    lastUseWrites.delete(apiKey.id);
+  }
+}
+
+/** A tenant's keys, oldest first, without their hashes: what a listing may show. */
+export async function listApiKeys(database: Database, tenantId: string): Promise<Omit<ApiKey, "secretHash">[]> {
+  return database.read.apiKey.findMany({
+    where: { tenantId },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    omit: { secretHash: true },
+  });
+}
+
+export type RevokeResult =
+  | { outcome: "revoked" | "already-revoked"; apiKey: Omit<ApiKey, "secretHash"> }
+  | { outcome: "not-found" }
+  | { outcome: "ambiguous"; matches: Omit<ApiKey, "secretHash">[] };
+
+/**
+ * Revokes the key with this id or prefix (as listings show it). A prefix is random, so two keys sharing one
+ * is unlikely but possible; then nothing is revoked and the matches are returned, so that the operator can
+ * name the key by its id. Revoking a revoked key changes nothing, so running the command twice is harmless.
+ */
+export async function revokeApiKey(database: Database, idOrPrefix: string, now: Date): Promise<RevokeResult> {
+  const reference = idOrPrefix.trim();
+  if (reference === "") return { outcome: "not-found" };
+  const matches = await database.read.apiKey.findMany({
+    where: { OR: [{ id: reference }, { prefix: reference }] },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    omit: { secretHash: true },
+  });
+  // An exact id wins over a prefix that happens to look the same.
+  const byId = matches.find((key) => key.id === reference);
+  const candidates = byId ? [byId] : matches;
+  const [apiKey] = candidates;
+  if (!apiKey) return { outcome: "not-found" };
+  if (candidates.length > 1) return { outcome: "ambiguous", matches: candidates };
+  if (apiKey.revokedAt !== null) return { outcome: "already-revoked", apiKey };
+  // Conditional, so that a concurrent revocation keeps the first revocation time.
+  await database.write.apiKey.updateMany({ where: { id: apiKey.id, revokedAt: null }, data: { revokedAt: now } });
+  const revoked = await database.write.apiKey.findUniqueOrThrow({ where: { id: apiKey.id }, omit: { secretHash: true } });
+  return { outcome: "revoked", apiKey: revoked };
 }

@@ -19,6 +19,8 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * - NOT_FOUND: `type`, `id`.
  * - INVALID_DATE_TIME: `value`.
  * - INVALID_FILTER: `filter` (the filter's name), `value`.
+ * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
+ *   operation needs, e.g. a read-only key sending a mutation.
  */
 export const apiErrorCodes = [
   "PAGE_SIZE_OUT_OF_RANGE",
@@ -31,6 +33,7 @@ export const apiErrorCodes = [
   "OFFSET_OUT_OF_RANGE",
   "INVALID_ORDER",
   "UNAUTHENTICATED",
+  "FORBIDDEN",
 ] as const;
 
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
@@ -174,6 +177,16 @@ const english: Record<ErrorCode, Message> = {
   OFFSET_OUT_OF_RANGE: (p) => `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
   UNAUTHENTICATED: () => "This needs a valid API key: send it as Authorization: Bearer <key> or X-Api-Key: <key>.",
+  FORBIDDEN: (p) => {
+    switch (p.scope) {
+      case "write":
+        return "This API key is read-only: it may not run mutations, and nothing was written. Use a key with the write scope.";
+      case "read":
+        return "This API key may not run queries: it does not have the read scope.";
+      default:
+        return "This API key does not have the scope this operation needs.";
+    }
+  },
 };
 
 const czechKinds: Record<string, string> = {
@@ -290,6 +303,16 @@ const czech: Record<ErrorCode, Message> = {
   OFFSET_OUT_OF_RANGE: (p) => `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",
   UNAUTHENTICATED: () => "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+  FORBIDDEN: (p) => {
+    switch (p.scope) {
+      case "write":
+        return "Tento API klíč je jen pro čtení: nesmí spouštět mutace a nic nebylo zapsáno. Použijte klíč s oprávněním write.";
+      case "read":
+        return "Tento API klíč nesmí spouštět dotazy: nemá oprávnění read.";
+      default:
+        return "Tento API klíč nemá oprávnění, které tato operace vyžaduje.";
+    }
+  },
 };
 
 const catalogs: Record<Language, Record<ErrorCode, Message>> = { en: english, cs: czech };

@@ -8,6 +8,7 @@ import { createYoga, type Plugin } from "graphql-yoga";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
+import { useScopes } from "../auth/scopes.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { createContext, type Context } from "./context.ts";
 
@@ -58,7 +59,7 @@ export function createGateway({
     // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
     // /health, so Yoga's is moved to a path that nothing documents.
     healthCheckEndpoint: "/_yoga-health",
-    plugins: [useHealthEndpoint()],
+    plugins: [useHealthEndpoint(), useScopes()],
   });
 }
 

@@ -1,0 +1,69 @@
+// API key scopes: what a key may do. `read` lets a key run queries and `write` lets it run mutations, so a
+// reporting job or a dashboard can hold a key that cannot move credits even if it leaks.
+//
+// The check runs once per operation, before execution starts, rather than in each resolver: a refused
+// mutation must not run any resolver at all, so nothing is written, and a new mutation cannot forget the
+// check. A request without a valid key is left alone here; its fields refuse it with UNAUTHENTICATED.
+import { type DocumentNode, getOperationAST, GraphQLError, Kind, type OperationDefinitionNode } from "graphql";
+import type { Plugin } from "graphql-yoga";
+import type { Language } from "../i18n/languages.ts";
+import { translateError } from "../i18n/messages.ts";
+import type { Context } from "../server/context.ts";
+import type { ApiKeyScope } from "./api-keys.ts";
+
+/** Every scope a key can hold, in the order listings show them. */
+export const apiKeyScopes: readonly ApiKeyScope[] = ["read", "write"];
+
+export function isApiKeyScope(value: string): value is ApiKeyScope {
+  return (apiKeyScopes as readonly string[]).includes(value);
+}
+
+/**
+ * The scope an operation needs: `write` for a mutation, `read` for a query or subscription, and none for a
+ * query that asks only for introspection (`__schema`, `__type`, `__typename`), which reveals no tenant data
+ * and which tools such as GraphiQL send with whatever key they hold. Null when the document names no single
+ * operation; execution then reports that itself.
+ */
+export function requiredScope(document: DocumentNode, operationName?: string | null): ApiKeyScope | null {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) return null;
+  if (operation.operation === "mutation") return "write";
+  if (operation.operation === "query" && isIntrospectionOnly(operation)) return null;
+  return "read";
+}
+
+function isIntrospectionOnly(operation: OperationDefinitionNode): boolean {
+  // Fragments at the top level could hide any field, so only plain fields are looked at; a query with a
+  // top-level fragment needs `read` like any other.
+  return operation.selectionSet.selections.every(
+    (selection) => selection.kind === Kind.FIELD && selection.name.value.startsWith("__"),
+  );
+}
+
+/** The top-level error for a key that lacks the scope, in the request's language, with HTTP status 403. */
+export function forbidden(scope: ApiKeyScope, language: Language): GraphQLError {
+  const message = translateError(
+    { code: "FORBIDDEN", params: { scope }, message: "This API key does not have the scope this operation needs." },
+    language,
+  );
+  return new GraphQLError(message, { extensions: { code: "FORBIDDEN", scope, http: { status: 403 } } });
+}
+
+/**
+ * Refuses an operation whose API key lacks the scope it needs, before any resolver runs. Add it to the
+ * gateway's plugins; it reads the caller and language from the request context built by createContext.
+ * Typed as a plain Plugin so that it sits in the gateway's plugin list beside the others.
+ */
+export function useScopes(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as Partial<Context>;
+      const caller = context.caller;
+      // Without a valid key there is nothing to check here: the fields themselves answer UNAUTHENTICATED.
+      if (!caller) return;
+      const scope = requiredScope(args.document, args.operationName);
+      if (scope === null || caller.scopes.has(scope)) return;
+      setResultAndStopExecution({ errors: [forbidden(scope, context.language ?? "en")] });
+    },
+  };
+}

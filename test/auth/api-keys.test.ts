@@ -1,0 +1,201 @@
+// API keys through the gateway, on both engines: both headers, expiry and revocation (UNAUTHENTICATED from
+// that moment on), the last use recorded at most once a minute, only a hash stored, and the key recorded as
+// the initiator of what it writes unless the caller names a user.
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authenticate, createApiKey, lastUseResolutionMs, listApiKeys, revokeApiKey } from "../../src/auth/api-keys.ts";
+import { createLedger } from "../../src/ledger/index.ts";
+import { decodeId } from "../../src/schema/ids.ts";
+import { createApiFixture, type ApiFixture } from "../support/api.ts";
+import { createTestDatabase } from "../support/database.ts";
+
+let fixture: ApiFixture;
+let accountId: string;
+
+beforeAll(async () => {
+  fixture = await createApiFixture();
+  accountId = await fixture.openAccount(await fixture.createCustomer("CUST-1"));
+});
+
+afterAll(async () => {
+  await fixture?.drop();
+});
+
+const storesQuery = "{ stores { edges { cursor } } }";
+
+async function codeFor(key: string | null, keyHeader?: "bearer" | "x-api-key"): Promise<string | undefined> {
+  const body = await fixture.graphql(storesQuery, {}, { key, keyHeader });
+  return body.errors?.[0]?.extensions?.code;
+}
+
+async function keyRow(id: string) {
+  return fixture.database.read.apiKey.findUniqueOrThrow({ where: { id } });
+}
+
+describe("presenting a key", () => {
+  it("works as Authorization: Bearer and as X-Api-Key", async () => {
+    expect(await codeFor(fixture.key, "bearer")).toBeUndefined();
+    expect(await codeFor(fixture.key, "x-api-key")).toBeUndefined();
+  });
+
+  it("answers UNAUTHENTICATED without a key, with an unknown key and with a malformed one", async () => {
+    expect(await codeFor(null)).toBe("UNAUTHENTICATED");
+    expect(await codeFor(`${fixture.key.slice(0, -4)}AAAA`)).toBe("UNAUTHENTICATED");
+    expect(await codeFor("not-a-key")).toBe("UNAUTHENTICATED");
+    const body = await fixture.graphql(storesQuery, {}, { key: null, language: "cs" });
+    expect(body.errors?.[0]?.message).toMatch(/platný API klíč/);
+  });
+});
+
+describe("storage", () => {
+  it("keeps only the SHA-256 of the key and a prefix, never the key itself", async () => {
+    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "stored", scopes: ["write", "read", "read"] });
+    const row = await keyRow(apiKey.id);
+    expect(row.secretHash).toBe(createHash("sha256").update(secret).digest("hex"));
+    expect(secret.startsWith(`${row.prefix}_`)).toBe(true);
+    expect(JSON.stringify(row)).not.toContain(secret.slice(row.prefix.length + 1));
+    expect(row.scopes).toBe("read write");
+    const listed = await listApiKeys(fixture.database, fixture.tenantId);
+    expect(listed.find((key) => key.id === apiKey.id)).not.toHaveProperty("secretHash");
+  });
+});
+
+describe("expiry", () => {
+  it("a key works until its expiry and answers UNAUTHENTICATED from that moment", async () => {
+    const expiresAt = new Date(fixture.now().getTime() + 60 * 60 * 1000);
+    const { secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "short-lived", scopes: ["read"], expiresAt });
+    expect(await codeFor(secret)).toBeUndefined();
+    fixture.advance(60 * 60 * 1000 - 1);
+    expect(await codeFor(secret)).toBeUndefined();
+    fixture.advance(1);
+    expect(await codeFor(secret)).toBe("UNAUTHENTICATED");
+    expect(await authenticate(fixture.database, secret, fixture.now())).toBeNull();
+    // The fixture's own key does not expire.
+    expect(await codeFor(fixture.key)).toBeUndefined();
+  });
+});
+
+describe("revocation", () => {
+  it("a revoked key answers UNAUTHENTICATED at once, by id or by prefix, and revoking twice changes nothing", async () => {
+    const first = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by id", scopes: ["read", "write"] });
+    const second = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by prefix", scopes: ["read"] });
+    expect(await codeFor(first.secret)).toBeUndefined();
+    expect(await codeFor(second.secret, "x-api-key")).toBeUndefined();
+
+    const byId = await revokeApiKey(fixture.database, first.apiKey.id, fixture.now());
+    expect(byId).toMatchObject({ outcome: "revoked", apiKey: { id: first.apiKey.id, revokedAt: fixture.now() } });
+    expect(await codeFor(first.secret)).toBe("UNAUTHENTICATED");
+    expect(await codeFor(second.secret)).toBeUndefined();
+
+    expect(await revokeApiKey(fixture.database, second.apiKey.prefix, fixture.now())).toMatchObject({ outcome: "revoked" });
+    expect(await codeFor(second.secret, "x-api-key")).toBe("UNAUTHENTICATED");
+
+    const revokedAt = (await keyRow(first.apiKey.id)).revokedAt;
+    fixture.advance(5_000);
+    expect(await revokeApiKey(fixture.database, first.apiKey.id, fixture.now())).toMatchObject({ outcome: "already-revoked" });
+    expect((await keyRow(first.apiKey.id)).revokedAt).toEqual(revokedAt);
+    expect(await revokeApiKey(fixture.database, "clk_nosuchkey", fixture.now())).toEqual({ outcome: "not-found" });
+    expect(await revokeApiKey(fixture.database, "", fixture.now())).toEqual({ outcome: "not-found" });
+  });
+
+  it("a revoked key writes nothing", async () => {
+    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "gone", scopes: ["read", "write"] });
+    await revokeApiKey(fixture.database, apiKey.id, fixture.now());
+    const before = await fixture.snapshot();
+    const body = await fixture.graphql(
+      "mutation ($input: DepositInput!) { deposit(input: $input) { action { id } } }",
+      { input: { accountId, amount: "5" } },
+      { key: secret },
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await fixture.snapshot()).toBe(before);
+  });
+});
+
+describe("last use", () => {
+  it("is recorded on first use and then at most once a minute", async () => {
+    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "counted", scopes: ["read"] });
+    expect((await keyRow(apiKey.id)).lastUsedAt).toBeNull();
+
+    const first = fixture.now();
+    expect(await codeFor(secret)).toBeUndefined();
+    expect((await keyRow(apiKey.id)).lastUsedAt).toEqual(first);
+
+    // Within the minute, further requests write nothing.
+    fixture.advance(30_000);
+    expect(await codeFor(secret)).toBeUndefined();
+    fixture.advance(lastUseResolutionMs - 30_000 - 1);
+    expect(await codeFor(secret, "x-api-key")).toBeUndefined();
+    expect((await keyRow(apiKey.id)).lastUsedAt).toEqual(first);
+
+    // A minute after the recorded use, the next request records itself.
+    fixture.advance(1);
+    expect(await codeFor(secret)).toBeUndefined();
+    expect((await keyRow(apiKey.id)).lastUsedAt).toEqual(fixture.now());
+  });
+
+  it("is written once for a burst of concurrent requests", async () => {
+    // A database of its own, to count the statements that write the key.
+    const updates: string[] = [];
+    const counted = await createTestDatabase({ onQuery: ({ query }) => void (/^UPDATE\b.*api_key/is.test(query) && updates.push(query)) });
+    try {
+      const tenant = await createLedger(counted.database).createTenant({ name: "Burst" });
+      if (!tenant.ok) throw new Error(tenant.error.message);
+      const { apiKey, secret } = await createApiKey(counted.database, { tenantId: tenant.tenant.id, name: "burst", scopes: ["read"] });
+      const now = new Date("2026-03-01T10:00:00.000Z");
+      const callers = await Promise.all(Array.from({ length: 10 }, () => authenticate(counted.database, secret, now)));
+      expect(callers.every((caller) => caller?.apiKey.id === apiKey.id)).toBe(true);
+      expect(updates).toHaveLength(1);
+      await authenticate(counted.database, secret, new Date(now.getTime() + lastUseResolutionMs));
+      expect(updates).toHaveLength(2);
+    } finally {
+      await counted.drop();
+    }
+  });
+
+  it("is not recorded for a revoked or expired key", async () => {
+    const { apiKey, secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "expiring",
+      scopes: ["read"],
+      expiresAt: new Date(fixture.now().getTime() + 1000),
+    });
+    fixture.advance(1000);
+    expect(await codeFor(secret)).toBe("UNAUTHENTICATED");
+    expect((await keyRow(apiKey.id)).lastUsedAt).toBeNull();
+  });
+});
+
+describe("the initiator of an action", () => {
+  const deposit = `mutation ($input: DepositInput!) {
+    deposit(input: $input) { action { id initiator { type id } } userErrors { code } }
+  }`;
+
+  async function depositWith(key: string, initiator?: Record<string, unknown>) {
+    const data = await fixture.data(deposit, { input: { accountId, amount: "1", ...(initiator ? { initiator } : {}) } }, { key });
+    expect(data.deposit.userErrors).toEqual([]);
+    const actionId = decodeId(data.deposit.action.id, "CreditAction") as string;
+    const row = await fixture.database.read.creditAction.findUniqueOrThrow({ where: { id: actionId } });
+    return { initiator: data.deposit.action.initiator, apiKeyId: row.apiKeyId };
+  }
+
+  it("is the API key that sent the request, unless the request names a user", async () => {
+    expect(await depositWith(fixture.key)).toEqual({ initiator: { type: "API_KEY", id: fixture.apiKeyId }, apiKeyId: fixture.apiKeyId });
+
+    // Another key of the same tenant is recorded as itself, not as the tenant's first key.
+    const other = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "till 2", scopes: ["read", "write"] });
+    expect(await depositWith(other.secret)).toEqual({ initiator: { type: "API_KEY", id: other.apiKey.id }, apiKeyId: other.apiKey.id });
+
+    // A named user is the initiator; the key that carried the request is still recorded on the action.
+    expect(await depositWith(fixture.key, { type: "USER", id: "clerk-17" })).toEqual({
+      initiator: { type: "USER", id: "clerk-17" },
+      apiKeyId: fixture.apiKeyId,
+    });
+    expect(await depositWith(other.secret, { type: "SYSTEM" })).toEqual({ initiator: { type: "SYSTEM", id: null }, apiKeyId: other.apiKey.id });
+    // Naming API_KEY cannot impersonate another key: the sending key is recorded.
+    expect(await depositWith(other.secret, { type: "API_KEY", id: fixture.apiKeyId })).toEqual({
+      initiator: { type: "API_KEY", id: other.apiKey.id },
+      apiKeyId: other.apiKey.id,
+    });
+  });
+});

@@ -1,0 +1,126 @@
+// The first `npm start` on an empty database, on both engines: the server creates the demo tenant, prints a
+// development key once, and that key reads and writes the demo data over HTTP. A second start on the same
+// database creates nothing and prints no key.
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+let testDatabase: TestDatabase;
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+});
+
+afterAll(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  await testDatabase?.drop();
+});
+
+interface Started {
+  output: string;
+  url: string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the server as `npm start` does and waits until it says it is ready. */
+function start(): Promise<Started> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: projectRoot,
+    env: { ...process.env, DATABASE_URL: testDatabase.url, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "error" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let output = "";
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`The server did not start:\n${output}`)), 60_000);
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      const ready = /Gateway ready: .*? (http:\/\/\S+)/.exec(output);
+      if (ready) {
+        clearTimeout(timer);
+        resolve({
+          output,
+          url: (ready[1] as string).replace("localhost", "127.0.0.1"),
+          stop: () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`The server exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+}
+
+async function query(url: string, key: string, body: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: body, variables }),
+  });
+  return (await response.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
+}
+
+describe("the first start", { timeout: 120_000 }, () => {
+  let developmentKey: string;
+
+  it("creates the demo tenant and prints a development key that reads and writes", async () => {
+    const server = await start();
+    try {
+      expect(server.output).toMatch(/Created the demo tenant "Demo Coffee Roasters"\./);
+      const key = /Development API key[^\n]*\n\s+(clk_\S+)/.exec(server.output)?.[1];
+      expect(key).toBeDefined();
+      developmentKey = key as string;
+
+      const read = await query(server.url, developmentKey, '{ customer(externalId: "CUST-1001") { name accounts { id currency } } }');
+      expect(read.errors).toBeUndefined();
+      expect(read.data.customer.name).toBe("Jana Nováková");
+
+      const account = read.data.customer.accounts.find((a: { currency: string }) => a.currency === "PTS").id as string;
+      const write = await query(
+        server.url,
+        developmentKey,
+        "mutation ($input: DepositInput!) { deposit(input: $input) { action { initiator { type } } userErrors { code } } }",
+        { input: { accountId: account, amount: "5" } },
+      );
+      expect(write.errors).toBeUndefined();
+      expect(write.data.deposit).toEqual({ action: { initiator: { type: "API_KEY" } }, userErrors: [] });
+    } finally {
+      await server.stop();
+    }
+    const keys = await testDatabase.database.read.apiKey.findMany();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ name: "Development key", scopes: "read write", revokedAt: null, expiresAt: null });
+    expect(JSON.stringify(keys)).not.toContain(developmentKey);
+  });
+
+  it("a second start creates nothing and prints no key; the first key still works", async () => {
+    const server = await start();
+    try {
+      expect(server.output).not.toMatch(/Created the demo tenant|Development API key|clk_/);
+      const read = await query(server.url, developmentKey, "{ stores { edges { node { name } } } }");
+      expect(read.errors).toBeUndefined();
+      expect(read.data.stores.edges.length).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+    expect(await testDatabase.database.read.tenant.count()).toBe(1);
+    expect(await testDatabase.database.read.apiKey.count()).toBe(1);
+  });
+});
