@@ -5,14 +5,20 @@
 //
 // Built for batching. A DataLoader collects the parents (say 50 customers each asking for their 20 latest
 // entries) that share one filter, order and page request, and `readHistories` answers all of them with ONE
-// SQL statement: a ROW_NUMBER() window partitioned by the parent column numbers each parent's rows in the
-// requested order, and only the rows of the page (plus one to tell whether more follow) leave the database.
-// The window still numbers every filtered row of each parent before the page is cut, so a statement's cost
-// grows with the parents' (filtered) history sizes, not with the page size; the (account or customer, time,
-// id) indexes hand it the rows already in order for the time orders.
-// `countHistories` is likewise one GROUP BY statement. Above `historyBatchLimits.parentsPerStatement`
-// parents the work is split into that many parents per statement, so that no statement exceeds the
-// engines' bound-parameter limits.
+// SQL statement: per parent, its own `ORDER BY ... LIMIT page+1` subquery, all joined by UNION ALL. Each
+// subquery walks the parent's (account or customer, key, id) index in the requested order and stops after
+// the page and one more row (which tells whether more follow), so a page costs about the same on a history
+// of twenty thousand entries as on one of twenty. A window over all of a parent's rows, cut to the page
+// afterwards, would number every filtered row first and grow with the history instead.
+// That holds for the orders and filters an index serves: the time and amount orders, and the type,
+// direction, store and partner filters (which have (parent, column, effective time, id) indexes for the
+// default order). Other filters are checked row by row along the index until the page is full, and orders
+// by the action's fields (UPDATED_AT, NOTE, EXTERNAL_REFERENCE) or by text keys sort the parent's filtered
+// rows. Offsets skip rows one by one (LIMIT n OFFSET k), so an offset page costs O(offset).
+// `countHistories` is one GROUP BY statement, which does count every filtered row.
+// Above `historyBatchLimits.parentsPerStatement` parents (or `boundValuesPerStatement` bound values) the
+// work is split into more statements, so that no statement exceeds SQLite's limit of 500 terms in a
+// compound SELECT or either engine's limit of bound parameters.
 //
 // Engine notes (the same statement runs on SQLite and PostgreSQL; only the text collation and the name of
 // the substring function differ):
@@ -134,8 +140,18 @@ export interface HistoryPage {
 export const historyPageLimits = { default: 20, max: 100 } as const;
 
 export const historyBatchLimits = {
-  /** Parents answered by one statement; a larger batch costs one more statement per this many parents. */
-  parentsPerStatement: 500,
+  /**
+   * Parents answered by one statement; a larger batch costs one more statement per this many parents. Each
+   * parent is one term of a compound SELECT (UNION ALL), and SQLite allows at most 500 terms in one, two of
+   * which the boundary checks may take.
+   */
+  parentsPerStatement: 200,
+  /**
+   * Bound values in one page statement. Each parent's subquery repeats the filter's values, so a filter with
+   * long lists lowers the parents per statement below parentsPerStatement, keeping every statement under
+   * SQLite's 32,766 bound parameters (PostgreSQL allows 65,535).
+   */
+  boundValuesPerStatement: 30_000,
   /** Values in one list filter (types, storeIds, partnerIds, initiatorTypes). */
   filterValues: 100,
   /** Characters of a note query: a longer one could not match any note the ledger accepts. */
@@ -195,8 +211,9 @@ export class HistoryCursorError extends HistoryArgumentError {
  * when the id is unknown or belongs to another tenant). Throws HistoryArgumentError (or its subclass
  * HistoryCursorError) for refused arguments, before reading anything.
  *
- * Statements: one per `historyBatchLimits.parentsPerStatement` parents, whatever the page size; none when no
- * parent is given.
+ * Statements: one per `historyBatchLimits.parentsPerStatement` parents, whatever the page size (fewer parents
+ * per statement when the filter's lists are long, see `boundValuesPerStatement`); none when no parent is
+ * given.
  *
  * This is a plain read without a clock: grants that have expired but are not yet settled show no
  * EXPIRATION entry until something settles them (the ledger's `settleDue`, which balance reads call).
@@ -214,9 +231,10 @@ export async function readHistories(
   const plan = planPage(page, checkedOrder);
   const unique = uniqueParents(parents);
   const pages = new Map<string, HistoryPage>();
-  for (const batch of chunks(unique, historyBatchLimits.parentsPerStatement)) {
-    const statement = pageStatement(database.engine, tenantId, batch, conditions, checkedOrder, plan);
-    const rows = await database.read.$queryRaw<RawRow[]>(statement);
+  const statement = pageStatement(database.engine, tenantId, conditions, checkedOrder, plan);
+  for (const batch of chunks(unique, statement.parentsPerStatement)) {
+    const sql = statement.build(batch);
+    const rows = await database.read.$queryRaw<RawRow[]>(sql);
     for (const [parentId, result] of assemblePages(batch, rows, checkedOrder, plan)) pages.set(parentId, result);
   }
   return pages;
@@ -621,63 +639,88 @@ function andAll(conditions: Prisma.Sql[]): Prisma.Sql {
   return conditions.length === 0 ? Prisma.empty : Prisma.sql` AND ${Prisma.join(conditions, " AND ")}`;
 }
 
+/** A page statement for one filter, order and page request, built for any batch of parents. */
+interface PageStatement {
+  /** How many parents one statement may answer with this filter (see historyBatchLimits). */
+  parentsPerStatement: number;
+  build(parents: HistoryParent[]): Prisma.Sql;
+}
+
 /**
- * The page statement: per parent kind, a window branch numbering each parent's rows in the walking
- * direction, and (after a cursor) a boundary branch telling which parents have a row on the other side of
- * the cursor, all joined by UNION ALL into one statement.
+ * The page statement: one page branch per parent and, when a boundary must be known, one boundary branch
+ * per parent kind, all joined by UNION ALL into one statement.
  *
- * - Forward (first/after/offset): rows after `after`, numbered in the requested order; rn in
- *   offset+1..offset+limit+1 are the page and one more (hasNextPage). With an offset, rn = 1 comes along too:
- *   it proves that a row precedes the page (hasPreviousPage). With `after`, the boundary branch looks for a
- *   row at or before the cursor (hasPreviousPage).
- * - Backward (last/before): rows before `before`, numbered in the reverse order; rn 1..limit+1 (the extra one
- *   gives hasPreviousPage); the boundary branch looks for a row at or after `before` (hasNextPage).
+ * A page branch reads one parent's page with its own ORDER BY ... LIMIT, so that the engine walks the
+ * parent's index in the walking direction and stops after limit+1 rows (the extra row tells whether more
+ * follow); both engines need the limited query inside a subquery to use it as a term of a compound SELECT.
+ * The outer ROW_NUMBER() only numbers those few rows, because UNION ALL keeps no order between or within
+ * its terms.
+ *
+ * - Forward (first/after/offset): rows after `after`, in the requested order, skipping `offset` of them;
+ *   rows beyond `limit` mean hasNextPage. After a cursor or at an offset, the boundary branch tells whether a
+ *   row precedes the page (hasPreviousPage): a row at or before the cursor, or any row at all for an offset.
+ * - Backward (last/before): rows before `before`, in the reverse order; a row beyond `limit` means
+ *   hasPreviousPage; the boundary branch looks for a row at or after `before` (hasNextPage).
  *
  * The boundary branch is an EXISTS per parent row (found by primary key) over the tenant's entries, so it
- * stops at the first matching entry instead of numbering them all.
+ * stops at the first matching entry.
  */
 function pageStatement(
   engine: Database["engine"],
   tenantId: string,
-  parents: HistoryParent[],
   conditions: CheckedFilter,
   order: HistoryOrder,
   plan: PagePlan,
-): Prisma.Sql {
+): PageStatement {
   const key = sortKey(order.field, engine);
   const joinsAction = conditions.joinsAction || orderJoinsAction(order.field);
   const join = joinsAction ? actionJoin : Prisma.empty;
   const walk: Direction = plan.forward ? order.direction : reverse(order.direction);
   const columns = Prisma.join(entryColumns.map((column) => Prisma.raw(`e.${column}`)));
   const nullColumns = Prisma.join(entryColumns.map((column) => Prisma.raw(`NULL AS ${column}`)));
-  const rowRange =
-    plan.offset > 0
-      ? Prisma.sql`rn <= ${plan.offset + plan.limit + 1} AND (rn > ${plan.offset} OR rn = 1)`
-      : Prisma.sql`rn <= ${plan.limit + 1}`;
+  const walkDirection = Prisma.raw(walk);
+  // The outer numbering sorts the page's rows again by the columns the subquery returns. Text keys are
+  // compared by code point there too, as in the subquery.
+  const pageKey = key === null ? null : sortKinds[order.field] === "text" ? codePointText(Prisma.sql`page.sort_key`, engine) : Prisma.sql`page.sort_key`;
+  const pageOrder = pageKey ? Prisma.sql`${pageKey} ${walkDirection}, page.id ${walkDirection}` : Prisma.sql`page.id ${walkDirection}`;
+  const pageConditions = plan.cursor ? [...conditions.sql, after(key, plan.cursor, walk)] : conditions.sql;
+  const rowLimit = plan.offset > 0 ? Prisma.sql`LIMIT ${plan.limit + 1} OFFSET ${plan.offset}` : Prisma.sql`LIMIT ${plan.limit + 1}`;
+  // With an offset, any row of the parent precedes the page; after a cursor, a row at or before it does.
+  const boundary = plan.cursor ? [...conditions.sql, atOrBefore(key, plan.cursor, walk)] : plan.offset > 0 ? conditions.sql : null;
 
-  const branches: Prisma.Sql[] = [];
-  for (const { kind, ids } of kindsOf(parents)) {
-    const parentColumn = parentColumns[kind];
-    const pageConditions = [...conditions.sql];
-    if (plan.cursor) pageConditions.push(after(key, plan.cursor, walk));
-    branches.push(Prisma.sql`SELECT * FROM (
-      SELECT 0 AS part, ${parentColumn} AS parent_id, ${columns}, ${key ?? Prisma.sql`e.id`} AS sort_key,
-        ROW_NUMBER() OVER (PARTITION BY ${parentColumn} ORDER BY ${orderTerms(key, walk)}) AS rn
+  const pageBranch = (parent: HistoryParent) => {
+    const parentColumn = parentColumns[parent.kind];
+    return Prisma.sql`SELECT page.*, ROW_NUMBER() OVER (ORDER BY ${pageOrder}) AS rn FROM (
+      SELECT 0 AS part, ${parentColumn} AS parent_id, ${columns}, ${key ?? Prisma.sql`e.id`} AS sort_key
       FROM credit_entry e ${join}
-      WHERE e.tenant_id = ${tenantId} AND ${parentColumn} IN (${Prisma.join(ids)})${andAll(pageConditions)}
-    ) numbered WHERE ${rowRange}`);
-  }
-  if (plan.cursor) {
-    for (const { kind, ids } of kindsOf(parents)) {
-      const boundaryConditions = [...conditions.sql, atOrBefore(key, plan.cursor, walk)];
-      branches.push(Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}, NULL AS sort_key, NULL AS rn
-        FROM ${parentTables[kind]} p
-        WHERE p.id IN (${Prisma.join(ids)}) AND EXISTS (
-          SELECT 1 FROM credit_entry e ${join}
-          WHERE ${parentColumns[kind]} = p.id AND e.tenant_id = ${tenantId}${andAll(boundaryConditions)})`);
-    }
-  }
-  return Prisma.join(branches, " UNION ALL ");
+      WHERE e.tenant_id = ${tenantId} AND ${parentColumn} = ${parent.id}${andAll(pageConditions)}
+      ORDER BY ${orderTerms(key, walk)}
+      ${rowLimit}
+    ) page`;
+  };
+  const boundaryBranch = (kind: HistoryParent["kind"], ids: string[], boundaryConditions: Prisma.Sql[]) =>
+    Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}, NULL AS sort_key, NULL AS rn
+      FROM ${parentTables[kind]} p
+      WHERE p.id IN (${Prisma.join(ids)}) AND EXISTS (
+        SELECT 1 FROM credit_entry e ${join}
+        WHERE ${parentColumns[kind]} = p.id AND e.tenant_id = ${tenantId}${andAll(boundaryConditions)})`;
+
+  // Every page branch binds the same number of values, and a boundary branch one more per parent; the
+  // sample id only serves to count them.
+  const sample: HistoryParent = { kind: "account", id: "" };
+  const perParent = pageBranch(sample).values.length + (boundary ? 1 : 0);
+  const fixed = boundary ? 2 * (boundaryBranch("account", [""], boundary).values.length - 1) : 0;
+  const byValues = Math.floor((historyBatchLimits.boundValuesPerStatement - fixed) / perParent);
+  const parentsPerStatement = Math.max(1, Math.min(historyBatchLimits.parentsPerStatement, byValues));
+
+  return {
+    parentsPerStatement,
+    build(parents) {
+      const branches = parents.map(pageBranch);
+      if (boundary) for (const { kind, ids } of kindsOf(parents)) branches.push(boundaryBranch(kind, ids, boundary));
+      return Prisma.join(branches, " UNION ALL ");
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -685,10 +728,10 @@ function pageStatement(
 
 function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryOrder, plan: PagePlan): Map<string, HistoryPage> {
   const numbered = new Map<string, { rn: number; row: RawRow }[]>();
-  const beyondCursor = new Set<string>();
+  const beyondBoundary = new Set<string>();
   for (const row of rows) {
     if (Number(toBigInt(row.part)) === 1) {
-      beyondCursor.add(row.parent_id);
+      beyondBoundary.add(row.parent_id);
       continue;
     }
     const list = numbered.get(row.parent_id) ?? [];
@@ -698,20 +741,19 @@ function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryO
 
   const pages = new Map<string, HistoryPage>();
   for (const parent of parents) {
-    const list = (numbered.get(parent.id) ?? []).sort((a, b) => a.rn - b.rn);
+    // At most limit+1 rows, in the walking direction: the page, then one more if the list goes on.
+    const list = (numbered.get(parent.id) ?? []).sort((a, b) => a.rn - b.rn).map((item) => item.row);
     let selected: RawRow[];
     let hasNextPage: boolean;
     let hasPreviousPage: boolean;
     if (plan.forward) {
-      const inPage = list.filter((item) => item.rn > plan.offset);
-      selected = inPage.slice(0, plan.limit).map((item) => item.row);
-      hasNextPage = inPage.length > plan.limit;
-      // Rows numbered up to the offset only come back as rn = 1, the proof that the list does not start here.
-      hasPreviousPage = (plan.offset > 0 && list.some((item) => item.rn <= plan.offset)) || beyondCursor.has(parent.id);
+      selected = list.slice(0, plan.limit);
+      hasNextPage = list.length > plan.limit;
+      hasPreviousPage = beyondBoundary.has(parent.id);
     } else {
-      selected = list.slice(0, plan.limit).map((item) => item.row).reverse();
+      selected = list.slice(0, plan.limit).reverse();
       hasPreviousPage = list.length > plan.limit;
-      hasNextPage = beyondCursor.has(parent.id);
+      hasNextPage = beyondBoundary.has(parent.id);
     }
     const entries = selected.map(toEntry);
     const cursors = selected.map((row, index) => encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id));
