@@ -7,6 +7,9 @@
 // run is interrupted. Without PostgreSQL server binaries the PostgreSQL half is skipped, loudly.
 // Every other argument goes to vitest unchanged (a file filter, -t "name", --bail 1, ...).
 // TEST_RUN_TIMEOUT_MINUTES (default 20) bounds the whole vitest run, in case a test hangs for good.
+// Redis (for the shared rate-limit tests) comes from TEST_REDIS_URL when it is set; otherwise a throw-away
+// `redis-server` is started on a free port, without persistence, when the binary is on PATH. Without one
+// the Redis tests are skipped, loudly.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -72,6 +75,9 @@ async function main(): Promise<number> {
   let skippedPostgres: string | undefined;
   let cluster: Cluster | undefined;
   let postgresUrl: string | undefined;
+  let redis: RedisServer | undefined;
+  let redisUrl: string | undefined;
+  let skippedRedis: string | undefined;
   // Vitest runs its global teardown only when it ends by itself, not when a signal kills it. So the run's
   // SQLite files live in a directory this script deletes, and its PostgreSQL databases carry a prefix this
   // script can drop (see test/support/global-setup-*.ts).
@@ -104,11 +110,29 @@ async function main(): Promise<number> {
     }
     checkInterrupted();
 
+    if (process.env.TEST_REDIS_URL) {
+      redisUrl = process.env.TEST_REDIS_URL;
+      log(`Redis: using the server at TEST_REDIS_URL (${describeUrl(redisUrl)})`);
+    } else {
+      const binary = findExecutable("redis-server");
+      if (binary) {
+        redis = await startRedis(binary);
+        redisUrl = redis.url;
+      } else {
+        skippedRedis =
+          "redis-server was not found on PATH and TEST_REDIS_URL is not set, so the rate-limit tests that " +
+          "share counters through Redis were skipped. Install Redis (e.g. apt-get install redis-server) to run them.";
+        printSkipped(skippedRedis, "Redis");
+      }
+    }
+    checkInterrupted();
+
     const projects = postgresUrl ? (engine === "all" ? ["sqlite", "postgres"] : [engine]) : ["sqlite"];
     const exitCode = await runVitest(projects, vitestArgs, {
       TEST_RUN_ID: runId,
       TEST_WORK_DIR: workDirectory,
       TEST_POSTGRES_URL: postgresUrl,
+      TEST_REDIS_URL: redisUrl,
     });
     summary = summarize(exitCode);
   } catch (error) {
@@ -116,6 +140,7 @@ async function main(): Promise<number> {
     summary.harnessFailed = true;
   } finally {
     rmSync(workDirectory, { recursive: true, force: true });
+    await redis?.stop();
     if (cluster) {
       // Deleting the cluster deletes its databases with it.
       await cluster.stop();
@@ -129,6 +154,7 @@ async function main(): Promise<number> {
   }
 
   if (skippedPostgres) printSkipped(skippedPostgres);
+  if (skippedRedis) printSkipped(skippedRedis, "Redis");
   if (interruptedBy) {
     log(`interrupted by ${interruptedBy}; the databases and files of this run have been removed`);
   } else if (!summary.harnessFailed && summary.passed + summary.failed === 0) {
@@ -452,10 +478,87 @@ function runQuietly(file: string, args: string[]): Promise<{ code: number; outpu
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Throw-away Redis
 
-function printSkipped(reason: string): void {
+interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function findExecutable(name: string): string | undefined {
+  for (const directory of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    const file = path.join(directory, name);
+    if (isExecutable(file)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Starts redis-server on 127.0.0.1 and a free port, with its working directory in a temporary directory
+ * and no persistence (no RDB snapshots, no append-only file), so that nothing outlives the run.
+ */
+async function startRedis(binary: string): Promise<RedisServer> {
+  const root = await mkdtemp(path.join(tmpdir(), "ledger-test-redis-"));
+  // The free port is found by binding port 0 and releasing it, so another process may take it in between;
+  // a few attempts make that race harmless.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", root, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"];
+    // Its own process group, like the PostgreSQL commands, so that a Ctrl-C meant for the tests does not
+    // kill it before the cleanup below stops it.
+    const child = spawn(binary, args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const output: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => output.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => output.push(chunk));
+    const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(root, { recursive: true, force: true });
+    };
+    const answered = await Promise.race([waitForRedis(port, 10_000), exited.then(() => false)]);
+    if (answered) {
+      log(`Redis: started a throw-away server on 127.0.0.1:${port}`);
+      return { url: `redis://127.0.0.1:${port}`, stop };
+    }
+    await stop();
+    const text = Buffer.concat(output).toString();
+    if (attempt >= 3 || !/address already in use/i.test(text)) throw new Error(`redis-server did not start:\n${text}`);
+    checkInterrupted();
+  }
+}
+
+/** Resolves true once a PING on the port is answered with PONG, false after `timeoutMs`. */
+async function waitForRedis(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pong = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      let reply = "";
+      socket.setTimeout(1_000, () => socket.destroy());
+      socket.on("connect", () => socket.write("PING\r\n"));
+      socket.on("data", (chunk) => {
+        reply += chunk.toString();
+        if (reply.includes("\r\n")) socket.end();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(reply.startsWith("+PONG")));
+    });
+    if (pong) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function printSkipped(reason: string, what = "PostgreSQL"): void {
   const rule = "!".repeat(100);
-  console.log(`\n${rule}\n!!! PostgreSQL tests SKIPPED: ${reason}\n${rule}\n`);
+  console.log(`\n${rule}\n!!! ${what} tests SKIPPED: ${reason}\n${rule}\n`);
 }
 
 function describeUrl(url: string): string {

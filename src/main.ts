@@ -8,7 +8,9 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { createLedger } from "./ledger/index.ts";
 import { ensureDemoData } from "./seed/demo.ts";
 import { startExpiryJob } from "./server/expiry-job.ts";
+import { createRateLimiter } from "./server/guards/rate-limit.ts";
 import { startHttpServer } from "./server/http.ts";
+import { createJsonLogger } from "./server/observability/logging.ts";
 import { createGateway, graphqlEndpoint } from "./server/yoga.ts";
 
 async function main(): Promise<void> {
@@ -28,9 +30,26 @@ async function main(): Promise<void> {
     const expiryJob = startExpiryJob(ledger, 60_000, (error) => console.error("Expiry job failed:", error));
     // On the embedded development database, GraphiQL opens with the demo key already in its headers.
     const graphiqlApiKey = config.graphiql && keyFile && existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : null;
-    const gateway = createGateway({ database, ledger, config, graphiqlApiKey });
+    // The rate limiter is built here rather than inside the gateway so that start-up can wait for Redis:
+    // until it is connected each instance counts in its own memory, which would let a freshly started
+    // fleet allow more than the shared limit.
+    const logger = createJsonLogger(config.logLevel);
+    const rateLimiter = createRateLimiter({
+      requests: config.rateLimitRequests,
+      anonymousRequests: config.rateLimitAnonymousRequests,
+      windowSeconds: config.rateLimitWindowSeconds,
+      redisUrl: config.redisUrl,
+      trustedProxies: config.trustedProxies,
+      warn: (message) => logger.write("warn", message),
+    });
+    if (!(await rateLimiter.ready(5_000))) {
+      logger.write("warn", "Redis did not answer within 5 s; starting with rate limits counted in memory until it does");
+    }
+    const gateway = createGateway({ database, ledger, config, graphiqlApiKey, rateLimiter });
     ({ port } = await startHttpServer(gateway, config, {
       onShutdown: async () => {
+        // The HTTP server has finished its last request by now, so nothing counts any more.
+        await rateLimiter.close();
         await expiryJob.stop();
         await database.close();
       },

@@ -19,6 +19,37 @@ export interface Config {
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
+  /** Whether the schema may be introspected; GraphiQL's documentation panel needs it. */
+  introspection: boolean;
+  /** Origins allowed to call the API from a browser; empty allows none, ["*"] allows every origin. */
+  corsOrigins: readonly string[];
+  /** Whether GET and form-like requests must carry a header a cross-site form cannot set. */
+  csrfPrevention: boolean;
+  /** Requests per window for one API key; 0 turns rate limiting off. */
+  rateLimitRequests: number;
+  /** Requests per window for one client address sending no valid API key; 0 turns that limit off. */
+  rateLimitAnonymousRequests: number;
+  rateLimitWindowSeconds: number;
+  /** Redis shared by every gateway instance for rate limits; null keeps the limits in each process's memory. */
+  redisUrl: string | null;
+  /** How many reverse proxies in front of the gateway append to X-Forwarded-For; 0 trusts none of it. */
+  trustedProxies: number;
+  maintenanceMode: boolean;
+  /** Requests served at once before new ones are refused with 503; 0 means no bound. */
+  maxInFlightRequests: number;
+  /** The Retry-After of maintenance and overload answers. */
+  retryAfterSeconds: number;
+  maxRequestBytes: number;
+  maxBatchSize: number;
+  maxQueryDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxQueryCost: number;
+  /** How long /ready waits for the database before answering 503. */
+  readyTimeoutMs: number;
+  /** Whether Prometheus metrics are served at /metrics. */
+  metrics: boolean;
 }
 
 /** One environment variable, as the README documents it. */
@@ -69,6 +100,38 @@ const parseDatabaseUrl: Parser<string> = (raw) => {
     if (error instanceof TypeError) return { problem: "is not a valid PostgreSQL connection URL" };
     return { problem: (error as Error).message.replace(/^DATABASE_URL /, "") };
   }
+};
+
+const parseOrigins: Parser<readonly string[]> = (raw) => {
+  const origins = raw
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.includes("none")) return origins.length === 1 ? { value: [] } : { problem: '"none" cannot be combined with origins' };
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    // An origin is a scheme, a host and an optional port, without a path: what browsers send in Origin.
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      return { problem: `must be a comma-separated list of origins such as https://shop.example.com, got "${origin}"` };
+    }
+    if (parsed.origin !== origin) return { problem: `"${origin}" is not an origin (expected e.g. "${parsed.origin}")` };
+  }
+  return { value: Object.freeze(origins) };
+};
+
+const parseRedisUrl: Parser<string | null> = (raw) => {
+  if (raw === "none") return { value: null };
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return { problem: 'must start with "redis://" or "rediss://"' };
+  } catch {
+    // The URL itself is not repeated: it may hold a password.
+    return { problem: "is not a valid Redis URL" };
+  }
+  return { value: raw };
 };
 
 const parseLogLevel: Parser<LogLevel> = (raw) =>
@@ -122,6 +185,142 @@ const variables = {
     default: "info",
     parse: parseLogLevel,
   },
+  introspection: {
+    name: "INTROSPECTION",
+    description:
+      "Whether clients may introspect the schema (true/false). GraphiQL's documentation and completion need it; " +
+      "when false, validation errors also stop suggesting field names.",
+    default: "true",
+    parse: boolean,
+  },
+  corsOrigins: {
+    name: "CORS_ORIGINS",
+    description:
+      'Comma-separated origins whose browser pages may call the API (e.g. "https://admin.example.com"), "*" for ' +
+      'any origin, or "none": no cross-origin access, the safe choice for a server-to-server API.',
+    default: "none",
+    parse: parseOrigins,
+  },
+  csrfPrevention: {
+    name: "CSRF_PREVENTION",
+    description:
+      "Whether GraphQL requests that a cross-site HTML form could send (GET, or POST that is not JSON) must carry " +
+      "an X-GraphQL-Yoga-CSRF or GraphQL-Require-Preflight header (true/false).",
+    default: "true",
+    parse: boolean,
+  },
+  rateLimitRequests: {
+    name: "RATE_LIMIT_REQUESTS",
+    description: "GraphQL requests one API key may send per window (RATE_LIMIT_WINDOW_SECONDS); 0 turns the limit off.",
+    default: "600",
+    parse: integer(0),
+  },
+  rateLimitAnonymousRequests: {
+    name: "RATE_LIMIT_ANONYMOUS_REQUESTS",
+    description:
+      "GraphQL requests one client address may send per window without a valid API key; 0 turns the limit off.",
+    default: "60",
+    parse: integer(0),
+  },
+  rateLimitWindowSeconds: {
+    name: "RATE_LIMIT_WINDOW_SECONDS",
+    description: "Length of the rate-limit window in seconds.",
+    default: "60",
+    parse: integer(1, 86_400),
+  },
+  redisUrl: {
+    name: "REDIS_URL",
+    description:
+      'Redis that every gateway instance shares for rate limits ("redis://host:6379/0"); "none" keeps the limits ' +
+      "in each process's memory, which is right for a single instance.",
+    default: "none",
+    parse: parseRedisUrl,
+  },
+  trustedProxies: {
+    name: "TRUSTED_PROXIES",
+    description:
+      "How many reverse proxies or load balancers in front of the gateway append to X-Forwarded-For; the client " +
+      "address is taken that many entries from its end. 0 uses the connection's own address.",
+    default: "0",
+    parse: integer(0, 10),
+  },
+  maintenanceMode: {
+    name: "MAINTENANCE_MODE",
+    description: "Whether every GraphQL request is answered 503 with Retry-After; /health and /metrics keep answering.",
+    default: "false",
+    parse: boolean,
+  },
+  maxInFlightRequests: {
+    name: "MAX_IN_FLIGHT_REQUESTS",
+    description:
+      "Requests one process serves at once; beyond it new GraphQL requests get 503 with Retry-After at once " +
+      "instead of queueing behind the others. 0 means no bound.",
+    default: "100",
+    parse: integer(0),
+  },
+  retryAfterSeconds: {
+    name: "RETRY_AFTER_SECONDS",
+    description: "The Retry-After sent with maintenance and overload answers (503).",
+    default: "5",
+    parse: integer(1, 86_400),
+  },
+  maxRequestBytes: {
+    name: "MAX_REQUEST_BYTES",
+    description: "Largest request body accepted; a larger one is refused with 413.",
+    default: "102400",
+    parse: integer(1024),
+  },
+  maxBatchSize: {
+    name: "MAX_BATCH_SIZE",
+    description: "Most operations in one batched request (a JSON array); 0 turns batching off.",
+    default: "10",
+    parse: integer(0, 100),
+  },
+  maxQueryDepth: {
+    name: "MAX_QUERY_DEPTH",
+    description: "Deepest selection nesting an operation may have.",
+    default: "12",
+    parse: integer(1),
+  },
+  maxAliases: {
+    name: "MAX_ALIASES",
+    description: "Most aliases in one operation.",
+    default: "30",
+    parse: integer(0),
+  },
+  maxTokens: {
+    name: "MAX_TOKENS",
+    description: "Most lexical tokens in one query document; it bounds the work of parsing.",
+    default: "3000",
+    parse: integer(100),
+  },
+  maxDirectives: {
+    name: "MAX_DIRECTIVES",
+    description: "Most directives in one operation.",
+    default: "20",
+    parse: integer(0),
+  },
+  maxQueryCost: {
+    name: "MAX_QUERY_COST",
+    description:
+      "Highest cost an operation may have. Each object field costs 1, a connection multiplies what it selects by " +
+      "its page size (first/last, default 20) and a mutation costs 10; every response reports the cost in " +
+      "extensions.cost.",
+    default: "5000",
+    parse: integer(1),
+  },
+  readyTimeoutMs: {
+    name: "READY_TIMEOUT_MS",
+    description: "How long /ready waits for the database to answer before reporting 503.",
+    default: "2000",
+    parse: integer(1),
+  },
+  metrics: {
+    name: "METRICS",
+    description: "Whether Prometheus metrics are served at /metrics (true/false).",
+    default: "true",
+    parse: boolean,
+  },
 } satisfies { [K in Exclude<keyof Config, "databaseEngine">]: VariableSpec<Config[K]> };
 
 /** The environment variables the gateway reads, in the order the README lists them. */
@@ -160,6 +359,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
+  const introspection = read(variables.introspection);
+  const corsOrigins = read(variables.corsOrigins);
+  const csrfPrevention = read(variables.csrfPrevention);
+  const rateLimitRequests = read(variables.rateLimitRequests);
+  const rateLimitAnonymousRequests = read(variables.rateLimitAnonymousRequests);
+  const rateLimitWindowSeconds = read(variables.rateLimitWindowSeconds);
+  const redisUrl = read(variables.redisUrl);
+  const trustedProxies = read(variables.trustedProxies);
+  const maintenanceMode = read(variables.maintenanceMode);
+  const maxInFlightRequests = read(variables.maxInFlightRequests);
+  const retryAfterSeconds = read(variables.retryAfterSeconds);
+  const maxRequestBytes = read(variables.maxRequestBytes);
+  const maxBatchSize = read(variables.maxBatchSize);
+  const maxQueryDepth = read(variables.maxQueryDepth);
+  const maxAliases = read(variables.maxAliases);
+  const maxTokens = read(variables.maxTokens);
+  const maxDirectives = read(variables.maxDirectives);
+  const maxQueryCost = read(variables.maxQueryCost);
+  const readyTimeoutMs = read(variables.readyTimeoutMs);
+  const metrics = read(variables.metrics);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -170,5 +389,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs,
     graphiql,
     logLevel,
+    introspection,
+    corsOrigins,
+    csrfPrevention,
+    rateLimitRequests,
+    rateLimitAnonymousRequests,
+    rateLimitWindowSeconds,
+    redisUrl,
+    trustedProxies,
+    maintenanceMode,
+    maxInFlightRequests,
+    retryAfterSeconds,
+    maxRequestBytes,
+    maxBatchSize,
+    maxQueryDepth,
+    maxAliases,
+    maxTokens,
+    maxDirectives,
+    maxQueryCost,
+    readyTimeoutMs,
+    metrics,
   });
 }

@@ -9,6 +9,10 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.ts";
 import type { Gateway } from "./yoga.ts";
 
+/** How long a client may take to send its request headers, and its whole request. */
+export const requestHeadersTimeoutMs = 20_000;
+export const requestTimeoutMs = 60_000;
+
 /** Where shutdown signals come from; `process` unless a test provides its own. */
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: () => void): unknown;
@@ -59,6 +63,13 @@ export async function startHttpServer(
     if (shuttingDown) response.setHeader("connection", "close");
     gateway(request, response);
   });
+
+  // Slow clients hold a connection (and a socket) while they trickle their request in; these bound how long
+  // that may take, well below Node's defaults (60 s for headers, 5 min for the whole request), so that a
+  // few thousand slow connections cannot starve everybody else. Legitimate requests are small
+  // (MAX_REQUEST_BYTES) and arrive in milliseconds.
+  server.headersTimeout = requestHeadersTimeoutMs;
+  server.requestTimeout = requestTimeoutMs;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,22 +1,58 @@
-// The gateway as a fetch-style request handler: GraphQL at /graphql and a health check at /health.
+// The gateway as a fetch-style request handler: GraphQL at /graphql, the operational endpoints (/health,
+// /ready, /metrics) and the guards that keep it serving under abuse (src/server/guards/).
 //
 // It knows nothing of sockets, so tests call `gateway.fetch(...)` in-process and src/server/http.ts
 // serves it with node:http.
 import type { GraphQLSchema } from "graphql";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
-import type { Config } from "../config/config.ts";
+import { type Config, loadConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
-import { useScopes } from "../auth/scopes.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { createContext, type Context } from "./context.ts";
+import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
+import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
+import { useScopes } from "../auth/scopes.ts";
+import { useQueryLimits } from "./guards/query-limits.ts";
+import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
+import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
+import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
+import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
+
+/** The settings the gateway itself reads; any left out take their documented defaults. */
+export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
+  Partial<
+    Pick<
+      Config,
+      | "introspection"
+      | "corsOrigins"
+      | "csrfPrevention"
+      | "rateLimitRequests"
+      | "rateLimitAnonymousRequests"
+      | "rateLimitWindowSeconds"
+      | "redisUrl"
+      | "trustedProxies"
+      | "maintenanceMode"
+      | "maxInFlightRequests"
+      | "retryAfterSeconds"
+      | "maxRequestBytes"
+      | "maxBatchSize"
+      | "maxQueryDepth"
+      | "maxAliases"
+      | "maxTokens"
+      | "maxDirectives"
+      | "maxQueryCost"
+      | "readyTimeoutMs"
+      | "metrics"
+    >
+  >;
 
 export interface CreateGatewayOptions {
   database: Database;
   /** The ledger the API reads and writes; by default one over `database` on the real clock. */
   ledger?: Ledger;
-  config: Pick<Config, "graphiql" | "logLevel">;
+  config: GatewayConfig;
   /**
    * Replaces the gateway's schema. Tests use it to exercise the server itself (error masking, shutdown)
    * with resolvers the real API does not have.
@@ -24,28 +60,97 @@ export interface CreateGatewayOptions {
   schema?: GraphQLSchema;
   /** An API key GraphiQL sends by default (the development demo key); null leaves the headers to the user. */
   graphiqlApiKey?: string | null;
+  /**
+   * Maintenance and load-shedding state, to switch maintenance at run time; by default one built from the
+   * configuration.
+   */
+  admission?: AdmissionGuard;
+  /** Where log lines go; standard output unless replaced (tests read them). */
+  logWriter?: LogWriter;
+  /** Prefix of the rate-limit counters in Redis, so that separate deployments (or tests) sharing one do not mix. */
+  rateLimitKeyPrefix?: string;
+  /** Replaces the rate limiter built from the configuration (tests share one between gateways). */
+  rateLimiter?: RateLimiter;
 }
 
 export const graphqlEndpoint = "/graphql";
-export const healthEndpoint = "/health";
+export { healthEndpoint, metricsEndpoint, readyEndpoint };
 
 export function createGateway({
   database,
   ledger = createLedger(database),
-  config,
+  config: givenConfig,
   schema = gatewaySchema,
   graphiqlApiKey = null,
+  admission: givenAdmission,
+  logWriter,
+  rateLimitKeyPrefix,
+  rateLimiter: givenRateLimiter,
 }: CreateGatewayOptions) {
+  // Settings the caller left out take the defaults documented in src/config/config.ts.
+  const config = { ...loadConfig({}), ...givenConfig };
+  const logger = createJsonLogger(config.logLevel, logWriter);
+  const requestLog = createRequestLog(logger);
+  const admission = givenAdmission ?? createAdmissionControl(config);
+  const rateLimiter =
+    givenRateLimiter ??
+    createRateLimiter({
+      requests: config.rateLimitRequests,
+      anonymousRequests: config.rateLimitAnonymousRequests,
+      windowSeconds: config.rateLimitWindowSeconds,
+      redisUrl: config.redisUrl,
+      trustedProxies: config.trustedProxies,
+      warn: (message) => logger.write("warn", message),
+      ...(rateLimitKeyPrefix ? { keyPrefix: rateLimitKeyPrefix } : {}),
+    });
+  const rateLimit = createRateLimitGuard(rateLimiter, { graphqlEndpoint, trustedProxies: config.trustedProxies });
+  const metrics = config.metrics
+    ? useMetrics({ routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint], inFlight: () => admission.inFlight })
+    : null;
+
+  // Order matters for the request hooks: the log and the metrics see every request, including refused
+  // ones; the operational endpoints answer before any guard can refuse them; admission control sheds load
+  // before the rate limiter spends a Redis round trip; the query limits run while GraphQL parses and
+  // validates.
+  const plugins: Plugin[] = [
+    requestLog.plugin,
+    ...(metrics ? [metrics.plugins[0]!] : []),
+    useHealthEndpoint(),
+    useReadyEndpoint({
+      probe: () => database.read.$queryRawUnsafe("SELECT 1"),
+      timeoutMs: config.readyTimeoutMs,
+      logger,
+    }),
+    admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
+    rateLimit.plugin,
+    ...useBrowserSecurity(config),
+    ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
+    useScopes(),
+    ...(metrics ? metrics.plugins.slice(1) : []),
+    {
+      // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after
+      // the last in-flight request has finished.
+      async onDispose() {
+        if (!givenRateLimiter) await rateLimiter.close();
+      },
+    },
+  ];
+
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint,
-    context: ({ request }) => createContext({ request, database, ledger }),
+    context: async ({ request }) => {
+      const context = await createContext({ request, database, ledger });
+      requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
+      await rateLimit.checkCaller(request, context.caller);
+      return context;
+    },
     // Yoga masks errors by default: a resolver's unexpected error reaches the client as "Unexpected
-    // error." and only the log has its message, so internals (SQL, stack traces) never leak. Errors
-    // meant for clients are thrown as GraphQLError. Stated explicitly so that nobody turns it off by
-    // accident.
-    maskedErrors: true,
-    logging: config.logLevel === "silent" ? false : config.logLevel,
+    // error." with the code INTERNAL_SERVER_ERROR and only the log has its message, so internals (SQL,
+    // stack traces) never leak. Errors meant for clients are thrown as GraphQLError. Development mode,
+    // which would add the original error to the response, is off whatever NODE_ENV says.
+    maskedErrors: { isDev: false },
+    logging: logger,
     // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
     // cannot reach one and under a strict content security policy.
     renderGraphiQL,
@@ -56,10 +161,16 @@ export function createGateway({
           headers: JSON.stringify({ Authorization: `Bearer ${graphiqlApiKey ?? "<your API key>"}` }, null, 2),
         }
       : false,
+    // Yoga's landing page would describe the server to anyone who opens an unknown path.
+    landingPage: false,
+    cors: corsOption(config.corsOrigins),
+    batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
+    // Yoga checks Content-Length and also counts the bytes of bodies sent without one (chunked).
+    maxRequestBodySize: config.maxRequestBytes,
     // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
     // /health, so Yoga's is moved to a path that nothing documents.
     healthCheckEndpoint: "/_yoga-health",
-    plugins: [useHealthEndpoint(), useScopes()],
+    plugins,
   });
 }
 
@@ -88,25 +199,3 @@ query CustomerHistory {
   }
 }
 `;
-
-/**
- * Answers `GET /health` with 200 `{"status":"ok"}` while the process serves requests. It is a liveness
- * check: it does not touch the database, so a slow database does not get the process restarted.
- */
-function useHealthEndpoint(): Plugin {
-  return {
-    onRequest({ url, request, fetchAPI, endResponse }) {
-      if (url.pathname !== healthEndpoint) return;
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: "GET, HEAD" } }));
-        return;
-      }
-      endResponse(
-        new fetchAPI.Response(JSON.stringify({ status: "ok" }), {
-          status: 200,
-          headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-        }),
-      );
-    },
-  };
-}

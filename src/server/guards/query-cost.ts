@@ -1,0 +1,107 @@
+// The cost of a GraphQL operation: enforced against MAX_QUERY_COST and reported in every response as
+// `extensions.cost { requestedQueryCost, maximumAvailable }` (the names Shopify's Admin API uses), so that
+// clients can see how close they are before they are refused.
+//
+// The model, close to Shopify's:
+// - a scalar or enum field costs 0: it is read with its parent's row;
+// - an object field costs 1 plus what it selects;
+// - a connection (a type with `edges` and `pageInfo`) costs 1 plus its page size times what it selects,
+//   the page size being `first`, else `last`, else the default page of 20. A size above the API's maximum
+//   page (100) counts as 100: the field refuses it with PAGE_SIZE_OUT_OF_RANGE, which tells the client
+//   more than a cost error would;
+// - a list fetched by ids (`nodes(ids:)`) costs 1 plus the number of ids times what it selects;
+// - a mutation field costs 10 plus what it selects, because it writes.
+// Other lists (a customer's accounts, its balances) count once: they are small and their size is not
+// known before running the query.
+import {
+  getNamedType,
+  GraphQLError,
+  isLeafType,
+  isObjectType,
+  isInterfaceType,
+  type ExecutionResult,
+  type GraphQLNamedType,
+} from "graphql";
+import { type ComplexityEstimator, getComplexity } from "graphql-query-complexity";
+import type { Plugin } from "graphql-yoga";
+import { historyPageLimits } from "../../ledger/history.ts";
+import { guardErrorCodes } from "./refusal.ts";
+
+export const defaultPageSize = historyPageLimits.default;
+const maximumPageSize = historyPageLimits.max;
+export const mutationCost = 10;
+
+export interface QueryCost {
+  requestedQueryCost: number;
+  maximumAvailable: number;
+}
+
+function isConnection(type: GraphQLNamedType): boolean {
+  if (!isObjectType(type) && !isInterfaceType(type)) return false;
+  const fields = type.getFields();
+  return "edges" in fields && "pageInfo" in fields;
+}
+
+function pageSize(args: Record<string, unknown>): number {
+  for (const name of ["first", "last"]) {
+    const value = args[name];
+    if (typeof value === "number" && Number.isFinite(value)) return Math.min(maximumPageSize, Math.max(0, value));
+  }
+  return defaultPageSize;
+}
+
+const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
+  const named = getNamedType(field.type);
+  if (isLeafType(named)) return 0;
+  if (type.name === "Mutation") return mutationCost + childComplexity;
+  if (isConnection(named)) return 1 + pageSize(args) * childComplexity;
+  if (Array.isArray(args.ids)) return 1 + args.ids.length * childComplexity;
+  return 1 + childComplexity;
+};
+
+/** The cost of one operation of a document; undefined when it cannot be computed (invalid variables). */
+export function operationCost(options: Parameters<typeof getComplexity>[0]): number | undefined {
+  try {
+    return getComplexity({ ...options, estimators: [estimator] });
+  } catch {
+    // Invalid variables make getComplexity throw; execution reports them properly right after.
+    return undefined;
+  }
+}
+
+export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const requested = operationCost({
+        schema: args.schema,
+        query: args.document,
+        variables: (args.variableValues ?? {}) as Record<string, unknown>,
+        operationName: args.operationName ?? undefined,
+        estimators: [],
+      });
+      if (requested === undefined) return;
+      const cost: QueryCost = { requestedQueryCost: requested, maximumAvailable: maximumCost };
+      if (requested > maximumCost) {
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(
+              `The query costs ${requested}, more than the maximum of ${maximumCost}; ask for smaller pages ` +
+                "(first/last) or fewer nested connections.",
+              { extensions: { code: guardErrorCodes.queryTooCostly, http: { status: 400 }, cost } },
+            ),
+          ],
+          extensions: { cost },
+        });
+        return;
+      }
+      return {
+        onExecuteDone({ result, setResult }) {
+          // Streamed results (@defer, subscriptions) carry no single place for it; this API has none.
+          if (Symbol.asyncIterator in result) return;
+          const single = result as ExecutionResult;
+          setResult({ ...single, extensions: { ...single.extensions, cost } });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// The error codes the guards answer with, and the one shape of response they all use.
+//
+// A guard that refuses a request before GraphQL runs (rate limit, maintenance, overload) still answers
+// like a GraphQL server would: a JSON body with `errors[0].extensions.code`, so that clients handle every
+// refusal in one place. The codes are part of the API and must not change.
+import { GraphQLError } from "graphql";
+
+export const guardErrorCodes = {
+  /** Too many requests for the API key (or client address) in the current window. HTTP 429. */
+  rateLimited: "RATE_LIMITED",
+  /** The operator switched the gateway to maintenance. HTTP 503. */
+  maintenance: "MAINTENANCE",
+  /** The process is serving as many requests as it may; try again shortly. HTTP 503. */
+  overloaded: "OVERLOADED",
+  queryTooDeep: "QUERY_TOO_DEEP",
+  tooManyAliases: "TOO_MANY_ALIASES",
+  tooManyTokens: "TOO_MANY_TOKENS",
+  tooManyDirectives: "TOO_MANY_DIRECTIVES",
+  queryTooCostly: "QUERY_TOO_COSTLY",
+  /** A GET or non-JSON POST without a header that a cross-site form cannot send. HTTP 403. */
+  csrfHeaderRequired: "CSRF_HEADER_REQUIRED",
+} as const;
+
+export type GuardErrorCode = (typeof guardErrorCodes)[keyof typeof guardErrorCodes];
+
+export interface RefusalOptions {
+  status: number;
+  code: GuardErrorCode;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** A complete HTTP response refusing the request, for guards that answer before GraphQL runs. */
+export function refusalResponse(fetchAPI: { Response: typeof Response }, refusal: RefusalOptions): Response {
+  return new fetchAPI.Response(
+    JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }),
+    {
+      status: refusal.status,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": "no-store",
+        ...refusal.headers,
+      },
+    },
+  );
+}
+
+/**
+ * The same refusal as a GraphQLError, for guards that decide while GraphQL runs. Yoga turns
+ * `extensions.http` into the response's status and headers and leaves it out of the body.
+ */
+export function refusalError(refusal: RefusalOptions): GraphQLError {
+  return new GraphQLError(refusal.message, {
+    extensions: { code: refusal.code, http: { status: refusal.status, headers: refusal.headers ?? {} } },
+  });
+}
