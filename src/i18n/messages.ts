@@ -122,6 +122,8 @@ const english: Record<ErrorCode, Message> = {
     `The idempotency key must be 1 to ${p.max ?? limits.idempotencyKeyLength} visible ASCII characters without spaces.`,
   IDEMPOTENCY_KEY_REUSED: () =>
     "This idempotency key was already used for a different request; use a new key for a new request.",
+  INVALID_TEXT: (p) =>
+    `${p.field !== undefined ? `The field ${p.field}` : "The text"} contains a character that cannot be stored: the NUL character or invalid Unicode.`,
   INVALID_CURRENCY: (p) =>
     "The currency must be an ISO 4217 code such as USD or a credit unit such as PTS: 3 to 12 letters or digits, starting with a letter" +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
@@ -244,6 +246,8 @@ const czech: Record<ErrorCode, Message> = {
     `Klíč idempotence musí mít 1 až ${p.max ?? limits.idempotencyKeyLength} ${pluralCs(p.max ?? String(limits.idempotencyKeyLength), "viditelný znak", "viditelné znaky", "viditelných znaků")} ASCII bez mezer.`,
   IDEMPOTENCY_KEY_REUSED: () =>
     "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
+  INVALID_TEXT: (p) =>
+    `${p.field !== undefined ? `Pole ${p.field}` : "Text"} obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.`,
   INVALID_CURRENCY: (p) =>
     "Měna musí být kód ISO 4217, například CZK, nebo kreditní jednotka, například PTS: 3 až 12 písmen nebo číslic, na začátku písmeno" +
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),

@@ -5,7 +5,7 @@
 import { Prisma } from "../generated/postgres/client.ts";
 import type { Customer } from "../generated/postgres/client.ts";
 import type { Database } from "../db/client.ts";
-import { foldForSearch } from "./validation.ts";
+import { foldForSearch, isStorableText } from "./validation.ts";
 
 export async function searchCustomers(
   database: Database,
@@ -13,6 +13,8 @@ export async function searchCustomers(
   query: string,
   page: { offset: number; limit: number },
 ): Promise<Customer[]> {
+  // Text that no customer can have (see isStorableText) matches none, without asking the database.
+  if (!isStorableText(query)) return [];
   const needle = foldForSearch(query.trim());
   const db = database.read;
   if (needle === "") {

@@ -38,7 +38,7 @@ import type { Database } from "../db/client.ts";
 import { type CreditEntry, Prisma } from "../generated/postgres/client.ts";
 import { ActionType, EntryDirection, InitiatorType } from "../generated/postgres/enums.ts";
 import { int64Max, int64Min } from "./amounts.ts";
-import { foldForSearch, limits } from "./validation.ts";
+import { foldForSearch, isStorableText, limits } from "./validation.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -316,6 +316,7 @@ function checkFilter(filter: HistoryFilter, engine: Database["engine"]): Checked
 
   if (filter.noteContains !== undefined && filter.noteContains !== null) {
     if (typeof filter.noteContains !== "string") throw invalidFilter("filter.noteContains", "must be text");
+    if (!isStorableText(filter.noteContains)) throw invalidFilter("filter.noteContains", "contains a character no note can hold");
     if ([...filter.noteContains].length > historyBatchLimits.noteQueryLength) {
       throw invalidFilter("filter.noteContains", `may have at most ${historyBatchLimits.noteQueryLength} characters`, {
         max: String(historyBatchLimits.noteQueryLength),
@@ -479,6 +480,8 @@ function encodeCursor(order: HistoryOrder, sortValue: string, id: string): strin
   return Buffer.from(JSON.stringify([order.field, order.direction, sortValue, id]), "utf8").toString("base64url");
 }
 
+const entryIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function decodeCursor(text: string, order: HistoryOrder, field: "after" | "before"): Position {
   const invalid = (why: string) => new HistoryCursorError(field, `The ${field} cursor ${why}; use a cursor from this history and order.`);
   if (typeof text !== "string" || text.length === 0 || text.length > maxCursorLength || !/^[A-Za-z0-9_-]+$/.test(text)) {
@@ -497,7 +500,9 @@ function decodeCursor(text: string, order: HistoryOrder, field: "after" | "befor
   if (cursorField !== order.field || direction !== order.direction) {
     throw invalid(`was made for the order ${cursorField} ${direction}, not ${order.field} ${order.direction}`);
   }
-  if (id.length === 0 || id.length > maxIdLength) throw invalid("is not a cursor of this history");
+  // Entry ids are UUIDs, and a text key must be text the database can hold: anything else was not made
+  // here, and must not reach the database as a parameter (PostgreSQL refuses NUL in text).
+  if (id.length === 0 || id.length > maxIdLength || !entryIdPattern.test(id)) throw invalid("is not a cursor of this history");
   switch (sortKinds[order.field]) {
     case "time": {
       const time = Date.parse(value);
@@ -514,6 +519,7 @@ function decodeCursor(text: string, order: HistoryOrder, field: "after" | "befor
       return { value: amount, id };
     }
     case "text":
+      if (!isStorableText(value)) throw invalid("is not a cursor of this history");
       return { value, id };
     case "id":
       return { value: null, id };

@@ -30,6 +30,7 @@ export const ledgerErrorCodes = [
   "INVALID_IDEMPOTENCY_KEY",
   "IDEMPOTENCY_KEY_REUSED",
   // Field formats
+  "INVALID_TEXT",
   "INVALID_CURRENCY",
   "INVALID_NAME",
   "INVALID_EMAIL",

@@ -53,6 +53,18 @@ export interface CheckedWriteOptions {
 
 const printable = /^[\x21-\x7e]+$/;
 
+/**
+ * Whether text can be stored as it is on both engines: PostgreSQL refuses the NUL character in text, and a
+ * string with a lone surrogate is not valid Unicode (it would be stored altered).
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes("\u0000") && text.isWellFormed();
+}
+
+function unstorable(field: string): LedgerFailure {
+  return failure("INVALID_TEXT", field, "The text contains a character that cannot be stored (NUL or invalid Unicode).", { field });
+}
+
 export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWriteOptions | LedgerFailure {
   const idempotencyKey = options.idempotencyKey ?? null;
   if (idempotencyKey !== null) {
@@ -66,12 +78,14 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
     }
   }
   const note = emptyToNull(options.note);
+  if (note !== null && !isStorableText(note)) return unstorable("note");
   if (note !== null && [...note].length > limits.noteLength) {
     return failure("NOTE_TOO_LONG", "note", `The note may have at most ${limits.noteLength} characters.`, {
       max: String(limits.noteLength),
     });
   }
   const externalReference = emptyToNull(options.externalReference);
+  if (externalReference !== null && !isStorableText(externalReference)) return unstorable("externalReference");
   if (externalReference !== null && [...externalReference].length > limits.externalReferenceLength) {
     return failure(
       "EXTERNAL_REFERENCE_TOO_LONG",
@@ -95,6 +109,7 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
   }
   const initiator = options.initiator ?? { type: "SYSTEM" };
   const initiatorId = emptyToNull(initiator.id);
+  if (initiatorId !== null && !isStorableText(initiatorId)) return unstorable("initiator");
   if (initiatorId !== null && initiatorId.length > limits.initiatorIdLength) {
     return failure("INVALID_INITIATOR", "initiator", `The initiator id may have at most ${limits.initiatorIdLength} characters.`, {
       max: String(limits.initiatorIdLength),
@@ -158,6 +173,7 @@ export function checkName(name: string | null | undefined, field = "name", requi
   if (value === null) {
     return required ? failure("INVALID_NAME", field, "A name is required.") : null;
   }
+  if (!isStorableText(value)) return unstorable(field);
   if ([...value].length > limits.nameLength) {
     return failure("INVALID_NAME", field, `The name may have at most ${limits.nameLength} characters.`, {
       max: String(limits.nameLength),
@@ -171,6 +187,7 @@ const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function checkEmail(email: string | null | undefined): string | null | LedgerFailure {
   const value = emptyToNull(email?.trim());
   if (value === null) return null;
+  if (!isStorableText(value)) return unstorable("email");
   if (value.length > limits.emailLength || !emailPattern.test(value)) {
     return failure("INVALID_EMAIL", "email", "The email address is not valid.");
   }
@@ -179,6 +196,7 @@ export function checkEmail(email: string | null | undefined): string | null | Le
 
 export function checkExternalId(externalId: string | null | undefined, field = "externalId"): string | LedgerFailure {
   const value = emptyToNull(externalId?.trim());
+  if (value !== null && !isStorableText(value)) return unstorable(field);
   if (value === null || value.length > limits.externalIdLength) {
     return failure(
       "INVALID_EXTERNAL_ID",

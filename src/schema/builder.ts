@@ -4,6 +4,7 @@ import SchemaBuilder from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { Context } from "../server/context.ts";
+import { isNodeTypeName } from "./ids.ts";
 import type { DateTimeInput } from "./scalars.ts";
 
 export const builder = new SchemaBuilder<{
@@ -36,15 +37,23 @@ export const builder = new SchemaBuilder<{
     nodeTypeOptions: {
       description: "An object with a globally unique ID, which `node` and `nodes` can fetch.",
     },
+    // A well-formed global ID of a type that is not a node of this API names nothing, like an unknown id
+    // of a real type: both answer null rather than an error that would tell the two apart.
     nodeQueryOptions: {
       description:
         "Fetches any object that has a global ID. Null when no object with this ID is visible to the caller.",
       args: { id: { description: "Global ID of the object." } },
+      resolve: (_root, { id }, _context, _info, resolveNode) => (isNodeTypeName(id.typename) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
       description:
         "Fetches objects by their global IDs, in the order given, with null in place of each ID that names no object visible to the caller.",
       args: { ids: { description: "Global IDs of the objects." } },
+      resolve: async (_root, { ids }, _context, _info, resolveNodes) => {
+        const known = ids.filter((id) => isNodeTypeName(id.typename));
+        const found = await resolveNodes(known);
+        return ids.map((id) => (isNodeTypeName(id.typename) ? found[known.indexOf(id)] : null));
+      },
     },
     pageInfoTypeOptions: {
       description: "Where a page of a connection lies in the whole list, and the cursors to page from it.",

@@ -1,15 +1,27 @@
 // Global IDs (Relay): "Type:databaseId", base64-encoded, opaque to clients. Mutations take IDs as plain `ID`
 // arguments and decode them here, so that a malformed ID or one of the wrong type is a user error with a
 // code (INVALID_ID) rather than a fault, and an ID of another tenant reads exactly like a missing one.
+import { PothosValidationError } from "@pothos/core";
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
+import { GraphQLError } from "graphql";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { translateError } from "../i18n/messages.ts";
 
-export type NodeTypeName = "Customer" | "CreditAccount" | "CreditAction" | "CreditGrant" | "Store" | "Partner";
+/** Database ids are UUIDs; anything else cannot name a row and never reaches SQL. */
+export const databaseIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const nodeTypeNames = ["Customer", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const;
+export type NodeTypeName = (typeof nodeTypeNames)[number];
+
+export function isNodeTypeName(name: string): name is NodeTypeName {
+  return (nodeTypeNames as readonly string[]).includes(name);
+}
 
 /** The database id inside a global ID of the given type, or null when it is not one. */
 export function decodeId(globalId: string, type: NodeTypeName): string | null {
   try {
     const decoded = decodeGlobalID(globalId);
-    return decoded.typename === type && decoded.id.length > 0 && decoded.id.length <= 64 ? decoded.id : null;
+    return decoded.typename === type && databaseIdPattern.test(decoded.id) ? decoded.id : null;
   } catch {
     return null;
   }
@@ -17,4 +29,39 @@ export function decodeId(globalId: string, type: NodeTypeName): string | null {
 
 export function encodeId(type: NodeTypeName, id: string): string {
   return encodeGlobalID(type, id);
+}
+
+/**
+ * Gives the errors of malformed global IDs in `node`, `nodes` and other ID arguments the relay plugin
+ * decodes (they are raised while it reads the arguments, before any resolver) the stable code INVALID_ID
+ * and a message in the request's language, like every other refusal of the API.
+ */
+export function useGlobalIdErrors(): Plugin {
+  return {
+    onExecute({ args }) {
+      const language = (args.contextValue as { language?: string }).language ?? "en";
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result) || !result.errors?.some(isGlobalIdError)) return;
+          setResult({
+            ...result,
+            errors: result.errors.map((error) =>
+              isGlobalIdError(error)
+                ? new GraphQLError(translateError({ code: "INVALID_ID", params: {}, message: error.message }, language), {
+                    nodes: error.nodes,
+                    path: error.path,
+                    originalError: error.originalError,
+                    extensions: { code: "INVALID_ID" },
+                  })
+                : error,
+            ),
+          });
+        },
+      };
+    },
+  };
+}
+
+function isGlobalIdError(error: GraphQLError): boolean {
+  return error.originalError instanceof PothosValidationError;
 }

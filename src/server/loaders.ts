@@ -27,6 +27,8 @@ import {
 } from "../ledger/history.ts";
 import type { Language } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
+import { isStorableText } from "../ledger/validation.ts";
+import { databaseIdPattern } from "../schema/ids.ts";
 import { unauthenticated } from "./context.ts";
 
 export interface HistoryKey {
@@ -48,7 +50,9 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
   /** A loader of one model by id, scoped to the tenant. */
   function byId<T extends { id: string }>(find: (ids: string[], tenantId: string) => Promise<T[]>) {
     return new DataLoader<string, T | null>(async (ids) => {
-      const rows = await find([...ids], tenant());
+      // `node(id:)` decodes any global ID it is given; only ids that can name a row go to the database.
+      const valid = ids.filter((id) => databaseIdPattern.test(id));
+      const rows = valid.length > 0 ? await find(valid, tenant()) : [];
       const byKey = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byKey.get(id) ?? null);
     });
@@ -100,7 +104,10 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
   return {
     customer: byId<Customer>((ids, tenantId) => db.customer.findMany({ where: { tenantId, id: { in: ids } } })),
     customerByExternalId: new DataLoader<string, Customer | null>(async (externalIds) => {
-      const rows = await db.customer.findMany({ where: { tenantId: tenant(), externalId: { in: [...externalIds] } } });
+      // Text no customer can have (see isStorableText) matches none, without asking the database.
+      const storable = externalIds.filter(isStorableText);
+      const tenantId = tenant();
+      const rows = storable.length > 0 ? await db.customer.findMany({ where: { tenantId, externalId: { in: storable } } }) : [];
       const byKey = new Map(rows.map((row) => [row.externalId, row]));
       return externalIds.map((externalId) => byKey.get(externalId) ?? null);
     }),

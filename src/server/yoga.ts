@@ -8,6 +8,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
+import { useGlobalIdErrors } from "../schema/ids.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { createContext, type Context } from "./context.ts";
@@ -126,6 +127,7 @@ export function createGateway({
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
     useScopes(),
+    useGlobalIdErrors(),
     ...(metrics ? metrics.plugins.slice(1) : []),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after

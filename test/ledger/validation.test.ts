@@ -115,6 +115,20 @@ describe("options", () => {
     );
   });
 
+  it("refuses text no database can store (NUL, invalid Unicode) in every free-text field", async () => {
+    for (const text of ["a\u0000b", "x\uD800y"]) {
+      await refuses("INVALID_TEXT", "note", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: text }));
+      await refuses("INVALID_TEXT", "externalReference", () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, externalReference: text }));
+      await refuses("INVALID_TEXT", "initiator", () =>
+        fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, initiator: { type: "USER", id: text } }),
+      );
+      await refuses("INVALID_TEXT", "grant.name", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { name: text } }));
+      await refuses("INVALID_TEXT", "externalId", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: text }));
+      await refuses("INVALID_TEXT", "email", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "t", email: `${text}@x.cz` }));
+      await refuses("INVALID_TEXT", "name", () => fixture.ledger.createStore(fixture.tenantId, { name: text }));
+    }
+  });
+
   it("refuses malformed idempotency keys", async () => {
     for (const key of ["", "has space", "x".repeat(256), "tab\there", "ünïcode"]) {
       await refuses("INVALID_IDEMPOTENCY_KEY", "idempotencyKey", () =>

@@ -1,0 +1,145 @@
+// Hostile input through the real server: text that a database cannot store, IDs and cursors that were never
+// issued, absurd values. Every one is answered with a stable code (a userError for mutations, a top-level
+// error with extensions.code for queries) or simply finds nothing; none reaches the database as a fault
+// ("Unexpected error."), and nothing is written.
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiFixture, createApiFixture } from "../support/api.ts";
+
+let api: ApiFixture;
+let customerId: string;
+let accountId: string;
+
+const nul = "a\u0000b";
+const loneSurrogate = "x\uD800y";
+
+beforeAll(async () => {
+  api = await createApiFixture();
+  customerId = await api.createCustomer("hostile-1", { name: "Target" });
+  accountId = await api.openAccount(customerId);
+  await api.data(`mutation($a: ID!) { deposit(input: { accountId: $a, amount: "100" }) { userErrors { code } } }`, { a: accountId });
+});
+
+afterAll(async () => {
+  await api?.drop();
+});
+
+function expectNoFault(body: { errors?: { message: string; extensions?: Record<string, unknown> }[] }) {
+  for (const error of body.errors ?? []) {
+    expect(error.message).not.toBe("Unexpected error.");
+    expect(typeof error.extensions?.code).toBe("string");
+  }
+}
+
+describe("text no database can store", () => {
+  const writes: [string, string, (text: string) => Record<string, unknown>, string][] = [
+    ["deposit note", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", note: text } }), "note"],
+    ["deposit externalReference", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", externalReference: text } }), "externalReference"],
+    ["reduce initiator", `mutation($input: ReduceInput!) { reduce(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", initiator: { type: "USER", id: text } } }), "initiator"],
+    ["grant name", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", grant: { name: text } } }), "grant.name"],
+    ["customer externalId", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: text } }), "externalId"],
+    ["customer name", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", name: text } }), "name"],
+    ["customer email", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", email: `${text}@example.com` } }), "email"],
+    ["account name", `mutation($input: OpenCreditAccountInput!) { openCreditAccount(input: $input) { userErrors { code field } } }`, (text) => ({ input: { customerId, name: text, currency: "PTS" } }), "name"],
+    ["store name", `mutation($input: CreatePlaceInput!) { createStore(input: $input) { userErrors { code field } } }`, (text) => ({ input: { name: text } }), "name"],
+  ];
+  for (const [name, mutation, variables, field] of writes) {
+    it(`refuses ${name} with NUL or invalid Unicode as INVALID_TEXT, writing nothing`, async () => {
+      for (const text of [nul, loneSurrogate]) {
+        const before = await api.snapshot();
+        const body = await api.graphql(mutation, variables(text));
+        expectNoFault(body);
+        const payload = Object.values(body.data ?? {})[0] as { userErrors: { code: string; field: string[] }[] };
+        expect(payload.userErrors).toEqual([{ code: "INVALID_TEXT", field: ["input", ...field.split(".")] }]);
+        expect(await api.snapshot()).toBe(before);
+      }
+    });
+  }
+
+  it("finds nothing, without a fault, when a lookup or filter holds such text", async () => {
+    const byExternalId = await api.graphql(`query($e: String!) { customer(externalId: $e) { id } }`, { e: nul });
+    expect(byExternalId).toMatchObject({ data: { customer: null } });
+    expectNoFault(byExternalId);
+    const search = await api.graphql(`query($s: String!) { customers(search: $s) { edges { node { id } } } }`, { s: nul });
+    expect(search).toMatchObject({ data: { customers: { edges: [] } } });
+    expectNoFault(search);
+    const history = await api.graphql(`query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`, { id: accountId, n: nul });
+    expectNoFault(history);
+    expect(history.errors?.[0]?.extensions?.code).toBe("INVALID_FILTER");
+  });
+});
+
+describe("IDs and cursors that were never issued", () => {
+  it("answers node and nodes with null for IDs of any shape", async () => {
+    const ids = [
+      "",
+      "garbage",
+      encodeGlobalID("CreditAccount", nul),
+      encodeGlobalID("CreditAccount", "' OR 1=1 --"),
+      encodeGlobalID("Customer", "x".repeat(5000)),
+      encodeGlobalID("NoSuchType", "1"),
+      Buffer.from("no colon at all").toString("base64"),
+    ];
+    for (const id of ids) {
+      const body = await api.graphql(`query($id: ID!) { node(id: $id) { id } }`, { id });
+      expectNoFault(body);
+    }
+    const many = await api.graphql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: ids.slice(1, 5) });
+    expectNoFault(many);
+  });
+
+  it("refuses IDs of the wrong shape in mutations with INVALID_ID", async () => {
+    for (const id of [encodeGlobalID("CreditAccount", nul), encodeGlobalID("CreditAccount", "1; DROP TABLE credit_entry"), customerId]) {
+      const body = await api.graphql(`mutation($a: ID!) { reduce(input: { accountId: $a, amount: "1" }) { userErrors { code field } } }`, { a: id });
+      expectNoFault(body);
+      expect((body.data as { reduce: { userErrors: unknown[] } }).reduce.userErrors).toEqual([{ code: "INVALID_ID", field: ["input", "accountId"] }]);
+    }
+  });
+
+  it("refuses forged history cursors with INVALID_CURSOR", async () => {
+    const forged = [
+      "not-a-cursor",
+      Buffer.from(JSON.stringify(["EFFECTIVE_AT", "DESC", "2026-01-01T00:00:00.000Z", nul])).toString("base64url"),
+      Buffer.from(JSON.stringify(["EFFECTIVE_AT", "DESC", "not a date", "00000000-0000-7000-8000-000000000000"])).toString("base64url"),
+      Buffer.from(JSON.stringify(["AMOUNT", "ASC", "1e999", "00000000-0000-7000-8000-000000000000"])).toString("base64url"),
+      Buffer.from(JSON.stringify({ a: 1 })).toString("base64url"),
+    ];
+    for (const after of forged) {
+      const body = await api.graphql(`query($id: ID!, $after: String!) { node(id: $id) { ... on CreditAccount { history(first: 5, after: $after) { totalCount } } } }`, {
+        id: accountId,
+        after,
+      });
+      expectNoFault(body);
+      expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_CURSOR");
+    }
+  });
+});
+
+describe("absurd values", () => {
+  it("refuses page sizes, offsets and pages out of range with stable codes", async () => {
+    for (const [args, code] of [
+      ["first: -1", "PAGE_SIZE_OUT_OF_RANGE"],
+      ["first: 2147483647", "PAGE_SIZE_OUT_OF_RANGE"],
+      ["offset: -5", "OFFSET_OUT_OF_RANGE"],
+      ["page: 0", "INVALID_PAGINATION"],
+      ["first: 5, last: 5", "INVALID_PAGINATION"],
+    ] as const) {
+      const body = await api.graphql(`query($id: ID!) { node(id: $id) { ... on CreditAccount { history(${args}) { totalCount } } } }`, { id: accountId });
+      expectNoFault(body);
+      expect(body.errors?.[0]?.extensions?.code).toBe(code);
+    }
+  });
+
+  it("refuses out-of-range and malformed scalars before anything runs", async () => {
+    for (const amount of ["99999999999999999999", "1e3", "0x10", "", " 1"]) {
+      const body = await api.graphql(`mutation($a: ID!, $m: Amount!) { deposit(input: { accountId: $a, amount: $m }) { userErrors { code } } }`, { a: accountId, m: amount });
+      expectNoFault(body);
+      expect(["INVALID_AMOUNT", "AMOUNT_OUT_OF_RANGE"]).toContain(body.errors?.[0]?.extensions?.code);
+    }
+    for (const at of ["2026-02-30 10:00:00", "yesterday", "2026-13-01", "9999999-01-01"]) {
+      const body = await api.graphql(`query($id: ID!, $at: DateTime!) { node(id: $id) { ... on CreditAccount { balanceAt(at: $at) } } }`, { id: accountId, at });
+      expectNoFault(body);
+      expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_DATE_TIME");
+    }
+  });
+});
