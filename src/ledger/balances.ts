@@ -129,15 +129,22 @@ export async function customerBalances(
   if (!customer) return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
   const ids = await deps.database.read.creditAccount.findMany({ where: { customerId }, select: { id: true } });
   const balances = await accountBalances(deps, tenantId, ids.map((row) => row.id));
+  return { ok: true, totals: currencyTotals(balances.flatMap((entry) => (entry ? [entry.account] : []))) };
+}
+
+/**
+ * Totals per currency over accounts whose balances are current (settled), sorted by currency. The API
+ * calls it on the accounts its loaders already hold, so totals cost no query of their own.
+ */
+export function currencyTotals(accounts: readonly CreditAccount[]): CurrencyTotal[] {
   const totals = new Map<string, CurrencyTotal>();
-  for (const entry of balances) {
-    if (!entry) continue;
-    const currency = entry.account.currency;
-    const total = totals.get(currency) ?? { currency, balance: 0n, available: 0n, accountCount: 0 };
-    total.balance += entry.balance;
-    total.available += entry.available;
+  for (const account of accounts) {
+    const { balance, available } = balanceOf(account);
+    const total = totals.get(account.currency) ?? { currency: account.currency, balance: 0n, available: 0n, accountCount: 0 };
+    total.balance += balance;
+    total.available += available;
     total.accountCount += 1;
-    totals.set(currency, total);
+    totals.set(account.currency, total);
   }
-  return { ok: true, totals: [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1)) };
+  return [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
 }

@@ -2,17 +2,16 @@
 // accounts). Balances (total, available, at any moment), grants, history, and the account mutations.
 import { resolveArrayConnection } from "@pothos/plugin-relay";
 import type { CreditAccount } from "../generated/postgres/client.ts";
+import { balanceOf } from "../ledger/balances.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
-import { invalidId } from "./customer.ts";
-import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { GrantStateEnum, grantState } from "./credit-grant.ts";
 import { CreditHistoryConnectionRef, historyArgs, resolveHistory } from "./history.ts";
 import { decodeId } from "./ids.ts";
-import { CreditAccountRef, CreditGrantRef, CustomerRef } from "./refs.ts";
+import { CreditAccountRef, CreditGrantRef, CustomerRef, throwLoadErrors } from "./refs.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
-import { nullForErrors } from "./store-partner.ts";
 
 export const AccountStatusEnum = builder.enumType("CreditAccountStatus", {
   description: "Whether an account takes new actions.",
@@ -25,7 +24,7 @@ export const AccountStatusEnum = builder.enumType("CreditAccountStatus", {
 builder.node(CreditAccountRef, {
   description: "One ledger of a customer's credits in one currency or credit unit.",
   id: { resolve: (account) => account.id },
-  loadMany: (ids, context) => context.loaders.account.loadMany(ids).then(nullForErrors),
+  loadMany: (ids, context) => context.loaders.account.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
     name: t.string({ description: "Display name of the account (Thought Industries' creditAccountName).", resolve: (a) => a.name }),
     currency: t.string({ description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS) of every amount on the account.", resolve: (a) => a.currency }),
@@ -43,7 +42,7 @@ builder.node(CreditAccountRef, {
     available: t.field({
       type: "Amount",
       description: "What a reduction could take now: the balance plus the unused overdraft, in minor units (zero when closed).",
-      resolve: (a) => availableOf(a),
+      resolve: (a) => balanceOf(a).available,
     }),
     overdraftLimit: t.field({
       type: "Amount",
@@ -84,12 +83,6 @@ builder.node(CreditAccountRef, {
     closedAt: t.field({ type: "DateTime", nullable: true, description: "When the account was closed; null while open.", resolve: (a, _x, context) => nullableTenantTime(a.closedAt, context) }),
   }),
 });
-
-export function availableOf(account: CreditAccount): bigint {
-  if (account.status !== "OPEN") return 0n;
-  const available = account.balance + account.overdraftLimit;
-  return available > 0n ? available : 0n;
-}
 
 const OpenAccountInput = builder.inputType("OpenCreditAccountInput", {
   description: "A new credit account for a customer.",

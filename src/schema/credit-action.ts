@@ -17,12 +17,10 @@ import {
   optionalInputTime,
   tenantTime,
 } from "./common.ts";
-import { invalidId } from "./customer.ts";
-import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { decodeId } from "./ids.ts";
-import { CreditAccountRef, CreditActionRef, CreditEntryRef, CreditGrantRef, PartnerRef, StoreRef } from "./refs.ts";
+import { CreditAccountRef, CreditActionRef, CreditEntryRef, CreditGrantRef, PartnerRef, StoreRef, throwLoadErrors } from "./refs.ts";
 import type { DateTimeInput } from "./scalars.ts";
-import { nullForErrors } from "./store-partner.ts";
 
 builder.objectType(CreditEntryRef, {
   description: "An action's effect on one account: a transfer has two, every other action one.",
@@ -65,7 +63,7 @@ async function entryOf(action: CreditAction, direction: "CREDIT" | "DEBIT", cont
 builder.node(CreditActionRef, {
   description: "One immutable record of the ledger: a deposit, reduction, transfer, expiration, void or reversal.",
   id: { resolve: (action) => action.id },
-  loadMany: (ids, context) => context.loaders.action.loadMany(ids).then(nullForErrors),
+  loadMany: (ids, context) => context.loaders.action.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
     type: t.field({ type: ActionTypeEnum, description: "What kind of operation it records.", resolve: (a) => a.type }),
     typeName: t.string({

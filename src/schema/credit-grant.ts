@@ -3,8 +3,7 @@
 import type { CreditGrant } from "../generated/postgres/client.ts";
 import { builder } from "./builder.ts";
 import { GrantCategoryEnum, nullableTenantTime, tenantTime } from "./common.ts";
-import { CreditAccountRef, CreditActionRef, CreditGrantRef } from "./refs.ts";
-import { nullForErrors } from "./store-partner.ts";
+import { CreditAccountRef, CreditActionRef, CreditGrantRef, throwLoadErrors } from "./refs.ts";
 
 export type GrantState = "ACTIVE" | "EXPIRED" | "VOIDED" | "DEPLETED";
 
@@ -28,7 +27,7 @@ export function grantState(grant: CreditGrant, now: Date): GrantState {
 builder.node(CreditGrantRef, {
   description: "A lot of credits in one account. Reductions spend grants by priority, then soonest expiry, then oldest.",
   id: { resolve: (grant) => grant.id },
-  loadMany: (ids, context) => context.loaders.grant.loadMany(ids).then(nullForErrors),
+  loadMany: (ids, context) => context.loaders.grant.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
     account: t.field({
       type: CreditAccountRef,

@@ -3,25 +3,18 @@
 // currency and a credit history across all its accounts.
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Customer } from "../generated/postgres/client.ts";
+import { currencyTotals, type CurrencyTotal } from "../ledger/balances.ts";
 import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorFrom, userErrorsOf, type UserError } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
-import { CreditAccountRef, CustomerRef } from "./refs.ts";
+import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
-import { nullForErrors } from "./store-partner.ts";
 
-interface CurrencyBalance {
-  currency: string;
-  balance: bigint;
-  available: bigint;
-  accountCount: number;
-}
-
-const CurrencyBalanceRef = builder.objectRef<CurrencyBalance>("CurrencyBalance").implement({
+const CurrencyBalanceRef = builder.objectRef<CurrencyTotal>("CurrencyBalance").implement({
   description: "A customer's credits in one currency or credit unit, over all its accounts in it.",
   fields: (t) => ({
     currency: t.string({ description: "ISO 4217 code or credit unit (e.g. PTS).", resolve: (total) => total.currency }),
@@ -38,7 +31,7 @@ const CurrencyBalanceRef = builder.objectRef<CurrencyBalance>("CurrencyBalance")
 builder.node(CustomerRef, {
   description: "A customer of the tenant's, holding credits in one or more credit accounts.",
   id: { resolve: (customer) => customer.id },
-  loadMany: (ids, context) => context.loaders.customer.loadMany(ids).then(nullForErrors),
+  loadMany: (ids, context) => context.loaders.customer.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
     externalId: t.string({ description: "The tenant's own id of the customer, unique per tenant.", resolve: (c) => c.externalId }),
     name: t.string({ nullable: true, description: "The customer's name.", resolve: (c) => c.name }),
@@ -53,18 +46,7 @@ builder.node(CustomerRef, {
     balances: t.field({
       type: [CurrencyBalanceRef],
       description: "The customer's credits per currency or credit unit, over all its accounts.",
-      resolve: async (c, _args, context) => {
-        const totals = new Map<string, CurrencyBalance>();
-        for (const account of await context.loaders.accountsOfCustomer.load(c.id)) {
-          const total = totals.get(account.currency) ?? { currency: account.currency, balance: 0n, available: 0n, accountCount: 0 };
-          total.balance += account.balance;
-          const available = account.status === "OPEN" ? account.balance + account.overdraftLimit : 0n;
-          total.available += available > 0n ? available : 0n;
-          total.accountCount += 1;
-          totals.set(account.currency, total);
-        }
-        return [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
-      },
+      resolve: async (c, _args, context) => currencyTotals(await context.loaders.accountsOfCustomer.load(c.id)),
     }),
     history: t.field({
       type: CreditHistoryConnectionRef,
@@ -172,7 +154,3 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
-
-export function invalidId(field: string, context: Parameters<typeof userErrorFrom>[1]): UserError {
-  return userErrorFrom({ code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } }, context);
-}

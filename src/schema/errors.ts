@@ -58,3 +58,8 @@ function describeCode(code: ErrorCode): string {
   const english = translateError({ code, params: {}, message: code }, "en");
   return english.replace(/\s+/g, " ").trim() || code;
 }
+
+/** The user error for an ID argument that is not a global ID of the expected type. */
+export function invalidId(field: string, context: Context): UserError {
+  return userErrorFrom({ code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } }, context);
+}

@@ -9,6 +9,7 @@ import {
   defaultHistoryOrder,
   HistoryArgumentError,
   historyOrderFields,
+  historyPageLimits,
   type HistoryFilter,
   type HistoryPage,
   type HistoryParent,
@@ -158,7 +159,7 @@ export async function resolveHistory(parent: HistoryParent, args: HistoryArgs, c
       throw argumentError("INVALID_PAGINATION", "page", context, {}, "page goes with first only.");
     }
     if (!Number.isInteger(args.page) || args.page < 1) throw argumentError("INVALID_PAGINATION", "page", context, {}, "page starts at 1.");
-    offset = (args.page - 1) * (args.first ?? 20);
+    offset = (args.page - 1) * (args.first ?? historyPageLimits.default);
   }
   const key: HistoryKey = {
     parent,

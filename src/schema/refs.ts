@@ -19,3 +19,14 @@ export const CreditGrantRef = builder.objectRef<CreditGrant>("CreditGrant");
 export const CreditEntryRef = builder.objectRef<CreditEntry>("CreditEntry");
 export const StoreRef = builder.objectRef<Store>("Store");
 export const PartnerRef = builder.objectRef<Partner>("Partner");
+
+/**
+ * The rows a loader returned for `node`/`nodes`, with null for ids that name nothing. A loader error (no
+ * API key, a database fault) is thrown, so that it is reported as what it is and never reads as "not found".
+ */
+export function throwLoadErrors<T>(values: readonly (T | Error | null)[]): (T | null)[] {
+  return values.map((value) => {
+    if (value instanceof Error) throw value;
+    return value;
+  });
+}

@@ -7,7 +7,7 @@ import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
-import { PartnerRef, StoreRef } from "./refs.ts";
+import { PartnerRef, StoreRef, throwLoadErrors } from "./refs.ts";
 
 for (const [ref, kind, loader] of [
   [StoreRef, "store", "store"],
@@ -19,7 +19,7 @@ for (const [ref, kind, loader] of [
         ? "A point of sale or channel of the tenant's, where credits are earned or spent."
         : "A business partner of the tenant's, through whom credits are earned or spent.",
     id: { resolve: (row) => row.id },
-    loadMany: (ids, context) => context.loaders[loader].loadMany(ids).then(nullForErrors) as Promise<(Store | null)[]>,
+    loadMany: (ids, context) => context.loaders[loader].loadMany(ids).then(throwLoadErrors) as Promise<(Store | null)[]>,
     fields: (t) => ({
       externalId: t.string({ nullable: true, description: `The tenant's own id of the ${kind}.`, resolve: (row) => row.externalId }),
       name: t.string({ description: `Name of the ${kind}.`, resolve: (row) => row.name }),
@@ -33,12 +33,6 @@ for (const [ref, kind, loader] of [
  * error (no valid API key, a failed query) is thrown, so that `node` and `nodes` report it instead of passing
  * it off as a missing object.
  */
-export function nullForErrors<T>(values: readonly (T | Error | null)[]): (T | null)[] {
-  return values.map((value) => {
-    if (value instanceof Error) throw value;
-    return value;
-  });
-}
 
 builder.queryFields((t) => ({
   stores: t.connection({
