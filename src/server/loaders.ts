@@ -47,6 +47,21 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     return tenantId;
   };
 
+  // Expirations due by now are recorded before an account's balance, grants or history are read, so none
+  // is ever stale. Once per account and per customer and request is enough: a request reads as of its start,
+  // and the checks would otherwise repeat for every loader that touches the same accounts.
+  const settledAccounts = new Set<string>();
+  const settledCustomers = new Set<string>();
+  async function settle(scope: { accountIds?: readonly string[]; customerIds?: readonly string[] }): Promise<void> {
+    const tenantId = tenant();
+    const customerIds = (scope.customerIds ?? []).filter((id) => !settledCustomers.has(id));
+    const accountIds = (scope.accountIds ?? []).filter((id) => !settledAccounts.has(id));
+    if (customerIds.length > 0) await ledger.settleDue({ tenantId, customerIds });
+    if (accountIds.length > 0) await ledger.settleDue({ tenantId, accountIds });
+    for (const id of customerIds) settledCustomers.add(id);
+    for (const id of accountIds) settledAccounts.add(id);
+  }
+
   /** A loader of one model by id, scoped to the tenant. */
   function byId<T extends { id: string }>(find: (ids: string[], tenantId: string) => Promise<T[]>) {
     return new DataLoader<string, T | null>(async (ids) => {
@@ -78,17 +93,16 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
   ) {
     return new DataLoader<HistoryKey, R, string>(
       async (keys) => {
-        const tenantId = tenant();
         const groups = new Map<string, HistoryKey[]>();
         for (const key of keys) {
           const signature = stableKey({ filter: key.filter, order: key.order, page: key.page, kind: key.parent.kind });
           groups.set(signature, [...(groups.get(signature) ?? []), key]);
         }
         // Expirations due by now are recorded before any history is read, so they show in it.
-        const accountIds = keys.filter((key) => key.parent.kind === "account").map((key) => key.parent.id);
-        const customerIds = keys.filter((key) => key.parent.kind === "customer").map((key) => key.parent.id);
-        if (accountIds.length > 0) await ledger.settleDue({ tenantId, accountIds });
-        if (customerIds.length > 0) await ledger.settleDue({ tenantId, customerIds });
+        await settle({
+          accountIds: keys.filter((key) => key.parent.kind === "account").map((key) => key.parent.id),
+          customerIds: keys.filter((key) => key.parent.kind === "customer").map((key) => key.parent.id),
+        });
         const results = new Map<HistoryKey, R>();
         for (const group of groups.values()) {
           const first = group[0] as HistoryKey;
@@ -113,13 +127,19 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     }),
     /** Accounts with their current balances: expirations due by now are settled first. */
     account: byId<CreditAccount>(async (ids, tenantId) => {
-      await ledger.settleDue({ tenantId, accountIds: ids });
+      await settle({ accountIds: ids });
       return db.creditAccount.findMany({ where: { tenantId, id: { in: ids } } });
     }),
     accountsOfCustomer: groupedBy<CreditAccount>(
       async (customerIds, tenantId) => {
-        await ledger.settleDue({ tenantId, customerIds });
-        return db.creditAccount.findMany({ where: { tenantId, customerId: { in: customerIds } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+        await settle({ customerIds });
+        const accounts = await db.creditAccount.findMany({
+          where: { tenantId, customerId: { in: customerIds } },
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        });
+        // Settling a customer settled each of its accounts.
+        for (const account of accounts) settledAccounts.add(account.id);
+        return accounts;
       },
       (account) => account.customerId,
     ),
@@ -141,7 +161,7 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     /** All grants of each account, oldest first; expirations due by now are settled first. */
     grantsOfAccount: groupedBy<CreditGrant>(
       async (accountIds, tenantId) => {
-        await ledger.settleDue({ tenantId, accountIds });
+        await settle({ accountIds });
         return db.creditGrant.findMany({ where: { tenantId, accountId: { in: accountIds } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
       },
       (grant) => grant.accountId,
