@@ -8,7 +8,9 @@ import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient as PostgresPrismaClient, type Prisma } from "../generated/postgres/client.ts";
 import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
+import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { type DatabaseEngine, databaseEngine } from "../config/database-url.ts";
+import { inTransaction, type SqlRunner, sqlRunner } from "./sql.ts";
 
 export type PrismaClient = PostgresPrismaClient;
 export type TransactionClient = Prisma.TransactionClient;
@@ -32,28 +34,43 @@ export interface Database {
    * while a separate connection in WAL mode sees only committed data and never blocks the writer.
    */
   read: PrismaClient;
+  /** Raw SQL on the reading connection (see sql.ts), for the hot read paths. */
+  reader: SqlRunner;
+  /**
+   * Runs `work` as one write transaction in raw SQL (see sql.ts) on the writing connection: BEGIN, the work,
+   * COMMIT, or ROLLBACK when it throws.
+   */
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   const engine = databaseEngine(url);
   if (engine === "postgres") {
-    const client = new PostgresPrismaClient({
-      adapter: new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }),
-      log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
-    });
+    const adapter = await new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }).connect();
+    const client = new PostgresPrismaClient({ adapter: sharing(adapter), log: queryLog(options) });
     attachQueryListener(client, options);
     await client.$connect();
-    return { engine, write: client, read: client, close: () => client.$disconnect() };
+    return {
+      engine,
+      write: client,
+      read: client,
+      reader: sqlRunner(adapter, engine, options.onQuery),
+      transaction: (work) => inTransaction(adapter, engine, options.onQuery, work),
+      close: () => client.$disconnect(),
+    };
   }
 
-  const sqliteClient = (): PrismaClient =>
-    new SqlitePrismaClient({
-      adapter: new PrismaBetterSQLite3({ url, timeout: options.sqliteBusyTimeoutMs ?? 10_000 }),
-      log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
-    }) as unknown as PrismaClient;
-  const write = sqliteClient();
-  const read = sqliteClient();
+  // Two connections. The writer is shared by the Prisma client and the raw-SQL transactions, so that both
+  // go through one adapter and its one-transaction-at-a-time lock: two connections of one process writing at
+  // once would wait on each other inside SQLite's blocking busy handler, with the event loop stopped.
+  const connect = () => new PrismaBetterSQLite3({ url, timeout: options.sqliteBusyTimeoutMs ?? 10_000 }).connect();
+  const writeAdapter = await connect();
+  const readAdapter = await connect();
+  const sqliteClient = (adapter: SqlDriverAdapter): PrismaClient =>
+    new SqlitePrismaClient({ adapter: sharing(adapter), log: queryLog(options) }) as unknown as PrismaClient;
+  const write = sqliteClient(writeAdapter);
+  const read = sqliteClient(readAdapter);
   // WAL lets the read connection see committed data while a write transaction is open; it is a property
   // of the file, so setting it once on the writer is enough. Foreign keys are per connection in SQLite.
   await write.$queryRawUnsafe("PRAGMA journal_mode = WAL");
@@ -65,11 +82,22 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     engine,
     write,
     read,
+    reader: sqlRunner(readAdapter, engine, options.onQuery),
+    transaction: (work) => inTransaction(writeAdapter, engine, options.onQuery, work),
     close: async () => {
       await read.$disconnect();
       await write.$disconnect();
     },
   };
+}
+
+/** A factory that hands the Prisma client an adapter already connected, so raw SQL can use the same one. */
+function sharing(adapter: SqlDriverAdapter): SqlDriverAdapterFactory {
+  return { provider: adapter.provider, adapterName: adapter.adapterName, connect: async () => adapter };
+}
+
+function queryLog(options: DatabaseOptions): [{ emit: "event"; level: "query" }] | [] {
+  return options.onQuery ? [{ emit: "event", level: "query" }] : [];
 }
 
 function attachQueryListener(client: PrismaClient, options: DatabaseOptions): void {
