@@ -375,6 +375,8 @@ export class WriteSession {
       const held = await this.tx.creditGrant.aggregate({
         where: { accountId, remainingAmount: { gt: 0n } },
         _sum: { remainingAmount: true },
+        // Voids are settled in the transaction that records them, so only expiries remain to lapse.
+        _min: { expiresAt: true },
       });
       const heldTotal = held._sum.remainingAmount ?? 0n;
       if (heldTotal !== maxBigInt(state.balance, 0n)) {
@@ -382,7 +384,7 @@ export class WriteSession {
       }
       const updated = await this.tx.creditAccount.updateMany({
         where: { id: accountId, entryCount: state.lockedEntryCount },
-        data: { balance: state.balance, entryCount: state.entryCount, updatedAt: this.now },
+        data: { balance: state.balance, entryCount: state.entryCount, nextLapseAt: held._min.expiresAt, updatedAt: this.now },
       });
       if (updated.count !== 1) throw new Error(`Bug: account ${accountId} changed while locked.`);
       state.lockedEntryCount = state.entryCount;
