@@ -223,6 +223,8 @@ function parseDateTimeLiteral(node: ValueNode): DateTimeInput {
   return parseDateTime(node.value, node);
 }
 
+const day = 86_400_000;
+
 // Formatters are costly to create and are the same for every call in a zone, so each zone gets one.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -249,8 +251,29 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/**
+ * Offsets of whole UTC days per zone, for days during which the offset did not change (the offset at the
+ * day's first and last second agree). Asking Intl costs microseconds per call and every DateTime in an
+ * answer needs an offset; the times of one ledger fall on comparatively few days. Bounded: cleared when full.
+ */
+const dayOffsets = new Map<string, number>();
+const maxDayOffsets = 100_000;
+
 /** The zone's offset from UTC at an instant, in milliseconds (whole seconds: Intl reports no finer). */
 function offsetAt(instant: number, timeZone: string): number {
+  const dayIndex = Math.floor(instant / day);
+  const key = `${timeZone} ${dayIndex}`;
+  const known = dayOffsets.get(key);
+  if (known !== undefined) return known;
+  const start = exactOffsetAt(dayIndex * day, timeZone);
+  const end = exactOffsetAt(dayIndex * day + day - 1000, timeZone);
+  if (start !== end) return exactOffsetAt(instant, timeZone);
+  if (dayOffsets.size >= maxDayOffsets) dayOffsets.clear();
+  dayOffsets.set(key, start);
+  return start;
+}
+
+function exactOffsetAt(instant: number, timeZone: string): number {
   const whole = Math.floor(instant / 1000) * 1000;
   const fields: Record<string, string> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(whole))) fields[part.type] = part.value;
@@ -261,8 +284,6 @@ function offsetAt(instant: number, timeZone: string): number {
   const local = utcMilliseconds(year, Number(fields.month), Number(fields.day), hour, Number(fields.minute), Number(fields.second), 0);
   return local - whole;
 }
-
-const day = 86_400_000;
 
 /**
  * The instant a DateTime input names, reading a local time in the IANA time zone (the tenant's). Instants
