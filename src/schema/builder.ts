@@ -3,6 +3,7 @@
 import SchemaBuilder from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
 import RelayPlugin from "@pothos/plugin-relay";
+import FreshLoadersPlugin from "./plugins/fresh-loaders.ts";
 import type { Context } from "../server/context.ts";
 import { isNodeTypeName } from "./ids.ts";
 import type { DateTimeInput } from "./scalars.ts";
@@ -22,7 +23,7 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [RelayPlugin, DataloaderPlugin],
+  plugins: [RelayPlugin, DataloaderPlugin, FreshLoadersPlugin],
   defaultFieldNullability: false,
   // Every element the Relay plugin generates gets a description here, because the schema test requires a
   // description on every type, field, argument and enum value. Object ids are always global IDs (the

@@ -39,6 +39,11 @@ export async function createContext({ request, database, ledger }: CreateContext
   return { request, database, ledger, caller, language, loaders: createLoaders(ledger, caller?.tenant.id ?? null, language) };
 }
 
+/** Replaces the request's loaders with empty ones, after a write (see src/schema/plugins/fresh-loaders.ts). */
+export function renewLoaders(context: Context): void {
+  context.loaders = createLoaders(context.ledger, context.caller?.tenant.id ?? null, context.language);
+}
+
 /** The caller's tenant; refuses the field with UNAUTHENTICATED when the request has no valid key. */
 export function requireTenant(context: Context): Tenant {
   if (!context.caller) throw unauthenticated(context.language);
