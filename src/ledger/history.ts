@@ -35,7 +35,7 @@
 // - Integers arrive as bigint from both drivers (SQLite's adapter reads safe integers); amounts are decoded
 //   without ever passing through a JavaScript number.
 import type { Database } from "../db/client.ts";
-import { type CreditEntry, Prisma } from "../generated/postgres/client.ts";
+import { type CreditAction, type CreditEntry, type Partner, Prisma, type Store } from "../generated/postgres/client.ts";
 import { ActionType, EntryDirection, InitiatorType } from "../generated/postgres/enums.ts";
 import { int64Max, int64Min } from "./amounts.ts";
 import { foldForSearch, isStorableText, limits } from "./validation.ts";
@@ -129,6 +129,11 @@ export interface HistoryPageRequest {
 export interface HistoryPage {
   /** In the requested order, also when paging backward. */
   entries: CreditEntry[];
+  /** The action of each entry, same positions: read in the same statement, so that listing costs nothing more. */
+  actions: CreditAction[];
+  /** The stores and partners those actions name, each once. */
+  stores: Store[];
+  partners: Partner[];
   /** One opaque cursor per entry, same positions. */
   cursors: string[];
   hasNextPage: boolean;
@@ -207,16 +212,37 @@ export class HistoryCursorError extends HistoryArgumentError {
 // Reading
 
 /**
+ * What a history read does about expirations that are due but not yet recorded. A read names the moment it
+ * reads as of; when an account of a parent has a grant that lapsed by then (the account's `next_lapse_at`,
+ * learnt in the same statement), `settle` is called with those parents and the read runs once more, so the
+ * expirations show in the history. Without options the read is plain: lapsed grants show no EXPIRATION entry
+ * until something settles them.
+ */
+export interface HistoryReadOptions {
+  asOf: Date;
+  settle(parents: HistoryParent[]): Promise<void>;
+}
+
+/**
+ * Checks history arguments without reading anything: throws the HistoryArgumentError that `readHistories`
+ * or `countHistories` would throw for them. Lets a caller refuse bad arguments even when it ends up reading
+ * only a count, or nothing.
+ */
+export function checkHistoryArguments(engine: Database["engine"], filter: HistoryFilter, order: HistoryOrder, page: HistoryPageRequest): void {
+  const checkedOrder = checkOrder(order);
+  checkFilter(filter, engine);
+  planPage(page, checkedOrder);
+}
+
+/**
  * One page of each parent's history, keyed by parent id; every parent asked for has a page (an empty one
  * when the id is unknown or belongs to another tenant). Throws HistoryArgumentError (or its subclass
  * HistoryCursorError) for refused arguments, before reading anything.
  *
  * Statements: one per `historyBatchLimits.parentsPerStatement` parents, whatever the page size (fewer parents
  * per statement when the filter's lists are long, see `boundValuesPerStatement`); none when no parent is
- * given.
- *
- * This is a plain read without a clock: grants that have expired but are not yet settled show no
- * EXPIRATION entry until something settles them (the ledger's `settleDue`, which balance reads call).
+ * given; and the same again after a settlement (see HistoryReadOptions). Each page comes with its entries'
+ * actions, stores and partners, read in the same statement.
  */
 export async function readHistories(
   database: Database,
@@ -225,16 +251,21 @@ export async function readHistories(
   filter: HistoryFilter = {},
   order: HistoryOrder = defaultHistoryOrder,
   page: HistoryPageRequest = {},
+  options: HistoryReadOptions | null = null,
 ): Promise<Map<string, HistoryPage>> {
   const checkedOrder = checkOrder(order);
   const conditions = checkFilter(filter, database.engine);
   const plan = planPage(page, checkedOrder);
   const unique = uniqueParents(parents);
   const pages = new Map<string, HistoryPage>();
-  const statement = pageStatement(database.engine, tenantId, conditions, checkedOrder, plan);
+  const statement = pageStatement(database.engine, tenantId, conditions, checkedOrder, plan, options?.asOf ?? null);
   for (const batch of chunks(unique, statement.parentsPerStatement)) {
-    const sql = statement.build(batch);
-    const rows = await database.read.$queryRaw<RawRow[]>(sql);
+    let rows = await database.reader.query<RawRow>(statement.build(batch));
+    const due = options ? dueParents(batch, rows) : [];
+    if (options && due.length > 0) {
+      await options.settle(due);
+      rows = await database.reader.query<RawRow>(statement.build(batch));
+    }
     for (const [parentId, result] of assemblePages(batch, rows, checkedOrder, plan)) pages.set(parentId, result);
   }
   return pages;
@@ -242,27 +273,39 @@ export async function readHistories(
 
 /**
  * How many entries each parent's filtered history has, keyed by parent id (0 for an unknown id or another
- * tenant's). One statement per `historyBatchLimits.parentsPerStatement` parents.
+ * tenant's). One statement per `historyBatchLimits.parentsPerStatement` parents, and the same again after a
+ * settlement (see HistoryReadOptions).
  */
 export async function countHistories(
   database: Database,
   tenantId: string,
   parents: readonly HistoryParent[],
   filter: HistoryFilter = {},
+  options: HistoryReadOptions | null = null,
 ): Promise<Map<string, number>> {
   const conditions = checkFilter(filter, database.engine);
   const unique = uniqueParents(parents);
   const counts = new Map<string, number>(unique.map((parent) => [parent.id, 0]));
   for (const batch of chunks(unique, historyBatchLimits.parentsPerStatement)) {
-    const branches = kindsOf(batch).map(({ kind, ids }) => {
+    const groups = kindsOf(batch);
+    const branches = groups.map(({ kind, ids }) => {
       const parentColumn = parentColumns[kind];
-      return Prisma.sql`SELECT ${parentColumn} AS parent_id, COUNT(*) AS total
+      return Prisma.sql`SELECT 0 AS part, ${parentColumn} AS parent_id, COUNT(*) AS total
         FROM credit_entry e ${conditions.joinsAction ? actionJoin : Prisma.empty}
         WHERE e.tenant_id = ${tenantId} AND ${parentColumn} IN (${Prisma.join(ids)})${andAll(conditions.sql)}
         GROUP BY ${parentColumn}`;
     });
-    const rows = await database.read.$queryRaw<{ parent_id: string; total: unknown }[]>(Prisma.join(branches, " UNION ALL "));
-    for (const row of rows) counts.set(row.parent_id, Number(toBigInt(row.total)));
+    if (options) {
+      for (const { kind, ids } of groups) branches.push(dueBranch(kind, ids, tenantId, options.asOf, Prisma.sql`NULL AS total`));
+    }
+    const read = () => database.reader.query<{ part: unknown; parentId: string; total: unknown }>(Prisma.join(branches, " UNION ALL "));
+    let rows = await read();
+    const due = options ? dueParents(batch, rows) : [];
+    if (options && due.length > 0) {
+      await options.settle(due);
+      rows = await read();
+    }
+    for (const row of rows) if (partOf(row) === 0) counts.set(row.parentId, Number(toBigInt(row.total)));
   }
   return counts;
 }
@@ -550,7 +593,35 @@ const entryColumns = [
   "created_at",
 ] as const;
 
-type RawRow = { part: unknown; parent_id: string; sort_key: unknown; rn: unknown } & Record<(typeof entryColumns)[number], unknown>;
+/** The action, store and partner columns each page row carries, under the prefixes ja_, js_ and jp_. */
+const actionColumns = [
+  "id",
+  "tenant_id",
+  "type",
+  "amount",
+  "currency",
+  "source_account_id",
+  "target_account_id",
+  "grant_id",
+  "store_id",
+  "partner_id",
+  "initiator_id",
+  "initiator_type",
+  "api_key_id",
+  "note",
+  "note_search",
+  "external_reference",
+  "idempotency_key",
+  "request_hash",
+  "reverses_action_id",
+  "effective_at",
+  "created_at",
+  "updated_at",
+] as const;
+const placeColumns = ["id", "tenant_id", "external_id", "name", "created_at", "updated_at"] as const;
+
+/** A row of a page statement, with the camelCase keys the SQL runner gives (see src/db/sql.ts). */
+type RawRow = Record<string, unknown> & { part: unknown; parentId: string; sortKey: unknown; rn: unknown };
 
 const parentColumns = {
   account: Prisma.raw("e.account_id"),
@@ -677,13 +748,26 @@ function pageStatement(
   conditions: CheckedFilter,
   order: HistoryOrder,
   plan: PagePlan,
+  asOf: Date | null,
 ): PageStatement {
   const key = sortKey(order.field, engine);
   const joinsAction = conditions.joinsAction || orderJoinsAction(order.field);
   const join = joinsAction ? actionJoin : Prisma.empty;
   const walk: Direction = plan.forward ? order.direction : reverse(order.direction);
   const columns = Prisma.join(entryColumns.map((column) => Prisma.raw(`e.${column}`)));
-  const nullColumns = Prisma.join(entryColumns.map((column) => Prisma.raw(`NULL AS ${column}`)));
+  const joinedColumns = [
+    ...actionColumns.map((column) => `a.${column} AS ja_${column}`),
+    ...placeColumns.map((column) => `s.${column} AS js_${column}`),
+    ...placeColumns.map((column) => `pt.${column} AS jp_${column}`),
+  ];
+  const nullColumns = Prisma.raw(
+    [
+      ...entryColumns.map((column) => `NULL AS ${column}`),
+      "NULL AS sort_key",
+      ...joinedColumns.map((column) => `NULL AS ${column.split(" AS ")[1]}`),
+      "NULL AS rn",
+    ].join(", "),
+  );
   const walkDirection = Prisma.raw(walk);
   // The outer numbering sorts the page's rows again by the columns the subquery returns. Text keys are
   // compared by code point there too, as in the subquery.
@@ -696,16 +780,20 @@ function pageStatement(
 
   const pageBranch = (parent: HistoryParent) => {
     const parentColumn = parentColumns[parent.kind];
-    return Prisma.sql`SELECT page.*, ROW_NUMBER() OVER (ORDER BY ${pageOrder}) AS rn FROM (
+    // The action, store and partner are joined to the page's few rows only, outside the limited subquery.
+    return Prisma.sql`SELECT page.*, ${Prisma.raw(joinedColumns.join(", "))}, ROW_NUMBER() OVER (ORDER BY ${pageOrder}) AS rn FROM (
       SELECT 0 AS part, ${parentColumn} AS parent_id, ${columns}, ${key ?? Prisma.sql`e.id`} AS sort_key
       FROM credit_entry e ${join}
       WHERE e.tenant_id = ${tenantId} AND ${parentColumn} = ${parent.id}${andAll(pageConditions)}
       ORDER BY ${orderTerms(key, walk)}
       ${rowLimit}
-    ) page`;
+    ) page
+    JOIN credit_action a ON a.id = page.action_id
+    LEFT JOIN store s ON s.id = a.store_id
+    LEFT JOIN partner pt ON pt.id = a.partner_id`;
   };
   const boundaryBranch = (kind: HistoryParent["kind"], ids: string[], boundaryConditions: Prisma.Sql[]) =>
-    Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}, NULL AS sort_key, NULL AS rn
+    Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}
       FROM ${parentTables[kind]} p
       WHERE p.id IN (${Prisma.join(ids)}) AND EXISTS (
         SELECT 1 FROM credit_entry e ${join}
@@ -714,8 +802,8 @@ function pageStatement(
   // Every page branch binds the same number of values, and a boundary branch one more per parent; the
   // sample id only serves to count them.
   const sample: HistoryParent = { kind: "account", id: "" };
-  const perParent = pageBranch(sample).values.length + (boundary ? 1 : 0);
-  const fixed = boundary ? 2 * (boundaryBranch("account", [""], boundary).values.length - 1) : 0;
+  const perParent = pageBranch(sample).values.length + (boundary ? 1 : 0) + (asOf ? 1 : 0);
+  const fixed = (boundary ? 2 * (boundaryBranch("account", [""], boundary).values.length - 1) : 0) + (asOf ? 6 : 0);
   const byValues = Math.floor((historyBatchLimits.boundValuesPerStatement - fixed) / perParent);
   const parentsPerStatement = Math.max(1, Math.min(historyBatchLimits.parentsPerStatement, byValues));
 
@@ -723,10 +811,39 @@ function pageStatement(
     parentsPerStatement,
     build(parents) {
       const branches = parents.map(pageBranch);
-      if (boundary) for (const { kind, ids } of kindsOf(parents)) branches.push(boundaryBranch(kind, ids, boundary));
+      const groups = kindsOf(parents);
+      if (boundary) for (const { kind, ids } of groups) branches.push(boundaryBranch(kind, ids, boundary));
+      if (asOf) for (const { kind, ids } of groups) branches.push(dueBranch(kind, ids, tenantId, asOf, nullColumns));
       return Prisma.join(branches, " UNION ALL ");
     },
   };
+}
+
+/**
+ * One row (part 2) per parent with an account whose next lapse is due by `asOf`: expirations that must be
+ * recorded before its history can be shown. Read from the accounts' `next_lapse_at`, by primary key for
+ * accounts and through the (customer, currency) index for customers.
+ */
+function dueBranch(kind: HistoryParent["kind"], ids: string[], tenantId: string, asOf: Date, nulls: Prisma.Sql): Prisma.Sql {
+  // No DISTINCT: PostgreSQL would then type the NULL columns as text before the UNION could match them.
+  if (kind === "account") {
+    return Prisma.sql`SELECT 2 AS part, d.id AS parent_id, ${nulls}
+      FROM credit_account d
+      WHERE d.id IN (${Prisma.join(ids)}) AND d.tenant_id = ${tenantId} AND d.next_lapse_at <= ${asOf}`;
+  }
+  return Prisma.sql`SELECT 2 AS part, c.id AS parent_id, ${nulls}
+    FROM customer c
+    WHERE c.id IN (${Prisma.join(ids)}) AND c.tenant_id = ${tenantId} AND EXISTS (
+      SELECT 1 FROM credit_account d WHERE d.customer_id = c.id AND d.next_lapse_at <= ${asOf})`;
+}
+
+function partOf(row: { part: unknown }): number {
+  return Number(toBigInt(row.part));
+}
+
+function dueParents(parents: HistoryParent[], rows: { part: unknown; parentId: string }[]): HistoryParent[] {
+  const due = new Set(rows.filter((row) => partOf(row) === 2).map((row) => row.parentId));
+  return parents.filter((parent) => due.has(parent.id));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -736,13 +853,12 @@ function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryO
   const numbered = new Map<string, { rn: number; row: RawRow }[]>();
   const beyondBoundary = new Set<string>();
   for (const row of rows) {
-    if (Number(toBigInt(row.part)) === 1) {
-      beyondBoundary.add(row.parent_id);
-      continue;
-    }
-    const list = numbered.get(row.parent_id) ?? [];
+    const part = partOf(row);
+    if (part === 1) beyondBoundary.add(row.parentId);
+    if (part !== 0) continue;
+    const list = numbered.get(row.parentId) ?? [];
     list.push({ rn: Number(toBigInt(row.rn)), row });
-    numbered.set(row.parent_id, list);
+    numbered.set(row.parentId, list);
   }
 
   const pages = new Map<string, HistoryPage>();
@@ -763,8 +879,17 @@ function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryO
     }
     const entries = selected.map(toEntry);
     const cursors = selected.map((row, index) => encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id));
+    const stores = new Map<string, Store>();
+    const partners = new Map<string, Partner>();
+    for (const row of selected) {
+      if (row.jsId !== null) stores.set(String(row.jsId), joined(row, "js", placeColumns) as Store);
+      if (row.jpId !== null) partners.set(String(row.jpId), joined(row, "jp", placeColumns) as Partner);
+    }
     pages.set(parent.id, {
       entries,
+      actions: selected.map((row) => joined(row, "ja", actionColumns) as CreditAction),
+      stores: [...stores.values()],
+      partners: [...partners.values()],
       cursors,
       hasNextPage,
       hasPreviousPage,
@@ -778,11 +903,11 @@ function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryO
 function sortValueText(field: HistoryOrderField, row: RawRow, entry: CreditEntry): string {
   switch (sortKinds[field]) {
     case "time":
-      return toDate(row.sort_key).toISOString();
+      return toDate(row.sortKey).toISOString();
     case "amount":
-      return toBigInt(row.sort_key).toString();
+      return toBigInt(row.sortKey).toString();
     case "text":
-      return String(row.sort_key);
+      return String(row.sortKey);
     case "id":
       return entry.id;
   }
@@ -791,23 +916,42 @@ function sortValueText(field: HistoryOrderField, row: RawRow, entry: CreditEntry
 function toEntry(row: RawRow): CreditEntry {
   return {
     id: String(row.id),
-    tenantId: String(row.tenant_id),
-    actionId: String(row.action_id),
-    accountId: String(row.account_id),
-    customerId: String(row.customer_id),
+    tenantId: String(row.tenantId),
+    actionId: String(row.actionId),
+    accountId: String(row.accountId),
+    customerId: String(row.customerId),
     sequence: Number(toBigInt(row.sequence)),
     direction: String(row.direction) as EntryDirection,
     amount: toBigInt(row.amount),
-    balanceBefore: toBigInt(row.balance_before),
-    balanceAfter: toBigInt(row.balance_after),
+    balanceBefore: toBigInt(row.balanceBefore),
+    balanceAfter: toBigInt(row.balanceAfter),
     type: String(row.type) as ActionType,
     currency: String(row.currency),
-    storeId: row.store_id === null ? null : String(row.store_id),
-    partnerId: row.partner_id === null ? null : String(row.partner_id),
-    initiatorType: String(row.initiator_type) as InitiatorType,
-    effectiveAt: toDate(row.effective_at),
-    createdAt: toDate(row.created_at),
+    storeId: row.storeId === null ? null : String(row.storeId),
+    partnerId: row.partnerId === null ? null : String(row.partnerId),
+    initiatorType: String(row.initiatorType) as InitiatorType,
+    effectiveAt: toDate(row.effectiveAt),
+    createdAt: toDate(row.createdAt),
   };
+}
+
+/**
+ * The columns a page row carries under a prefix (ja_, js_, jp_), as a model object. The SQL runner has
+ * already decoded them (bigint amounts; times from their `_at` names, since through the UNION ALL SQLite
+ * reports them as text).
+ */
+function joined(row: RawRow, prefix: string, columns: readonly string[]): Record<string, unknown> {
+  const model: Record<string, unknown> = {};
+  for (const column of columns) {
+    const name = camelCase(column);
+    const value = row[prefix + name.charAt(0).toUpperCase() + name.slice(1)];
+    model[name] = value === undefined ? null : column === "amount" && value !== null ? toBigInt(value) : value;
+  }
+  return model;
+}
+
+function camelCase(column: string): string {
+  return column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 }
 
 /**

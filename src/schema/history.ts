@@ -6,6 +6,7 @@ import type { CreditEntry } from "../generated/postgres/client.ts";
 import type { ActionType } from "../generated/postgres/enums.ts";
 import { actionTypesMatching } from "../i18n/messages.ts";
 import {
+  checkHistoryArguments,
   defaultHistoryOrder,
   HistoryArgumentError,
   historyOrderFields,
@@ -111,9 +112,13 @@ const HistoryEdgeRef = builder.objectRef<HistoryEdge>("CreditHistoryEdge").imple
   }),
 });
 
+/**
+ * A history field's arguments, checked, and its page, read only when `edges` or `pageInfo` is selected: a
+ * query for `totalCount` alone costs the count and nothing else.
+ */
 interface HistoryResult {
   key: HistoryKey;
-  page: HistoryPage;
+  page(): Promise<HistoryPage>;
 }
 
 export const CreditHistoryConnectionRef = builder.objectRef<HistoryResult>("CreditHistoryConnection").implement({
@@ -122,21 +127,22 @@ export const CreditHistoryConnectionRef = builder.objectRef<HistoryResult>("Cred
     edges: t.field({
       type: [HistoryEdgeRef],
       description: "The entries of this page, each with its cursor.",
-      resolve: ({ page }) => page.entries.map((entry, index) => ({ entry, cursor: page.cursors[index] as string })),
+      resolve: async (result) => {
+        const page = await result.page();
+        return page.entries.map((entry, index) => ({ entry, cursor: page.cursors[index] as string }));
+      },
     }),
     pageInfo: t.field({
       type: builder.pageInfoRef(),
       description: "Where this page lies in the whole history.",
-      resolve: ({ page }) => ({
-        hasNextPage: page.hasNextPage,
-        hasPreviousPage: page.hasPreviousPage,
-        startCursor: page.startCursor,
-        endCursor: page.endCursor,
-      }),
+      resolve: async (result) => {
+        const page = await result.page();
+        return { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: page.startCursor, endCursor: page.endCursor };
+      },
     }),
     totalCount: t.int({
       description: "How many entries match the filter in all (Thought Industries' total); counted only when asked for.",
-      resolve: ({ key }, _args, context) => context.loaders.historyCount.load(key),
+      resolve: ({ key }, _args, context) => refusingBadArguments(context, () => context.loaders.historyCount.load(key)),
     }),
   }),
 });
@@ -167,8 +173,15 @@ export async function resolveHistory(parent: HistoryParent, args: HistoryArgs, c
     order: args.orderBy ?? defaultHistoryOrder,
     page: { first: args.first ?? null, after: args.after ?? null, last: args.last ?? null, before: args.before ?? null, offset },
   };
+  // Bad arguments are refused here, whichever fields are selected; the page is read on demand.
+  await refusingBadArguments(context, async () => checkHistoryArguments(context.database.engine, key.filter, key.order, key.page));
+  return { key, page: () => refusingBadArguments(context, () => context.loaders.history.load(key)) };
+}
+
+/** Runs a history read, turning refused arguments into the API's argument errors. */
+async function refusingBadArguments<T>(context: Context, read: () => Promise<T>): Promise<T> {
   try {
-    return { key, page: await context.loaders.history.load(key) };
+    return await read();
   } catch (error) {
     if (error instanceof HistoryArgumentError) {
       throw argumentError(error.code as never, error.field, context, { argument: error.field, ...error.params }, error.message);

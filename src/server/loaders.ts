@@ -23,8 +23,11 @@ import {
   type HistoryPage,
   type HistoryPageRequest,
   type HistoryParent,
+  type HistoryReadOptions,
   readHistories,
 } from "../ledger/history.ts";
+import * as reads from "../ledger/reads.ts";
+import type { Settle } from "../ledger/reads.ts";
 import type { Language } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { isStorableText } from "../ledger/validation.ts";
@@ -41,26 +44,26 @@ export interface HistoryKey {
 export type Loaders = ReturnType<typeof createLoaders>;
 
 export function createLoaders(ledger: Ledger, tenantId: string | null, language: Language) {
-  const db = ledger.database.read;
+  const database = ledger.database;
   const tenant = (): string => {
     if (tenantId === null) throw unauthenticated(language);
     return tenantId;
   };
-
-  // Expirations due by now are recorded before an account's balance, grants or history are read, so none
-  // is ever stale. Once per account and per customer and request is enough: a request reads as of its start,
-  // and the checks would otherwise repeat for every loader that touches the same accounts.
-  const settledAccounts = new Set<string>();
-  const settledCustomers = new Set<string>();
-  async function settle(scope: { accountIds?: readonly string[]; customerIds?: readonly string[] }): Promise<void> {
-    const tenantId = tenant();
-    const customerIds = (scope.customerIds ?? []).filter((id) => !settledCustomers.has(id));
-    const accountIds = (scope.accountIds ?? []).filter((id) => !settledAccounts.has(id));
-    if (customerIds.length > 0) await ledger.settleDue({ tenantId, customerIds });
-    if (accountIds.length > 0) await ledger.settleDue({ tenantId, accountIds });
-    for (const id of customerIds) settledCustomers.add(id);
-    for (const id of accountIds) settledAccounts.add(id);
-  }
+  // Expirations due by the moment of a read are recorded before an account's balance, grants or history are
+  // shown, so none is ever stale. The account rows say whether one is due (next_lapse_at), so a read that
+  // finds nothing due costs no statement for it.
+  const settle: Settle = async (accountIds) => {
+    await ledger.settleDue({ tenantId: tenant(), accountIds });
+  };
+  const historyOptions = (): HistoryReadOptions => ({
+    asOf: ledger.clock(),
+    settle: async (parents) => {
+      const accountIds = parents.filter((parent) => parent.kind === "account").map((parent) => parent.id);
+      const customerIds = parents.filter((parent) => parent.kind === "customer").map((parent) => parent.id);
+      if (accountIds.length > 0) await ledger.settleDue({ tenantId: tenant(), accountIds });
+      if (customerIds.length > 0) await ledger.settleDue({ tenantId: tenant(), customerIds });
+    },
+  });
 
   /** A loader of one model by id, scoped to the tenant. */
   function byId<T extends { id: string }>(find: (ids: string[], tenantId: string) => Promise<T[]>) {
@@ -78,7 +81,11 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     return new DataLoader<string, T[]>(async (keys) => {
       const rows = await find([...keys], tenant());
       const groups = new Map<string, T[]>();
-      for (const row of rows) groups.set(keyOf(row), [...(groups.get(keyOf(row)) ?? []), row]);
+      for (const row of rows) {
+        const group = groups.get(keyOf(row));
+        if (group) group.push(row);
+        else groups.set(keyOf(row), [row]);
+      }
       return keys.map((key) => groups.get(key) ?? []);
     });
   }
@@ -87,26 +94,23 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
    * History pages batch per distinct (filter, order, page) signature: 50 customers each asking for their 20
    * latest actions are one statement, whatever the number of customers.
    */
-  function historyLoader<R>(
-    read: (parents: HistoryParent[], key: HistoryKey) => Promise<Map<string, R>>,
-    empty: R,
-  ) {
+  function historyLoader<R>(read: (parents: HistoryParent[], key: HistoryKey) => Promise<Map<string, R>>, empty: R) {
     return new DataLoader<HistoryKey, R, string>(
       async (keys) => {
         const groups = new Map<string, HistoryKey[]>();
         for (const key of keys) {
           const signature = stableKey({ filter: key.filter, order: key.order, page: key.page, kind: key.parent.kind });
-          groups.set(signature, [...(groups.get(signature) ?? []), key]);
+          const group = groups.get(signature);
+          if (group) group.push(key);
+          else groups.set(signature, [key]);
         }
-        // Expirations due by now are recorded before any history is read, so they show in it.
-        await settle({
-          accountIds: keys.filter((key) => key.parent.kind === "account").map((key) => key.parent.id),
-          customerIds: keys.filter((key) => key.parent.kind === "customer").map((key) => key.parent.id),
-        });
         const results = new Map<HistoryKey, R>();
         for (const group of groups.values()) {
           const first = group[0] as HistoryKey;
-          const answers = await read(group.map((key) => key.parent), first);
+          const answers = await read(
+            group.map((key) => key.parent),
+            first,
+          );
           for (const key of group) results.set(key, answers.get(key.parent.id) ?? empty);
         }
         return keys.map((key) => results.get(key) ?? empty);
@@ -115,68 +119,66 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     );
   }
 
+  const account = byId<CreditAccount>((ids, tenantId) => reads.accounts(database, tenantId, ids, ledger.clock(), settle));
+  const action = byId<CreditAction>((ids, tenantId) => reads.actionsById(database, tenantId, ids));
+  const store = byId<Store>((ids, tenantId) => reads.storesById(database, tenantId, ids));
+  const partner = byId<Partner>((ids, tenantId) => reads.partnersById(database, tenantId, ids));
+
   return {
-    customer: byId<Customer>((ids, tenantId) => db.customer.findMany({ where: { tenantId, id: { in: ids } } })),
+    customer: byId<Customer>((ids, tenantId) => reads.customersById(database, tenantId, ids)),
     customerByExternalId: new DataLoader<string, Customer | null>(async (externalIds) => {
       // Text no customer can have (see isStorableText) matches none, without asking the database.
-      const storable = externalIds.filter(isStorableText);
-      const tenantId = tenant();
-      const rows = storable.length > 0 ? await db.customer.findMany({ where: { tenantId, externalId: { in: storable } } }) : [];
+      const rows = await reads.customersByExternalId(database, tenant(), externalIds.filter(isStorableText));
       const byKey = new Map(rows.map((row) => [row.externalId, row]));
       return externalIds.map((externalId) => byKey.get(externalId) ?? null);
     }),
     /** Accounts with their current balances: expirations due by now are settled first. */
-    account: byId<CreditAccount>(async (ids, tenantId) => {
-      await settle({ accountIds: ids });
-      return db.creditAccount.findMany({ where: { tenantId, id: { in: ids } } });
-    }),
+    account,
     accountsOfCustomer: groupedBy<CreditAccount>(
       async (customerIds, tenantId) => {
-        await settle({ customerIds });
-        const accounts = await db.creditAccount.findMany({
-          where: { tenantId, customerId: { in: customerIds } },
-          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-        });
-        // Settling a customer settled each of its accounts.
-        for (const account of accounts) settledAccounts.add(account.id);
-        return accounts;
+        const rows = await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle);
+        // The same rows answer `account` for the rest of the request.
+        for (const row of rows) account.prime(row.id, row);
+        return rows;
       },
-      (account) => account.customerId,
+      (row) => row.customerId,
     ),
-    action: byId<CreditAction>((ids, tenantId) => db.creditAction.findMany({ where: { tenantId, id: { in: ids } } })),
+    action,
     reversalOf: new DataLoader<string, CreditAction | null>(async (actionIds) => {
-      const rows = await db.creditAction.findMany({ where: { tenantId: tenant(), reversesActionId: { in: [...actionIds] } } });
+      const rows = await reads.reversalsOf(database, tenant(), actionIds);
       const byKey = new Map(rows.map((row) => [row.reversesActionId, row]));
       return actionIds.map((id) => byKey.get(id) ?? null);
     }),
-    entriesOfAction: groupedBy<CreditEntry>(
-      (actionIds, tenantId) => db.creditEntry.findMany({ where: { tenantId, actionId: { in: actionIds } } }),
-      (entry) => entry.actionId,
-    ),
+    entriesOfAction: groupedBy<CreditEntry>((actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds), (entry) => entry.actionId),
     allocationsOfAction: groupedBy<CreditAllocation>(
-      (actionIds, tenantId) =>
-        db.creditAllocation.findMany({ where: { actionId: { in: actionIds }, action: { tenantId } }, orderBy: { grantId: "asc" } }),
+      (actionIds, tenantId) => reads.allocationsOfActions(database, tenantId, actionIds),
       (allocation) => allocation.actionId,
     ),
     /** All grants of each account, oldest first; expirations due by now are settled first. */
     grantsOfAccount: groupedBy<CreditGrant>(
       async (accountIds, tenantId) => {
-        await settle({ accountIds });
-        return db.creditGrant.findMany({ where: { tenantId, accountId: { in: accountIds } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+        await account.loadMany(accountIds);
+        return reads.grantsOfAccounts(database, tenantId, accountIds);
       },
       (grant) => grant.accountId,
     ),
-    grant: byId<CreditGrant>((ids, tenantId) => db.creditGrant.findMany({ where: { tenantId, id: { in: ids } } })),
-    store: byId<Store>((ids, tenantId) => db.store.findMany({ where: { tenantId, id: { in: ids } } })),
-    partner: byId<Partner>((ids, tenantId) => db.partner.findMany({ where: { tenantId, id: { in: ids } } })),
+    grant: byId<CreditGrant>((ids, tenantId) => reads.grantsById(database, tenantId, ids)),
+    store,
+    partner,
     history: historyLoader<HistoryPage>(
-      (parents, key) => readHistories(ledger.database, tenant(), parents, key.filter, key.order, key.page),
-      { entries: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+      async (parents, key) => {
+        const pages = await readHistories(database, tenant(), parents, key.filter, key.order, key.page, historyOptions());
+        // Each page came with its actions, stores and partners: they answer those loaders for the request.
+        for (const page of pages.values()) {
+          for (const row of page.actions) action.prime(row.id, row);
+          for (const row of page.stores) store.prime(row.id, row);
+          for (const row of page.partners) partner.prime(row.id, row);
+        }
+        return pages;
+      },
+      { entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
     ),
-    historyCount: historyLoader<number>(
-      (parents, key) => countHistories(ledger.database, tenant(), parents, key.filter),
-      0,
-    ),
+    historyCount: historyLoader<number>((parents, key) => countHistories(database, tenant(), parents, key.filter, historyOptions()), 0),
   };
 }
 

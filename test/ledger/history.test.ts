@@ -552,7 +552,7 @@ describe("keyset pagination", () => {
     expect(last.hasNextPage).toBe(false);
     expect(last.hasPreviousPage).toBe(true);
     const beyond = await pageOf(data.fixture.database, data.tenantId, c1(), {}, order, { first: 5, after: last.endCursor! });
-    expect(beyond).toEqual({ entries: [], cursors: [], hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
+    expect(beyond).toEqual({ entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
   });
 });
 
@@ -614,7 +614,7 @@ describe("batching and tenancy", () => {
     ];
     const pages = await readHistories(data.fixture.database, data.tenantId, foreign, {}, { field: "ID", direction: "ASC" }, { first: 100 });
     for (const parent of foreign) {
-      expect(pages.get(parent.id)).toEqual({ entries: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null });
+      expect(pages.get(parent.id)).toEqual({ entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null });
     }
     const counts = await countHistories(data.fixture.database, data.tenantId, foreign);
     expect([...counts.values()]).toEqual([0, 0]);

@@ -1,0 +1,139 @@
+// Statements per request for the read workloads the benchmark measures (bench/): each is a fixed number of
+// statements on a warm instance, whatever the data, and this test states the number. A change that adds a
+// statement to one of them (a lookup per request, a settlement check, a page nobody selected) fails here
+// before it shows in the benchmark. The API key is read once and then served from memory for a few seconds
+// (src/auth/api-keys.ts), so a warm request costs no statement for it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../../src/auth/api-keys.ts";
+import { createLedger, type Ledger } from "../../src/ledger/index.ts";
+import { createGateway, type Gateway } from "../../src/server/yoga.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+let testDatabase: TestDatabase;
+let gateway: Gateway;
+let ledger: Ledger;
+let secret: string;
+let statements: string[] = [];
+let clock = new Date("2026-06-01T10:00:00Z");
+let ids: { customer: string; account: string; store: string; expiringAccount: string };
+
+const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString("base64");
+
+async function must<T extends { ok: boolean }>(result: Promise<T>): Promise<T & { ok: true }> {
+  const value = await result;
+  if (!value.ok) throw new Error(JSON.stringify(value));
+  return value as T & { ok: true };
+}
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase({ onQuery: (event) => void statements.push(event.query) });
+  ledger = createLedger(testDatabase.database, { clock: () => clock });
+  const tenant = (await must(ledger.createTenant({ name: "Counting", timeZone: "Europe/Prague" }))).tenant;
+  secret = (await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read", "write"] })).secret;
+  const store = (await must(ledger.createStore(tenant.id, { name: "Shop" }))).store;
+  let first: { customer: string; account: string } | null = null;
+  for (let c = 0; c < 12; c++) {
+    const customer = (await must(ledger.createCustomer(tenant.id, { externalId: `c${c}` }))).customer;
+    for (let a = 0; a < 2; a++) {
+      const account = (await must(ledger.openAccount(tenant.id, { customerId: customer.id, name: `acc${a}`, currency: "PTS" }))).account;
+      first ??= { customer: customer.id, account: account.id };
+      for (let i = 0; i < 12; i++) {
+        await must(ledger.deposit(tenant.id, { accountId: account.id, amount: 100n, storeId: i % 2 ? store.id : null }));
+      }
+      await must(ledger.reduce(tenant.id, { accountId: account.id, amount: 30n }));
+    }
+  }
+  // An account whose grant lapses after the data is written: reading it must record the expiration first.
+  const lapsing = (await must(ledger.createCustomer(tenant.id, { externalId: "lapsing" }))).customer;
+  const expiringAccount = (await must(ledger.openAccount(tenant.id, { customerId: lapsing.id, name: "promo", currency: "PTS" }))).account;
+  await must(ledger.deposit(tenant.id, { accountId: expiringAccount.id, amount: 50n, grant: { expiresAt: new Date("2026-06-02T00:00:00Z") } }));
+  ids = { ...(first as { customer: string; account: string }), store: store.id, expiringAccount: expiringAccount.id };
+  gateway = createGateway({ database: testDatabase.database, ledger, config: { graphiql: false, logLevel: "silent" } });
+  // The first request reads the key and records its use (at most once a minute): not counted below.
+  await run("{ __typename }", {});
+});
+
+afterAll(async () => {
+  await testDatabase?.drop();
+});
+
+async function run(query: string, variables: Record<string, unknown>) {
+  statements = [];
+  const response = await gateway.fetch("http://gateway.test/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return { data: body.data as Record<string, unknown>, statements: [...statements] };
+}
+
+const nestedRead = /* GraphQL */ `
+  query Nested {
+    customers(first: 10) {
+      edges { node { id externalId accounts { id name balance history(first: 10) { edges { node { amount type effectiveAt store { name } } } } } } }
+    }
+  }
+`;
+
+const accountPage = /* GraphQL */ `
+  query AccountPage($id: ID!) {
+    node(id: $id) {
+      ... on CreditAccount {
+        history(first: 20) { edges { balanceBefore balanceAfter node { amount type effectiveAt createdAt store { name } } } }
+      }
+    }
+  }
+`;
+
+const filteredCount = /* GraphQL */ `
+  query FilteredCount($id: ID!, $store: ID!) {
+    node(id: $id) { ... on Customer { history(filter: { stores: [$store] }) { totalCount } } }
+  }
+`;
+
+describe("statements per read request, warm", () => {
+  it("nested read (customers, their accounts, their latest actions and stores): 3", async () => {
+    const { data, statements } = await run(nestedRead, {});
+    expect((data.customers as { edges: unknown[] }).edges).toHaveLength(10);
+    // The customers page, their accounts, one history page statement for every account (with its actions
+    // and stores).
+    expect(statements).toHaveLength(3);
+  });
+
+  it("one account's latest entries with balances and stores: 2", async () => {
+    const { data, statements } = await run(accountPage, { id: globalId("CreditAccount", ids.account) });
+    const node = data.node as { history: { edges: unknown[] } };
+    expect(node.history.edges).toHaveLength(13);
+    // The account (node), and its history page with actions and stores.
+    expect(statements).toHaveLength(2);
+  });
+
+  it("a customer's history count filtered by a store: 2, and no page read", async () => {
+    const { data, statements } = await run(filteredCount, { id: globalId("Customer", ids.customer), store: globalId("Store", ids.store) });
+    // 6 of each account's 12 deposits were at the store; the reductions were not.
+    expect((data.node as { history: { totalCount: number } }).history.totalCount).toBe(12);
+    expect(statements).toHaveLength(2);
+  });
+
+  it("records a lapsed grant's expiration before showing an account, and then costs nothing more for it", async () => {
+    clock = new Date("2026-06-03T00:00:00Z");
+    const query = /* GraphQL */ `
+      query Lapsed($id: ID!) {
+        node(id: $id) { ... on CreditAccount { balance history(first: 5) { totalCount edges { node { type amount } } } } }
+      }
+    `;
+    const first = await run(query, { id: globalId("CreditAccount", ids.expiringAccount) });
+    const account = first.data.node as { balance: string; history: { totalCount: number; edges: { node: { type: string; amount: string } }[] } };
+    expect(account.balance).toBe("0");
+    expect(account.history.totalCount).toBe(2);
+    expect(account.history.edges[0]!.node).toEqual({ type: "EXPIRATION", amount: "50" });
+    // Once recorded, the next read finds nothing due: the account, the page and the count.
+    const second = await run(query, { id: globalId("CreditAccount", ids.expiringAccount) });
+    expect(second.data).toEqual(first.data);
+    expect(second.statements).toHaveLength(3);
+    const verified = await ledger.verify({ tenantId: (await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.expiringAccount } })).tenantId });
+    expect(verified).toEqual([]);
+  });
+});
