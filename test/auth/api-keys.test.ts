@@ -3,7 +3,8 @@
 // the initiator of what it writes unless the caller names a user.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authenticate, createApiKey, lastUseResolutionMs, listApiKeys, revokeApiKey } from "../../src/auth/api-keys.ts";
+import { apiKeyCacheMs, authenticate, createApiKey, lastUseResolutionMs, listApiKeys, revokeApiKey } from "../../src/auth/api-keys.ts";
+import { openDatabase } from "../../src/db/client.ts";
 import { createLedger } from "../../src/ledger/index.ts";
 import { decodeId } from "../../src/schema/ids.ts";
 import { createApiFixture, type ApiFixture } from "../support/api.ts";
@@ -76,6 +77,25 @@ describe("expiry", () => {
 });
 
 describe("revocation", () => {
+  it("a key revoked by another process (the keys CLI, another instance) is refused here within apiKeyCacheMs", async () => {
+    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "elsewhere", scopes: ["read"] });
+    expect(await codeFor(secret)).toBeUndefined();
+    // Another process has its own connection and its own memory: a second database handle on the same data.
+    const other = await openDatabase(fixture.testDatabase.url);
+    try {
+      await revokeApiKey(other, apiKey.id, fixture.now());
+    } finally {
+      await other.close();
+    }
+    // This process read the key less than apiKeyCacheMs ago, so it may still accept it...
+    fixture.advance(apiKeyCacheMs - 1);
+    expect(await codeFor(secret)).toBeUndefined();
+    // ...and from then on it never does.
+    fixture.advance(1);
+    expect(await codeFor(secret)).toBe("UNAUTHENTICATED");
+    expect(await authenticate(fixture.database, secret, fixture.now())).toBeNull();
+  });
+
   it("a revoked key answers UNAUTHENTICATED at once, by id or by prefix, and revoking twice changes nothing", async () => {
     const first = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by id", scopes: ["read", "write"] });
     const second = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by prefix", scopes: ["read"] });
