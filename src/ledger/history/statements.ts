@@ -213,13 +213,14 @@ export function pageStatement(
   // With an offset, any row of the parent precedes the page; after a cursor, a row at or before it does.
   const boundary = plan.cursor ? [...conditions.sql, atOrBefore(key, plan.cursor, walk)] : plan.offset > 0 ? conditions.sql : null;
 
-  const pageBranch = (parent: HistoryParent) => {
-    const parentColumn = parentColumns[parent.kind];
+  /** One parent's page; `parentId` is a bound id (SQLite) or the column of the parent list (PostgreSQL). */
+  const pageBranch = (kind: HistoryParent["kind"], parentId: Prisma.Sql | string) => {
+    const parentColumn = parentColumns[kind];
     // The action, store and partner are joined to the page's few rows only, outside the limited subquery.
     return Prisma.sql`SELECT page.*, ${Prisma.raw(joinedColumns.join(", "))}, ROW_NUMBER() OVER (ORDER BY ${pageOrder}) AS rn FROM (
       SELECT 0 AS part, ${parentColumn} AS parent_id, ${columns}, ${key ?? Prisma.sql`e.id`} AS sort_key
       FROM credit_entry e ${join}
-      WHERE e.tenant_id = ${tenantId} AND ${parentColumn} = ${parent.id}${andAll(pageConditions)}
+      WHERE e.tenant_id = ${tenantId} AND ${parentColumn} = ${parentId}${andAll(pageConditions)}
       ORDER BY ${orderTerms(key, walk)}
       ${rowLimit}
     ) page
@@ -234,10 +235,18 @@ export function pageStatement(
         SELECT 1 FROM credit_entry e ${join}
         WHERE ${parentColumns[kind]} = p.id AND e.tenant_id = ${tenantId}${andAll(boundaryConditions)})`;
 
+  /**
+   * PostgreSQL: every parent's page through one LATERAL subquery over the list of parent ids, bound as one
+   * array. Its text is the same for any number of parents, and PostgreSQL plans it in about a millisecond;
+   * a UNION ALL of one term per parent took it tens of milliseconds to plan at twenty parents.
+   */
+  const lateralPages = (kind: HistoryParent["kind"], ids: string[]) =>
+    Prisma.sql`SELECT page.* FROM unnest(CAST(${ids} AS text[])) AS parent(id)
+      CROSS JOIN LATERAL (${pageBranch(kind, Prisma.sql`parent.id`)}) page`;
+
   // Every page branch binds the same number of values, and a boundary branch one more per parent; the
-  // sample id only serves to count them.
-  const sample: HistoryParent = { kind: "account", id: "" };
-  const perParent = pageBranch(sample).values.length + (boundary ? 1 : 0) + (asOf ? 1 : 0);
+  // sample id only serves to count them. (On PostgreSQL the pages bind a fixed number of values.)
+  const perParent = pageBranch("account", "").values.length + (boundary ? 1 : 0) + (asOf ? 1 : 0);
   const fixed = (boundary ? 2 * (boundaryBranch("account", [""], boundary).values.length - 1) : 0) + (asOf ? 6 : 0);
   const byValues = Math.floor((historyBatchLimits.boundValuesPerStatement - fixed) / perParent);
   const parentsPerStatement = Math.max(1, Math.min(historyBatchLimits.parentsPerStatement, byValues));
@@ -245,8 +254,12 @@ export function pageStatement(
   return {
     parentsPerStatement,
     build(parents) {
-      const branches = parents.map(pageBranch);
       const groups = kindsOf(parents);
+      // SQLite plans a compound SELECT of one term per parent cheaply, and has no LATERAL.
+      const branches =
+        engine === "postgres"
+          ? groups.map(({ kind, ids }) => lateralPages(kind, ids))
+          : parents.map((parent) => pageBranch(parent.kind, parent.id));
       if (boundary) for (const { kind, ids } of groups) branches.push(boundaryBranch(kind, ids, boundary));
       if (asOf) for (const { kind, ids } of groups) branches.push(dueBranch(kind, ids, tenantId, asOf, nullColumns));
       return Prisma.join(branches, " UNION ALL ");
