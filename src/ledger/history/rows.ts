@@ -99,18 +99,28 @@ function toEntry(row: RawRow): CreditEntry {
  * already decoded them (bigint amounts; times from their `_at` names, since through the UNION ALL SQLite
  * reports them as text).
  */
-function joined(row: RawRow, prefix: string, columns: readonly string[]): Record<string, unknown> {
+function joined(row: RawRow, prefix: "ja" | "js" | "jp", columns: readonly string[]): Record<string, unknown> {
   const model: Record<string, unknown> = {};
-  for (const column of columns) {
-    const name = camelCase(column);
-    const value = row[prefix + name.charAt(0).toUpperCase() + name.slice(1)];
-    model[name] = value === undefined ? null : column === "amount" && value !== null ? toBigInt(value) : value;
+  for (const [rowKey, modelKey] of joinedKeys(prefix, columns)) {
+    const value = row[rowKey];
+    model[modelKey] = value === undefined ? null : modelKey === "amount" && value !== null ? toBigInt(value) : value;
   }
   return model;
 }
 
-function camelCase(column: string): string {
-  return column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+/** [key in the row, key in the model] of each joined column, worked out once per prefix. */
+const joinedKeyLists = new Map<string, [string, string][]>();
+
+function joinedKeys(prefix: string, columns: readonly string[]): [string, string][] {
+  let keys = joinedKeyLists.get(prefix);
+  if (!keys) {
+    keys = columns.map((column) => {
+      const name = column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+      return [prefix + name.charAt(0).toUpperCase() + name.slice(1), name];
+    });
+    joinedKeyLists.set(prefix, keys);
+  }
+  return keys;
 }
 
 /**
