@@ -15,7 +15,7 @@ import pg from "pg";
 import { benchDirectory, prng } from "./generate.ts";
 import { measureRound, type Round, type RoundContext } from "./lib/measure.ts";
 import { errorNotes, markdownTable, resultsMarkdown, summarize } from "./lib/report.ts";
-import { peerNode, type Server } from "./lib/servers.ts";
+import { gatewayNode, peerNode, type Server } from "./lib/servers.ts";
 import { type Environment, type Resources, setUp, tearDown } from "./lib/setup.ts";
 import { loadPools, type ServerName, type Workload, workloads as allWorkloads } from "./lib/workloads.ts";
 
@@ -60,6 +60,10 @@ function parseOptions(argv: string[]): Options {
     };
     switch (flag) {
       case "--smoke": break;
+      case "--help":
+        console.log("npm run bench [-- --smoke] [--actions N] [--seed N] [--duration S] [--rounds N] [--warmup S]\n" +
+          "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\nSee bench/README.md.");
+        process.exit(0);
       case "--actions": options.actions = Math.round(number(100)); break;
       case "--seed": options.seed = Math.round(number(0)); break;
       case "--duration": options.duration = number(0.5); break;
@@ -76,6 +80,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 const startedAt = Date.now();
+const loadAtStart = os.loadavg().map((value) => value.toFixed(1)).join(", ");
 const log = (line: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -169,12 +174,13 @@ async function verifyLedgerClean(env: Environment): Promise<{ clean: boolean; te
   }
 }
 
-function describeMachine(): string {
+function describeMachine(postgresVersion: string): string {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown CPU";
   const cores = execFileSync("nproc", { encoding: "utf8" }).trim();
   const memory = Math.round(os.totalmem() / 2 ** 30);
   const peerVersion = execFileSync(peerNode(), ["--version"], { encoding: "utf8" }).trim();
-  return `${cores} cores (nproc), ${model}, ${memory} GiB RAM, ${os.type()} ${os.release()}; gateway on Node ${process.version}, PostGraphile on Node ${peerVersion}`;
+  const gatewayVersion = execFileSync(gatewayNode(), ["--version"], { encoding: "utf8" }).trim();
+  return `${cores} cores (nproc), ${model}, ${memory} GiB RAM, ${os.type()}; gateway on Node ${gatewayVersion.replace(/^v/, "")}, PostGraphile on Node ${peerVersion.replace(/^v/, "")}, PostgreSQL ${postgresVersion}; load average ${loadAtStart} at the start of the run`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -201,7 +207,13 @@ async function main(): Promise<number> {
     const pools = await loadPools(client, env.meta.hotAccountIds);
     const list = allWorkloads(pools)
       .filter((w) => !options.workloads || options.workloads.includes(w.id))
-      .map((w) => ({ ...w, connections: options.connections ? w.connections.filter((c) => options.connections?.includes(c)) : w.connections }))
+      .map((w) => ({
+        ...w,
+        // The smoke run keeps each workload's first connection count only (8; 32 for the hot accounts).
+        connections: options.connections
+          ? w.connections.filter((c) => options.connections?.includes(c))
+          : options.smoke ? w.connections.slice(0, 1) : w.connections,
+      }))
       .filter((w) => w.connections.length > 0);
     if (list.length === 0) throw new Error("no workload selected");
 
@@ -239,7 +251,7 @@ async function main(): Promise<number> {
             if (!result.drained) log(`warning: ${name} was still busy a minute after the round ended`);
             log(
               `${workload.id} c=${connections} round ${round} ${name.padEnd(7)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms` +
-                `  errors ${result.errors}  cpu ${result.serverCpuMsPerRequest.toFixed(2)}+${result.postgresCpuMsPerRequest.toFixed(2)} ms/req  stmts ${result.statementsPerRequest.toFixed(1)}/req`,
+                `  errors ${result.errors}  cpu ${result.serverCpuMsPerRequest.toFixed(2)}+${result.postgresCpuMsPerRequest.toFixed(2)} ms/req  stmts ${result.statementsPerRequest.toFixed(1)}/req  other load ${result.otherCores.toFixed(2)} cores`,
             );
           }
         }
@@ -262,7 +274,7 @@ async function main(): Promise<number> {
       const markdown = resultsMarkdown(
         {
           command,
-          machine: describeMachine(),
+          machine: describeMachine(env.cluster.version),
           date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
           settings: `${options.rounds} rounds of ${options.duration} s per server, workload and connection count, alternating which server goes first; ${options.warmup} s warm-up per workload and server at 8 connections`,
           ledger: `${env.meta.actions} actions (seed ${env.meta.seed}): ${env.meta.customers} customers, ${env.meta.accounts} accounts, ${env.meta.entries} entries, ${env.meta.grants} grants`,

@@ -10,6 +10,8 @@ import path from "node:path";
 
 export interface Cluster {
   port: number;
+  /** "PostgreSQL 15.x ...", from `postgres --version`. */
+  version: string;
   /** URL of a database as a role (no password: the cluster trusts local connections). */
   url(database: string, role?: string): string;
   /** Runs a psql script (on stdin) as the superuser; rejects with psql's output when it fails. */
@@ -19,7 +21,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-function findBinary(name: string): string {
+export function findBinary(name: string): string {
   for (const directory of (process.env.PATH ?? "").split(":")) {
     const file = path.join(directory, name);
     if (directory && existsSync(file)) return file;
@@ -49,11 +51,15 @@ export function run(
   file: string,
   args: string[],
   options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ code: number; output: string }> {
+): Promise<{ code: number; output: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, cwd: options.cwd });
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      stdout += chunk.toString();
+    });
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => {
       output += `\n(killed after ${options.timeoutMs} ms)`;
@@ -65,7 +71,7 @@ export function run(
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, output });
+      resolve({ code: code ?? 1, output, stdout });
     });
     child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
@@ -87,6 +93,7 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
   }
   let started = false;
   let port = 0;
+  let version = "PostgreSQL";
   const stop = async () => {
     try {
       if (started || existsSync(path.join(data, "postmaster.pid"))) {
@@ -127,8 +134,8 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
       if (attempt >= 3 || !/could not bind|address already in use/i.test(serverLog)) throw new Error(`PostgreSQL did not start:\n${start.output}\n${serverLog}`);
     }
     started = true;
-    const version = execFileSync(path.join(path.dirname(pgCtl), "postgres"), ["--version"], { encoding: "utf8" }).trim();
-    log(`postgres: started a throw-away cluster (${version}) on 127.0.0.1:${port}`);
+    version = execFileSync(path.join(path.dirname(pgCtl), "postgres"), ["--version"], { encoding: "utf8" }).trim().replace(/^postgres \(PostgreSQL\) /, "");
+    log(`postgres: started a throw-away PostgreSQL ${version} cluster on 127.0.0.1:${port}`);
   } catch (error) {
     await stop();
     throw error;
@@ -136,6 +143,7 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
   const url = (database: string, role = "postgres") => `postgresql://${role}@127.0.0.1:${port}/${database}`;
   return {
     port,
+    version,
     url,
     async psql(database, script, timeoutMs = 600_000) {
       const result = await run(psqlBinary, ["-X", "-q", "-v", "ON_ERROR_STOP=1", url(database)], { input: script, timeoutMs });

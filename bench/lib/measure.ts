@@ -3,10 +3,11 @@
 // server's peak resident memory (sampled every 200 ms) and the statements its PostgreSQL role ran
 // (pg_stat_statements). The load generator runs on the same machine as both servers and PostgreSQL; rounds
 // alternate between the servers, so each round sees the same competition for the cores.
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type pg from "pg";
 import { answerHasErrors, type ServerName, type Workload } from "./workloads.ts";
-import { cpuMs, processTree, rssMiB, type Server } from "./servers.ts";
+import { clockTicks, cpuMs, processTree, rssMiB, type Server } from "./servers.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -36,6 +37,10 @@ export interface Round {
   serverCpuMsPerRequest: number;
   postgresCpuMsPerRequest: number;
   peakRssMiB: number;
+  /** CPU the runner itself (autocannon) used, in cores. */
+  loadGeneratorCores: number;
+  /** CPU used by everything else on the machine during the round (other servers' leftovers, other jobs), in cores. */
+  otherCores: number;
   statementsPerRequest: number;
   /** pg_stat_statements evicted entries during the round, which would make the statement count low. */
   statementsEvicted: boolean;
@@ -63,6 +68,19 @@ async function statementCalls(client: pg.Client, role: string): Promise<{ calls:
 }
 
 let requestCounter = 0;
+
+/** Busy CPU time of the whole machine so far, in ms (all cores; from the first line of /proc/stat). */
+function machineBusyMs(): number {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...: everything but idle and iowait.
+  const busy = fields.slice(0, 8).reduce((sum, value, index) => (index === 3 || index === 4 ? sum : sum + value), 0);
+  return (busy * 1000) / clockTicks;
+}
+
+const selfCpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
 
 /**
  * Waits (at most `timeoutMs`) until the server has finished the requests still in flight when the load
@@ -108,6 +126,8 @@ export async function measureRound(
   const statementsBefore = await statementCalls(context.client, server.name);
   const serverCpuBefore = cpuMs(server.pid);
   const postgresCpuBefore = cpuMs(context.postmasterPid, true);
+  const machineBefore = machineBusyMs();
+  const selfBefore = selfCpuMs();
 
   let result: AutocannonResult;
   try {
@@ -146,6 +166,8 @@ export async function measureRound(
 
   const serverCpu = cpuMs(server.pid) - serverCpuBefore;
   const postgresCpu = cpuMs(context.postmasterPid, true) - postgresCpuBefore;
+  const runnerCpu = selfCpuMs() - selfBefore;
+  const otherCpu = Math.max(0, machineBusyMs() - machineBefore - serverCpu - postgresCpu - runnerCpu);
   peak = Math.max(peak, rssMiB(pids));
   const statementsAfter = await statementCalls(context.client, server.name);
   const drained = await waitUntilIdle(context.client, server);
@@ -166,6 +188,8 @@ export async function measureRound(
     serverCpuMsPerRequest: per(serverCpu),
     postgresCpuMsPerRequest: per(postgresCpu),
     peakRssMiB: peak,
+    loadGeneratorCores: runnerCpu / 1000 / result.duration,
+    otherCores: otherCpu / 1000 / result.duration,
     statementsPerRequest: per(statementsAfter.calls - statementsBefore.calls),
     statementsEvicted: statementsAfter.dealloc !== statementsBefore.dealloc,
     drained,

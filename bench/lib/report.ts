@@ -22,6 +22,8 @@ interface Aggregate {
   rss: number;
   statements: number;
   statementsEvicted: boolean;
+  /** CPU used by other processes of the machine during the rounds, in cores. */
+  otherCores: number;
   sampleError?: string;
 }
 
@@ -44,6 +46,7 @@ function aggregate(rounds: Round[]): Aggregate {
     rss: Math.max(...rounds.map((round) => round.peakRssMiB)),
     statements: median(rounds.map((round) => round.statementsPerRequest)),
     statementsEvicted: rounds.some((round) => round.statementsEvicted),
+    otherCores: median(rounds.map((round) => round.otherCores)),
     ...(sampleError ? { sampleError } : {}),
   };
 }
@@ -67,8 +70,8 @@ const pair = (a: string, b: string) => `${a} / ${b}`;
 
 export function markdownTable(summaries: Summary[]): string {
   const lines = [
-    "| workload | conns | gateway req/s | peer req/s | ratio | p50 ms (gw / peer) | p99 ms (gw / peer) | server CPU ms/req (gw / peer) | PostgreSQL CPU ms/req (gw / peer) | peak RSS MiB (gw / peer) | statements/req (gw / peer) | errors (gw / peer) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| workload | conns | gateway req/s | peer req/s | ratio | p50 ms (gw / peer) | p99 ms (gw / peer) | server CPU ms/req (gw / peer) | PostgreSQL CPU ms/req (gw / peer) | peak RSS MiB (gw / peer) | statements/req (gw / peer) | errors (gw / peer) | other load, cores (gw / peer) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const s of summaries) {
     const flag = s.gateway.errors + s.peer.errors > 0 ? " ⚠" : "";
@@ -77,7 +80,7 @@ export function markdownTable(summaries: Summary[]): string {
       `| ${s.workload}${flag} | ${s.connections} | ${f(s.gateway.rps)} | ${f(s.peer.rps)} | ${f(s.ratio, 2)} | ${pair(f(s.gateway.p50, 1), f(s.peer.p50, 1))} | ` +
         `${pair(f(s.gateway.p99, 1), f(s.peer.p99, 1))} | ${pair(f(s.gateway.serverCpu, 2), f(s.peer.serverCpu, 2))} | ` +
         `${pair(f(s.gateway.postgresCpu, 2), f(s.peer.postgresCpu, 2))} | ${pair(f(s.gateway.rss), f(s.peer.rss))} | ` +
-        `${pair(f(s.gateway.statements, 1), f(s.peer.statements, 1))}${evicted} | ${pair(String(s.gateway.errors), String(s.peer.errors))} |`,
+        `${pair(f(s.gateway.statements, 1), f(s.peer.statements, 1))}${evicted} | ${pair(String(s.gateway.errors), String(s.peer.errors))} | ${pair(f(s.gateway.otherCores, 2), f(s.peer.otherCores, 2))} |`,
     );
   }
   return lines.join("\n");
@@ -114,6 +117,8 @@ export function resultsMarkdown(run: RunDescription, summaries: Summary[]): stri
     "",
     "The latest run of `npm run bench` (see bench/README.md for what is measured and how). Ratio = gateway ÷ PostGraphile req/s;",
     "every other column gives both servers' medians over the rounds as `gateway / peer`. Latencies are client-side (autocannon), in ms.",
+    "\"Other load\" is the CPU that processes outside the benchmark used during the rounds (of 2 cores when nproc is 2): the machine was",
+    "not quiet when it is well above zero, and absolute figures are then low; the ratio is what to compare.",
     "",
     `- Command: \`${run.command}\``,
     `- Machine: ${run.machine}`,

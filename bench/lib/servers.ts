@@ -2,7 +2,7 @@
 // the system Node through tsx) and the peer (PostGraphile 5 on the bench's own Node 22, serve-postgraphile.mjs).
 // Also reads their CPU time and memory, and PostgreSQL's, from /proc.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { benchDirectory } from "../generate.ts";
 import { freePort } from "./cluster.ts";
@@ -60,6 +60,24 @@ async function waitForGraphql(server: Server, child: ChildProcess, headers: Reco
   }
 }
 
+/**
+ * The Node the repository itself runs on: the first `node` on PATH outside bench/node_modules (npm puts the
+ * bench's Node 22 first on PATH while `npm run bench` runs), as `npm start` would use.
+ */
+export function gatewayNode(): string {
+  for (const directory of (process.env.PATH ?? "").split(":")) {
+    if (!directory || path.resolve(directory).startsWith(path.join(benchDirectory, "node_modules"))) continue;
+    const file = path.join(directory, "node");
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return process.execPath;
+}
+
 export async function startGateway(databaseUrl: string, apiKey: string): Promise<Server> {
   const port = await freePort();
   const env = {
@@ -75,7 +93,7 @@ export async function startGateway(databaseUrl: string, apiKey: string): Promise
     DATABASE_POOL_SIZE: "10",
     NODE_ENV: "production",
   };
-  const { child, output } = startProcess("gateway", process.execPath, ["--import", "tsx", "src/main.ts"], env, repositoryRoot);
+  const { child, output } = startProcess("gateway", gatewayNode(), ["--import", "tsx", "src/main.ts"], env, repositoryRoot);
   const server: Server = { name: "gateway", url: `http://127.0.0.1:${port}/graphql`, pid: child.pid ?? 0, output, stop: () => stopProcess(child) };
   try {
     await waitForGraphql(server, child, { authorization: `Bearer ${apiKey}` }, 90_000);
