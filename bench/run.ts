@@ -70,7 +70,10 @@ function parseOptions(argv: string[]): Options {
       case "--rounds": options.rounds = Math.round(number(1)); break;
       case "--warmup": options.warmup = number(0); break;
       case "--workloads": options.workloads = value().split(","); break;
-      case "--connections": options.connections = value().split(",").map(Number); break;
+      case "--connections":
+        options.connections = value().split(",").map(Number);
+        if (options.connections.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--connections takes whole numbers, e.g. 8,32");
+        break;
       case "--write-results": options.writeResults = true; break;
       case "--verify-before": options.verifyBefore = true; break;
       default: throw new Error(`unknown argument ${flag}; see bench/README.md`);
@@ -174,6 +177,44 @@ async function verifyLedgerClean(env: Environment): Promise<{ clean: boolean; te
   }
 }
 
+interface TopStatements {
+  workload: string;
+  /** Per server: its most frequent statements in this workload's rounds, with calls per request sent. */
+  servers: Record<ServerName, { query: string; perRequest: number; meanMs: number }[]>;
+}
+
+async function topStatements(client: pg.Client, workload: string, rounds: Round[]): Promise<TopStatements> {
+  const servers = {} as TopStatements["servers"];
+  for (const name of ["gateway", "peer"] as const) {
+    const requests = rounds.filter((r) => r.server === name).reduce((sum, r) => sum + r.sent, 0);
+    const { rows } = await client.query<{ query: string; calls: string; mean: number }>(
+      "SELECT s.query, s.calls::text AS calls, s.mean_exec_time AS mean FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid " +
+        "WHERE r.rolname = $1 ORDER BY s.calls DESC LIMIT 12",
+      [name],
+    );
+    servers[name] = rows.map((row) => ({
+      query: row.query.replace(/\s+/g, " ").slice(0, 240),
+      perRequest: requests > 0 ? Number(row.calls) / requests : 0,
+      meanMs: row.mean,
+    }));
+  }
+  return { workload, servers };
+}
+
+/** The gateway's most frequent statements per workload, as a collapsed Markdown section. */
+function statementsMarkdown(list: TopStatements[]): string {
+  const out = ["<details><summary>The gateway's most frequent statements per workload (calls per request sent, mean ms)</summary>", ""];
+  for (const entry of list) {
+    out.push(`**${entry.workload}**`, "", "| calls/req | mean ms | statement |", "| ---: | ---: | --- |");
+    for (const row of entry.servers.gateway.slice(0, 10)) {
+      out.push(`| ${row.perRequest.toFixed(2)} | ${row.meanMs.toFixed(2)} | \`${row.query.replace(/\|/g, "\\|").replace(/`/g, "'")}\` |`);
+    }
+    out.push("");
+  }
+  out.push("</details>", "");
+  return out.join("\n");
+}
+
 function describeMachine(postgresVersion: string): string {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown CPU";
   const cores = execFileSync("nproc", { encoding: "utf8" }).trim();
@@ -210,9 +251,7 @@ async function main(): Promise<number> {
       .map((w) => ({
         ...w,
         // The smoke run keeps each workload's first connection count only (8; 32 for the hot accounts).
-        connections: options.connections
-          ? w.connections.filter((c) => options.connections?.includes(c))
-          : options.smoke ? w.connections.slice(0, 1) : w.connections,
+        connections: options.connections ?? (options.smoke ? w.connections.slice(0, 1) : w.connections),
       }))
       .filter((w) => w.connections.length > 0);
     if (list.length === 0) throw new Error("no workload selected");
@@ -241,7 +280,10 @@ async function main(): Promise<number> {
     }
 
     const rounds: Round[] = [];
+    const statements: TopStatements[] = [];
     for (const workload of list) {
+      // Counted from zero per workload, so that its most frequent statements can be listed afterwards.
+      await client.query("SELECT pg_stat_statements_reset()");
       for (const connections of workload.connections) {
         for (let round = 1; round <= options.rounds; round++) {
           const order: ServerName[] = round % 2 === 1 ? ["gateway", "peer"] : ["peer", "gateway"];
@@ -256,6 +298,7 @@ async function main(): Promise<number> {
           }
         }
       }
+      statements.push(await topStatements(client, workload.id, rounds.filter((r) => r.workload === workload.id)));
     }
 
     const wrote = list.some((w) => w.write);
@@ -267,7 +310,7 @@ async function main(): Promise<number> {
     console.log(`\n${table}\n`);
     const notes = errorNotes(summaries);
     for (const note of notes) console.log(`errors: ${note}`);
-    writeFileSync(path.join(benchDirectory, ".cache", "last-run.json"), JSON.stringify({ options, rounds, summaries }, null, 2));
+    writeFileSync(path.join(benchDirectory, ".cache", "last-run.json"), JSON.stringify({ options, rounds, summaries, statements }, null, 2));
 
     if (options.writeResults) {
       const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
@@ -281,6 +324,7 @@ async function main(): Promise<number> {
           verify: verify.text,
           equality,
           durationSeconds: (Date.now() - startedAt) / 1000,
+          extra: statementsMarkdown(statements),
         },
         summaries,
       );

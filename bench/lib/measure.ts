@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 
 interface AutocannonResult {
   duration: number;
-  requests: { total: number };
+  requests: { total: number; sent?: number };
   latency: { p50: number; p99: number };
   errors: number;
   timeouts: number;
@@ -27,7 +27,10 @@ export interface Round {
   server: ServerName;
   connections: number;
   round: number;
+  /** Answers received within the round. */
   requests: number;
+  /** Requests sent within the round (answered, plus those in flight when it ended). */
+  sent: number;
   seconds: number;
   rps: number;
   p50: number;
@@ -164,21 +167,30 @@ export async function measureRound(
     clearInterval(sampler);
   }
 
+  // The machine's other load over the round itself.
+  const roundServerCpu = cpuMs(server.pid) - serverCpuBefore;
+  const roundPostgresCpu = cpuMs(context.postmasterPid, true) - postgresCpuBefore;
+  const runnerCpu = selfCpuMs() - selfBefore;
+  const otherCpu = Math.max(0, machineBusyMs() - machineBefore - roundServerCpu - roundPostgresCpu - runnerCpu);
+  peak = Math.max(peak, rssMiB(pids));
+  // The work per request counts every request sent in the round, to its end: the requests still in flight when
+  // the load generator stopped are finished (drained) before the CPU and statement counters are read again,
+  // and divided by the requests sent rather than answered. A slow server would otherwise be charged for up to
+  // `connections` half-done requests without counting them.
+  const drained = await waitUntilIdle(context.client, server);
   const serverCpu = cpuMs(server.pid) - serverCpuBefore;
   const postgresCpu = cpuMs(context.postmasterPid, true) - postgresCpuBefore;
-  const runnerCpu = selfCpuMs() - selfBefore;
-  const otherCpu = Math.max(0, machineBusyMs() - machineBefore - serverCpu - postgresCpu - runnerCpu);
-  peak = Math.max(peak, rssMiB(pids));
   const statementsAfter = await statementCalls(context.client, server.name);
-  const drained = await waitUntilIdle(context.client, server);
   const requests = result.requests.total;
-  const per = (value: number) => (requests > 0 ? value / requests : 0);
+  const sent = Math.max(result.requests.sent ?? requests, requests);
+  const per = (value: number) => (sent > 0 ? value / sent : 0);
   return {
     workload: workload.id,
     server: server.name,
     connections,
     round,
     requests,
+    sent,
     seconds: result.duration,
     rps: requests / result.duration,
     // No answer at all within the round (a server slower than the round is long): no latency to report.
