@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { benchDirectory, prng } from "./generate.ts";
+import { benchDirectory, cachedLedger, prng } from "./generate.ts";
 import { measureRound, type Round, type RoundContext } from "./lib/measure.ts";
 import { errorNotes, markdownTable, resultsMarkdown, summarize } from "./lib/report.ts";
 import { gatewayNode, peerNode, type Server } from "./lib/servers.ts";
@@ -229,6 +229,9 @@ function describeMachine(postgresVersion: string): string {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   peerNode(); // fails early, with instructions, when the bench's packages are not installed
+  // Generated first, before the signal handlers: generation is one synchronous loop that a handler could not
+  // interrupt, and nothing needs cleaning up yet (setUp then finds the ledger in the cache).
+  cachedLedger(options.actions, options.seed, log);
   const resources: Resources = {};
   let interrupted = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -46,11 +46,15 @@ export async function loadPools(client: pg.Client, hot: string[]): Promise<Pools
   const stores = (await client.query<{ id: string }>("SELECT id FROM store ORDER BY id")).rows.map((row) => row.id);
   const byCurrency = new Map<string, string[]>();
   const richByCurrency = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, key: string, id: string) => {
+    const list = map.get(key);
+    if (list) list.push(id);
+    else map.set(key, [id]);
+  };
+  const hotSet = new Set(hot);
   for (const account of accounts) {
-    byCurrency.set(account.currency, [...(byCurrency.get(account.currency) ?? []), account.id]);
-    if (BigInt(account.balance) >= 1000n && !hot.includes(account.id)) {
-      richByCurrency.set(account.currency, [...(richByCurrency.get(account.currency) ?? []), account.id]);
-    }
+    add(byCurrency, account.currency, account.id);
+    if (BigInt(account.balance) >= 1000n && !hotSet.has(account.id)) add(richByCurrency, account.currency, account.id);
   }
   for (const [currency, list] of [...richByCurrency]) if ((byCurrency.get(currency)?.length ?? 0) < 2 || list.length === 0) richByCurrency.delete(currency);
   if (richByCurrency.size === 0) throw new Error("the ledger has no account with 1,000 credits to transfer from");
