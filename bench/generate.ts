@@ -407,6 +407,10 @@ export async function loadLedger(directory: string, psql: (script: string) => Pr
   lines.push(
     "UPDATE credit_grant g SET remaining_amount = f.net FROM (SELECT grant_id, sum(CASE WHEN direction = 'CREDIT' THEN amount ELSE -amount END) AS net " +
       "FROM credit_allocation GROUP BY grant_id) f WHERE f.grant_id = g.id AND g.remaining_amount <> f.net;",
+    // Each account's next lapse, as the ledger maintains it: the earliest expiry among its grants that still
+    // hold credits.
+    "UPDATE credit_account a SET next_lapse_at = f.next FROM (SELECT account_id, min(expires_at) AS next FROM credit_grant " +
+      "WHERE remaining_amount > 0 GROUP BY account_id) f WHERE f.account_id = a.id;",
     "DO $$ DECLARE r record; BEGIN FOR r IN SELECT indexdef FROM bench_indexes LOOP EXECUTE r.indexdef; END LOOP; END $$;",
     "COMMIT;",
     "VACUUM ANALYZE;",
