@@ -17,7 +17,7 @@ export async function reduce(deps: LedgerDependencies, tenantId: string, input: 
   if (isFailure(amount)) return amount;
   return moneyWrite(deps, tenantId, "reduce", { accountId: input.accountId, amount }, input, async (session, options, requestHash) => {
     await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
-    await session.settleClosedGrants([input.accountId]);
+    await session.settleDueGrants([input.accountId]);
     const problem = session.checkDebit(input.accountId, amount);
     if (problem) rollback(problem);
     const action = await session.beginAction({

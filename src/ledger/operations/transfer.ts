@@ -38,7 +38,7 @@ export async function transfer(deps: LedgerDependencies, tenantId: string, input
         }),
       );
     }
-    await session.settleClosedGrants([sourceAccountId, targetAccountId]);
+    await session.settleDueGrants([sourceAccountId, targetAccountId]);
     const problem = session.checkDebit(sourceAccountId, amount) ?? session.checkCredit(targetAccountId, amount);
     if (problem) rollback(problem);
     const action = await session.beginAction({
