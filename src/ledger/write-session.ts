@@ -24,6 +24,7 @@ import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
 import { newId } from "./ids.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 import { type AccountSelector, explainFailedUpdate, lockAccounts, type References, writeBalances } from "./sql/accounts.ts";
+import { pastBalances } from "./sql/backdated.ts";
 import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
 import { insertRows, insertStatement } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
@@ -172,6 +173,39 @@ export class WriteSession {
     );
   }
 
+  /** Whether a write effective at this time changes the past: any effective time before now. */
+  isBackdated(effectiveAt: Date): boolean {
+    return effectiveAt.getTime() < this.now.getTime();
+  }
+
+  /**
+   * For a debit effective before now (backdated): INSUFFICIENT_CREDITS, with the effective time, unless taking
+   * `amount` then leaves the account valid at every moment from then on. That is, its balance stays within
+   * the overdraft limit at every later moment, not only now; and the grants it spends were spendable at that
+   * time (in effect, and neither expired nor voided), as a debit takes grants before it overdraws. Null for a
+   * debit effective now (checkDebit covers it), which costs no statement.
+   */
+  async checkBackdatedDebit(accountId: string, amount: bigint, effectiveAt: Date, field = "amount"): Promise<LedgerFailure | null> {
+    if (!this.isBackdated(effectiveAt)) return null;
+    const state = this.state(accountId);
+    // Expirations settled in this transaction are part of the past being checked.
+    await this.writePending();
+    const past = await pastBalances(this.tx, accountId, effectiveAt);
+    const limit = state.row.overdraftLimit;
+    // Within the limit at every moment from then on.
+    const withinLimit = past.lowestFrom + limit;
+    // From grants spendable then: a debit spends grants down to a zero balance before it overdraws.
+    const fromGrants = state.balance > past.spendableAt ? past.spendableAt : state.balance + limit;
+    const available = maxBigInt(0n, minBigInt(withinLimit, fromGrants));
+    if (amount <= available) return null;
+    return failure(
+      "INSUFFICIENT_CREDITS",
+      field,
+      `At ${effectiveAt.toISOString()} the account has ${available} ${state.row.currency} available (keeping every later balance within its limit); ${amount} were requested.`,
+      { available: available.toString(), requested: amount.toString(), currency: state.row.currency, effectiveAt: effectiveAt.toISOString() },
+    );
+  }
+
   /** BALANCE_OUT_OF_RANGE if adding `amount` would pass the 64-bit range, else null. */
   checkCredit(accountId: string, amount: bigint, field = "amount"): LedgerFailure | null {
     const state = this.state(accountId);
@@ -286,7 +320,11 @@ export class WriteSession {
     // Spend in order, a page at a time, until the amount is covered or the grants run out. Each page's
     // changes are written before the next page is read, so the next page starts where this one ended.
     while (left > 0n) {
-      const page = await spendingPage(this.tx, accountId, grantPageSize, options.preferCreatedBy ?? null);
+      const page = await spendingPage(this.tx, accountId, grantPageSize, {
+        preferCreatedBy: options.preferCreatedBy ?? null,
+        // A backdated debit spends only what was spendable at its time (checkBackdatedDebit made sure it is enough).
+        spendableAtTime: this.isBackdated(action.effectiveAt) ? action.effectiveAt : null,
+      });
       const changes: RemainingChange[] = [];
       for (const grant of page) {
         if (left === 0n) break;
@@ -422,14 +460,19 @@ export class WriteSession {
     return entry;
   }
 
+  /** Writes the allocations and entries recorded so far. */
+  private async writePending(): Promise<void> {
+    await insertRows(this.tx, "credit_allocation", this.pendingAllocations.splice(0));
+    await insertRows(this.tx, "credit_entry", this.pendingEntries.splice(0));
+  }
+
   /**
    * Writes the allocations and entries recorded so far, then the new balances of the touched accounts in one
    * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
    * count is still the one read under the lock (see writeBalances).
    */
   async finish(): Promise<void> {
-    await insertRows(this.tx, "credit_allocation", this.pendingAllocations.splice(0));
-    await insertRows(this.tx, "credit_entry", this.pendingEntries.splice(0));
+    await this.writePending();
     const touched = [...this.accounts.values()].filter((state) => state.entryCount !== state.lockedEntryCount);
     if (touched.length === 0) return;
     const updates = touched.map((state) => ({

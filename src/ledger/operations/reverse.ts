@@ -40,7 +40,8 @@ export async function reverse(deps: LedgerDependencies, tenantId: string, input:
     await session.settleDueGrants(accounts);
     const problem =
       (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
-      (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null);
+      (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
+      (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null);
     if (problem) rollback(problem);
 
     const action = await session.beginAction({

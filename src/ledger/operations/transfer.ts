@@ -39,7 +39,12 @@ export async function transfer(deps: LedgerDependencies, tenantId: string, input
       );
     }
     await session.settleDueGrants([sourceAccountId, targetAccountId]);
-    const problem = session.checkDebit(sourceAccountId, amount) ?? session.checkCredit(targetAccountId, amount);
+    // Credits only add to the target's later balances, and arrive there as grants effective at the
+    // transfer's time: only the source must be checked at a backdated time.
+    const problem =
+      session.checkDebit(sourceAccountId, amount) ??
+      session.checkCredit(targetAccountId, amount) ??
+      (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
     if (problem) rollback(problem);
     const action = await session.beginAction({
       type: "TRANSFER",

@@ -34,6 +34,18 @@ export async function voidGrant(deps: LedgerDependencies, tenantId: string, inpu
     if (grant.remainingAmount === 0n) {
       rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant holds no credits any more; there is nothing to void.", { state: "DEPLETED" }));
     }
+    // A backdated void takes the credits out at its effective time: the grant must have been in effect by
+    // then, and every later balance must stay within the account's limit.
+    if (grant.effectiveAt > options.effectiveAt) {
+      rollback(
+        failure("GRANT_NOT_ACTIVE", "grantId", "The grant was not yet in effect at the void's effective time.", {
+          state: "NOT_YET_EFFECTIVE",
+          effectiveAt: grant.effectiveAt.toISOString(),
+        }),
+      );
+    }
+    const problem = await session.checkBackdatedDebit(accountId, grant.remainingAmount, options.effectiveAt, "effectiveAt");
+    if (problem) rollback(problem);
     const action = await session.beginAction({
       type: "VOID",
       amount: grant.remainingAmount,

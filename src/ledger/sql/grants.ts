@@ -1,24 +1,28 @@
 // The grant rows of a write: read in spending order a page at a time, lapsed ones found, remaining amounts
 // changed in one statement per batch, each change conditional on the amount read under the account lock.
-import { join, sql, type SqlRunner } from "../../db/sql.ts";
+import { empty, join, sql, type SqlRunner } from "../../db/sql.ts";
 import type { CreditGrant } from "../../generated/postgres/client.ts";
+import { spendableAt } from "./backdated.ts";
 import { valueById } from "./rows.ts";
 
 /**
  * The account's grants that still hold credits, in spending order: priority (lower first), soonest expiry
  * (none last), oldest effective time, then id. Grants created by `preferCreatedBy` come first (a reversal
- * takes back the very credits the original brought).
+ * takes back the very credits the original brought). A backdated debit reads only the grants spendable at
+ * its effective time (`spendableAtTime`).
  */
 export function spendingPage(
   tx: SqlRunner,
   accountId: string,
   pageSize: number,
-  preferCreatedBy: string | null,
+  options: { preferCreatedBy: string | null; spendableAtTime: Date | null },
 ): Promise<CreditGrant[]> {
-  const preferred = preferCreatedBy === null ? sql`` : sql`CASE WHEN created_by_action_id = ${preferCreatedBy} THEN 0 ELSE 1 END, `;
+  const { preferCreatedBy, spendableAtTime } = options;
+  const preferred = preferCreatedBy === null ? empty : sql`CASE WHEN created_by_action_id = ${preferCreatedBy} THEN 0 ELSE 1 END, `;
+  const spendable = spendableAtTime === null ? empty : sql` AND ${spendableAt(spendableAtTime)}`;
   return tx.query<CreditGrant>(sql`
     SELECT * FROM credit_grant
-    WHERE account_id = ${accountId} AND remaining_amount > 0
+    WHERE account_id = ${accountId} AND remaining_amount > 0${spendable}
     ORDER BY ${preferred}priority, CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, effective_at, id
     LIMIT ${pageSize}`);
 }
@@ -65,7 +69,7 @@ export async function changeRemaining(tx: SqlRunner, changes: readonly Remaining
     const batch = changes.slice(start, start + changesPerStatement);
     const to = new Map(batch.map((change) => [change.grantId, change.to]));
     const from = new Map(batch.map((change) => [change.grantId, change.from]));
-    const voiding = voidedAt === null ? sql`` : sql`, voided_at = ${voidedAt}`;
+    const voiding = voidedAt === null ? empty : sql`, voided_at = ${voidedAt}`;
     const updated = await tx.execute(sql`
       UPDATE credit_grant SET remaining_amount = ${valueById(to, "BIGINT")}, updated_at = ${now}${voiding}
       WHERE id IN (${join([...to.keys()])}) AND remaining_amount = ${valueById(from, "BIGINT")}`);
