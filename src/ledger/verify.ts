@@ -72,9 +72,10 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
     if (held !== maxBigInt(account.balance, 0n)) {
       report("grants-total", `grants hold ${held}, the positive balance is ${maxBigInt(account.balance, 0n)}`);
     }
-    const nextLapse = grants
-      .filter((grant) => grant.remainingAmount > 0n && grant.expiresAt !== null)
-      .reduce<Date | null>((earliest, grant) => (earliest === null || grant.expiresAt! < earliest ? grant.expiresAt : earliest), null);
+    let nextLapse: Date | null = null;
+    for (const { remainingAmount, expiresAt } of grants) {
+      if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse)) nextLapse = expiresAt;
+    }
     if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
       report(
         "next-lapse",
