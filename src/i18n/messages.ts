@@ -79,7 +79,9 @@ const english: Record<ErrorCode, Message> = {
   BALANCE_OUT_OF_RANGE: (p) => `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
-      ? `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
+      ? p.effectiveAt !== undefined
+        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} were requested.`
+        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
   ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
@@ -100,6 +102,8 @@ const english: Record<ErrorCode, Message> = {
         return "The grant has expired.";
       case "DEPLETED":
         return "The grant holds no credits any more; there is nothing to void.";
+      case "NOT_YET_EFFECTIVE":
+        return `The grant was not yet in effect at the void's effective time${p.effectiveAt ? `; it took effect at ${p.effectiveAt}` : ""}.`;
       default:
         return "The grant is no longer active.";
     }
@@ -206,7 +210,9 @@ const czech: Record<ErrorCode, Message> = {
   BALANCE_OUT_OF_RANGE: (p) => `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
-      ? `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
+      ? p.effectiveAt !== undefined
+        ? `K okamžiku ${p.effectiveAt} je na účtu k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""} (tak, aby žádný pozdější zůstatek nepřekročil limit účtu); požadováno bylo ${p.requested}.`
+        : `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
       : "Na účtu není k dispozici dost kreditů.",
   CUSTOMER_NOT_FOUND: () => "Zákazník s tímto ID neexistuje.",
   ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
@@ -227,6 +233,8 @@ const czech: Record<ErrorCode, Message> = {
         return "Platnost dávky kreditů již vypršela.";
       case "DEPLETED":
         return "Dávka kreditů již neobsahuje žádné kredity; není co zneplatnit.";
+      case "NOT_YET_EFFECTIVE":
+        return `K okamžiku zneplatnění dávka kreditů ještě neplatila${p.effectiveAt ? `; platí od ${p.effectiveAt}` : ""}.`;
       default:
         return "Dávka kreditů již není aktivní.";
     }

@@ -1,10 +1,11 @@
 // The ledger's non-money records: tenants, customers, credit accounts, stores and partners. Creating and
 // updating them moves no credits; closing an account is refused while it holds any.
+import { join, type Sql, sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAccount, Customer, Partner, Store, Tenant } from "../generated/postgres/client.ts";
 import { parseNonNegativeAmount } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "./result.ts";
-import { rollback, runWrite } from "./transaction.ts";
+import { rollback, runPrismaWrite, runWrite } from "./transaction.ts";
 import { checkCurrency, checkEmail, checkExternalId, checkName, emptyToNull, foldForSearch } from "./validation.ts";
 import { WriteSession } from "./write-session.ts";
 
@@ -53,7 +54,7 @@ export async function createCustomer(
 ): Promise<LedgerResult<{ customer: Customer }>> {
   const fields = checkCustomerFields(input, true);
   if (isFailure(fields)) return fields;
-  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+  const result = await runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     const taken = await tx.customer.findUnique({
       where: { tenantId_externalId: { tenantId, externalId: fields.externalId as string } },
       select: { id: true },
@@ -82,7 +83,7 @@ export async function updateCustomer(
 ): Promise<LedgerResult<{ customer: Customer }>> {
   const fields = checkCustomerFields(input, false);
   if (isFailure(fields)) return fields;
-  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+  const result = await runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     const customer = await tx.customer.findFirst({ where: { id: input.customerId, tenantId } });
     if (!customer) rollback(customerNotFound("customerId", input.customerId));
     if (fields.externalId !== undefined && fields.externalId !== customer.externalId) {
@@ -180,7 +181,12 @@ export async function updateAccount(
     const session = new WriteSession(tx, deps.database.engine, tenantId, deps.clock());
     const problem = await session.lock([{ id: input.accountId, field: "accountId" }]);
     if (problem) rollback(problem);
-    return tx.creditAccount.update({ where: { id: input.accountId }, data });
+    const changes = [
+      ...(data.name !== undefined ? [sql`name = ${data.name}`] : []),
+      ...(data.overdraftLimit !== undefined ? [sql`overdraft_limit = ${data.overdraftLimit}`] : []),
+      sql`updated_at = ${session.now}`,
+    ];
+    return updatedAccount(tx, sql`UPDATE credit_account SET ${join(changes)} WHERE id = ${input.accountId} RETURNING *`);
   });
   return isFailure(result) ? result : { ok: true, account: result };
 }
@@ -198,7 +204,7 @@ export async function closeAccount(
     if (session.account(input.accountId).status === "CLOSED") {
       rollback(failure("ACCOUNT_ALREADY_CLOSED", "accountId", "The credit account is already closed."));
     }
-    await session.settleClosedGrants([input.accountId]);
+    await session.settleDueGrants([input.accountId]);
     const balance = session.balance(input.accountId);
     if (balance !== 0n) {
       rollback(
@@ -208,12 +214,19 @@ export async function closeAccount(
       );
     }
     await session.finish();
-    return tx.creditAccount.update({
-      where: { id: input.accountId },
-      data: { status: "CLOSED", closedAt: session.now, updatedAt: session.now },
-    });
+    return updatedAccount(
+      tx,
+      sql`UPDATE credit_account SET status = ${"CLOSED"}, closed_at = ${session.now}, updated_at = ${session.now}
+          WHERE id = ${input.accountId} RETURNING *`,
+    );
   });
   return isFailure(result) ? result : { ok: true, account: result };
+}
+
+async function updatedAccount(tx: SqlRunner, update: Sql): Promise<CreditAccount> {
+  const [account] = await tx.query<CreditAccount>(update);
+  if (!account) throw new Error("Bug: a locked account was not updated.");
+  return account;
 }
 
 export interface PlaceInput {
@@ -246,7 +259,7 @@ async function createPlace(
     if (isFailure(checked)) return checked;
     externalId = checked;
   }
-  return runWrite(deps.database, deps.transactions, async (tx) => {
+  return runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     // Prisma's delegates for the two models have the same shape but distinct types.
     const delegate = (kind === "store" ? tx.store : tx.partner) as unknown as typeof tx.store;
     if (externalId !== null) {

@@ -1,5 +1,5 @@
 // What a money-moving operation returns on success, and how it is rebuilt for an idempotent replay.
-import type { PrismaClient, TransactionClient } from "../db/client.ts";
+import { sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
 
 export interface ActionOutcome {
@@ -36,10 +36,12 @@ export function outcomeOf(
   };
 }
 
-export async function loadOutcome(client: TransactionClient | PrismaClient, action: CreditAction): Promise<ActionOutcome> {
-  const [entries, grants] = await Promise.all([
-    client.creditEntry.findMany({ where: { actionId: action.id }, orderBy: { direction: "desc" } }),
-    client.creditGrant.findMany({ where: { createdByActionId: action.id }, orderBy: { id: "asc" } }),
-  ]);
+/** The stored outcome of an action, for a replay: its entries (the debit first) and the grants it created. */
+export async function loadOutcome(tx: SqlRunner, action: CreditAction): Promise<ActionOutcome> {
+  // One after the other: statements of one transaction share one connection.
+  const entries = await tx.query<CreditEntry>(
+    sql`SELECT * FROM credit_entry WHERE action_id = ${action.id} ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END`,
+  );
+  const grants = await tx.query<CreditGrant>(sql`SELECT * FROM credit_grant WHERE created_by_action_id = ${action.id} ORDER BY id`);
   return outcomeOf(action, entries, grants, [], true);
 }

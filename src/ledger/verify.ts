@@ -3,8 +3,10 @@
 // scenario; operators can run it on a live database (it only reads).
 //
 // Per account: its balance equals its credits minus its debits; its entries are numbered 1..n without gaps and
-// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); each grant's
-// remaining amount equals what was allocated into it minus what was taken out.
+// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); its next_lapse_at
+// is the earliest expiry among its grants that still hold credits (null when none), which reads trust to know
+// whether expirations are due; each grant's remaining amount equals what was allocated into it minus what
+// was taken out, and a void grant holds nothing.
 // Per action: a transfer moves exactly what it takes (one debit and one credit of the action's amount, same
 // currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
 // action it reverses.
@@ -62,10 +64,23 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
     if (account.balance > int64Max || account.balance < int64Min) report("balance-range", "balance is outside the 64-bit range");
     if (account.status === "CLOSED" && account.balance !== 0n) report("closed-balance", `closed account holds ${account.balance}`);
 
-    const grants = await db.creditGrant.findMany({ where: { accountId: account.id }, select: { id: true, remainingAmount: true, originalAmount: true } });
+    const grants = await db.creditGrant.findMany({
+      where: { accountId: account.id },
+      select: { id: true, remainingAmount: true, originalAmount: true, expiresAt: true, voidedAt: true },
+    });
     const held = grants.reduce((sum, grant) => sum + grant.remainingAmount, 0n);
     if (held !== maxBigInt(account.balance, 0n)) {
       report("grants-total", `grants hold ${held}, the positive balance is ${maxBigInt(account.balance, 0n)}`);
+    }
+    let nextLapse: Date | null = null;
+    for (const { remainingAmount, expiresAt } of grants) {
+      if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse)) nextLapse = expiresAt;
+    }
+    if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
+      report(
+        "next-lapse",
+        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits is ${nextLapse?.toISOString() ?? "null"}`,
+      );
     }
     const flows = await db.creditAllocation.groupBy({
       by: ["grantId", "direction"],
@@ -76,6 +91,9 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
       const into = flows.find((row) => row.grantId === grant.id && row.direction === "CREDIT")?._sum.amount ?? 0n;
       const outOf = flows.find((row) => row.grantId === grant.id && row.direction === "DEBIT")?._sum.amount ?? 0n;
       if (grant.remainingAmount < 0n) problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
+      if (grant.voidedAt !== null && grant.remainingAmount !== 0n) {
+        problems.push({ kind: "grant-void-holds", id: grant.id, message: `void, yet holds ${grant.remainingAmount}` });
+      }
       if (grant.remainingAmount !== into - outOf) {
         problems.push({ kind: "grant-flows", id: grant.id, message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}` });
       }

@@ -401,10 +401,11 @@ export async function buildDataset(api: ApiFixture): Promise<Dataset> {
   await run("bonusStart", deposit({ accountId: bonus, amount: "500", storeId: brno, note: "bonus_2026", initiator: { type: "USER", id: "cashier-7" } }));
   await run("giftCard", deposit({ accountId: wallet, amount: "25000", partnerId: beta, note: "Dárková karta O'Brien", externalReference: "invoice:in_1/line:il_1" }));
   await run("otherStart", deposit({ accountId: otherPoints, amount: "700", storeId: mustek, partnerId: beta, note: "Uvítací bonus 10 %" }));
+  // Recorded before the reductions backdated to February, which may spend only credits in effect by then.
+  await run("summer", deposit({ accountId: main, amount: "300", partnerId: alfa, note: "100% sleva", effectiveAt: "2025-07-01 09:00:00" }, "2025-07-01T07:00:00Z"));
   await run("horse1", reduce({ accountId: main, amount: "120", storeId: mustek, partnerId: beta, note: "ŽLUŤOUČKÝ kůň úpěl", effectiveAt: "2026-02-14 12:00:00" }, "2026-02-14T11:00:00Z"));
   await run("horse2", reduce({ accountId: main, amount: "80", storeId: brno, note: "žluťoučký KŮŇ", effectiveAt: "2026-02-14T11:00:00Z" }, "2026-02-14T11:00:00Z"));
   await run("toBonus", transfer({ sourceAccountId: main, targetAccountId: bonus, amount: "200", storeId: mustek, note: "Převod na bonus", initiator: { type: "SYSTEM" } }));
-  await run("summer", deposit({ accountId: main, amount: "300", partnerId: alfa, note: "100% sleva", effectiveAt: "2025-07-01 09:00:00" }, "2025-07-01T07:00:00Z"));
   await run("fifty", reduce({ accountId: bonus, amount: "50", storeId: brno, partnerId: beta, note: "50_50 akce" }));
   await run("plain", deposit({ accountId: main, amount: "10" }));
   await run("receipt", reduce({ accountId: wallet, amount: "5000", storeId: mustek, note: "Nákup – účtenka #42", externalReference: "invoice:in_2/line:il_9" }));

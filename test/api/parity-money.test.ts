@@ -409,6 +409,9 @@ describe("Stripe credit grants and balance transactions", () => {
 
   it("Stripe external reference (invoice and line item) and effective_at distinct from created", async () => {
     const { account } = await newAccount({ currency: "USD" });
+    // A backdated reduction may spend only credits in effect at its time (as Stripe requires), so the
+    // credits it spends arrive before it.
+    await ok("deposit", { accountId: account, amount: "500", effectiveAt: "2026-02-20T09:00:00Z" });
     await ok("deposit", { accountId: account, amount: "1000" });
     api.advance(60_000);
     const applied = await ok("reduce", { accountId: account, amount: "275", externalReference: "invoice:in_1Q2w3E/line:il_9Z8y7X", effectiveAt: "2026-02-27T09:15:00Z" });

@@ -32,6 +32,22 @@ describe("idempotency keys", () => {
     expect(await balanceOf(fixture, accountId)).toBe(70n);
   });
 
+  it("answers a retry from the original even when the request would now be refused", async () => {
+    const reduction = { accountId, amount: 60n, idempotencyKey: "spend-60" };
+    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 100n, idempotencyKey: "fund" }));
+    const first = ok(await fixture.ledger.reduce(fixture.tenantId, reduction));
+    // Only 40 are left, so the reduction itself would be refused; its retry is answered from the original.
+    const again = ok(await fixture.ledger.reduce(fixture.tenantId, reduction));
+    expect([again.replayed, again.action.id]).toEqual([true, first.action.id]);
+    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reduce(fixture.tenantId, { ...reduction, amount: 61n }), "IDEMPOTENCY_KEY_REUSED");
+    // Even a closed account answers the retry of a write it took.
+    ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 40n }));
+    ok(await fixture.ledger.closeAccount(fixture.tenantId, { accountId }));
+    const replayed = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 100n, idempotencyKey: "fund" }));
+    expect(replayed.replayed).toBe(true);
+    expect(replayed.balances).toEqual([{ accountId, balance: 100n }]);
+  });
+
   it("treats an amount given as a number or a string as the same request", async () => {
     const first = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 5, idempotencyKey: "k" }));
     const again = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: "5", idempotencyKey: "k" }));

@@ -50,7 +50,7 @@ export async function deposit(deps: LedgerDependencies, tenantId: string, input:
         );
       }
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
-      await session.settleClosedGrants([input.accountId]);
+      await session.settleDueGrants([input.accountId]);
       const problem = session.checkCredit(input.accountId, amount);
       if (problem) rollback(problem);
       const action = await session.beginAction({

@@ -17,8 +17,9 @@ export async function reduce(deps: LedgerDependencies, tenantId: string, input: 
   if (isFailure(amount)) return amount;
   return moneyWrite(deps, tenantId, "reduce", { accountId: input.accountId, amount }, input, async (session, options, requestHash) => {
     await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
-    await session.settleClosedGrants([input.accountId]);
-    const problem = session.checkDebit(input.accountId, amount);
+    await session.settleDueGrants([input.accountId]);
+    const problem =
+      session.checkDebit(input.accountId, amount) ?? (await session.checkBackdatedDebit(input.accountId, amount, options.effectiveAt));
     if (problem) rollback(problem);
     const action = await session.beginAction({
       type: "REDUCTION",

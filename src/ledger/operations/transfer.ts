@@ -38,8 +38,13 @@ export async function transfer(deps: LedgerDependencies, tenantId: string, input
         }),
       );
     }
-    await session.settleClosedGrants([sourceAccountId, targetAccountId]);
-    const problem = session.checkDebit(sourceAccountId, amount) ?? session.checkCredit(targetAccountId, amount);
+    await session.settleDueGrants([sourceAccountId, targetAccountId]);
+    // Credits only add to the target's later balances, and arrive there as grants effective at the
+    // transfer's time: only the source must be checked at a backdated time.
+    const problem =
+      session.checkDebit(sourceAccountId, amount) ??
+      session.checkCredit(targetAccountId, amount) ??
+      (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
     if (problem) rollback(problem);
     const action = await session.beginAction({
       type: "TRANSFER",
