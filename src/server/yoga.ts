@@ -13,6 +13,7 @@ import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { createContext, type Context } from "./context.ts";
 import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
+import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
@@ -105,14 +106,20 @@ export function createGateway({
       ...(rateLimitKeyPrefix ? { keyPrefix: rateLimitKeyPrefix } : {}),
     });
   const rateLimit = createRateLimitGuard(rateLimiter, { graphqlEndpoint, trustedProxies: config.trustedProxies });
+  const authentication = createAuthentication({
+    database,
+    clock: () => ledger.clock(),
+    graphqlEndpoint,
+    countInvalidKey: (request) => rateLimit.checkCaller(request, null),
+  });
   const metrics = config.metrics
     ? useMetrics({ routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint], inFlight: () => admission.inFlight })
     : null;
 
   // Order matters for the request hooks: the log and the metrics see every request, including refused
   // ones; the operational endpoints answer before any guard can refuse them; admission control sheds load
-  // before the rate limiter spends a Redis round trip; the query limits run while GraphQL parses and
-  // validates.
+  // before the rate limiter spends a Redis round trip; a request without a valid key is refused before
+  // anything is parsed; the query limits run while GraphQL parses and validates.
   const plugins: Plugin[] = [
     requestLog.plugin,
     ...(metrics ? [metrics.plugins[0]!] : []),
@@ -124,6 +131,7 @@ export function createGateway({
     }),
     admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
     rateLimit.plugin,
+    authentication.plugin,
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
     useScopes(),
@@ -142,7 +150,9 @@ export function createGateway({
     schema,
     graphqlEndpoint,
     context: async ({ request }) => {
-      const context = await createContext({ request, database, ledger });
+      // The authentication plugin has refused every request without a valid key by now.
+      const caller = authentication.callerOf(request) ?? null;
+      const context = await createContext({ request, database, ledger, caller });
       requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
       await rateLimit.checkCaller(request, context.caller);
       return context;

@@ -178,3 +178,13 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
     drop: () => testDatabase.drop(),
   };
 }
+
+/**
+ * A tenant on the database and the secret of a read-and-write API key of it, for tests that build their own
+ * gateway: every GraphQL request needs a valid key.
+ */
+export async function createTenantKey(database: Database, name = "Test tenant"): Promise<string> {
+  const result = await createLedger(database).createTenant({ name, timeZone: "Europe/Prague", defaultLocale: "en" });
+  if (!result.ok) throw new Error(`Could not create a tenant: ${result.error.message}`);
+  return (await createApiKey(database, { tenantId: result.tenant.id, name: `${name} key`, scopes: ["read", "write"] })).secret;
+}

@@ -25,7 +25,8 @@ export type GuardErrorCode = (typeof guardErrorCodes)[keyof typeof guardErrorCod
 
 export interface RefusalOptions {
   status: number;
-  code: GuardErrorCode;
+  /** A guard's code, or another stable code of the API (UNAUTHENTICATED). */
+  code: GuardErrorCode | (string & {});
   message: string;
   headers?: Record<string, string>;
 }
