@@ -148,8 +148,10 @@ const variables = {
   },
   host: {
     name: "HOST",
-    description: 'Network interface the HTTP server binds to ("0.0.0.0" is every IPv4 interface).',
-    default: "0.0.0.0",
+    description:
+      'Network interface the HTTP server binds to: "127.0.0.1" (this machine only) by default; "0.0.0.0" is every ' +
+      "IPv4 interface, for deployments behind a load balancer or in a container.",
+    default: "127.0.0.1",
     parse: (raw): { value: string } => ({ value: raw }),
   },
   databaseUrl: {

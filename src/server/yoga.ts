@@ -60,8 +60,6 @@ export interface CreateGatewayOptions {
    * with resolvers the real API does not have.
    */
   schema?: GraphQLSchema;
-  /** An API key GraphiQL sends by default (the development demo key); null leaves the headers to the user. */
-  graphiqlApiKey?: string | null;
   /**
    * Maintenance and load-shedding state, to switch maintenance at run time; by default one built from the
    * configuration.
@@ -83,7 +81,6 @@ export function createGateway({
   ledger = createLedger(database),
   config: givenConfig,
   schema = gatewaySchema,
-  graphiqlApiKey = null,
   admission: givenAdmission,
   logWriter,
   rateLimitKeyPrefix,
@@ -164,13 +161,14 @@ export function createGateway({
     maskedErrors: { isDev: false },
     logging: logger,
     // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
-    // cannot reach one and under a strict content security policy.
+    // cannot reach one and under a strict content security policy. The page is served without a key, so it
+    // never contains one: its Headers tab holds a placeholder that the user replaces with their key.
     renderGraphiQL,
     graphiql: config.graphiql
       ? {
           title: "Credit ledger gateway",
           defaultQuery: exampleQuery,
-          headers: JSON.stringify({ Authorization: `Bearer ${graphiqlApiKey ?? "<your API key>"}` }, null, 2),
+          headers: JSON.stringify({ Authorization: "Bearer <paste your API key here>" }, null, 2),
         }
       : false,
     // Yoga's landing page would describe the server to anyone who opens an unknown path.
@@ -190,8 +188,9 @@ export type Gateway = ReturnType<typeof createGateway>;
 
 /** What GraphiQL opens with: a query that works against the demo data. */
 export const exampleQuery = `# A demo customer: balances, accounts, latest history.
-# Press the run button. The API key is in the Headers tab;
-# add "Accept-Language": "cs" there for Czech names.
+# Paste your API key into the Headers tab first (npm start
+# prints the demo key at the first start; npm run keys makes
+# more), then press the run button.
 # The Docs panel lists every filter and mutation.
 query CustomerHistory {
   customer(externalId: "CUST-1001") {

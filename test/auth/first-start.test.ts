@@ -2,6 +2,7 @@
 // development key once, and that key reads and writes the demo data over HTTP. A second start on the same
 // database creates nothing and prints no key.
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,6 +102,17 @@ describe("the first start", { timeout: 120_000 }, () => {
       );
       expect(write.errors).toBeUndefined();
       expect(write.data.deposit).toEqual({ action: { initiator: { type: "API_KEY" } }, userErrors: [] });
+
+      // The key is printed for whoever started the server, and served to nobody: the GraphiQL page (which
+      // needs no key) does not contain it, and it is not kept in a file either.
+      const page = await fetch(server.url, { headers: { accept: "text/html" } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).not.toContain(developmentKey);
+      expect(html).not.toMatch(/clk_[a-z0-9]{8}_/);
+      if (testDatabase.url.startsWith("file:")) {
+        expect(existsSync(path.join(path.dirname(testDatabase.url.slice("file:".length)), "demo-api-key"))).toBe(false);
+      }
     } finally {
       await server.stop();
     }
