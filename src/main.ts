@@ -1,5 +1,6 @@
 // Starts the gateway (`npm start`): reads the configuration, migrates and opens the database, makes sure
-// the demo data exists, and serves GraphQL until SIGINT or SIGTERM.
+// the demo data exists (on the embedded database, or with DEMO_DATA=true), and serves GraphQL until SIGINT
+// or SIGTERM.
 import { loadConfig } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
@@ -17,7 +18,17 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   let port: number;
   try {
-    const demo = await ensureDemoData(database);
+    // Demo data and a printed write key belong on a developer's embedded database, not on a production
+    // PostgreSQL that happens to be empty at its first start (DEMO_DATA=true asks for them anywhere).
+    const wantsDemo = config.demoData === "auto" ? config.databaseEngine === "sqlite" : config.demoData;
+    const demo = wantsDemo ? await ensureDemoData(database) : { created: false as const };
+    if (!wantsDemo && (await database.read.tenant.count()) === 0) {
+      console.log(
+        "The database has no tenant yet. Create one and its first API key with\n" +
+          '  npm run keys -- create-tenant --name "Acme" --time-zone Europe/Prague --locale en\n' +
+          "  npm run keys -- create --tenant <tenant id> --name admin --scopes read,write",
+      );
+    }
     if (demo.created) {
       // The key is shown here, to whoever started the server, and nowhere else: not in a file, not in the
       // GraphiQL page (which anyone who can reach the port may load).

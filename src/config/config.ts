@@ -16,6 +16,11 @@ export interface Config {
   /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
   databaseEngine: DatabaseEngine;
   databasePoolSize: number;
+  /**
+   * Whether the first start on an empty database creates the demo tenant and prints its key: "auto" does so
+   * on the embedded SQLite database only, never on PostgreSQL (production).
+   */
+  demoData: "auto" | boolean;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -134,6 +139,9 @@ const parseRedisUrl: Parser<string | null> = (raw) => {
   return { value: raw };
 };
 
+const parseDemoData: Parser<"auto" | boolean> = (raw) =>
+  raw.toLowerCase() === "auto" ? { value: "auto" } : "value" in boolean(raw) ? boolean(raw) : { problem: `must be auto, true or false, got "${raw}"` };
+
 const parseLogLevel: Parser<LogLevel> = (raw) =>
   (logLevels as readonly string[]).includes(raw)
     ? { value: raw as LogLevel }
@@ -167,6 +175,14 @@ const variables = {
     description: "Maximum number of PostgreSQL connections per gateway process (SQLite ignores it).",
     default: "10",
     parse: integer(1),
+  },
+  demoData: {
+    name: "DEMO_DATA",
+    description:
+      'Whether the first start on an empty database creates the demo tenant ("Demo Coffee Roasters") with demo data ' +
+      'and prints a development key: "auto" on the embedded SQLite database only, "true" on any database, "false" never.',
+    default: "auto",
+    parse: parseDemoData,
   },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
@@ -358,6 +374,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const host = read(variables.host);
   const databaseUrl = read(variables.databaseUrl);
   const databasePoolSize = read(variables.databasePoolSize);
+  const demoData = read(variables.demoData);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -388,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseEngine: databaseEngine(databaseUrl),
     databasePoolSize,
+    demoData,
     shutdownTimeoutMs,
     graphiql,
     logLevel,
