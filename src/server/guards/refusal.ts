@@ -17,6 +17,8 @@ export const guardErrorCodes = {
   tooManyTokens: "TOO_MANY_TOKENS",
   tooManyDirectives: "TOO_MANY_DIRECTIVES",
   queryTooCostly: "QUERY_TOO_COSTLY",
+  /** A document whose cost cannot be estimated (it expands to too many fields); refused, never run unchecked. HTTP 400. */
+  queryTooComplex: "QUERY_TOO_COMPLEX",
   /** A GET or non-JSON POST without a header that a cross-site form cannot send. HTTP 403. */
   csrfHeaderRequired: "CSRF_HEADER_REQUIRED",
 } as const;
