@@ -11,6 +11,7 @@ import type { Database } from "../db/client.ts";
 import { useGlobalIdErrors } from "../schema/ids.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
+import { useContentNegotiation } from "./content-negotiation.ts";
 import { createContext, type Context } from "./context.ts";
 import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
 import { createAuthentication } from "./guards/authentication.ts";
@@ -134,6 +135,7 @@ export function createGateway({
     useScopes(),
     useGlobalIdErrors(),
     ...(metrics ? metrics.plugins.slice(1) : []),
+    useContentNegotiation(),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after
       // the last in-flight request has finished.
