@@ -13,6 +13,7 @@ import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { useContentNegotiation } from "./content-negotiation.ts";
 import { createContext, type Context } from "./context.ts";
+import { useErrorPresentation } from "./error-presentation.ts";
 import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
 import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
@@ -135,6 +136,7 @@ export function createGateway({
     useScopes(),
     useGlobalIdErrors(),
     ...(metrics ? metrics.plugins.slice(1) : []),
+    useErrorPresentation({ introspection: config.introspection }),
     useContentNegotiation(),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after
