@@ -78,3 +78,62 @@ describe("with introspection on", () => {
     expect(body.errors?.[0]?.message).toMatch(/Did you mean "apiVersion"\?/);
   });
 });
+
+describe("refusals", () => {
+  const sendRaw = async (body: string, accept: string) => {
+    const response = await open.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept, authorization: `Bearer ${key}` },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as Body };
+  };
+
+  it("refuse an empty batch with BAD_REQUEST, whatever the media type", async () => {
+    for (const accept of ["application/json", "application/graphql-response+json"]) {
+      const { status, body } = await sendRaw("[]", accept);
+      expect(status).toBe(400);
+      expect(body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+    }
+  });
+
+  // Variables that do not fit their type: request errors, answered 200 to application/json clients and 400
+  // to application/graphql-response+json clients, each with a code.
+  const badVariables: [string, string, Record<string, unknown>, string][] = [
+    [
+      "an unknown enum value",
+      'query ($o: CreditHistoryOrder) { customer(externalId: "x") { history(orderBy: $o) { totalCount } } }',
+      { o: { field: "EFFECTIV", direction: "DESC" } },
+      "INVALID_VARIABLES",
+    ],
+    ["an unknown input field", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", { i: { accountId: "x", amount: "1", amout: "1" } }, "INVALID_VARIABLES"],
+    ["a missing required variable", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", {}, "INVALID_VARIABLES"],
+    ["a wrong type", "query ($n: Int) { customers(first: $n) { edges { cursor } } }", { n: "many" }, "INVALID_VARIABLES"],
+    [
+      "a bad DateTime",
+      'query ($d: DateTime) { customer(externalId: "x") { history(filter: { effectiveFrom: $d }) { totalCount } } }',
+      { d: "2026-13-01" },
+      "INVALID_DATE_TIME",
+    ],
+    ["a bad Amount", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", { i: { accountId: "x", amount: "1.5" } }, "INVALID_AMOUNT"],
+  ];
+  for (const [what, query, variables, code] of badVariables) {
+    it(`answer ${what} in variables with ${code}, 200 as JSON and 400 as graphql-response+json`, async () => {
+      const plain = await sendRaw(JSON.stringify({ query, variables }), "application/json");
+      expect(plain.status).toBe(200);
+      expect(plain.body.data).toBeUndefined();
+      expect(plain.body.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+      const strict = await sendRaw(JSON.stringify({ query, variables }), "application/graphql-response+json");
+      expect(strict.status).toBe(400);
+      expect(strict.body.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+    });
+  }
+
+  it("give every error of a malformed request a code", async () => {
+    for (const body of ['{"query": "{"}', '{"query": "{ apiVersion } { apiVersion }"}', '{"variables": {}}', '{"query": 5}']) {
+      const result = await sendRaw(body, "application/json");
+      expect(result.body.errors?.length, body).toBeGreaterThan(0);
+      for (const error of result.body.errors ?? []) expect(error.extensions?.code, `${body}: ${error.message}`).toMatch(/^[A-Z_]+$/);
+    }
+  });
+});

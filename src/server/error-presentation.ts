@@ -5,8 +5,14 @@
 // - With INTROSPECTION=false no message may name a schema member the client did not write: graphql-js adds
 //   "Did you mean ...?" hints not only in validation (which GraphQL Armor's block-field-suggestions covers)
 //   but also while it coerces variables (unknown input fields, enum values), which no validation rule sees.
+// - Every refusal carries a code and follows the README's status rules. graphql-js reports a variable that
+//   does not fit its type without a code, and the executor marks it HTTP 400 even for application/json
+//   clients, whom the GraphQL-over-HTTP specification (and the README) answer 200 for a request error; such
+//   errors get INVALID_VARIABLES (unless the type's check gave a code, as DateTime and Amount do) and the
+//   spec's status rule. Any other refusal (no data) still without a code is a malformed request: BAD_REQUEST.
 import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { guardErrorCodes } from "./guards/refusal.ts";
 
 export interface ErrorPresentationOptions {
   /** When false, suggestions that would reveal the schema are removed from every message. */
@@ -20,24 +26,39 @@ export function withoutSuggestions(message: string): string {
   return message.replace(suggestionPattern, "");
 }
 
+/** An error of graphql-js's variable coercion, which the executor reports before running anything. */
+function isVariableError(error: GraphQLError): boolean {
+  return /^Variable "\$/.test(error.message) && error.path === undefined;
+}
+
 export function useErrorPresentation(options: ErrorPresentationOptions): Plugin {
-  const present = (error: GraphQLError): GraphQLError => {
+  // `refused`: the result has no data, so the request was refused before execution (a malformed request),
+  // rather than a field failing while it ran.
+  const present = (error: GraphQLError, refused: boolean): GraphQLError => {
     let message = error.message;
     if (!options.introspection) message = withoutSuggestions(message);
-    if (message === error.message) return error;
+    let extensions = error.extensions;
+    if (isVariableError(error)) {
+      const http = (extensions.http ?? {}) as Record<string, unknown>;
+      extensions = { ...extensions, code: extensions.code ?? guardErrorCodes.invalidVariables, http: { ...http, status: 400, spec: true } };
+    } else if (extensions.code === undefined && refused) {
+      extensions = { ...extensions, code: guardErrorCodes.badRequest };
+    }
+    if (message === error.message && extensions === error.extensions) return error;
     return new GraphQLError(message, {
       nodes: error.nodes,
       source: error.source,
       positions: error.positions,
       path: error.path,
       originalError: error.originalError,
-      extensions: error.extensions,
+      extensions,
     });
   };
   const presentResult = <T>(result: T): T => {
-    const single = result as { errors?: readonly GraphQLError[] };
+    const single = result as { errors?: readonly GraphQLError[]; data?: unknown };
     if (!single || typeof single !== "object" || !Array.isArray(single.errors)) return result;
-    return { ...single, errors: single.errors.map((error) => (error instanceof GraphQLError ? present(error) : error)) } as T;
+    const refused = single.data === undefined;
+    return { ...single, errors: single.errors.map((error) => (error instanceof GraphQLError ? present(error, refused) : error)) } as T;
   };
   return {
     onResultProcess({ result, setResult }) {

@@ -19,6 +19,13 @@ export const guardErrorCodes = {
   queryTooCostly: "QUERY_TOO_COSTLY",
   /** A document whose cost cannot be estimated (it expands to too many fields); refused, never run unchecked. HTTP 400. */
   queryTooComplex: "QUERY_TOO_COMPLEX",
+  /** A malformed request, such as an empty batch (400), or a batch larger than MAX_BATCH_SIZE (413). */
+  badRequest: "BAD_REQUEST",
+  /**
+   * A variable whose value does not fit its type (an unknown enum value or input field, a missing required
+   * one), when the type's own check gives no more specific code. HTTP 400, or 200 to application/json clients.
+   */
+  invalidVariables: "INVALID_VARIABLES",
   /** A GET or non-JSON POST without a header that a cross-site form cannot send. HTTP 403. */
   csrfHeaderRequired: "CSRF_HEADER_REQUIRED",
 } as const;
