@@ -137,3 +137,60 @@ describe("refusals", () => {
     }
   });
 });
+
+describe("the language of refusals", () => {
+  const cs = { "accept-language": "cs" };
+  const deposit = "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }";
+  const history = (filter: string) => `{ customer(externalId: "x") { history(filter: ${filter}) { totalCount } } }`;
+
+  const refusals: [string, string, Record<string, unknown>, string, RegExp][] = [
+    ["a fractional Amount in variables", deposit, { i: { accountId: "x", amount: "1.5" } }, "INVALID_AMOUNT", /^Proměnná \$i: Částka musí být celé číslo/],
+    ["a fractional Amount inline", 'mutation { deposit(input: { accountId: "x", amount: "1.5" }) { replayed } }', {}, "INVALID_AMOUNT", /^Částka musí být celé číslo/],
+    ["an Amount out of range", deposit, { i: { accountId: "x", amount: "99999999999999999999" } }, "AMOUNT_OUT_OF_RANGE", /64bitovém rozsahu/],
+    ["a bad DateTime in variables", "query ($d: DateTime) " + history("{ effectiveFrom: $d }"), { d: "2026-13-01" }, "INVALID_DATE_TIME", /^Proměnná \$d: Zadejte datum a čas/],
+    ["a bad DateTime inline", history('{ effectiveFrom: "2026-02-30" }'), {}, "INVALID_DATE_TIME", /^Zadejte datum a čas podle ISO 8601/],
+    [
+      "an unknown enum value in variables",
+      'query ($o: CreditHistoryOrder) { customer(externalId: "x") { history(orderBy: $o) { totalCount } } }',
+      { o: { field: "NOPE", direction: "DESC" } },
+      "INVALID_VARIABLES",
+      /^Proměnná \$o: Hodnota proměnné neodpovídá/,
+    ],
+    ["an unknown field", "{ noSuchField }", {}, "GRAPHQL_VALIDATION_FAILED", /^Dotaz neodpovídá schématu API: /],
+    [
+      "a costly query",
+      "{ customers(first: 100) { edges { node { history(first: 100) { edges { node { id } } } } } } }",
+      {},
+      "QUERY_TOO_COSTLY",
+      /^Dotaz stojí \d+, víc než povolených 5000/,
+    ],
+  ];
+  for (const [what, query, variables, code, czech] of refusals) {
+    it(`says ${what} (${code}) in Czech under Accept-Language: cs, and in English without it`, async () => {
+      const inCzech = await send(open, query, variables, cs);
+      expect(inCzech.body.errors?.[0]?.extensions?.code).toBe(code);
+      expect(inCzech.body.errors?.[0]?.message).toMatch(czech);
+      const inEnglish = await send(open, query, variables, { "accept-language": "en" });
+      expect(inEnglish.body.errors?.[0]?.extensions?.code).toBe(code);
+      expect(inEnglish.body.errors?.[0]?.message).not.toMatch(/[ěščřžýáíéůú]/);
+    });
+  }
+
+  it("follows the tenant's default language when the request names none", async () => {
+    const czechKey = await createTenantKey(testDatabase.database, "Czech tenant", "cs");
+    const response = await open.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${czechKey}` },
+      body: JSON.stringify({ query: deposit, variables: { i: { accountId: "x", amount: "1.5" } } }),
+    });
+    const body = (await response.json()) as Body;
+    expect(body.errors?.[0]?.message).toMatch(/Částka musí být celé číslo/);
+  });
+
+  it("answers maintenance and overload refusals in the language of Accept-Language", async () => {
+    const maintenance = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", MAINTENANCE_MODE: "true" }) });
+    const { status, body } = await send(maintenance, "{ apiVersion }", {}, cs);
+    expect(status).toBe(503);
+    expect(body.errors?.[0]).toMatchObject({ extensions: { code: "MAINTENANCE" }, message: expect.stringMatching(/údržbě/) });
+  });
+});

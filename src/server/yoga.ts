@@ -13,6 +13,7 @@ import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { useContentNegotiation } from "./content-negotiation.ts";
 import { createContext, type Context } from "./context.ts";
+import { requestLanguage } from "./guards/refusal.ts";
 import { useErrorPresentation } from "./error-presentation.ts";
 import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
 import { createAuthentication } from "./guards/authentication.ts";
@@ -136,7 +137,10 @@ export function createGateway({
     useScopes(),
     useGlobalIdErrors(),
     ...(metrics ? metrics.plugins.slice(1) : []),
-    useErrorPresentation({ introspection: config.introspection }),
+    useErrorPresentation({
+      introspection: config.introspection,
+      languageOf: (request) => requestLanguage(request, authentication.callerOf(request)),
+    }),
     useContentNegotiation(),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after

@@ -183,8 +183,8 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
  * A tenant on the database and the secret of a read-and-write API key of it, for tests that build their own
  * gateway: every GraphQL request needs a valid key.
  */
-export async function createTenantKey(database: Database, name = "Test tenant"): Promise<string> {
-  const result = await createLedger(database).createTenant({ name, timeZone: "Europe/Prague", defaultLocale: "en" });
+export async function createTenantKey(database: Database, name = "Test tenant", defaultLocale = "en"): Promise<string> {
+  const result = await createLedger(database).createTenant({ name, timeZone: "Europe/Prague", defaultLocale });
   if (!result.ok) throw new Error(`Could not create a tenant: ${result.error.message}`);
   return (await createApiKey(database, { tenantId: result.tenant.id, name: `${name} key`, scopes: ["read", "write"] })).secret;
 }
