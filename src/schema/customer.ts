@@ -8,7 +8,7 @@ import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId, requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
@@ -62,19 +62,23 @@ builder.queryFields((t) => ({
   customer: t.field({
     type: CustomerRef,
     nullable: true,
-    description: "A customer by global ID or by the tenant's own external id (give exactly one). Null when there is none.",
+    description:
+      "A customer by global ID or by the tenant's own external id: give exactly one of the two; both or neither is " +
+      "refused with INVALID_ARGUMENTS. Null when there is no such customer.",
+    // Two optional arguments rather than a @oneOf input, so that existing clients keep working; the rule
+    // that exactly one is given is enforced here, where @oneOf would have enforced it in validation.
     args: {
-      id: t.arg.id({ required: false, description: "Global ID of the customer." }),
-      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer." }),
+      id: t.arg.id({ required: false, description: "Global ID of the customer (not with externalId)." }),
+      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer (not with id)." }),
     },
     resolve: async (_root, args, context) => {
       requireTenant(context);
-      if (args.id) {
+      requireExactlyOne(args, ["id", "externalId"], context);
+      if (args.id !== null && args.id !== undefined) {
         const id = decodeId(String(args.id), "Customer");
         return id ? context.loaders.customer.load(id) : null;
       }
-      if (args.externalId) return context.loaders.customerByExternalId.load(args.externalId);
-      return null;
+      return context.loaders.customerByExternalId.load(String(args.externalId));
     },
   }),
   customers: t.connection({
