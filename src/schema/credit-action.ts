@@ -256,7 +256,10 @@ function actionPayload(name: string, mutation: string) {
       action: t.field({ type: CreditActionRef, nullable: true, description: "The action written (or replayed); null when userErrors is not empty.", resolve: (p) => p.action }),
       accounts: t.field({
         type: [CreditAccountRef],
-        description: "The accounts the action touched, with their balances as they are now.",
+        description:
+          "The accounts the action touched, with `balance` and `available` as they were right after the action: " +
+          "on a replay too, where they come from the original action's entries (as Stripe returns the original " +
+          "response), not from the balances of today. Refetch the accounts (`node`) for their current balances.",
         resolve: (p) => p.accounts,
       }),
       replayed: t.boolean({
@@ -298,7 +301,11 @@ async function toPayload(result: LedgerResult<ActionOutcome>, context: Context):
   const accountIds = result.entries.map((entry) => entry.accountId);
   for (const id of accountIds) context.loaders.account.clear(id);
   for (const action of [result.action, ...result.settled]) context.loaders.entriesOfAction.clear(action.id);
-  const accounts = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  const loaded = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  // A replay answers what the original request was answered: each account's balance right after the action,
+  // from the action's own entries (balanceAfter), whatever happened to the account since.
+  const after = new Map(result.balances.map(({ accountId, balance }) => [accountId, balance]));
+  const accounts = result.replayed ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance })) : loaded;
   return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
 }
 
