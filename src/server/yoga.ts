@@ -198,7 +198,9 @@ export type Gateway = ReturnType<typeof createGateway>;
 export const exampleQuery = `# A demo customer: balances, accounts, latest history.
 # Paste your API key into the Headers tab first (npm start
 # prints the demo key at the first start; npm run keys makes
-# more), then press the run button.
+# more), then press the run button. The demo tenant answers
+# in Czech unless asked otherwise: add "Accept-Language": "en"
+# to the headers for English (or "cs" for Czech elsewhere).
 # The Docs panel lists every filter and mutation.
 query CustomerHistory {
   customer(externalId: "CUST-1001") {
