@@ -6,6 +6,7 @@ import type { CreditAccount, CreditAction } from "../generated/postgres/client.t
 import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import {
   ActionTypeEnum,
   DirectionEnum,
@@ -200,15 +201,20 @@ const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   }),
 });
 
-const DepositInput = builder.inputType("DepositInput", {
-  description: "Credits to add to an account.",
-  fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
-    grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
-    ...commonInputFields(t),
-  }),
-});
+// deposit and createCreditGrant do the same, but each takes an input named after it, so that either can
+// gain a field without the other.
+const depositInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      accountId: t.id({ required: true, description: "Global ID of the account." }),
+      amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
+      grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
+      ...commonInputFields(t),
+    }),
+  });
+const DepositInput = depositInput("DepositInput", "Credits to add to an account.");
+const CreateCreditGrantInput = depositInput("CreateCreditGrantInput", "A grant of credits to create in an account (the same as a deposit).");
 
 const ReduceInput = builder.inputType("ReduceInput", {
   description: "Credits to take from an account.",
@@ -267,6 +273,7 @@ function actionPayload(name: string, mutation: string) {
         resolve: (p) => p.replayed,
       }),
       userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 }
@@ -374,7 +381,7 @@ builder.mutationFields((t) => ({
   createCreditGrant: t.field({
     type: actionPayload("CreateCreditGrantPayload", "createCreditGrant"),
     description: "Same as deposit: creates a grant of credits in an account (the Stripe-style name). The grant is `action.grant`.",
-    args: { input: t.arg({ type: DepositInput, required: true, description: "The grant to create." }) },
+    args: { input: t.arg({ type: CreateCreditGrantInput, required: true, description: "The grant to create." }) },
     resolve: (_root, { input }, context) => resolveDeposit(input, context),
   }),
   voidCreditGrant: t.field({

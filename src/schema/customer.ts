@@ -7,6 +7,7 @@ import { currencyTotals, type CurrencyTotal } from "../ledger/balances.ts";
 import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError, invalidId, requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
@@ -83,7 +84,9 @@ builder.queryFields((t) => ({
   }),
   customers: t.connection({
     type: CustomerRef,
-    description: "The tenant's customers, oldest first; `search` narrows them by external id, name or email.",
+    description:
+      "The tenant's customers, oldest first; `search` narrows them by external id, name or email. Never null, like " +
+      "`stores`: the list always exists, and a refused request (no valid key, a page size out of range) is an error.",
     args: {
       search: t.arg.string({ required: false, description: "Part of the external id, name or email, ignoring case; % and _ are literal." }),
     },
@@ -122,6 +125,7 @@ const CustomerPayload = (name: string, action: string) =>
     fields: (t) => ({
       customer: t.field({ type: CustomerRef, nullable: true, description: "The customer; null when userErrors is not empty.", resolve: (p) => p.customer }),
       userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 

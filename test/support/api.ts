@@ -160,7 +160,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createStore: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
+        "mutation ($input: CreateStoreInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
         "createStore",
         "store",
         { name, externalId },
@@ -168,7 +168,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createPartner: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
+        "mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
         "createPartner",
         "partner",
         { name, externalId },
