@@ -207,7 +207,7 @@ const variables = {
     name: "INTROSPECTION",
     description:
       "Whether clients may introspect the schema (true/false). GraphiQL's documentation and completion need it; " +
-      "when false, validation errors also stop suggesting field names.",
+      'when false, no error message suggests schema members ("Did you mean ...?"), in validation or in variables.',
     default: "true",
     parse: boolean,
   },
