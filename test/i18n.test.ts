@@ -190,6 +190,7 @@ describe("error messages", () => {
       "INVALID_ORDER",
       "UNAUTHENTICATED",
       "FORBIDDEN",
+      "INVALID_ARGUMENTS",
     ]);
     for (const code of apiErrorCodes) expect(ledgerErrorCodes as readonly string[]).not.toContain(code);
   });

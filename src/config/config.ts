@@ -16,6 +16,11 @@ export interface Config {
   /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
   databaseEngine: DatabaseEngine;
   databasePoolSize: number;
+  /**
+   * Whether the first start on an empty database creates the demo tenant and prints its key: "auto" does so
+   * on the embedded SQLite database only, never on PostgreSQL (production).
+   */
+  demoData: "auto" | boolean;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -134,6 +139,9 @@ const parseRedisUrl: Parser<string | null> = (raw) => {
   return { value: raw };
 };
 
+const parseDemoData: Parser<"auto" | boolean> = (raw) =>
+  raw.toLowerCase() === "auto" ? { value: "auto" } : "value" in boolean(raw) ? boolean(raw) : { problem: `must be auto, true or false, got "${raw}"` };
+
 const parseLogLevel: Parser<LogLevel> = (raw) =>
   (logLevels as readonly string[]).includes(raw)
     ? { value: raw as LogLevel }
@@ -148,8 +156,10 @@ const variables = {
   },
   host: {
     name: "HOST",
-    description: 'Network interface the HTTP server binds to ("0.0.0.0" is every IPv4 interface).',
-    default: "0.0.0.0",
+    description:
+      'Network interface the HTTP server binds to: "127.0.0.1" (this machine only) by default; "0.0.0.0" is every ' +
+      "IPv4 interface, for deployments behind a load balancer or in a container.",
+    default: "127.0.0.1",
     parse: (raw): { value: string } => ({ value: raw }),
   },
   databaseUrl: {
@@ -165,6 +175,14 @@ const variables = {
     description: "Maximum number of PostgreSQL connections per gateway process (SQLite ignores it).",
     default: "10",
     parse: integer(1),
+  },
+  demoData: {
+    name: "DEMO_DATA",
+    description:
+      'Whether the first start on an empty database creates the demo tenant ("Demo Coffee Roasters") with demo data ' +
+      'and prints a development key: "auto" on the embedded SQLite database only, "true" on any database, "false" never.',
+    default: "auto",
+    parse: parseDemoData,
   },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
@@ -189,7 +207,7 @@ const variables = {
     name: "INTROSPECTION",
     description:
       "Whether clients may introspect the schema (true/false). GraphiQL's documentation and completion need it; " +
-      "when false, validation errors also stop suggesting field names.",
+      'when false, no error message suggests schema members ("Did you mean ...?"), in validation or in variables.',
     default: "true",
     parse: boolean,
   },
@@ -356,6 +374,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const host = read(variables.host);
   const databaseUrl = read(variables.databaseUrl);
   const databasePoolSize = read(variables.databasePoolSize);
+  const demoData = read(variables.demoData);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -386,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseEngine: databaseEngine(databaseUrl),
     databasePoolSize,
+    demoData,
     shutdownTimeoutMs,
     graphiql,
     logLevel,

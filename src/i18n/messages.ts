@@ -21,6 +21,8 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * - INVALID_FILTER: `filter` (the filter's name), `value`.
  * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
  *   operation needs, e.g. a read-only key sending a mutation.
+ * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
+ *   arguments got both or neither, e.g. `customer` with `id` and `externalId`.
  */
 export const apiErrorCodes = [
   "PAGE_SIZE_OUT_OF_RANGE",
@@ -34,6 +36,7 @@ export const apiErrorCodes = [
   "INVALID_ORDER",
   "UNAUTHENTICATED",
   "FORBIDDEN",
+  "INVALID_ARGUMENTS",
 ] as const;
 
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
@@ -183,6 +186,10 @@ const english: Record<ErrorCode, Message> = {
   OFFSET_OUT_OF_RANGE: (p) => `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
   UNAUTHENTICATED: () => "This needs a valid API key: send it as Authorization: Bearer <key> or X-Api-Key: <key>.",
+  INVALID_ARGUMENTS: (p) =>
+    p.arguments !== undefined
+      ? `Give exactly one of the arguments ${p.arguments}, not both and not none.`
+      : "Give exactly one of the field's alternative arguments.",
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -315,6 +322,10 @@ const czech: Record<ErrorCode, Message> = {
   OFFSET_OUT_OF_RANGE: (p) => `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",
   UNAUTHENTICATED: () => "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+  INVALID_ARGUMENTS: (p) =>
+    p.arguments !== undefined
+      ? `Zadejte právě jeden z argumentů ${p.arguments}, ne oba a ne žádný.`
+      : "Zadejte právě jeden z alternativních argumentů pole.",
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":

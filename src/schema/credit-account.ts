@@ -5,6 +5,7 @@ import type { CreditAccount } from "../generated/postgres/client.ts";
 import { balanceOf } from "../ledger/balances.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { GrantStateEnum, grantState } from "./credit-grant.ts";
@@ -114,6 +115,7 @@ function accountPayload(name: string, action: string) {
     fields: (t) => ({
       account: t.field({ type: CreditAccountRef, nullable: true, description: "The account; null when userErrors is not empty.", resolve: (p) => p.account }),
       userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 }

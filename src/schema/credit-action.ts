@@ -6,6 +6,7 @@ import type { CreditAccount, CreditAction } from "../generated/postgres/client.t
 import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import {
   ActionTypeEnum,
   DirectionEnum,
@@ -200,15 +201,20 @@ const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   }),
 });
 
-const DepositInput = builder.inputType("DepositInput", {
-  description: "Credits to add to an account.",
-  fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
-    grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
-    ...commonInputFields(t),
-  }),
-});
+// deposit and createCreditGrant do the same, but each takes an input named after it, so that either can
+// gain a field without the other.
+const depositInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      accountId: t.id({ required: true, description: "Global ID of the account." }),
+      amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
+      grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
+      ...commonInputFields(t),
+    }),
+  });
+const DepositInput = depositInput("DepositInput", "Credits to add to an account.");
+const CreateCreditGrantInput = depositInput("CreateCreditGrantInput", "A grant of credits to create in an account (the same as a deposit).");
 
 const ReduceInput = builder.inputType("ReduceInput", {
   description: "Credits to take from an account.",
@@ -256,7 +262,10 @@ function actionPayload(name: string, mutation: string) {
       action: t.field({ type: CreditActionRef, nullable: true, description: "The action written (or replayed); null when userErrors is not empty.", resolve: (p) => p.action }),
       accounts: t.field({
         type: [CreditAccountRef],
-        description: "The accounts the action touched, with their balances as they are now.",
+        description:
+          "The accounts the action touched, with `balance` and `available` as they were right after the action: " +
+          "on a replay too, where they come from the original action's entries (as Stripe returns the original " +
+          "response), not from the balances of today. Refetch the accounts (`node`) for their current balances.",
         resolve: (p) => p.accounts,
       }),
       replayed: t.boolean({
@@ -264,6 +273,7 @@ function actionPayload(name: string, mutation: string) {
         resolve: (p) => p.replayed,
       }),
       userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 }
@@ -298,7 +308,11 @@ async function toPayload(result: LedgerResult<ActionOutcome>, context: Context):
   const accountIds = result.entries.map((entry) => entry.accountId);
   for (const id of accountIds) context.loaders.account.clear(id);
   for (const action of [result.action, ...result.settled]) context.loaders.entriesOfAction.clear(action.id);
-  const accounts = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  const loaded = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  // A replay answers what the original request was answered: each account's balance right after the action,
+  // from the action's own entries (balanceAfter), whatever happened to the account since.
+  const after = new Map(result.balances.map(({ accountId, balance }) => [accountId, balance]));
+  const accounts = result.replayed ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance })) : loaded;
   return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
 }
 
@@ -367,7 +381,7 @@ builder.mutationFields((t) => ({
   createCreditGrant: t.field({
     type: actionPayload("CreateCreditGrantPayload", "createCreditGrant"),
     description: "Same as deposit: creates a grant of credits in an account (the Stripe-style name). The grant is `action.grant`.",
-    args: { input: t.arg({ type: DepositInput, required: true, description: "The grant to create." }) },
+    args: { input: t.arg({ type: CreateCreditGrantInput, required: true, description: "The grant to create." }) },
     resolve: (_root, { input }, context) => resolveDeposit(input, context),
   }),
   voidCreditGrant: t.field({

@@ -7,8 +7,9 @@ import { currencyTotals, type CurrencyTotal } from "../ledger/balances.ts";
 import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId, requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
@@ -62,24 +63,30 @@ builder.queryFields((t) => ({
   customer: t.field({
     type: CustomerRef,
     nullable: true,
-    description: "A customer by global ID or by the tenant's own external id (give exactly one). Null when there is none.",
+    description:
+      "A customer by global ID or by the tenant's own external id: give exactly one of the two; both or neither is " +
+      "refused with INVALID_ARGUMENTS. Null when there is no such customer.",
+    // Two optional arguments rather than a @oneOf input, so that existing clients keep working; the rule
+    // that exactly one is given is enforced here, where @oneOf would have enforced it in validation.
     args: {
-      id: t.arg.id({ required: false, description: "Global ID of the customer." }),
-      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer." }),
+      id: t.arg.id({ required: false, description: "Global ID of the customer (not with externalId)." }),
+      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer (not with id)." }),
     },
     resolve: async (_root, args, context) => {
       requireTenant(context);
-      if (args.id) {
+      requireExactlyOne(args, ["id", "externalId"], context);
+      if (args.id !== null && args.id !== undefined) {
         const id = decodeId(String(args.id), "Customer");
         return id ? context.loaders.customer.load(id) : null;
       }
-      if (args.externalId) return context.loaders.customerByExternalId.load(args.externalId);
-      return null;
+      return context.loaders.customerByExternalId.load(String(args.externalId));
     },
   }),
   customers: t.connection({
     type: CustomerRef,
-    description: "The tenant's customers, oldest first; `search` narrows them by external id, name or email.",
+    description:
+      "The tenant's customers, oldest first; `search` narrows them by external id, name or email. Never null, like " +
+      "`stores`: the list always exists, and a refused request (no valid key, a page size out of range) is an error.",
     args: {
       search: t.arg.string({ required: false, description: "Part of the external id, name or email, ignoring case; % and _ are literal." }),
     },
@@ -118,6 +125,7 @@ const CustomerPayload = (name: string, action: string) =>
     fields: (t) => ({
       customer: t.field({ type: CustomerRef, nullable: true, description: "The customer; null when userErrors is not empty.", resolve: (p) => p.customer }),
       userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 

@@ -54,6 +54,17 @@ export function argumentError(code: ErrorCode, field: string, context: Context, 
   return new GraphQLError(message, { extensions: { code, field, http: { status: 200 } } });
 }
 
+/**
+ * Refuses a field that takes exactly one of several arguments (a @oneOf in all but name) unless exactly one
+ * of them is given: null counts as not given, as @oneOf has it.
+ */
+export function requireExactlyOne(args: Record<string, unknown>, names: readonly string[], context: Context): void {
+  const given = names.filter((name) => args[name] !== null && args[name] !== undefined);
+  if (given.length === 1) return;
+  const list = names.join(", ");
+  throw argumentError("INVALID_ARGUMENTS", list, context, { arguments: list });
+}
+
 function describeCode(code: ErrorCode): string {
   const english = translateError({ code, params: {}, message: code }, "en");
   return english.replace(/\s+/g, " ").trim() || code;

@@ -29,11 +29,13 @@ export interface CreateContextOptions {
   request: Request;
   database: Database;
   ledger: Ledger;
+  /** The caller, when the request's key was already checked (the gateway checks it at the door). */
+  caller?: Caller | null;
 }
 
-export async function createContext({ request, database, ledger }: CreateContextOptions): Promise<Context> {
-  const key = presentedKey(request.headers);
-  const caller = key ? await authenticate(database, key, ledger.clock()) : null;
+export async function createContext({ request, database, ledger, caller: known }: CreateContextOptions): Promise<Context> {
+  const key = known === undefined ? presentedKey(request.headers) : null;
+  const caller = known !== undefined ? known : key ? await authenticate(database, key, ledger.clock()) : null;
   const fallback = toLanguage(caller?.tenant.defaultLocale);
   const language = negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, fallback);
   return { request, database, ledger, caller, language, loaders: createLoaders(ledger, caller?.tenant.id ?? null, language) };

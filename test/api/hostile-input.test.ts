@@ -41,7 +41,7 @@ describe("text no database can store", () => {
     ["customer name", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", name: text } }), "name"],
     ["customer email", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", email: `${text}@example.com` } }), "email"],
     ["account name", `mutation($input: OpenCreditAccountInput!) { openCreditAccount(input: $input) { userErrors { code field } } }`, (text) => ({ input: { customerId, name: text, currency: "PTS" } }), "name"],
-    ["store name", `mutation($input: CreatePlaceInput!) { createStore(input: $input) { userErrors { code field } } }`, (text) => ({ input: { name: text } }), "name"],
+    ["store name", `mutation($input: CreateStoreInput!) { createStore(input: $input) { userErrors { code field } } }`, (text) => ({ input: { name: text } }), "name"],
   ];
   for (const [name, mutation, variables, field] of writes) {
     it(`refuses ${name} with NUL or invalid Unicode as INVALID_TEXT, writing nothing`, async () => {

@@ -21,7 +21,7 @@ const mutations = {
   deposit: "DepositInput",
   reduce: "ReduceInput",
   transfer: "TransferInput",
-  createCreditGrant: "DepositInput",
+  createCreditGrant: "CreateCreditGrantInput",
   voidCreditGrant: "VoidCreditGrantInput",
   reverseCreditAction: "ReverseCreditActionInput",
   openCreditAccount: "OpenCreditAccountInput",

@@ -4,6 +4,7 @@ import { GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.ts";
 import { createGateway, type Gateway } from "../../src/server/yoga.ts";
+import { createTenantKey } from "../support/api.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 let testDatabase: TestDatabase;
@@ -13,13 +14,18 @@ const config = loadConfig({ LOG_LEVEL: "silent" });
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   gateway = createGateway({ database: testDatabase.database, config });
+  const key = await createTenantKey(testDatabase.database);
+  json.authorization = `Bearer ${key}`;
+  authorization.authorization = `Bearer ${key}`;
 });
 
 afterAll(async () => {
   await testDatabase?.drop();
 });
 
-const json = { "content-type": "application/json", accept: "application/graphql-response+json" };
+// Every GraphQL request needs a valid key; beforeAll fills it in.
+const authorization: Record<string, string> = {};
+const json: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
 
 describe("error masking", () => {
   it("does not let a Prisma error's message, SQL or stack reach the client", async () => {
@@ -108,7 +114,7 @@ describe("CSRF prevention", () => {
 
   it("accepts a GET query with the header, and JSON POSTs without it", async () => {
     const get = await gateway.fetch(`http://gateway.test/graphql?query=${query}`, {
-      headers: { accept: "application/json", "graphql-require-preflight": "1" },
+      headers: { accept: "application/json", "graphql-require-preflight": "1", ...authorization },
     });
     expect(get.status).toBe(200);
     const post = await gateway.fetch("http://gateway.test/graphql", { method: "POST", headers: json, body: JSON.stringify({ query: "{ apiVersion }" }) });
@@ -117,7 +123,7 @@ describe("CSRF prevention", () => {
 
   it("can be turned off with CSRF_PREVENTION=false", async () => {
     const open = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", CSRF_PREVENTION: "false" }) });
-    const response = await open.fetch(`http://gateway.test/graphql?query=${query}`, { headers: { accept: "application/json" } });
+    const response = await open.fetch(`http://gateway.test/graphql?query=${query}`, { headers: { accept: "application/json", ...authorization } });
     expect(response.status).toBe(200);
   });
 });

@@ -127,6 +127,56 @@ describe("query cost", () => {
     expect(body.extensions?.cost).toEqual({ requestedQueryCost: 1 + 100 * (2 + 1 + 100 * 2), maximumAvailable: 1000 });
   });
 
+  // Fragments spread inside fragments: a few hundred bytes that expand to 10^4 fields. The estimator gives up
+  // on such a document; the guard must then refuse it (fail closed), not run it unchecked.
+  const spreads = (name: string, times: number) => Array.from({ length: times }, () => `...${name}`).join(" ");
+  const fanOut = (levels: number) =>
+    [
+      "fragment P0 on Query { __typename }",
+      ...Array.from({ length: levels }, (_, level) => `fragment P${level + 1} on Query { ${spreads(`P${level}`, 10)} }`),
+    ].join("\n");
+
+  it("refuses a document whose cost cannot be estimated with QUERY_TOO_COMPLEX, cheap or costly", async () => {
+    const roomy = createGateway({ database: testDatabase.database, config: { ...config, maxTokens: 3000, maxQueryDepth: 12 } });
+    for (const selection of ["apiVersion", "customers(first: 100) { edges { node { history(first: 100) { edges { node { id } } } } } }"]) {
+      const { status, body } = await post({ query: `query { ${selection} ...P4 }\n${fanOut(4)}` }, roomy);
+      expect(status).toBe(400);
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.map((error) => error.extensions?.code)).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // Inside a batch, inside a mutation's selection and behind a named operation alike.
+    const batch = await post([{ query: "{ apiVersion }" }, { query: `query { ...P4 }\n${fanOut(4)}` }], roomy);
+    expect((batch.body as unknown as Body[])[1]?.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    const named = await post({ query: `query Other { apiVersion } query Padded { ...P4 }\n${fanOut(4)}`, operationName: "Padded" }, roomy);
+    expect(named.body.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    // A smaller fan-out the estimator can follow is costed as usual (__typename costs nothing).
+    const small = await post({ query: `query { ...P2 }\n${fanOut(2)}` }, roomy);
+    expect(small.status).toBe(200);
+    expect(small.body.extensions?.cost?.requestedQueryCost).toBe(0);
+  });
+
+  it("leaves invalid variables to execution, which reports them with their own code", async () => {
+    const { body } = await post({ query: "query ($n: Int) { customers(first: $n) { edges { cursor } } }", variables: { n: "many" } });
+    expect(body.errors?.[0]?.extensions?.code).not.toBe("QUERY_TOO_COMPLEX");
+    expect(body.data).toBeUndefined();
+  });
+
+  it("counts aliases, directives and depth through every spread of a fragment", async () => {
+    // The neighbours of the cost guard, on the same kind of document: each spread of a fragment counts again.
+    const aliases = await post({ query: "query { ...A ...A } fragment A on Query { a: apiVersion b: apiVersion }" });
+    expect(aliases.body.errors?.map((error) => error.extensions?.code)).toContain("TOO_MANY_ALIASES");
+    const directives = await post({
+      query: "query { ...D ...D } fragment D on Query { apiVersion @include(if: true) apiVersion @skip(if: false) }",
+    });
+    expect(directives.body.errors?.map((error) => error.extensions?.code)).toContain("TOO_MANY_DIRECTIVES");
+    const depth = await post({
+      query:
+        "query { ...C } fragment C on Query { customers { edges { node { ...H } } } } " +
+        "fragment H on Customer { history { edges { node { id } } } }",
+    });
+    expect(depth.body.errors?.map((error) => error.extensions?.code)).toContain("QUERY_TOO_DEEP");
+  });
+
   it("counts a mutation as a write", async () => {
     const { body } = await post({
       query: 'mutation { createStore(input: { externalId: "S-1", name: "Main street" }) { store { id } userErrors { code } } }',

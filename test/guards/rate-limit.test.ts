@@ -109,20 +109,22 @@ describe("rate limit per API key (in memory)", () => {
   });
 });
 
+// Requests without a valid key are answered 401 UNAUTHENTICATED while their address is under its limit, and
+// 429 RATE_LIMITED once it is not.
 describe("rate limit per client address (requests without a valid key)", () => {
   it("limits requests without a key per forwarded address, before parsing them", async () => {
     const target = gateway({ rateLimitAnonymousRequests: 2, trustedProxies: 1 });
-    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(200);
-    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(401);
+    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(401);
     // Even a document that would not parse is refused by the limit first.
     await expectRateLimited(await post(target, { forwardedFor: "203.0.113.7", query: "{" }), 2);
-    expect((await post(target, { forwardedFor: "198.51.100.1" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "198.51.100.1" })).status).toBe(401);
   });
 
   it("trusts only as many X-Forwarded-For entries as there are trusted proxies", async () => {
     const target = gateway({ rateLimitAnonymousRequests: 1, trustedProxies: 1 });
     // The client made up the first entry; the proxy appended the address it really saw.
-    expect((await post(target, { forwardedFor: "10.0.0.1, 203.0.113.9" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "10.0.0.1, 203.0.113.9" })).status).toBe(401);
     await expectRateLimited(await post(target, { forwardedFor: "10.0.0.2, 203.0.113.9" }), 1);
   });
 
@@ -130,9 +132,9 @@ describe("rate limit per client address (requests without a valid key)", () => {
     const target = gateway({ rateLimitAnonymousRequests: 2, trustedProxies: 1 });
     const invented = () => `clk_abcdefgh_${randomBytes(32).toString("base64url")}`;
     const first = await post(target, { key: invented(), forwardedFor: "203.0.113.20" });
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(401);
     expect(first.headers.get("ratelimit-remaining")).toBe("1");
-    expect((await post(target, { key: invented(), forwardedFor: "203.0.113.20" })).status).toBe(200);
+    expect((await post(target, { key: invented(), forwardedFor: "203.0.113.20" })).status).toBe(401);
     await expectRateLimited(await post(target, { key: invented(), forwardedFor: "203.0.113.20" }), 2);
     // A valid key from the same address has its own limit.
     expect((await post(target, { key: keyA, forwardedFor: "203.0.113.20" })).status).toBe(200);
@@ -145,7 +147,7 @@ describe("rate limit per client address (requests without a valid key)", () => {
       const graphiql = await target.fetch("http://gateway.test/graphql", { headers: { accept: "text/html" } });
       expect(graphiql.status).toBe(200);
     }
-    expect((await post(target, { forwardedFor: "203.0.113.30" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "203.0.113.30" })).status).toBe(401);
   });
 });
 

@@ -237,7 +237,7 @@ describe("writing to another tenant's data with tenant A's key", () => {
   const actionFields = `action { id } accounts { id balance } replayed ${userErrors}`;
   const mutations = {
     deposit: `mutation ($input: DepositInput!) { deposit(input: $input) { ${actionFields} } }`,
-    createCreditGrant: `mutation ($input: DepositInput!) { createCreditGrant(input: $input) { ${actionFields} } }`,
+    createCreditGrant: `mutation ($input: CreateCreditGrantInput!) { createCreditGrant(input: $input) { ${actionFields} } }`,
     reduce: `mutation ($input: ReduceInput!) { reduce(input: $input) { ${actionFields} } }`,
     transfer: `mutation ($input: TransferInput!) { transfer(input: $input) { ${actionFields} } }`,
     voidCreditGrant: `mutation ($input: VoidCreditGrantInput!) { voidCreditGrant(input: $input) { ${actionFields} } }`,
@@ -345,10 +345,10 @@ describe("writing to another tenant's data with tenant A's key", () => {
     const createCustomer = `mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { externalId } userErrors { code } } }`;
     const customer = await fixture.data(createCustomer, { input: { externalId: b.customerExternalId, name: "A's own" } });
     expect(customer.createCustomer).toEqual({ customer: { externalId: b.customerExternalId }, userErrors: [] });
-    const createStore = `mutation ($input: CreatePlaceInput!) { createStore(input: $input) { store { externalId } userErrors { code } } }`;
+    const createStore = `mutation ($input: CreateStoreInput!) { createStore(input: $input) { store { externalId } userErrors { code } } }`;
     const store = await fixture.data(createStore, { input: { name: "A's", externalId: b.storeExternalId } });
     expect(store.createStore).toEqual({ store: { externalId: b.storeExternalId }, userErrors: [] });
-    const createPartner = `mutation ($input: CreatePlaceInput!) { createPartner(input: $input) { partner { externalId } userErrors { code } } }`;
+    const createPartner = `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { partner { externalId } userErrors { code } } }`;
     const partner = await fixture.data(createPartner, { input: { name: "A's", externalId: b.partnerExternalId } });
     expect(partner.createPartner).toEqual({ partner: { externalId: b.partnerExternalId }, userErrors: [] });
     // B used this idempotency key for a deposit of 1000; for A it is a new key, not a replay or a reuse.

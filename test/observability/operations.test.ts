@@ -195,7 +195,7 @@ describe("graceful shutdown with the guards in place", () => {
     try {
       const inFlight = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
         const request = httpRequest(
-          { host: "127.0.0.1", port: server.port, path: "/graphql", method: "POST", agent, headers: { "content-type": "application/json" } },
+          { host: "127.0.0.1", port: server.port, path: "/graphql", method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${key}` } },
           (response) => {
             let body = "";
             response.setEncoding("utf8");

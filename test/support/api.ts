@@ -160,7 +160,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createStore: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
+        "mutation ($input: CreateStoreInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
         "createStore",
         "store",
         { name, externalId },
@@ -168,7 +168,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createPartner: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
+        "mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
         "createPartner",
         "partner",
         { name, externalId },
@@ -177,4 +177,14 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
     snapshot: () => snapshot(database),
     drop: () => testDatabase.drop(),
   };
+}
+
+/**
+ * A tenant on the database and the secret of a read-and-write API key of it, for tests that build their own
+ * gateway: every GraphQL request needs a valid key.
+ */
+export async function createTenantKey(database: Database, name = "Test tenant", defaultLocale = "en"): Promise<string> {
+  const result = await createLedger(database).createTenant({ name, timeZone: "Europe/Prague", defaultLocale });
+  if (!result.ok) throw new Error(`Could not create a tenant: ${result.error.message}`);
+  return (await createApiKey(database, { tenantId: result.tenant.id, name: `${name} key`, scopes: ["read", "write"] })).secret;
 }

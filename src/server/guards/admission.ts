@@ -61,7 +61,7 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionGuar
                 code: guardErrorCodes.maintenance,
                 message: "The service is down for maintenance; retry later.",
                 headers: retryAfter,
-              }),
+              }, request),
             );
             return;
           }
@@ -72,7 +72,7 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionGuar
                 code: guardErrorCodes.overloaded,
                 message: "The service is busy; retry shortly.",
                 headers: retryAfter,
-              }),
+              }, request),
             );
             return;
           }

@@ -189,7 +189,14 @@ export function createRateLimitGuard(limiter: RateLimiter, options: { graphqlEnd
       const pending = limiter.consume({ kind: "address", address });
       decisions.set(request, pending);
       const decision = await pending;
-      if (decision && !decision.allowed) endResponse(refusalResponse(fetchAPI, rateLimitedRefusal(decision)));
+      if (decision && !decision.allowed) {
+        endResponse(
+          refusalResponse(fetchAPI, rateLimitedRefusal(decision), request, {
+            limit: String(decision.limit),
+            retryAfter: String(decision.resetSeconds),
+          }),
+        );
+      }
     },
     onResponse({ request, response }) {
       const pending = decisions.get(request);
