@@ -1,6 +1,6 @@
 // What a money-moving operation returns on success, and how it is rebuilt for an idempotent replay.
 import { sql, type SqlRunner } from "../db/sql.ts";
-import type { CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
+import type { CreditAccount, CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
 
 export interface ActionOutcome {
   /** True when this is the stored result of an earlier request with the same idempotency key. */
@@ -10,6 +10,11 @@ export interface ActionOutcome {
   entries: CreditEntry[];
   /** The new balance of every account touched, as of this action. */
   balances: { accountId: string; balance: bigint }[];
+  /**
+   * The accounts the transaction touched, as it left them (their rows after the write), so that an answer
+   * needs no read of its own. Empty on a replay: its accounts may have moved since.
+   */
+  accounts: CreditAccount[];
   /** Grants the action created (a deposit's grant, the grants a transfer opened in the target account). */
   grants: CreditGrant[];
   /**
@@ -31,6 +36,7 @@ export function outcomeOf(
     action,
     entries,
     balances: entries.map((entry) => ({ accountId: entry.accountId, balance: entry.balanceAfter })),
+    accounts: [],
     grants,
     settled,
   };

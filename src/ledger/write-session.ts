@@ -471,10 +471,11 @@ export class WriteSession {
    * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
    * count is still the one read under the lock (see writeBalances).
    */
-  async finish(): Promise<void> {
+  /** Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them. */
+  async finish(): Promise<CreditAccount[]> {
     await this.writePending();
     const touched = [...this.accounts.values()].filter((state) => state.entryCount !== state.lockedEntryCount);
-    if (touched.length === 0) return;
+    if (touched.length === 0) return [];
     const updates = touched.map((state) => ({
       accountId: state.row.id,
       balance: state.balance,
@@ -482,8 +483,9 @@ export class WriteSession {
       lockedEntryCount: state.lockedEntryCount,
     }));
     const updated = await writeBalances(this.tx, updates, this.now);
-    if (updated !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
+    if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
     for (const state of touched) state.lockedEntryCount = state.entryCount;
+    return updated;
   }
 }
 

@@ -306,9 +306,12 @@ function writeOptions(input: CommonInput, context: Context): WriteOptions | User
 async function toPayload(result: LedgerResult<ActionOutcome>, context: Context): Promise<ActionPayload> {
   if (!result.ok) return failed(userErrorsOf(result, context));
   const accountIds = result.entries.map((entry) => entry.accountId);
-  for (const id of accountIds) context.loaders.account.clear(id);
-  for (const action of [result.action, ...result.settled]) context.loaders.entriesOfAction.clear(action.id);
-  const loaded = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
+  // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
+  const written = new Map(result.accounts.map((account) => [account.id, account]));
+  const loaded = accountIds.every((id) => written.has(id))
+    ? accountIds.map((id) => written.get(id) as CreditAccount)
+    : (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
   // A replay answers what the original request was answered: each account's balance right after the action,
   // from the action's own entries (balanceAfter), whatever happened to the account since.
   const after = new Map(result.balances.map(({ accountId, balance }) => [accountId, balance]));

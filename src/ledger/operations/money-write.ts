@@ -54,8 +54,7 @@ export async function moneyWrite<T extends ActionOutcome>(
     const session = new WriteSession(tx, database.engine, tenantId, now, references);
     try {
       const outcome = await body(session, checked, requestHash);
-      await session.finish();
-      return outcome;
+      return { ...outcome, accounts: await session.finish() };
     } catch (error) {
       const refusal = refusalOf(error);
       if (refusal === null && !(error instanceof IdempotencyKeyTaken)) throw error;

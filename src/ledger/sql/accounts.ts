@@ -95,14 +95,15 @@ export interface BalanceUpdate {
  *   - the entry count is still the one read under the lock (so a lost lock could never silently overwrite
  *     another writer's balance);
  *   - the account's grants hold exactly max(balance, 0);
- * and sets next_lapse_at to the earliest lapse among the grants that still hold credits. Returns how many
- * accounts it updated: fewer than given means an assertion failed (see `explainFailedUpdate`).
+ * and sets next_lapse_at to the earliest lapse among the grants that still hold credits. Returns the accounts
+ * it updated, as the transaction leaves them: fewer than given means an assertion failed (see
+ * `explainFailedUpdate`).
  */
-export async function writeBalances(tx: SqlRunner, updates: readonly BalanceUpdate[], now: Date): Promise<number> {
+export async function writeBalances(tx: SqlRunner, updates: readonly BalanceUpdate[], now: Date): Promise<CreditAccount[]> {
   const ids = updates.map((update) => update.accountId);
   const byId = <V extends bigint | number>(value: (update: BalanceUpdate) => V) =>
     new Map(updates.map((update) => [update.accountId, value(update)]));
-  return tx.execute(sql`
+  return tx.query<CreditAccount>(sql`
     UPDATE credit_account SET
       balance = ${valueById(byId((update) => update.balance), "BIGINT")},
       entry_count = ${valueById(byId((update) => update.entryCount), "INTEGER")},
@@ -116,7 +117,8 @@ export async function writeBalances(tx: SqlRunner, updates: readonly BalanceUpda
       AND (
         SELECT COALESCE(SUM(g.remaining_amount), 0) FROM credit_grant g
         WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
-      ) = ${valueById(byId((update) => (update.balance > 0n ? update.balance : 0n)), "BIGINT")}`);
+      ) = ${valueById(byId((update) => (update.balance > 0n ? update.balance : 0n)), "BIGINT")}
+    RETURNING *`);
 }
 
 /** Which assertion of `writeBalances` failed, for the message of the bug it reveals (never on a normal path). */

@@ -1,5 +1,6 @@
-// Statements per request for the read workloads the benchmark measures (bench/): each is a fixed number of
-// statements on a warm instance, whatever the data, and this test states the number. A change that adds a
+// Statements per request for the workloads the benchmark measures (bench/): each is a fixed number of
+// statements on a warm instance, whatever the data, and this test states the number, for the whole HTTP
+// request (test/api/query-count.test.ts bounds every write's transaction on its own). A change that adds a
 // statement to one of them (a lookup per request, a settlement check, a page nobody selected) fails here
 // before it shows in the benchmark. The API key is read once and then served from memory for a few seconds
 // (src/auth/api-keys.ts), so a warm request costs no statement for it.
@@ -135,5 +136,30 @@ describe("statements per read request, warm", () => {
     expect(second.statements).toHaveLength(3);
     const verified = await ledger.verify({ tenantId: (await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.expiringAccount } })).tenantId });
     expect(verified).toEqual([]);
+  });
+});
+
+describe("statements per write request, warm", () => {
+  const globalAccount = () => globalId("CreditAccount", ids.account);
+  it("deposit with an idempotency key: 8, BEGIN and COMMIT included, and the payload reads nothing more", async () => {
+    const { data, statements } = await run(
+      `mutation($id: ID!) { deposit(input: { accountId: $id, amount: "7", idempotencyKey: "count-1" }) { accounts { balance } userErrors { code } } }`,
+      { id: globalAccount() },
+    );
+    expect(data.deposit).toMatchObject({ userErrors: [] });
+    // BEGIN; lock and read the account; the action; its grant; the allocation; the entry; the balance; COMMIT.
+    expect(statements).toHaveLength(8);
+    expect(statements[0]).toMatch(/^BEGIN/);
+    expect(statements[7]).toMatch(/^COMMIT/);
+  });
+
+  it("transfer: at most 10", async () => {
+    const other = globalId("CreditAccount", ids.expiringAccount);
+    const { data, statements } = await run(
+      `mutation($from: ID!, $to: ID!) { transfer(input: { sourceAccountId: $from, targetAccountId: $to, amount: "5" }) { accounts { balance } userErrors { code } } }`,
+      { from: globalAccount(), to: other },
+    );
+    expect(data.transfer).toMatchObject({ userErrors: [] });
+    expect(statements.length).toBeLessThanOrEqual(10);
   });
 });
