@@ -32,7 +32,7 @@ import type { Language } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { isStorableText } from "../ledger/validation.ts";
 import { databaseIdPattern } from "../schema/ids.ts";
-import { unauthenticated } from "./context.ts";
+import { unauthenticated } from "../auth/unauthenticated.ts";
 
 export interface HistoryKey {
   parent: HistoryParent;

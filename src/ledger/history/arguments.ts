@@ -8,7 +8,6 @@ import { ActionType, EntryDirection, InitiatorType } from "../../generated/postg
 import { int64Max, int64Min } from "../amounts.ts";
 import { foldForSearch, isStorableText } from "../validation.ts";
 import { decodeCursor, earliestTime, latestTime, type Position } from "./cursors.ts";
-import { substringPosition } from "./statements.ts";
 import {
   HistoryArgumentError,
   historyBatchLimits,
@@ -190,4 +189,9 @@ function pageSize(value: number | null | undefined, field: "first" | "last"): nu
     });
   }
   return value;
+}
+
+/** Where `needle` occurs in `haystack` (1-based, 0 when absent), by SQL built-ins that treat no character specially. */
+function substringPosition(haystack: Prisma.Sql, needle: string, engine: Database["engine"]): Prisma.Sql {
+  return Prisma.sql`${Prisma.raw(engine === "postgres" ? "strpos" : "instr")}(${haystack}, ${needle})`;
 }

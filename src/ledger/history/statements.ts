@@ -75,10 +75,6 @@ const parentTables = {
 
 export const actionJoin = Prisma.sql`JOIN credit_action a ON a.id = e.action_id`;
 
-/** Where `needle` occurs in `haystack` (1-based, 0 when absent), by SQL built-ins that treat no character specially. */
-export function substringPosition(haystack: Prisma.Sql, needle: string, engine: Database["engine"]): Prisma.Sql {
-  return Prisma.sql`${Prisma.raw(engine === "postgres" ? "strpos" : "instr")}(${haystack}, ${needle})`;
-}
 
 /** Text compared by code point on both engines (see the notes at the top). */
 function codePointText(expression: Prisma.Sql, engine: Database["engine"]): Prisma.Sql {

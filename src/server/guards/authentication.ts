@@ -16,7 +16,7 @@ import { authenticate, type Caller, presentedKey } from "../../auth/api-keys.ts"
 import type { Database } from "../../db/client.ts";
 import { negotiateLanguage } from "../../i18n/accept-language.ts";
 import { supportedLanguages } from "../../i18n/languages.ts";
-import { translateError } from "../../i18n/messages.ts";
+import { unauthenticated } from "../../auth/unauthenticated.ts";
 
 export interface AuthenticationOptions {
   database: Database;
@@ -53,7 +53,7 @@ export function createAuthentication(options: AuthenticationOptions): Authentica
           }
           // Throws the rate-limit refusal (429) when the address has used up its requests.
           if (key) await options.countInvalidKey(request);
-          throw unauthenticated(request);
+          throw refuse(request);
         },
       };
     },
@@ -62,10 +62,6 @@ export function createAuthentication(options: AuthenticationOptions): Authentica
 }
 
 /** UNAUTHENTICATED (401), in the language of Accept-Language (English without one: there is no tenant). */
-export function unauthenticated(request: Request): GraphQLError {
-  const language = negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, "en");
-  const message = translateError({ code: "UNAUTHENTICATED", params: {}, message: "This needs a valid API key." }, language);
-  return new GraphQLError(message, {
-    extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "www-authenticate": 'Bearer realm="graphql"' } } },
-  });
+function refuse(request: Request): GraphQLError {
+  return unauthenticated(negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, "en"));
 }
