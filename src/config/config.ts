@@ -16,6 +16,10 @@ export interface Config {
   /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
   databaseEngine: DatabaseEngine;
   databasePoolSize: number;
+  /** PostgreSQL: longest wait for a pooled or a new connection before the attempt fails. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL: longest wait for one statement's answer before its connection is discarded. */
+  databaseQueryTimeoutMs: number;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -164,6 +168,22 @@ const variables = {
     name: "DATABASE_POOL_SIZE",
     description: "Maximum number of PostgreSQL connections per gateway process (SQLite ignores it).",
     default: "10",
+    parse: integer(1),
+  },
+  databaseConnectTimeoutMs: {
+    name: "DATABASE_CONNECT_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for a free pooled connection or a new one; then the attempt fails (a write is " +
+      "retried, then answered LEDGER_BUSY; anything else gets 503 DATABASE_UNAVAILABLE).",
+    default: "5000",
+    parse: integer(1),
+  },
+  databaseQueryTimeoutMs: {
+    name: "DATABASE_QUERY_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for one statement's answer; then it fails and its connection is discarded. " +
+      "Enforced by the gateway, so it also works through PgBouncer.",
+    default: "15000",
     parse: integer(1),
   },
   shutdownTimeoutMs: {
@@ -356,6 +376,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const host = read(variables.host);
   const databaseUrl = read(variables.databaseUrl);
   const databasePoolSize = read(variables.databasePoolSize);
+  const databaseConnectTimeoutMs = read(variables.databaseConnectTimeoutMs);
+  const databaseQueryTimeoutMs = read(variables.databaseQueryTimeoutMs);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -386,6 +408,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseEngine: databaseEngine(databaseUrl),
     databasePoolSize,
+    databaseConnectTimeoutMs,
+    databaseQueryTimeoutMs,
     shutdownTimeoutMs,
     graphiql,
     logLevel,
