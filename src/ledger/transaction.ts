@@ -9,6 +9,7 @@
 // directions cannot deadlock. On SQLite the whole database has one writer at a time.
 import { Prisma } from "../generated/postgres/client.ts";
 import type { Database, TransactionClient } from "../db/client.ts";
+import { isRetryableDatabaseFault } from "../db/faults.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 
 export interface TransactionSettings {
@@ -56,7 +57,7 @@ export async function runWrite<T>(
       });
     } catch (error) {
       if (error instanceof Rollback) return error.result;
-      if (!isRetryable(error)) throw error;
+      if (!isRetryable(error) && !isRetryableDatabaseFault(error)) throw error;
       if (attempt >= settings.maxAttempts) {
         return failure(
           "LEDGER_BUSY",
