@@ -15,7 +15,11 @@ import { createGateway, graphqlEndpoint } from "./server/yoga.ts";
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrateDatabase(config.databaseUrl);
-  const database = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const database = await openDatabase(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   let port: number;
   try {
     // Demo data and a printed write key belong on a developer's embedded database, not on a production

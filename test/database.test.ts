@@ -44,7 +44,7 @@ describe(`test databases on ${testEngine}`, () => {
     const tables =
       testEngine === "postgres"
         ? await first.database.read.$queryRaw<{ name: string }[]>`
-            SELECT table_name AS name FROM information_schema.tables
+            SELECT table_name::text AS name FROM information_schema.tables
             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
         : await first.database.read.$queryRaw<{ name: string }[]>`
             SELECT name FROM sqlite_master WHERE type = 'table'`;

@@ -21,6 +21,10 @@ export interface Config {
    * on the embedded SQLite database only, never on PostgreSQL (production).
    */
   demoData: "auto" | boolean;
+  /** PostgreSQL: longest wait for a pooled or a new connection before the attempt fails. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL: longest wait for one statement's answer before its connection is discarded. */
+  databaseQueryTimeoutMs: number;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -183,6 +187,22 @@ const variables = {
       'and prints a development key: "auto" on the embedded SQLite database only, "true" on any database, "false" never.',
     default: "auto",
     parse: parseDemoData,
+  },
+  databaseConnectTimeoutMs: {
+    name: "DATABASE_CONNECT_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for a free pooled connection or a new one; then the attempt fails (a write is " +
+      "retried, then answered LEDGER_BUSY; anything else gets 503 DATABASE_UNAVAILABLE).",
+    default: "5000",
+    parse: integer(1),
+  },
+  databaseQueryTimeoutMs: {
+    name: "DATABASE_QUERY_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for one statement's answer; then it fails and its connection is discarded. " +
+      "Enforced by the gateway, so it also works through PgBouncer.",
+    default: "15000",
+    parse: integer(1),
   },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
@@ -375,6 +395,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const databaseUrl = read(variables.databaseUrl);
   const databasePoolSize = read(variables.databasePoolSize);
   const demoData = read(variables.demoData);
+  const databaseConnectTimeoutMs = read(variables.databaseConnectTimeoutMs);
+  const databaseQueryTimeoutMs = read(variables.databaseQueryTimeoutMs);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -406,6 +428,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseEngine: databaseEngine(databaseUrl),
     databasePoolSize,
     demoData,
+    databaseConnectTimeoutMs,
+    databaseQueryTimeoutMs,
     shutdownTimeoutMs,
     graphiql,
     logLevel,

@@ -15,6 +15,7 @@
 // serializable, with one writer at a time.
 import { Prisma } from "../generated/postgres/client.ts";
 import type { Database, TransactionClient } from "../db/client.ts";
+import { isRetryableDatabaseFault } from "../db/faults.ts";
 import type { Sql, SqlRunner } from "../db/sql.ts";
 import { failure, isFailure, type LedgerFailure } from "./result.ts";
 
@@ -125,7 +126,7 @@ async function withRetries<T>(settings: TransactionSettings, attempt: () => Prom
       return await attempt();
     } catch (error) {
       if (error instanceof Rollback) return error.result as T | LedgerFailure;
-      if (!isRetryable(error)) throw error;
+      if (!isRetryable(error) && !isRetryableDatabaseFault(error)) throw error;
       if (attempts >= settings.maxAttempts) {
         return failure(
           "LEDGER_BUSY",

@@ -21,6 +21,7 @@ import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
+import { databaseFaultMasking } from "./observability/database-faults.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
@@ -166,7 +167,7 @@ export function createGateway({
     // error." with the code INTERNAL_SERVER_ERROR and only the log has its message, so internals (SQL,
     // stack traces) never leak. Errors meant for clients are thrown as GraphQLError. Development mode,
     // which would add the original error to the response, is off whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    maskedErrors: { isDev: false, maskError: databaseFaultMasking(config) },
     logging: logger,
     // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
     // cannot reach one and under a strict content security policy. The page is served without a key, so it

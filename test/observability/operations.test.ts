@@ -129,6 +129,7 @@ describe("request log", () => {
       path: "/graphql",
       status: 200,
       durationMs: expect.any(Number),
+      totalDurationMs: expect.any(Number),
       operationName: "Balances",
       tenantId,
     });

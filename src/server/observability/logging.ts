@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { getOperationAST } from "graphql";
 import type { Plugin, YogaLogger } from "graphql-yoga";
 import type { LogLevel } from "../../config/config.ts";
+import { acceptedAt } from "./accept-time.ts";
 
 export type LogWriter = (line: string) => void;
 
@@ -78,9 +79,11 @@ export function createRequestLog(logger: JsonLogger) {
         if (name) record.operationNames.push(name);
       };
     },
-    onResponse({ request, response }) {
+    onResponse({ request, response, serverContext }) {
       const record = records.get(request);
       if (!record) return;
+      const now = performance.now();
+      const accepted = acceptedAt(serverContext);
       response.headers.set(requestIdHeader, record.id);
       const url = new URL(request.url, "http://gateway.invalid");
       logger.write("info", "request", {
@@ -88,7 +91,9 @@ export function createRequestLog(logger: JsonLogger) {
         method: request.method,
         path: url.pathname,
         status: response.status,
-        durationMs: Math.round((performance.now() - record.startedAt) * 10) / 10,
+        durationMs: Math.round((now - record.startedAt) * 10) / 10,
+        // From the request's accept (see accept-time.ts): includes the time it waited before durationMs began.
+        totalDurationMs: Math.round((now - Math.min(record.startedAt, accepted ?? record.startedAt)) * 10) / 10,
         operationName: record.operationNames.length > 0 ? record.operationNames.join(",") : null,
         tenantId: record.tenantId,
       });
