@@ -355,6 +355,7 @@ stop_topology() {
   local group
   for group in 'gateway*' 'pgbouncer haproxy' 'patroni-*' etcd; do
     stop_group "$group"
+    say "stopped: $group"
   done
   local node data postmaster deadline
   for node in node1 node2; do
