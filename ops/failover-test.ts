@@ -393,6 +393,7 @@ async function main(): Promise<number> {
   const load: Load = { writes: [], stopSending: false, deadline: Date.now() + 120_000 };
   const readAfterWrite: ReadAfterWrite = { checked: 0, stale: [], unreadable: 0 };
   log("load running: 8 concurrent writers (transfers, deposits, reductions), 4 per instance");
+  const loadBegan = Date.now();
   const workers = Array.from({ length: 8 }, (_, index) => worker(topology, load, index % 2, accounts, accountGlobalIds));
   const prober = readAfterWriteProbe(topology, load, probeAccount, readAfterWrite);
 
@@ -558,6 +559,9 @@ async function main(): Promise<number> {
     console.log("\n=== Failover test summary ===");
     console.log(`topology start: ${startSeconds.toFixed(1)} s; primary lost: ${leader}; new primary: ${newLeader ?? "none seen"}${newLeaderAt ? ` (${seconds(newLeaderAt - killedAt)} s after the kill)` : ""}`);
     console.log(`writes: ${load.writes.length} sent (${attempts.length} attempts), ${count("acknowledged")} acknowledged (${load.writes.filter((write) => write.replayed).length} of them replays of a retried key), ${count("refused")} refused (INSUFFICIENT_CREDITS), ${count("unacknowledged")} never acknowledged, ${count("fatal")} fatal`);
+    const okBefore = attempts.filter((attempt) => attempt.outcome === "ok" && attempt.endedAt < killedAt).map((attempt) => attempt.endedAt - attempt.sentAt).sort((a, b) => a - b);
+    const quantile = (q: number) => okBefore[Math.min(okBefore.length - 1, Math.floor(q * okBefore.length))] ?? 0;
+    console.log(`before the kill: ${okBefore.length} writes acknowledged in ${seconds(killedAt - loadBegan)} s, latency median ${quantile(0.5)} ms, p95 ${quantile(0.95)} ms`);
     console.log(`failed attempts by code: ${[...byCode].map(([code, n]) => `${code} ${n}`).join(", ") || "none"}`);
     console.log(`acknowledged but missing: ${violations.filter((violation) => violation.includes("is missing")).length}; stored but never acknowledged (client gave up): ${unacknowledgedButStored}`);
     if (window !== null) {

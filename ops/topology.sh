@@ -411,6 +411,7 @@ stop() {
     say "kept $state"
   else
     rm -rf "$state"
+    say "removed $state"
   fi
   rm -f "$pointer"
   say "stopped in $((SECONDS - began)) s"
