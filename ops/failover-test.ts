@@ -14,7 +14,7 @@
 // window: from the first failed write after the kill to the first acknowledged write sent after it.
 //
 // Exits 0 when every check holds, 1 otherwise. The whole run is bounded (5 minutes by default).
-// Options: --keep leaves the topology running afterwards (stop it with HA_STATE_POINTER=ops/.topology-failover
+// Options: --direct connects the instances to the primary through HAProxy, without PgBouncer; --keep leaves the topology running afterwards (stop it with HA_STATE_POINTER=ops/.topology-failover
 // ops/topology.sh stop). HA_BASE_PORT (default 17400) moves its ports away from a topology already running.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -24,12 +24,15 @@ import pg from "pg";
 const repo = path.resolve(import.meta.dirname, "..");
 const pointer = path.join(repo, "ops", ".topology-failover");
 const keep = process.argv.includes("--keep");
+// --direct: the instances connect to HAProxy's primary port instead of PgBouncer, to compare.
+const gatewayDatabase = process.argv.includes("--direct") ? "direct" : "pgbouncer";
 const totalBoundMs = Number(process.env.FAILOVER_TEST_BOUND_MS ?? 300_000);
 const topologyEnv: NodeJS.ProcessEnv = {
   ...process.env,
   HA_STATE_POINTER: pointer,
   HA_BASE_PORT: process.env.HA_BASE_PORT ?? "17400",
   HA_INSTANCES: "2",
+  HA_GATEWAY_DATABASE: gatewayDatabase,
   // The load is far above the default 600 requests a minute per key.
   RATE_LIMIT_REQUESTS: "0",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
@@ -285,7 +288,7 @@ async function readAfterWriteProbe(topology: Topology, load: Load, accountId: st
       input: { accountId, amount: "1", idempotencyKey: `probe-${index}` },
     });
     if (write.kind !== "ok") {
-      // Retried later under a new key only once this one is settled; a fault is not a read-after-write case.
+      // Sent again with the same key (index-- undoes the loop's step); a fault is not a read-after-write case.
       index--;
       await sleep(200);
       continue;
@@ -330,19 +333,23 @@ function killNode(topology: Topology, node: "node1" | "node2"): string[] {
   // when a machine is lost, instead of backends lingering until they notice their parent is dead.
   const listed = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout ?? "";
   const children = listed.split(/\s+/).filter(Boolean).map(Number);
-  for (const [label, pid] of [
+  const targets: [string, number][] = [
     [`patroni-${node}`, Number(patroni?.[1])],
     [`postgres ${node}`, postmaster],
-    ...children.map((child) => [`postgres child`, child] as const),
-  ] as const) {
+    ...children.map((child): [string, number] => ["child", child]),
+  ];
+  let childrenKilled = 0;
+  for (const [label, pid] of targets) {
     if (!Number.isInteger(pid) || pid <= 0) continue;
     try {
       process.kill(pid, "SIGKILL");
-      killed.push(`${label} (${pid})`);
+      if (label === "child") childrenKilled++;
+      else killed.push(`${label} (${pid})`);
     } catch (error) {
       killed.push(`${label} (${pid}): ${(error as Error).message}`);
     }
   }
+  killed.push(`${childrenKilled} PostgreSQL child processes`);
   return killed;
 }
 
@@ -442,12 +449,27 @@ async function main(): Promise<number> {
   log("load stopped; waiting for the writes still being retried");
   await Promise.all([...workers, prober]);
 
-  // Both instances serve a write and a read now, without a restart.
+  // Both instances serve again without a restart: on each, a burst of twice its pool size of concurrent
+  // writes (a pool that lost connections in the failover would stall here), then a read.
   const serving: string[] = [];
+  const burstSize = 2 * Number(process.env.HA_POOL_SIZE ?? 10);
+  const burstTimes: string[] = [];
   for (const [instance, url] of topology.gateways.entries()) {
-    const write = await graphql(topology, url, depositMutation, {
-      input: { accountId: accountGlobalIds.get(accounts[1]!), amount: "1", idempotencyKey: `after-${instance}` },
-    });
+    const burstBegan = Date.now();
+    const burst: Load = { writes: load.writes, stopSending: true, deadline: burstBegan + 30_000 };
+    const writes = Array.from({ length: burstSize }, (_, index): Write => ({
+      key: `after-${instance}-${index}`,
+      kind: "DEPOSIT",
+      amount: 1n,
+      target: accounts[index % accounts.length]!,
+      instance,
+      attempts: [],
+      result: "unacknowledged",
+    }));
+    load.writes.push(...writes);
+    await Promise.all(writes.map((write) => sendWrite(topology, burst, write, accountGlobalIds)));
+    const acknowledged = writes.filter((write) => write.result === "acknowledged").length;
+    burstTimes.push(`gateway ${instance + 1} ${acknowledged}/${burstSize} in ${seconds(Date.now() - burstBegan)} s`);
     const read = await graphql(topology, url, balanceQuery, { id: accountGlobalIds.get(accounts[1]!) });
     let ready = "unreachable";
     try {
@@ -455,9 +477,10 @@ async function main(): Promise<number> {
     } catch {
       // stays "unreachable"
     }
-    if (write.kind !== "ok" || read.kind !== "ok") {
+    if (acknowledged < burstSize || read.kind !== "ok") {
+      const codes = [...new Set(writes.flatMap((write) => write.attempts).filter((attempt) => attempt.code).map((attempt) => attempt.code))];
       serving.push(
-        `gateway ${instance + 1}: write ${write.kind === "ok" ? "ok" : write.code}, read ${read.kind === "ok" ? "ok" : read.code}, /ready ${ready}`,
+        `gateway ${instance + 1}: ${acknowledged}/${burstSize} concurrent writes acknowledged within 30 s (failures: ${codes.join(", ") || "none"}), read ${read.kind === "ok" ? "ok" : read.code}, /ready ${ready}`,
       );
     }
   }
@@ -502,7 +525,7 @@ async function main(): Promise<number> {
       }
     }
     const ours = new Set(load.writes.map((write) => write.key));
-    const strangers = [...stored.keys()].filter((key) => !ours.has(key) && !/^(opening-|probe-|after-)/.test(key));
+    const strangers = [...stored.keys()].filter((key) => !ours.has(key) && !/^(opening-|probe-)/.test(key));
     if (strangers.length > 0) violations.push(`stored writes nobody sent: ${strangers.slice(0, 5).join(", ")}`);
 
     // Totals conserved: the opening deposits, plus every stored load deposit, minus every stored reduction.
@@ -513,7 +536,6 @@ async function main(): Promise<number> {
       if (write.kind === "DEPOSIT") expected += write.amount;
       if (write.kind === "REDUCTION") expected -= write.amount;
     }
-    expected += BigInt(topology.gateways.filter((_, instance) => stored.has(`after-${instance}`)).length);
     const total = await client.query<{ total: string }>(`SELECT coalesce(sum(balance), 0)::text AS total FROM credit_account WHERE id = ANY($1)`, [accounts]);
     const actual = BigInt(total.rows[0]!.total);
     if (actual !== expected) violations.push(`total is ${actual}, expected ${expected}`);
@@ -557,6 +579,7 @@ async function main(): Promise<number> {
     const window = firstFailure && firstSuccessAfter ? firstSuccessAfter.endedAt - firstFailure.endedAt : null;
 
     console.log("\n=== Failover test summary ===");
+    console.log(`instances connect through: ${gatewayDatabase === "direct" ? "HAProxy's primary port (no PgBouncer)" : "PgBouncer"}`);
     console.log(`topology start: ${startSeconds.toFixed(1)} s; primary lost: ${leader}; new primary: ${newLeader ?? "none seen"}${newLeaderAt ? ` (${seconds(newLeaderAt - killedAt)} s after the kill)` : ""}`);
     console.log(`writes: ${load.writes.length} sent (${attempts.length} attempts), ${count("acknowledged")} acknowledged (${load.writes.filter((write) => write.replayed).length} of them replays of a retried key), ${count("refused")} refused (INSUFFICIENT_CREDITS), ${count("unacknowledged")} never acknowledged, ${count("fatal")} fatal`);
     const okBefore = attempts.filter((attempt) => attempt.outcome === "ok" && attempt.endedAt < killedAt).map((attempt) => attempt.endedAt - attempt.sentAt).sort((a, b) => a - b);
@@ -570,6 +593,7 @@ async function main(): Promise<number> {
       console.log(`unavailability window: ${firstFailure ? "no acknowledged write after the first failure" : "no write failed after the kill"}`);
     }
     console.log(`instances serving again: ${recoveredAt.map((at, instance) => `gateway ${instance + 1} ${at === null ? "NOT within 80 s" : `${seconds(at - killedAt)} s after the kill`}`).join(", ")}`);
+    console.log(`after the failover, ${burstSize} concurrent writes per instance: ${burstTimes.join(", ")}`);
     console.log(`read-after-write across instances: ${readAfterWrite.checked} checked, ${readAfterWrite.stale.length} stale, ${readAfterWrite.unreadable} reads failed (faults, not counted)`);
     console.log(`total conserved: ${actual === expected ? "yes" : "NO"} (${actual}); balances below floor: ${below.rows.length}; verify: ${discrepancies.length === 0 ? "clean" : `${discrepancies.length} discrepancies`}`);
 

@@ -19,6 +19,7 @@
 #   HA_INSTANCES       gateway instances (default 2; --instances overrides)
 #   HA_POOL_SIZE       DATABASE_POOL_SIZE of each gateway (default 10)
 #   HA_PGBOUNCER_POOL  PgBouncer default_pool_size (default 20)
+#   HA_GATEWAY_DATABASE  pgbouncer (default) or direct: what the instances' DATABASE_URL points at
 #   HA_STATE_POINTER   file that records where a running topology keeps its state (default ops/.topology)
 #   HA_USER            account the daemons run as when started by root (default postgres)
 #   HA_KEEP_STATE      1 keeps the temporary directory (logs, data) after stop
@@ -307,11 +308,16 @@ EOF
   key_creation=$!
 
   # The gateway instances, on PgBouncer. node is started directly (not through npm) so its PID is recorded.
-  local gateway_urls="" gateway_port
+  local gateway_urls="" gateway_port gateway_database_url=$pooled_url
+  case ${HA_GATEWAY_DATABASE:-pgbouncer} in
+    pgbouncer) ;;
+    direct) gateway_database_url=$direct_url; say "the instances connect to the primary directly, not through PgBouncer" ;;
+    *) die "HA_GATEWAY_DATABASE must be pgbouncer or direct" ;;
+  esac
   for index in $(seq 1 "$instances"); do
     gateway_port=$((gateway_first_port + index - 1))
     say "starting gateway $index on :$gateway_port"
-    (cd "$repo" && DATABASE_URL=$pooled_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
+    (cd "$repo" && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
       launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "
