@@ -371,13 +371,14 @@ async function main(): Promise<number> {
   log(`topology started in ${startSeconds.toFixed(1)} s`);
   const topology = readTopology();
 
-  // Setup: one customer, six accounts with 10,000 each (one with an overdraft limit of 100), and one account
-  // for the read-after-write probe.
+  // Setup: one customer, six accounts with 200 each (one with an overdraft limit of 100), and one account
+  // for the read-after-write probe. The balances are small next to the amounts moved (1..50), so some
+  // reductions and transfers are refused with INSUFFICIENT_CREDITS and the floors are really tested.
   const customer = await must(topology, `mutation { createCustomer(input: { externalId: "failover" }) { customer { id } userErrors { code } } }`, {});
   const customerId = (customer.createCustomer as { customer: { id: string } }).customer.id;
   const accountGlobalIds = new Map<string, string>();
   const accounts: string[] = [];
-  const opening = 10_000n;
+  const opening = 200n;
   for (let index = 0; index < 6; index++) {
     const opened = await must(
       topology,
