@@ -409,6 +409,7 @@ stop_group() {
 stop() {
   if ! load_state; then
     say "no topology recorded in $pointer; nothing to stop"
+    rm -f "$pointer"
     return 0
   fi
   local began=$SECONDS
