@@ -252,7 +252,7 @@ async function sendWrite(topology: Topology, load: Load, write: Write, accountGl
 async function worker(topology: Topology, load: Load, instance: number, accounts: string[], accountGlobalIds: Map<string, string>) {
   while (!load.stopSending && Date.now() < load.deadline) {
     const roll = Math.random();
-    const amount = BigInt(1 + Math.floor(Math.random() * 50));
+    const amount = BigInt(1 + Math.floor(Math.random() * 100));
     const pick = () => accounts[Math.floor(Math.random() * accounts.length)]!;
     const write: Write = {
       key: `failover-${load.writes.length + 1}-${Math.random().toString(36).slice(2, 8)}`,
@@ -371,14 +371,14 @@ async function main(): Promise<number> {
   log(`topology started in ${startSeconds.toFixed(1)} s`);
   const topology = readTopology();
 
-  // Setup: one customer, six accounts with 200 each (one with an overdraft limit of 100), and one account
-  // for the read-after-write probe. The balances are small next to the amounts moved (1..50), so some
+  // Setup: one customer, six accounts with 100 each (one with an overdraft limit of 100), and one account
+  // for the read-after-write probe. The balances are small next to the amounts moved (1..100), so many
   // reductions and transfers are refused with INSUFFICIENT_CREDITS and the floors are really tested.
   const customer = await must(topology, `mutation { createCustomer(input: { externalId: "failover" }) { customer { id } userErrors { code } } }`, {});
   const customerId = (customer.createCustomer as { customer: { id: string } }).customer.id;
   const accountGlobalIds = new Map<string, string>();
   const accounts: string[] = [];
-  const opening = 200n;
+  const opening = 100n;
   for (let index = 0; index < 6; index++) {
     const opened = await must(
       topology,
