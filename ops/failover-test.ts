@@ -13,24 +13,34 @@
 // PgBouncer). It prints the writes attempted, acknowledged and failed (by code) and the unavailability
 // window: from the first failed write after the kill to the first acknowledged write sent after it.
 //
-// Exits 0 when every check holds, 1 otherwise. The whole run is bounded (5 minutes by default).
-// Options: --direct connects the instances to the primary through HAProxy, without PgBouncer; --keep leaves the topology running afterwards (stop it with HA_STATE_POINTER=ops/.topology-failover
-// ops/topology.sh stop). HA_BASE_PORT (default 17400) moves its ports away from a topology already running.
+// Exits 0 when every check holds, 1 otherwise. Starting the topology is bounded (4 minutes; most of it is
+// Prisma's migration on a busy machine), and so is the test after it (5 minutes; about 1.5 in practice).
+// Options:
+//   --postgres-only  kill only the primary's PostgreSQL; its Patroni restarts it in place (no failover)
+//   --direct         the instances connect to HAProxy's primary port instead of PgBouncer, to compare
+//   --keep           leave the topology running afterwards; stop it with
+//                    HA_BASE_PORT=<port> HA_STATE_POINTER=ops/.topology-failover-<port> ops/topology.sh stop
+// HA_BASE_PORT (default 17400) moves its ports away from another topology on the same machine.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 
 const repo = path.resolve(import.meta.dirname, "..");
-const pointer = path.join(repo, "ops", ".topology-failover");
+const basePort = process.env.HA_BASE_PORT ?? "17400";
+const pointer = path.join(repo, "ops", `.topology-failover-${basePort}`);
 const keep = process.argv.includes("--keep");
 // --direct: the instances connect to HAProxy's primary port instead of PgBouncer, to compare.
 const gatewayDatabase = process.argv.includes("--direct") ? "direct" : "pgbouncer";
-const totalBoundMs = Number(process.env.FAILOVER_TEST_BOUND_MS ?? 300_000);
+// --postgres-only: kill the primary's PostgreSQL but not its Patroni, which restarts it in place (no
+// failover): the database-restart case, for comparison.
+const postgresOnly = process.argv.includes("--postgres-only");
+const startBoundMs = 240_000;
+const testBoundMs = Number(process.env.FAILOVER_TEST_BOUND_MS ?? 300_000);
 const topologyEnv: NodeJS.ProcessEnv = {
   ...process.env,
   HA_STATE_POINTER: pointer,
-  HA_BASE_PORT: process.env.HA_BASE_PORT ?? "17400",
+  HA_BASE_PORT: basePort,
   HA_INSTANCES: "2",
   HA_GATEWAY_DATABASE: gatewayDatabase,
   // The load is far above the default 600 requests a minute per key.
@@ -46,7 +56,7 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const log = (message: string) => console.log(`[failover ${seconds(Date.now() - began).padStart(5)}s] ${message}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function runTopology(command: "start" | "stop" | "status"): Promise<{ code: number | null; stdout: string }> {
+function runTopology(command: "start" | "stop" | "status", timeoutMs?: number): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [path.join(repo, "ops", "topology.sh"), command], {
       cwd: repo,
@@ -54,9 +64,14 @@ function runTopology(command: "start" | "stop" | "status"): Promise<{ code: numb
       stdio: ["ignore", "pipe", "inherit"],
     });
     let stdout = "";
+    // A start that outlasts its bound is interrupted; its EXIT trap stops what it had started.
+    const timer = timeoutMs ? setTimeout(() => child.kill("SIGTERM"), timeoutMs) : undefined;
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
   });
 }
 
@@ -71,10 +86,13 @@ function stopTopology(): Promise<unknown> {
   return stopping;
 }
 
-const hardBound = setTimeout(() => {
-  console.error(`FAIL: the test did not finish within ${totalBoundMs / 1000} s`);
-  void stopTopology().finally(() => process.exit(1));
-}, totalBoundMs);
+let hardBound: NodeJS.Timeout | undefined;
+function boundTheTest(): void {
+  hardBound = setTimeout(() => {
+    console.error(`FAIL: the test did not finish within ${testBoundMs / 1000} s of the topology's start`);
+    void stopTopology().finally(() => process.exit(1));
+  }, testBoundMs);
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => void stopTopology().finally(() => process.exit(1)));
 }
@@ -125,14 +143,20 @@ type Outcome =
 const retryableErrorCodes = new Set(["INTERNAL_SERVER_ERROR", "OVERLOADED", "MAINTENANCE", "LEDGER_BUSY"]);
 const requestTimeoutMs = 5_000;
 
-async function graphql(topology: Topology, url: string, query: string, variables: Record<string, unknown>): Promise<Outcome> {
+async function graphql(
+  topology: Topology,
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = requestTimeoutMs,
+): Promise<Outcome> {
   let response: Response;
   try {
     response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${topology.apiKey}` },
       body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(requestTimeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
     const { name, cause } = error as { name?: string; cause?: { code?: string } };
@@ -159,10 +183,13 @@ async function graphql(topology: Topology, url: string, query: string, variables
   return { kind: "ok", data: body.data };
 }
 
-/** A setup step that must succeed (retried briefly: the topology is healthy at this point). */
+/**
+ * A setup step that must succeed. The topology is healthy at this point, but a loaded machine can be slow:
+ * a generous timeout, so that a step without an idempotency key is not sent twice.
+ */
 async function must(topology: Topology, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
   for (let attempt = 0; ; attempt++) {
-    const outcome = await graphql(topology, topology.gateways[attempt % topology.gateways.length]!, query, variables);
+    const outcome = await graphql(topology, topology.gateways[attempt % topology.gateways.length]!, query, variables, 60_000);
     if (outcome.kind === "ok") return outcome.data;
     if (outcome.kind !== "retry" || attempt >= 10) throw new Error(`setup failed: ${outcome.code}`);
     await sleep(200);
@@ -334,7 +361,7 @@ function killNode(topology: Topology, node: "node1" | "node2"): string[] {
   const listed = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout ?? "";
   const children = listed.split(/\s+/).filter(Boolean).map(Number);
   const targets: [string, number][] = [
-    [`patroni-${node}`, Number(patroni?.[1])],
+    [`patroni-${node}`, postgresOnly ? Number.NaN : Number(patroni?.[1])],
     [`postgres ${node}`, postmaster],
     ...children.map((child): [string, number] => ["child", child]),
   ];
@@ -362,11 +389,12 @@ async function main(): Promise<number> {
   }
   log("starting the topology (ops/topology.sh start)");
   const startBegan = Date.now();
-  const started = await runTopology("start");
+  const started = await runTopology("start", startBoundMs);
   if (started.code !== 0) {
-    console.error("FAIL: the topology did not start");
+    console.error(`FAIL: the topology did not start (exit ${started.code}; bounded to ${startBoundMs / 1000} s)`);
     return 1;
   }
+  boundTheTest();
   const startSeconds = (Date.now() - startBegan) / 1000;
   log(`topology started in ${startSeconds.toFixed(1)} s`);
   const topology = readTopology();
@@ -423,6 +451,7 @@ async function main(): Promise<number> {
   const recoveredAt: (number | null)[] = [null, null];
   let newLeader: string | null = null;
   let newLeaderAt: number | null = null;
+  let primarySeenDown = false;
   while (Date.now() < killedAt + 80_000) {
     for (const instance of [0, 1]) {
       if (recoveredAt[instance] !== null) continue;
@@ -436,10 +465,12 @@ async function main(): Promise<number> {
     }
     if (newLeader === null) {
       const current = await primaryNode(topology);
-      if (current && current !== leader) {
+      if (current === null) primarySeenDown = true;
+      // With --postgres-only the same node is the primary again once Patroni has restarted its PostgreSQL.
+      if (current && (current !== leader || (postgresOnly && primarySeenDown))) {
         newLeader = current;
         newLeaderAt = Date.now();
-        log(`${current} is the primary now (${seconds(newLeaderAt - killedAt)} s after the kill)`);
+        log(`${current} is the primary${current === leader ? " again" : " now"} (${seconds(newLeaderAt - killedAt)} s after the kill)`);
       }
     }
     if (recoveredAt.every((at) => at !== null)) break;
@@ -580,6 +611,7 @@ async function main(): Promise<number> {
     const window = firstFailure && firstSuccessAfter ? firstSuccessAfter.endedAt - firstFailure.endedAt : null;
 
     console.log("\n=== Failover test summary ===");
+    console.log(`lost: ${postgresOnly ? "the primary's PostgreSQL only (Patroni restarts it in place)" : "the primary node (Patroni and PostgreSQL)"}`);
     console.log(`instances connect through: ${gatewayDatabase === "direct" ? "HAProxy's primary port (no PgBouncer)" : "PgBouncer"}`);
     console.log(`topology start: ${startSeconds.toFixed(1)} s; primary lost: ${leader}; new primary: ${newLeader ?? "none seen"}${newLeaderAt ? ` (${seconds(newLeaderAt - killedAt)} s after the kill)` : ""}`);
     console.log(`writes: ${load.writes.length} sent (${attempts.length} attempts), ${count("acknowledged")} acknowledged (${load.writes.filter((write) => write.replayed).length} of them replays of a retried key), ${count("refused")} refused (INSUFFICIENT_CREDITS), ${count("unacknowledged")} never acknowledged, ${count("fatal")} fatal`);
@@ -606,7 +638,7 @@ async function main(): Promise<number> {
     for (const write of load.writes.filter((write) => write.result === "fatal")) {
       violations.push(`write ${write.key} got an answer no client should: ${write.attempts.at(-1)?.code}`);
     }
-    if (newLeader === null) violations.push("no new primary was seen");
+    if (newLeader === null) violations.push(postgresOnly ? "no primary was seen after the kill" : "no new primary was seen");
   } finally {
     await client.end();
   }

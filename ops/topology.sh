@@ -20,17 +20,21 @@
 #   HA_POOL_SIZE       DATABASE_POOL_SIZE of each gateway (default 10)
 #   HA_PGBOUNCER_POOL  PgBouncer default_pool_size (default 20)
 #   HA_GATEWAY_DATABASE  pgbouncer (default) or direct: what the instances' DATABASE_URL points at
-#   HA_STATE_POINTER   file that records where a running topology keeps its state (default ops/.topology)
+#   HA_STATE_POINTER   file that records where a running topology keeps its state
+#                      (default ops/.topology-<base port>, so topologies on other ports never share it)
 #   HA_USER            account the daemons run as when started by root (default postgres)
 #   HA_KEEP_STATE      1 keeps the temporary directory (logs, data) after stop
 # Other variables the gateway reads (RATE_LIMIT_REQUESTS, LOG_LEVEL, ...) are passed on to the instances.
 set -Eeuo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
+# A signal ends the script through its EXIT trap, so an interrupted start stops what it had started.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ops=$repo/ops
-pointer=${HA_STATE_POINTER:-$ops/.topology}
 base_port=${HA_BASE_PORT:-16400}
+pointer=${HA_STATE_POINTER:-$ops/.topology-$base_port}
 
 say() { printf '[topology %3ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -296,14 +300,14 @@ EOF
   # Migrations run once, here, over the direct connection (PgBouncer's transaction mode would keep Prisma's
   # advisory lock on a pooled connection). The instances then find every migration applied and skip them.
   say "migrating over the direct connection"
-  (cd "$repo" && DATABASE_URL=$direct_url npm run --silent migrate) >"$state/migrate.log" 2>&1 \
+  (cd "$repo" && DATABASE_URL=$direct_url timeout 300 npm run --silent migrate) >"$state/migrate.log" 2>&1 \
     || { cat "$state/migrate.log" >&2; die "npm run migrate failed"; }
   # The first tenant (which also keeps the gateways from creating demo data), then a read-write key, made
   # while the gateways start.
   local tenant_json tenant_id key_creation
-  tenant_json=$(cd "$repo" && DATABASE_URL=$direct_url npm run --silent keys -- create-tenant --name "Local topology" --json)
+  tenant_json=$(cd "$repo" && DATABASE_URL=$direct_url timeout 120 npm run --silent keys -- create-tenant --name "Local topology" --json)
   tenant_id=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).id)' "$tenant_json")
-  (cd "$repo" && DATABASE_URL=$direct_url npm run --silent keys -- create --tenant "$tenant_id" --name topology \
+  (cd "$repo" && DATABASE_URL=$direct_url timeout 120 npm run --silent keys -- create --tenant "$tenant_id" --name topology \
     --scopes read,write --json) >"$state/key.json" 2>"$state/key.err" &
   key_creation=$!
 
