@@ -11,7 +11,17 @@
 // Usage (also called by run.ts): node --import tsx generate.ts --actions 100000 [--seed 1] [--out DIR]
 // The files are cached under bench/.cache/<generator version>-<actions>-<seed>/ and reused by later runs.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,19 +53,74 @@ export const tables: Record<string, string[]> = {
   store: ["id", "tenant_id", "external_id", "name", "created_at", "updated_at"],
   partner: ["id", "tenant_id", "external_id", "name", "created_at", "updated_at"],
   customer: ["id", "tenant_id", "external_id", "name", "email", "search_text", "created_at", "updated_at"],
-  credit_account: ["id", "tenant_id", "customer_id", "name", "currency", "balance", "overdraft_limit", "status", "entry_count", "created_at", "updated_at"],
+  credit_account: [
+    "id",
+    "tenant_id",
+    "customer_id",
+    "name",
+    "currency",
+    "balance",
+    "overdraft_limit",
+    "status",
+    "entry_count",
+    "created_at",
+    "updated_at",
+  ],
   credit_action: [
-    "id", "tenant_id", "type", "amount", "currency", "source_account_id", "target_account_id", "store_id", "partner_id",
-    "initiator_id", "initiator_type", "api_key_id", "note", "note_search", "external_reference", "effective_at", "created_at", "updated_at",
+    "id",
+    "tenant_id",
+    "type",
+    "amount",
+    "currency",
+    "source_account_id",
+    "target_account_id",
+    "store_id",
+    "partner_id",
+    "initiator_id",
+    "initiator_type",
+    "api_key_id",
+    "note",
+    "note_search",
+    "external_reference",
+    "effective_at",
+    "created_at",
+    "updated_at",
   ],
   credit_grant: [
-    "id", "tenant_id", "account_id", "name", "category", "priority", "original_amount", "remaining_amount", "effective_at",
-    "expires_at", "external_reference", "created_by_action_id", "created_at", "updated_at",
+    "id",
+    "tenant_id",
+    "account_id",
+    "name",
+    "category",
+    "priority",
+    "original_amount",
+    "remaining_amount",
+    "effective_at",
+    "expires_at",
+    "external_reference",
+    "created_by_action_id",
+    "created_at",
+    "updated_at",
   ],
   credit_allocation: ["action_id", "grant_id", "direction", "amount"],
   credit_entry: [
-    "id", "tenant_id", "action_id", "account_id", "customer_id", "sequence", "direction", "amount", "balance_before",
-    "balance_after", "type", "currency", "store_id", "partner_id", "initiator_type", "effective_at", "created_at",
+    "id",
+    "tenant_id",
+    "action_id",
+    "account_id",
+    "customer_id",
+    "sequence",
+    "direction",
+    "amount",
+    "balance_before",
+    "balance_after",
+    "type",
+    "currency",
+    "store_id",
+    "partner_id",
+    "initiator_type",
+    "effective_at",
+    "created_at",
   ],
 };
 
@@ -64,9 +129,15 @@ export const tables: Record<string, string[]> = {
 
 /** sfc32: small, fast, good enough, and the same sequence on every machine for one seed. */
 export function prng(seed: number): () => number {
-  let a = 0x9e3779b9 ^ seed, b = 0x243f6a88, c = 0xb7e15162 ^ (seed * 7919), d = 1;
+  let a = 0x9e3779b9 ^ seed,
+    b = 0x243f6a88,
+    c = 0xb7e15162 ^ (seed * 7919),
+    d = 1;
   const next = () => {
-    a |= 0; b |= 0; c |= 0; d |= 0;
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -81,7 +152,10 @@ export function prng(seed: number): () => number {
 
 function hex(random: () => number, digits: number): string {
   let out = "";
-  while (out.length < digits) out += Math.floor(random() * 0x10000).toString(16).padStart(4, "0");
+  while (out.length < digits)
+    out += Math.floor(random() * 0x10000)
+      .toString(16)
+      .padStart(4, "0");
   return out.slice(0, digits);
 }
 
@@ -125,7 +199,9 @@ class CopyWriter {
 }
 
 function escapeCopy(text: string): string {
-  return /[\\\t\n\r]/.test(text) ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r") : text;
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    : text;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -159,11 +235,51 @@ const historyStart = Date.UTC(2025, 5, 1);
 const historyEnd = Date.UTC(2026, 9, 31);
 const farExpiry = Date.UTC(2031, 0, 1);
 const currencies = ["PTS", "PTS", "USD", "EUR", "CZK"];
-const storeNames = ["Old Town café", "Brno roastery shop", "Airport kiosk", "Online shop", "Ostrava bistro", "Plzeň corner", "Liberec market stall", "Station espresso bar"];
+const storeNames = [
+  "Old Town café",
+  "Brno roastery shop",
+  "Airport kiosk",
+  "Online shop",
+  "Ostrava bistro",
+  "Plzeň corner",
+  "Liberec market stall",
+  "Station espresso bar",
+];
 const partnerNames = ["Sky Miles partner programme", "City bike share", "Book club", "Cinema chain"];
-const firstNames = ["Jana", "Petr", "Alex", "Eva", "Tomáš", "Lucie", "Jan", "Marie", "Ondřej", "Zuzana", "Karel", "Anna"];
-const lastNames = ["Nováková", "Svoboda", "Morgan", "Dvořák", "Černá", "Procházka", "Kučera", "Veselá", "Horák", "Němcová"];
-const depositNotes = ["Top-up", "Birthday bonus", "Welcome credits", "Refund for order", "Loyalty points for purchase", "Café visit Ünïcødé"];
+const firstNames = [
+  "Jana",
+  "Petr",
+  "Alex",
+  "Eva",
+  "Tomáš",
+  "Lucie",
+  "Jan",
+  "Marie",
+  "Ondřej",
+  "Zuzana",
+  "Karel",
+  "Anna",
+];
+const lastNames = [
+  "Nováková",
+  "Svoboda",
+  "Morgan",
+  "Dvořák",
+  "Černá",
+  "Procházka",
+  "Kučera",
+  "Veselá",
+  "Horák",
+  "Němcová",
+];
+const depositNotes = [
+  "Top-up",
+  "Birthday bonus",
+  "Welcome credits",
+  "Refund for order",
+  "Loyalty points for purchase",
+  "Café visit Ünïcødé",
+];
 const reductionNotes = ["Redeemed at checkout", "Purchase", "Spent on coffee beans", "Partial payment"];
 
 function compareGrants(a: Grant, b: Grant): number {
@@ -189,7 +305,9 @@ export function generateLedger(actions: number, seed: number, directory: string)
   const partial = `${directory}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  const out = Object.fromEntries(Object.keys(tables).map((table) => [table, new CopyWriter(path.join(partial, `${table}.tsv`))]));
+  const out = Object.fromEntries(
+    Object.keys(tables).map((table) => [table, new CopyWriter(path.join(partial, `${table}.tsv`))]),
+  );
   const w = (table: string) => out[table] as CopyWriter;
 
   const setupAt = Date.UTC(2025, 0, 1);
@@ -200,16 +318,38 @@ export function generateLedger(actions: number, seed: number, directory: string)
   const prefix = `clk_${Array.from({ length: 8 }, () => pick([...alphabet])).join("")}`;
   const apiKey = `${prefix}_${Array.from({ length: 43 }, () => pick([...alphabet64])).join("")}`;
   const apiKeyId = uuid7(random, setupAt + 1);
-  w("api_key").row([apiKeyId, tenantId, "bench", prefix, createHash("sha256").update(apiKey).digest("hex"), "read write", timestamp(setupAt + 1)]);
+  w("api_key").row([
+    apiKeyId,
+    tenantId,
+    "bench",
+    prefix,
+    createHash("sha256").update(apiKey).digest("hex"),
+    "read write",
+    timestamp(setupAt + 1),
+  ]);
 
   const storeIds = storeNames.map((name, index) => {
     const id = uuid7(random, setupAt + 10 + index);
-    w("store").row([id, tenantId, `store-${index + 1}`, name, timestamp(setupAt + 10 + index), timestamp(setupAt + 10 + index)]);
+    w("store").row([
+      id,
+      tenantId,
+      `store-${index + 1}`,
+      name,
+      timestamp(setupAt + 10 + index),
+      timestamp(setupAt + 10 + index),
+    ]);
     return id;
   });
   const partnerIds = partnerNames.map((name, index) => {
     const id = uuid7(random, setupAt + 100 + index);
-    w("partner").row([id, tenantId, `partner-${index + 1}`, name, timestamp(setupAt + 100 + index), timestamp(setupAt + 100 + index)]);
+    w("partner").row([
+      id,
+      tenantId,
+      `partner-${index + 1}`,
+      name,
+      timestamp(setupAt + 100 + index),
+      timestamp(setupAt + 100 + index),
+    ]);
     return id;
   });
 
@@ -227,10 +367,22 @@ export function generateLedger(actions: number, seed: number, directory: string)
     w("customer").row([id, tenantId, externalId, name, email, searchText, timestamp(createdAt), timestamp(createdAt)]);
     const count = int(2, 4);
     // The first eight customers' first account is in PTS: the hot accounts.
-    const own = c < 8 ? ["PTS", ...Array.from({ length: count - 1 }, () => pick(currencies))] : Array.from({ length: count }, () => pick(currencies));
+    const own =
+      c < 8
+        ? ["PTS", ...Array.from({ length: count - 1 }, () => pick(currencies))]
+        : Array.from({ length: count }, () => pick(currencies));
     own.forEach((currency, k) => {
       const at = createdAt + (k + 1) * 1000;
-      const account: Account = { id: uuid7(random, at), customerId: id, name: `${currency} credits ${k + 1}`, currency, createdAt: at, balance: 0n, entryCount: 0, grants: [] };
+      const account: Account = {
+        id: uuid7(random, at),
+        customerId: id,
+        name: `${currency} credits ${k + 1}`,
+        currency,
+        createdAt: at,
+        balance: 0n,
+        entryCount: 0,
+        grants: [],
+      };
       accounts.push(account);
       const list = byCurrency.get(currency) ?? [];
       list.push(account);
@@ -255,12 +407,29 @@ export function generateLedger(actions: number, seed: number, directory: string)
     const partnerId = random() < 0.2 ? pick(partnerIds) : null;
     const roll = random();
     const initiatorType = roll < 0.6 ? "API_KEY" : roll < 0.9 ? "USER" : "SYSTEM";
-    const initiatorId = initiatorType === "API_KEY" ? apiKeyId : initiatorType === "USER" ? `clerk-${int(1, 40)}` : null;
+    const initiatorId =
+      initiatorType === "API_KEY" ? apiKeyId : initiatorType === "USER" ? `clerk-${int(1, 40)}` : null;
     const keyId = initiatorType === "SYSTEM" ? null : apiKeyId;
     const reference = random() < 0.2 ? `invoice:in_${int(1, 999_999)}` : null;
     w("credit_action").row([
-      id, tenantId, type, amount, currency, source?.id ?? null, target?.id ?? null, storeId, partnerId, initiatorId, initiatorType, keyId,
-      note, note === null ? null : fold(note), reference, timestamp(at), timestamp(at), timestamp(at),
+      id,
+      tenantId,
+      type,
+      amount,
+      currency,
+      source?.id ?? null,
+      target?.id ?? null,
+      storeId,
+      partnerId,
+      initiatorId,
+      initiatorType,
+      keyId,
+      note,
+      note === null ? null : fold(note),
+      reference,
+      timestamp(at),
+      timestamp(at),
+      timestamp(at),
     ]);
     return { id, at, type, amount, currency, storeId, partnerId, initiatorType };
   };
@@ -271,16 +440,48 @@ export function generateLedger(actions: number, seed: number, directory: string)
     account.entryCount++;
     entryCount++;
     w("credit_entry").row([
-      uuid7(random, act.at), tenantId, act.id, account.id, account.customerId, account.entryCount, direction, act.amount, before,
-      account.balance, act.type, act.currency, act.storeId, act.partnerId, act.initiatorType, timestamp(act.at), timestamp(act.at),
+      uuid7(random, act.at),
+      tenantId,
+      act.id,
+      account.id,
+      account.customerId,
+      account.entryCount,
+      direction,
+      act.amount,
+      before,
+      account.balance,
+      act.type,
+      act.currency,
+      act.storeId,
+      act.partnerId,
+      act.initiatorType,
+      timestamp(act.at),
+      timestamp(act.at),
     ]);
   };
-  const newGrant = (act: Action, account: Account, amount: bigint, spec: Omit<Grant, "id" | "effectiveAt" | "remaining">) => {
+  const newGrant = (
+    act: Action,
+    account: Account,
+    amount: bigint,
+    spec: Omit<Grant, "id" | "effectiveAt" | "remaining">,
+  ) => {
     const grant: Grant = { ...spec, id: uuid7(random, act.at), effectiveAt: act.at, remaining: amount };
     grantCount++;
     w("credit_grant").row([
-      grant.id, tenantId, account.id, grant.name, grant.category, grant.priority, amount, amount, timestamp(act.at),
-      grant.expiresAt === null ? null : timestamp(grant.expiresAt), grant.externalReference, act.id, timestamp(act.at), timestamp(act.at),
+      grant.id,
+      tenantId,
+      account.id,
+      grant.name,
+      grant.category,
+      grant.priority,
+      amount,
+      amount,
+      timestamp(act.at),
+      grant.expiresAt === null ? null : timestamp(grant.expiresAt),
+      grant.externalReference,
+      act.id,
+      timestamp(act.at),
+      timestamp(act.at),
     ]);
     w("credit_allocation").row([act.id, grant.id, "CREDIT", amount]);
     account.grants.push(grant);
@@ -307,7 +508,15 @@ export function generateLedger(actions: number, seed: number, directory: string)
 
   const deposit = (at: number, account: Account, amount: bigint) => {
     const promotional = random() < 0.3;
-    const act = action(at, "DEPOSIT", amount, account.currency, null, account, random() < 0.5 ? pick(depositNotes) : null);
+    const act = action(
+      at,
+      "DEPOSIT",
+      amount,
+      account.currency,
+      null,
+      account,
+      random() < 0.5 ? pick(depositNotes) : null,
+    );
     newGrant(act, account, amount, {
       name: promotional ? pick(["Birthday", "Welcome bonus", "Summer promo"]) : random() < 0.3 ? "Top-up" : null,
       category: promotional ? "PROMOTIONAL" : "PAID",
@@ -330,7 +539,15 @@ export function generateLedger(actions: number, seed: number, directory: string)
       deposit(at, account, BigInt(int(100, 20_000)));
     } else if (roll < 0.7) {
       const amount = BigInt(int(1, Number(account.balance < 5_000n ? account.balance : 5_000n)));
-      const act = action(at, "REDUCTION", amount, account.currency, account, null, random() < 0.5 ? pick(reductionNotes) : null);
+      const act = action(
+        at,
+        "REDUCTION",
+        amount,
+        account.currency,
+        account,
+        null,
+        random() < 0.5 ? pick(reductionNotes) : null,
+      );
       spend(act, account, amount);
       entry(act, account, "DEBIT");
     } else {
@@ -338,18 +555,38 @@ export function generateLedger(actions: number, seed: number, directory: string)
       let target = pick(peers);
       if (target === account) target = peers[(peers.indexOf(account) + 1) % peers.length] as Account;
       const amount = BigInt(int(1, Number(account.balance < 3_000n ? account.balance : 3_000n)));
-      const act = action(at, "TRANSFER", amount, account.currency, account, target, random() < 0.3 ? "Shared with family" : null);
+      const act = action(
+        at,
+        "TRANSFER",
+        amount,
+        account.currency,
+        account,
+        target,
+        random() < 0.3 ? "Shared with family" : null,
+      );
       const taken = spend(act, account, amount);
       // One new grant per kind of grant spent, as the ledger's mirrorLots does.
       const lots = new Map<string, { grant: Grant; amount: bigint }>();
       for (const { grant, part } of taken) {
-        const key = JSON.stringify([grant.name, grant.category, grant.priority, grant.expiresAt, grant.externalReference]);
+        const key = JSON.stringify([
+          grant.name,
+          grant.category,
+          grant.priority,
+          grant.expiresAt,
+          grant.externalReference,
+        ]);
         const lot = lots.get(key);
         if (lot) lot.amount += part;
         else lots.set(key, { grant, amount: part });
       }
       for (const { grant, amount: part } of lots.values()) {
-        newGrant(act, target, part, { name: grant.name, category: grant.category, priority: grant.priority, expiresAt: grant.expiresAt, externalReference: grant.externalReference });
+        newGrant(act, target, part, {
+          name: grant.name,
+          category: grant.category,
+          priority: grant.priority,
+          expiresAt: grant.expiresAt,
+          externalReference: grant.externalReference,
+        });
       }
       entry(act, account, "DEBIT");
       entry(act, target, "CREDIT");
@@ -358,14 +595,32 @@ export function generateLedger(actions: number, seed: number, directory: string)
 
   for (const account of accounts) {
     w("credit_account").row([
-      account.id, tenantId, account.customerId, account.name, account.currency, account.balance, 0, "OPEN", account.entryCount,
-      timestamp(account.createdAt), timestamp(account.createdAt),
+      account.id,
+      tenantId,
+      account.customerId,
+      account.name,
+      account.currency,
+      account.balance,
+      0,
+      "OPEN",
+      account.entryCount,
+      timestamp(account.createdAt),
+      timestamp(account.createdAt),
     ]);
   }
   for (const writer of Object.values(out)) writer.close();
   const meta: LedgerMeta = {
-    generatorVersion, actions, seed, tenantId, apiKey, apiKeyId, customers: customerCount, accounts: accounts.length,
-    entries: entryCount, grants: grantCount, hotAccountIds: hot.map((account) => account.id),
+    generatorVersion,
+    actions,
+    seed,
+    tenantId,
+    apiKey,
+    apiKeyId,
+    customers: customerCount,
+    accounts: accounts.length,
+    entries: entryCount,
+    grants: grantCount,
+    hotAccountIds: hot.map((account) => account.id),
   };
   writeFileSync(path.join(partial, "meta.json"), JSON.stringify(meta, null, 2));
   rmSync(directory, { recursive: true, force: true });
@@ -374,7 +629,11 @@ export function generateLedger(actions: number, seed: number, directory: string)
 }
 
 /** The cached ledger of this size and seed, generated first when there is none. */
-export function cachedLedger(actions: number, seed: number, log: (line: string) => void): { directory: string; meta: LedgerMeta } {
+export function cachedLedger(
+  actions: number,
+  seed: number,
+  log: (line: string) => void,
+): { directory: string; meta: LedgerMeta } {
   const directory = cacheDirectory(actions, seed);
   const metaFile = path.join(directory, "meta.json");
   if (existsSync(metaFile)) {
@@ -384,7 +643,9 @@ export function cachedLedger(actions: number, seed: number, log: (line: string) 
   const started = Date.now();
   log(`ledger: generating ${actions} actions (seed ${seed})...`);
   const meta = generateLedger(actions, seed, directory);
-  log(`ledger: generated ${meta.customers} customers, ${meta.accounts} accounts, ${meta.entries} entries, ${meta.grants} grants in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `ledger: generated ${meta.customers} customers, ${meta.accounts} accounts, ${meta.entries} entries, ${meta.grants} grants in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return { directory, meta };
 }
 
@@ -431,5 +692,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const outDirectory = args.includes("--out") ? path.resolve(value("--out", "")) : cacheDirectory(actions, seed);
   const started = Date.now();
   const meta = generateLedger(actions, seed, outDirectory);
-  console.log(`${JSON.stringify({ ...meta, apiKey: undefined })}\nwritten to ${outDirectory} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${JSON.stringify({ ...meta, apiKey: undefined })}\nwritten to ${outDirectory} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

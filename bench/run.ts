@@ -59,37 +59,66 @@ function parseOptions(argv: string[]): Options {
       return parsed;
     };
     switch (flag) {
-      case "--smoke": break;
+      case "--smoke":
+        break;
       case "--help":
-        console.log("npm run bench [-- --smoke] [--actions N] [--seed N] [--duration S] [--rounds N] [--warmup S]\n" +
-          "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\nSee bench/README.md.");
+        console.log(
+          "npm run bench [-- --smoke] [--actions N] [--seed N] [--duration S] [--rounds N] [--warmup S]\n" +
+            "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\nSee bench/README.md.",
+        );
         process.exit(0);
-      case "--actions": options.actions = Math.round(number(100)); break;
-      case "--seed": options.seed = Math.round(number(0)); break;
-      case "--duration": options.duration = number(0.5); break;
-      case "--rounds": options.rounds = Math.round(number(1)); break;
-      case "--warmup": options.warmup = number(0); break;
-      case "--workloads": options.workloads = value().split(","); break;
+      case "--actions":
+        options.actions = Math.round(number(100));
+        break;
+      case "--seed":
+        options.seed = Math.round(number(0));
+        break;
+      case "--duration":
+        options.duration = number(0.5);
+        break;
+      case "--rounds":
+        options.rounds = Math.round(number(1));
+        break;
+      case "--warmup":
+        options.warmup = number(0);
+        break;
+      case "--workloads":
+        options.workloads = value().split(",");
+        break;
       case "--connections":
         options.connections = value().split(",").map(Number);
-        if (options.connections.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--connections takes whole numbers, e.g. 8,32");
+        if (options.connections.some((c) => !Number.isInteger(c) || c < 1))
+          throw new Error("--connections takes whole numbers, e.g. 8,32");
         break;
-      case "--write-results": options.writeResults = true; break;
-      case "--verify-before": options.verifyBefore = true; break;
-      default: throw new Error(`unknown argument ${flag}; see bench/README.md`);
+      case "--write-results":
+        options.writeResults = true;
+        break;
+      case "--verify-before":
+        options.verifyBefore = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}; see bench/README.md`);
     }
   }
   return options;
 }
 
 const startedAt = Date.now();
-const loadAtStart = os.loadavg().map((value) => value.toFixed(1)).join(", ");
-const log = (line: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const loadAtStart = os
+  .loadavg()
+  .map((value) => value.toFixed(1))
+  .join(", ");
+const log = (line: string) =>
+  console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests outside the timed rounds
 
-async function post(server: Server, apiKey: string, body: string): Promise<{ status: number; json: { data?: unknown; errors?: unknown } }> {
+async function post(
+  server: Server,
+  apiKey: string,
+  body: string,
+): Promise<{ status: number; json: { data?: unknown; errors?: unknown } }> {
   const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
   if (server.name === "gateway") headers.authorization = `Bearer ${apiKey}`;
   const response = await fetch(server.url, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) });
@@ -107,15 +136,23 @@ const decodeAccount = (value: string) => {
  * between the requested accounts (checked in the database).
  */
 async function checkAnswersEqual(env: Environment, list: Workload[], client: pg.Client): Promise<string> {
-  const servers: [ServerName, Server][] = [["gateway", env.gateway], ["peer", env.peer]];
+  const servers: [ServerName, Server][] = [
+    ["gateway", env.gateway],
+    ["peer", env.peer],
+  ];
   let checked = 0;
   for (const workload of list) {
     for (let sample = 0; sample < 3; sample++) {
       if (!workload.write) {
         const answers: unknown[] = [];
         for (const [name, server] of servers) {
-          const { status, json } = await post(server, env.meta.apiKey, workload.body(name, prng(1000 + sample), "unused"));
-          if (status !== 200 || json.errors) throw new Error(`${workload.id}: ${name} answered ${status} ${JSON.stringify(json).slice(0, 500)}`);
+          const { status, json } = await post(
+            server,
+            env.meta.apiKey,
+            workload.body(name, prng(1000 + sample), "unused"),
+          );
+          if (status !== 200 || json.errors)
+            throw new Error(`${workload.id}: ${name} answered ${status} ${JSON.stringify(json).slice(0, 500)}`);
           answers.push(JSON.stringify(workload.normalize?.(name, json.data)));
         }
         if (answers[0] !== answers[1]) {
@@ -130,14 +167,20 @@ async function checkAnswersEqual(env: Environment, list: Workload[], client: pg.
           const variables = (JSON.parse(body) as { variables: Record<string, unknown> }).variables;
           const input = (variables.input ?? variables) as Record<string, string>;
           const amount = BigInt(input.amount as string);
-          const moves: [string, bigint][] = input.accountId || input.account
-            ? [[decodeAccount(input.accountId ?? input.account ?? ""), amount]]
-            : [[decodeAccount(input.sourceAccountId ?? input.source ?? ""), -amount], [decodeAccount(input.targetAccountId ?? input.target ?? ""), amount]];
+          const moves: [string, bigint][] =
+            input.accountId || input.account
+              ? [[decodeAccount(input.accountId ?? input.account ?? ""), amount]]
+              : [
+                  [decodeAccount(input.sourceAccountId ?? input.source ?? ""), -amount],
+                  [decodeAccount(input.targetAccountId ?? input.target ?? ""), amount],
+                ];
           const read = async () =>
-            (await client.query<{ id: string; balance: string; entry_count: number }>(
-              "SELECT id, balance::text, entry_count FROM credit_account WHERE id = ANY($1)",
-              [moves.map(([id]) => id)],
-            )).rows;
+            (
+              await client.query<{ id: string; balance: string; entry_count: number }>(
+                "SELECT id, balance::text, entry_count FROM credit_account WHERE id = ANY($1)",
+                [moves.map(([id]) => id)],
+              )
+            ).rows;
           const before = await read();
           const { status, json } = await post(server, env.meta.apiKey, body);
           const text = JSON.stringify(json);
@@ -149,7 +192,9 @@ async function checkAnswersEqual(env: Environment, list: Workload[], client: pg.
             const b = before.find((row) => row.id === id);
             const a = after.find((row) => row.id === id);
             if (!a || !b || BigInt(a.balance) - BigInt(b.balance) !== delta || a.entry_count !== b.entry_count + 1) {
-              throw new Error(`${workload.id}: ${name}'s write did not move ${delta} on account ${id} (before ${JSON.stringify(b)}, after ${JSON.stringify(a)})`);
+              throw new Error(
+                `${workload.id}: ${name}'s write did not move ${delta} on account ${id} (before ${JSON.stringify(b)}, after ${JSON.stringify(a)})`,
+              );
             }
           }
         }
@@ -170,7 +215,10 @@ async function verifyLedgerClean(env: Environment): Promise<{ clean: boolean; te
     const problems = await verifyLedger(database, { tenantId: env.meta.tenantId });
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     if (problems.length === 0) return { clean: true, text: `clean (src/ledger/verify.ts, ${seconds} s)` };
-    const sample = problems.slice(0, 5).map((p) => `${p.kind} ${p.id}: ${p.message}`).join("; ");
+    const sample = problems
+      .slice(0, 5)
+      .map((p) => `${p.kind} ${p.id}: ${p.message}`)
+      .join("; ");
     return { clean: false, text: `NOT CLEAN: ${problems.length} discrepancies, e.g. ${sample}` };
   } finally {
     await database.close();
@@ -203,11 +251,16 @@ async function topStatements(client: pg.Client, workload: string, rounds: Round[
 
 /** The gateway's most frequent statements per workload, as a collapsed Markdown section. */
 function statementsMarkdown(list: TopStatements[]): string {
-  const out = ["<details><summary>The gateway's most frequent statements per workload (calls per request sent, mean ms)</summary>", ""];
+  const out = [
+    "<details><summary>The gateway's most frequent statements per workload (calls per request sent, mean ms)</summary>",
+    "",
+  ];
   for (const entry of list) {
     out.push(`**${entry.workload}**`, "", "| calls/req | mean ms | statement |", "| ---: | ---: | --- |");
     for (const row of entry.servers.gateway.slice(0, 10)) {
-      out.push(`| ${row.perRequest.toFixed(2)} | ${row.meanMs.toFixed(2)} | \`${row.query.replace(/\|/g, "\\|").replace(/`/g, "'")}\` |`);
+      out.push(
+        `| ${row.perRequest.toFixed(2)} | ${row.meanMs.toFixed(2)} | \`${row.query.replace(/\|/g, "\\|").replace(/`/g, "'")}\` |`,
+      );
     }
     out.push("");
   }
@@ -216,7 +269,10 @@ function statementsMarkdown(list: TopStatements[]): string {
 }
 
 function describeMachine(postgresVersion: string): string {
-  const model = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown CPU";
+  const model =
+    /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ??
+    os.cpus()[0]?.model ??
+    "unknown CPU";
   const cores = execFileSync("nproc", { encoding: "utf8" }).trim();
   const memory = Math.round(os.totalmem() / 2 ** 30);
   const peerVersion = execFileSync(peerNode(), ["--version"], { encoding: "utf8" }).trim();
@@ -278,7 +334,8 @@ async function main(): Promise<number> {
     if (options.warmup > 0) {
       log(`warm-up: ${options.warmup} s per workload and server`);
       for (const workload of list) {
-        for (const server of [env.gateway, env.peer]) await measureRound(context, server, workload, 8, options.warmup, 0);
+        for (const server of [env.gateway, env.peer])
+          await measureRound(context, server, workload, 8, options.warmup, 0);
       }
     }
 
@@ -301,7 +358,13 @@ async function main(): Promise<number> {
           }
         }
       }
-      statements.push(await topStatements(client, workload.id, rounds.filter((r) => r.workload === workload.id)));
+      statements.push(
+        await topStatements(
+          client,
+          workload.id,
+          rounds.filter((r) => r.workload === workload.id),
+        ),
+      );
     }
 
     const wrote = list.some((w) => w.write);
@@ -313,7 +376,10 @@ async function main(): Promise<number> {
     console.log(`\n${table}\n`);
     const notes = errorNotes(summaries);
     for (const note of notes) console.log(`errors: ${note}`);
-    writeFileSync(path.join(benchDirectory, ".cache", "last-run.json"), JSON.stringify({ options, rounds, summaries, statements }, null, 2));
+    writeFileSync(
+      path.join(benchDirectory, ".cache", "last-run.json"),
+      JSON.stringify({ options, rounds, summaries, statements }, null, 2),
+    );
 
     if (options.writeResults) {
       const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;

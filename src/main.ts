@@ -55,7 +55,10 @@ async function main(): Promise<void> {
       warn: (message) => logger.write("warn", message),
     });
     if (!(await rateLimiter.ready(5_000))) {
-      logger.write("warn", "Redis did not answer within 5 s; starting with rate limits counted in memory until it does");
+      logger.write(
+        "warn",
+        "Redis did not answer within 5 s; starting with rate limits counted in memory until it does",
+      );
     }
     const gateway = createGateway({ database, ledger, config, rateLimiter });
     ({ port } = await startHttpServer(gateway, config, {
@@ -73,9 +76,7 @@ async function main(): Promise<void> {
   // A wildcard address is not something to type into a browser; the machine's own name for itself is.
   const host = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${graphqlEndpoint}`;
-  console.log(
-    config.graphiql ? `Gateway ready: open GraphiQL at ${url}` : `Gateway ready: GraphQL endpoint at ${url}`,
-  );
+  console.log(config.graphiql ? `Gateway ready: open GraphiQL at ${url}` : `Gateway ready: GraphQL endpoint at ${url}`);
 }
 
 async function closeQuietly(database: Database): Promise<void> {
@@ -89,7 +90,8 @@ async function closeQuietly(database: Database): Promise<void> {
 function describeStartError(error: unknown): string {
   // Listening errors carry the port; their own messages ("listen EADDRINUSE ...") say less than these.
   const { code, port } = (error ?? {}) as { code?: string; port?: number };
-  if (code === "EADDRINUSE") return `port ${port} is already in use; stop the other server or set PORT to another port.`;
+  if (code === "EADDRINUSE")
+    return `port ${port} is already in use; stop the other server or set PORT to another port.`;
   if (code === "EACCES") return `not allowed to listen on port ${port}; set PORT to another port.`;
   return error instanceof Error ? error.message : String(error);
 }

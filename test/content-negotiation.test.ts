@@ -58,7 +58,11 @@ async function send(accept: string, query = "{ noSuchField }") {
     headers: { "content-type": "application/json", accept, authorization: `Bearer ${fixture.key}` },
     body: JSON.stringify({ query }),
   });
-  return { status: response.status, type: response.headers.get("content-type")?.split(";")[0], body: (await response.json()) as any };
+  return {
+    status: response.status,
+    type: response.headers.get("content-type")?.split(";")[0],
+    body: (await response.json()) as any,
+  };
 }
 
 describe("the gateway", () => {

@@ -15,7 +15,10 @@ beforeAll(async () => {
   testDatabase = await createTestDatabase();
   key = await createTenantKey(testDatabase.database);
   open = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent" }) });
-  closed = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", INTROSPECTION: "false" }) });
+  closed = createGateway({
+    database: testDatabase.database,
+    config: loadConfig({ LOG_LEVEL: "silent", INTROSPECTION: "false" }),
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +38,12 @@ export async function send(
 ): Promise<{ status: number; body: Body }> {
   const response = await target.fetch("http://gateway.test/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${key}`, ...headers },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      authorization: `Bearer ${key}`,
+      ...headers,
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as Body };
@@ -46,8 +54,14 @@ export async function send(
 const misspellings: [string, string, Record<string, unknown>?][] = [
   ["field", "{ apiVersio }"],
   ["argument", '{ customer(externalI: "x") { id } }'],
-  ["enum value, literal", '{ customer(externalId: "x") { history(orderBy: { field: EFFECTIVE, direction: DESC }) { totalCount } } }'],
-  ["enum value in a list, literal", '{ customer(externalId: "x") { history(filter: { types: [DEPOSITT] }) { totalCount } } }'],
+  [
+    "enum value, literal",
+    '{ customer(externalId: "x") { history(orderBy: { field: EFFECTIVE, direction: DESC }) { totalCount } } }',
+  ],
+  [
+    "enum value in a list, literal",
+    '{ customer(externalId: "x") { history(filter: { types: [DEPOSITT] }) { totalCount } } }',
+  ],
   ["input field, literal", '{ customer(externalId: "x") { history(filter: { typeNam: "x" }) { totalCount } } }'],
   [
     "enum value, variable",
@@ -106,16 +120,36 @@ describe("refusals", () => {
       { o: { field: "EFFECTIV", direction: "DESC" } },
       "INVALID_VARIABLES",
     ],
-    ["an unknown input field", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", { i: { accountId: "x", amount: "1", amout: "1" } }, "INVALID_VARIABLES"],
-    ["a missing required variable", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", {}, "INVALID_VARIABLES"],
-    ["a wrong type", "query ($n: Int) { customers(first: $n) { edges { cursor } } }", { n: "many" }, "INVALID_VARIABLES"],
+    [
+      "an unknown input field",
+      "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }",
+      { i: { accountId: "x", amount: "1", amout: "1" } },
+      "INVALID_VARIABLES",
+    ],
+    [
+      "a missing required variable",
+      "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }",
+      {},
+      "INVALID_VARIABLES",
+    ],
+    [
+      "a wrong type",
+      "query ($n: Int) { customers(first: $n) { edges { cursor } } }",
+      { n: "many" },
+      "INVALID_VARIABLES",
+    ],
     [
       "a bad DateTime",
       'query ($d: DateTime) { customer(externalId: "x") { history(filter: { effectiveFrom: $d }) { totalCount } } }',
       { d: "2026-13-01" },
       "INVALID_DATE_TIME",
     ],
-    ["a bad Amount", "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }", { i: { accountId: "x", amount: "1.5" } }, "INVALID_AMOUNT"],
+    [
+      "a bad Amount",
+      "mutation ($i: DepositInput!) { deposit(input: $i) { replayed } }",
+      { i: { accountId: "x", amount: "1.5" } },
+      "INVALID_AMOUNT",
+    ],
   ];
   for (const [what, query, variables, code] of badVariables) {
     it(`answer ${what} in variables with ${code}, 200 as JSON and 400 as graphql-response+json`, async () => {
@@ -130,10 +164,16 @@ describe("refusals", () => {
   }
 
   it("give every error of a malformed request a code", async () => {
-    for (const body of ['{"query": "{"}', '{"query": "{ apiVersion } { apiVersion }"}', '{"variables": {}}', '{"query": 5}']) {
+    for (const body of [
+      '{"query": "{"}',
+      '{"query": "{ apiVersion } { apiVersion }"}',
+      '{"variables": {}}',
+      '{"query": 5}',
+    ]) {
       const result = await sendRaw(body, "application/json");
       expect(result.body.errors?.length, body).toBeGreaterThan(0);
-      for (const error of result.body.errors ?? []) expect(error.extensions?.code, `${body}: ${error.message}`).toMatch(/^[A-Z_]+$/);
+      for (const error of result.body.errors ?? [])
+        expect(error.extensions?.code, `${body}: ${error.message}`).toMatch(/^[A-Z_]+$/);
     }
   });
 });
@@ -144,11 +184,41 @@ describe("the language of refusals", () => {
   const history = (filter: string) => `{ customer(externalId: "x") { history(filter: ${filter}) { totalCount } } }`;
 
   const refusals: [string, string, Record<string, unknown>, string, RegExp][] = [
-    ["a fractional Amount in variables", deposit, { i: { accountId: "x", amount: "1.5" } }, "INVALID_AMOUNT", /^Proměnná \$i: Částka musí být celé číslo/],
-    ["a fractional Amount inline", 'mutation { deposit(input: { accountId: "x", amount: "1.5" }) { replayed } }', {}, "INVALID_AMOUNT", /^Částka musí být celé číslo/],
-    ["an Amount out of range", deposit, { i: { accountId: "x", amount: "99999999999999999999" } }, "AMOUNT_OUT_OF_RANGE", /64bitovém rozsahu/],
-    ["a bad DateTime in variables", "query ($d: DateTime) " + history("{ effectiveFrom: $d }"), { d: "2026-13-01" }, "INVALID_DATE_TIME", /^Proměnná \$d: Zadejte datum a čas/],
-    ["a bad DateTime inline", history('{ effectiveFrom: "2026-02-30" }'), {}, "INVALID_DATE_TIME", /^Zadejte datum a čas podle ISO 8601/],
+    [
+      "a fractional Amount in variables",
+      deposit,
+      { i: { accountId: "x", amount: "1.5" } },
+      "INVALID_AMOUNT",
+      /^Proměnná \$i: Částka musí být celé číslo/,
+    ],
+    [
+      "a fractional Amount inline",
+      'mutation { deposit(input: { accountId: "x", amount: "1.5" }) { replayed } }',
+      {},
+      "INVALID_AMOUNT",
+      /^Částka musí být celé číslo/,
+    ],
+    [
+      "an Amount out of range",
+      deposit,
+      { i: { accountId: "x", amount: "99999999999999999999" } },
+      "AMOUNT_OUT_OF_RANGE",
+      /64bitovém rozsahu/,
+    ],
+    [
+      "a bad DateTime in variables",
+      "query ($d: DateTime) " + history("{ effectiveFrom: $d }"),
+      { d: "2026-13-01" },
+      "INVALID_DATE_TIME",
+      /^Proměnná \$d: Zadejte datum a čas/,
+    ],
+    [
+      "a bad DateTime inline",
+      history('{ effectiveFrom: "2026-02-30" }'),
+      {},
+      "INVALID_DATE_TIME",
+      /^Zadejte datum a čas podle ISO 8601/,
+    ],
     [
       "an unknown enum value in variables",
       'query ($o: CreditHistoryOrder) { customer(externalId: "x") { history(orderBy: $o) { totalCount } } }',
@@ -188,9 +258,15 @@ describe("the language of refusals", () => {
   });
 
   it("answers maintenance and overload refusals in the language of Accept-Language", async () => {
-    const maintenance = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", MAINTENANCE_MODE: "true" }) });
+    const maintenance = createGateway({
+      database: testDatabase.database,
+      config: loadConfig({ LOG_LEVEL: "silent", MAINTENANCE_MODE: "true" }),
+    });
     const { status, body } = await send(maintenance, "{ apiVersion }", {}, cs);
     expect(status).toBe(503);
-    expect(body.errors?.[0]).toMatchObject({ extensions: { code: "MAINTENANCE" }, message: expect.stringMatching(/údržbě/) });
+    expect(body.errors?.[0]).toMatchObject({
+      extensions: { code: "MAINTENANCE" },
+      message: expect.stringMatching(/údržbě/),
+    });
   });
 });

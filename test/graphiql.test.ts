@@ -31,7 +31,9 @@ describe("the GraphiQL page", () => {
       { authorization: `Bearer ${demoKey}` },
     ];
     for (const headers of askers) {
-      const response = await gateway.fetch("http://gateway.test/graphql", { headers: { accept: "text/html", ...headers } });
+      const response = await gateway.fetch("http://gateway.test/graphql", {
+        headers: { accept: "text/html", ...headers },
+      });
       expect(response.status).toBe(200);
       const html = await response.text();
       expect(html).toMatch(/graphiql/i);

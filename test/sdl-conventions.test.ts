@@ -12,7 +12,10 @@ describe("the schema's mutations", () => {
   it("each take an input of their own, named after the mutation", () => {
     const wrong = mutations
       .map((field) => ({ field: field.name, input: field.args.find((arg) => arg.name === "input") }))
-      .filter(({ field, input }) => !input || getNamedType(input.type).name !== `${field[0]!.toUpperCase()}${field.slice(1)}Input`)
+      .filter(
+        ({ field, input }) =>
+          !input || getNamedType(input.type).name !== `${field[0]!.toUpperCase()}${field.slice(1)}Input`,
+      )
       .map(({ field, input }) => `${field}(input: ${input ? getNamedType(input.type).name : "none"})`);
     expect(wrong).toEqual([]);
   });
@@ -52,6 +55,9 @@ describe("a payload's query", () => {
     const data = await fixture.data(
       'mutation { createStore(input: { name: "Main street" }) { store { name } query { stores { edges { node { name } } } } } }',
     );
-    expect(data.createStore).toEqual({ store: { name: "Main street" }, query: { stores: { edges: [{ node: { name: "Main street" } }] } } });
+    expect(data.createStore).toEqual({
+      store: { name: "Main street" },
+      query: { stores: { edges: [{ node: { name: "Main street" } }] } },
+    });
   });
 });

@@ -20,9 +20,14 @@ let key: string;
 
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
-  const tenant = await createLedger(testDatabase.database).createTenant({ name: "Server tenant", timeZone: "UTC", defaultLocale: "en" });
+  const tenant = await createLedger(testDatabase.database).createTenant({
+    name: "Server tenant",
+    timeZone: "UTC",
+    defaultLocale: "en",
+  });
   if (!tenant.ok) throw new Error(tenant.error.message);
-  key = (await createApiKey(testDatabase.database, { tenantId: tenant.tenant.id, name: "server", scopes: ["read"] })).secret;
+  key = (await createApiKey(testDatabase.database, { tenantId: tenant.tenant.id, name: "server", scopes: ["read"] }))
+    .secret;
   gateway = createGateway({ database: testDatabase.database, config });
 });
 
@@ -33,7 +38,11 @@ afterAll(async () => {
 async function postGraphQL(target: Gateway, query: string): Promise<Response> {
   return await target.fetch("http://gateway.test/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${key}` },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json",
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify({ query }),
   });
 }

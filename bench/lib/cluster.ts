@@ -27,12 +27,16 @@ export function findBinary(name: string): string {
     if (directory && existsSync(file)) return file;
   }
   try {
-    const versions = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1"], { encoding: "utf8" }).trim();
+    const versions = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1"], {
+      encoding: "utf8",
+    }).trim();
     if (versions && existsSync(path.join(versions, name))) return path.join(versions, name);
   } catch {
     // fall through
   }
-  throw new Error(`PostgreSQL's ${name} was not found on PATH or in /usr/lib/postgresql/*/bin; install the PostgreSQL server.`);
+  throw new Error(
+    `PostgreSQL's ${name} was not found on PATH or in /usr/lib/postgresql/*/bin; install the PostgreSQL server.`,
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -41,7 +45,9 @@ export function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port")),
+      );
     });
   });
 }
@@ -53,7 +59,11 @@ export function run(
   options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number; output: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(file, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
     let output = "";
     let stdout = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -83,7 +93,8 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
   const pgCtl = findBinary("pg_ctl");
   const psqlBinary = findBinary("psql");
   const asRoot = process.getuid?.() === 0;
-  const command = (file: string, args: string[]): [string, string[]] => (asRoot ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args]);
+  const command = (file: string, args: string[]): [string, string[]] =>
+    asRoot ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args];
   const root = mkdtempSync(path.join(tmpdir(), "ledger-bench-postgres-"));
   const data = path.join(root, "data");
   const logFile = path.join(root, "server.log");
@@ -97,9 +108,13 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
   const stop = async () => {
     try {
       if (started || existsSync(path.join(data, "postmaster.pid"))) {
-        const fast = await run(...command(pgCtl, ["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]), { timeoutMs: 40_000 });
+        const fast = await run(...command(pgCtl, ["stop", "-D", data, "-m", "fast", "-w", "-t", "30"]), {
+          timeoutMs: 40_000,
+        });
         if (fast.code !== 0 && existsSync(path.join(data, "postmaster.pid"))) {
-          await run(...command(pgCtl, ["stop", "-D", data, "-m", "immediate", "-w", "-t", "20"]), { timeoutMs: 30_000 });
+          await run(...command(pgCtl, ["stop", "-D", data, "-m", "immediate", "-w", "-t", "20"]), {
+            timeoutMs: 30_000,
+          });
         }
       }
     } finally {
@@ -108,7 +123,10 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     }
   };
   try {
-    const init = await run(...command(initdb, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]), { timeoutMs: 120_000 });
+    const init = await run(
+      ...command(initdb, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]),
+      { timeoutMs: 120_000 },
+    );
     if (init.code !== 0) throw new Error(`initdb failed:\n${init.output}`);
     appendFileSync(
       path.join(data, "postgresql.conf"),
@@ -128,13 +146,19 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     );
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const start = await run(...command(pgCtl, ["start", "-D", data, "-l", logFile, "-w", "-t", "60", "-o", `-p ${port}`]), { timeoutMs: 70_000 });
+      const start = await run(
+        ...command(pgCtl, ["start", "-D", data, "-l", logFile, "-w", "-t", "60", "-o", `-p ${port}`]),
+        { timeoutMs: 70_000 },
+      );
       if (start.code === 0) break;
       const serverLog = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
-      if (attempt >= 3 || !/could not bind|address already in use/i.test(serverLog)) throw new Error(`PostgreSQL did not start:\n${start.output}\n${serverLog}`);
+      if (attempt >= 3 || !/could not bind|address already in use/i.test(serverLog))
+        throw new Error(`PostgreSQL did not start:\n${start.output}\n${serverLog}`);
     }
     started = true;
-    version = execFileSync(path.join(path.dirname(pgCtl), "postgres"), ["--version"], { encoding: "utf8" }).trim().replace(/^postgres \(PostgreSQL\) /, "");
+    version = execFileSync(path.join(path.dirname(pgCtl), "postgres"), ["--version"], { encoding: "utf8" })
+      .trim()
+      .replace(/^postgres \(PostgreSQL\) /, "");
     log(`postgres: started a throw-away PostgreSQL ${version} cluster on 127.0.0.1:${port}`);
   } catch (error) {
     await stop();
@@ -146,7 +170,10 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     version,
     url,
     async psql(database, script, timeoutMs = 600_000) {
-      const result = await run(psqlBinary, ["-X", "-q", "-v", "ON_ERROR_STOP=1", url(database)], { input: script, timeoutMs });
+      const result = await run(psqlBinary, ["-X", "-q", "-v", "ON_ERROR_STOP=1", url(database)], {
+        input: script,
+        timeoutMs,
+      });
       if (result.code !== 0) throw new Error(`psql failed:\n${result.output}`);
       return result.output;
     },

@@ -30,7 +30,11 @@ interface Aggregate {
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted.length % 2
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
 function aggregate(rounds: Round[]): Aggregate {
@@ -55,7 +59,8 @@ export function summarize(rounds: Round[], workloads: Workload[]): Summary[] {
   const out: Summary[] = [];
   for (const workload of workloads) {
     for (const connections of workload.connections) {
-      const of = (server: string) => rounds.filter((r) => r.workload === workload.id && r.connections === connections && r.server === server);
+      const of = (server: string) =>
+        rounds.filter((r) => r.workload === workload.id && r.connections === connections && r.server === server);
       if (of("gateway").length === 0 || of("peer").length === 0) continue;
       const gateway = aggregate(of("gateway"));
       const peer = aggregate(of("peer"));
@@ -90,8 +95,14 @@ export function markdownTable(summaries: Summary[]): string {
 export function errorNotes(summaries: Summary[]): string[] {
   const notes: string[] = [];
   for (const s of summaries) {
-    for (const [name, a] of [["gateway", s.gateway], ["peer", s.peer]] as const) {
-      if (a.errors > 0) notes.push(`${s.workload} at ${s.connections} connections, ${name}: ${a.errors} errors, e.g. ${a.sampleError ?? "(no body)"}`);
+    for (const [name, a] of [
+      ["gateway", s.gateway],
+      ["peer", s.peer],
+    ] as const) {
+      if (a.errors > 0)
+        notes.push(
+          `${s.workload} at ${s.connections} connections, ${name}: ${a.errors} errors, e.g. ${a.sampleError ?? "(no body)"}`,
+        );
     }
   }
   return notes;
@@ -117,7 +128,7 @@ export function resultsMarkdown(run: RunDescription, summaries: Summary[]): stri
     "",
     "The latest run of `npm run bench` (see bench/README.md for what is measured and how). Ratio = gateway ÷ PostGraphile req/s;",
     "every other column gives both servers' medians over the rounds as `gateway / peer`. Latencies are client-side (autocannon), in ms.",
-    "\"Other load\" is the CPU that processes outside the benchmark used during the rounds (of 2 cores when nproc is 2): the machine was",
+    '"Other load" is the CPU that processes outside the benchmark used during the rounds (of 2 cores when nproc is 2): the machine was',
     "not quiet when it is well above zero, and absolute figures are then low; the ratio is what to compare.",
     "",
     `- Command: \`${run.command}\``,
@@ -131,7 +142,14 @@ export function resultsMarkdown(run: RunDescription, summaries: Summary[]): stri
     "",
     markdownTable(summaries),
     "",
-    notes.length > 0 ? ["Errors (⚠ marks a workload with errors):", "", ...notes.map((note) => `- ${note.replace(/\|/g, "\\|")}`), ""].join("\n") : "No request failed.\n",
+    notes.length > 0
+      ? [
+          "Errors (⚠ marks a workload with errors):",
+          "",
+          ...notes.map((note) => `- ${note.replace(/\|/g, "\\|")}`),
+          "",
+        ].join("\n")
+      : "No request failed.\n",
     run.extra ?? "",
   ].join("\n");
 }

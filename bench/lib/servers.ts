@@ -40,10 +40,16 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Waits until a GraphQL POST answers 200 (bounded). */
-async function waitForGraphql(server: Server, child: ChildProcess, headers: Record<string, string>, timeoutMs: number): Promise<void> {
+async function waitForGraphql(
+  server: Server,
+  child: ChildProcess,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${server.name} exited with code ${child.exitCode}:\n${server.output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`${server.name} exited with code ${child.exitCode}:\n${server.output()}`);
     try {
       const response = await fetch(server.url, {
         method: "POST",
@@ -55,7 +61,8 @@ async function waitForGraphql(server: Server, child: ChildProcess, headers: Reco
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${server.name} did not answer within ${timeoutMs / 1000} s:\n${server.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${server.name} did not answer within ${timeoutMs / 1000} s:\n${server.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -93,8 +100,20 @@ export async function startGateway(databaseUrl: string, apiKey: string): Promise
     DATABASE_POOL_SIZE: "10",
     NODE_ENV: "production",
   };
-  const { child, output } = startProcess("gateway", gatewayNode(), ["--import", "tsx", "src/main.ts"], env, repositoryRoot);
-  const server: Server = { name: "gateway", url: `http://127.0.0.1:${port}/graphql`, pid: child.pid ?? 0, output, stop: () => stopProcess(child) };
+  const { child, output } = startProcess(
+    "gateway",
+    gatewayNode(),
+    ["--import", "tsx", "src/main.ts"],
+    env,
+    repositoryRoot,
+  );
+  const server: Server = {
+    name: "gateway",
+    url: `http://127.0.0.1:${port}/graphql`,
+    pid: child.pid ?? 0,
+    output,
+    stop: () => stopProcess(child),
+  };
   try {
     await waitForGraphql(server, child, { authorization: `Bearer ${apiKey}` }, 90_000);
   } catch (error) {
@@ -121,7 +140,13 @@ export async function startPeer(databaseUrl: string): Promise<Server> {
     { ...process.env, NODE_ENV: "production" },
     benchDirectory,
   );
-  const server: Server = { name: "peer", url: `http://127.0.0.1:${port}/graphql`, pid: child.pid ?? 0, output, stop: () => stopProcess(child) };
+  const server: Server = {
+    name: "peer",
+    url: `http://127.0.0.1:${port}/graphql`,
+    pid: child.pid ?? 0,
+    output,
+    stop: () => stopProcess(child),
+  };
   try {
     await waitForGraphql(server, child, {}, 90_000);
   } catch (error) {

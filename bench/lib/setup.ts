@@ -25,10 +25,18 @@ export interface Resources {
   peer?: Server;
 }
 
-export async function setUp(actions: number, seed: number, state: Resources, log: (line: string) => void): Promise<Environment> {
+export async function setUp(
+  actions: number,
+  seed: number,
+  state: Resources,
+  log: (line: string) => void,
+): Promise<Environment> {
   const { directory, meta } = cachedLedger(actions, seed, log);
   const cluster = (state.cluster = await startCluster(log));
-  await cluster.psql("postgres", `CREATE DATABASE ${databaseName};\nCREATE ROLE gateway LOGIN;\nCREATE ROLE peer LOGIN;\n`);
+  await cluster.psql(
+    "postgres",
+    `CREATE DATABASE ${databaseName};\nCREATE ROLE gateway LOGIN;\nCREATE ROLE peer LOGIN;\n`,
+  );
   const adminUrl = cluster.url(databaseName);
 
   let started = Date.now();
@@ -37,7 +45,9 @@ export async function setUp(actions: number, seed: number, state: Resources, log
 
   started = Date.now();
   await loadLedger(directory, (script) => cluster.psql(databaseName, script, 1_800_000).then(() => undefined));
-  log(`postgres: loaded the ledger (${meta.actions} actions, ${meta.entries} entries) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `postgres: loaded the ledger (${meta.actions} actions, ${meta.entries} entries) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   await cluster.psql(
     databaseName,

@@ -32,7 +32,8 @@ const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toSt
 const pick = <T>(list: readonly T[], random: () => number): T => list[Math.floor(random() * list.length)] as T;
 const request = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
 /** Both servers' times as epoch milliseconds: the gateway answers with an offset, the peer without (UTC). */
-const ms = (value: unknown) => (typeof value === "string" ? Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`) : null);
+const ms = (value: unknown) =>
+  typeof value === "string" ? Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`) : null;
 
 // Deliberately loose typing for walking JSON answers.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,9 +41,11 @@ type Json = any;
 
 export async function loadPools(client: pg.Client, hot: string[]): Promise<Pools> {
   const customers = (await client.query<{ id: string }>("SELECT id FROM customer ORDER BY id")).rows;
-  const accounts = (await client.query<{ id: string; currency: string; balance: string }>(
-    "SELECT id, currency, balance::text FROM credit_account WHERE status = 'OPEN' ORDER BY id",
-  )).rows;
+  const accounts = (
+    await client.query<{ id: string; currency: string; balance: string }>(
+      "SELECT id, currency, balance::text FROM credit_account WHERE status = 'OPEN' ORDER BY id",
+    )
+  ).rows;
   const stores = (await client.query<{ id: string }>("SELECT id FROM store ORDER BY id")).rows.map((row) => row.id);
   const byCurrency = new Map<string, string[]>();
   const richByCurrency = new Map<string, string[]>();
@@ -56,13 +59,19 @@ export async function loadPools(client: pg.Client, hot: string[]): Promise<Pools
     add(byCurrency, account.currency, account.id);
     if (BigInt(account.balance) >= 1000n && !hotSet.has(account.id)) add(richByCurrency, account.currency, account.id);
   }
-  for (const [currency, list] of [...richByCurrency]) if ((byCurrency.get(currency)?.length ?? 0) < 2 || list.length === 0) richByCurrency.delete(currency);
+  for (const [currency, list] of [...richByCurrency])
+    if ((byCurrency.get(currency)?.length ?? 0) < 2 || list.length === 0) richByCurrency.delete(currency);
   if (richByCurrency.size === 0) throw new Error("the ledger has no account with 1,000 credits to transfer from");
   return { customers, accounts, richByCurrency, byCurrency, stores, hot };
 }
 
 export function workloads(pools: Pools): Workload[] {
-  const entryValues = (node: Json, store: Json) => ({ amount: node.amount, type: node.type, effectiveAt: ms(node.effectiveAt), store: store?.name ?? null });
+  const entryValues = (node: Json, store: Json) => ({
+    amount: node.amount,
+    type: node.type,
+    effectiveAt: ms(node.effectiveAt),
+    store: store?.name ?? null,
+  });
   const randomTransfer = (random: () => number, hotOnly: boolean) => {
     if (hotOnly) {
       const source = pick(pools.hot, random);
@@ -82,7 +91,14 @@ export function workloads(pools: Pools): Workload[] {
     return server === "gateway"
       ? request(
           "mutation Transfer($input: TransferInput!) { transfer(input: $input) { action { id amount } accounts { id balance } userErrors { code message } } }",
-          { input: { sourceAccountId: globalId("CreditAccount", source), targetAccountId: globalId("CreditAccount", target), amount: String(amount), idempotencyKey: unique } },
+          {
+            input: {
+              sourceAccountId: globalId("CreditAccount", source),
+              targetAccountId: globalId("CreditAccount", target),
+              amount: String(amount),
+              idempotencyKey: unique,
+            },
+          },
         )
       : request(
           "mutation Transfer($source: String!, $target: String!, $amount: BigInt!) { benchTransfer(input: { sourceId: $source, targetId: $target, amount: $amount }) { result { rowId amount } } }",
@@ -108,7 +124,11 @@ export function workloads(pools: Pools): Workload[] {
         server === "gateway"
           ? data.customers.edges.map(({ node: c }: Json) => ({
               externalId: c.externalId,
-              accounts: c.accounts.map((a: Json) => ({ name: a.name, currency: a.currency, entries: a.history.edges.map(({ node }: Json) => entryValues(node, node.store)) })),
+              accounts: c.accounts.map((a: Json) => ({
+                name: a.name,
+                currency: a.currency,
+                entries: a.history.edges.map(({ node }: Json) => entryValues(node, node.store)),
+              })),
             }))
           : data.customers.nodes.map((c: Json) => ({
               externalId: c.externalId,
@@ -160,16 +180,23 @@ export function workloads(pools: Pools): Workload[] {
         const customer = pick(pools.customers, random).id;
         const store = pick(pools.stores, random);
         return server === "gateway"
-          ? request("query Count($id: ID!, $store: ID!) { customer(id: $id) { history(filter: { stores: [$store] }) { totalCount } } }", {
-              id: globalId("Customer", customer),
-              store: globalId("Store", store),
-            })
-          : request("query Count($id: String!, $store: String!) { customer(rowId: $id) { creditEntries(condition: { storeId: $store }) { totalCount } } }", {
-              id: customer,
-              store,
-            });
+          ? request(
+              "query Count($id: ID!, $store: ID!) { customer(id: $id) { history(filter: { stores: [$store] }) { totalCount } } }",
+              {
+                id: globalId("Customer", customer),
+                store: globalId("Store", store),
+              },
+            )
+          : request(
+              "query Count($id: String!, $store: String!) { customer(rowId: $id) { creditEntries(condition: { storeId: $store }) { totalCount } } }",
+              {
+                id: customer,
+                store,
+              },
+            );
       },
-      normalize: (server, data: Json) => (server === "gateway" ? data.customer.history.totalCount : data.customer.creditEntries.totalCount),
+      normalize: (server, data: Json) =>
+        server === "gateway" ? data.customer.history.totalCount : data.customer.creditEntries.totalCount,
     },
     {
       id: "deposit",
@@ -184,10 +211,13 @@ export function workloads(pools: Pools): Workload[] {
               "mutation Deposit($input: DepositInput!) { deposit(input: $input) { action { id amount } accounts { id balance } userErrors { code message } } }",
               { input: { accountId: globalId("CreditAccount", account), amount, idempotencyKey: unique } },
             )
-          : request("mutation Deposit($account: String!, $amount: BigInt!) { benchDeposit(input: { accountId: $account, amount: $amount }) { result { rowId amount } } }", {
-              account,
-              amount,
-            });
+          : request(
+              "mutation Deposit($account: String!, $amount: BigInt!) { benchDeposit(input: { accountId: $account, amount: $amount }) { result { rowId amount } } }",
+              {
+                account,
+                amount,
+              },
+            );
       },
     },
     {

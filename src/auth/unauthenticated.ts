@@ -6,8 +6,14 @@ import type { Language } from "../i18n/languages.ts";
 import { translateError } from "../i18n/messages.ts";
 
 export function unauthenticated(language: Language): GraphQLError {
-  const message = translateError({ code: "UNAUTHENTICATED", params: {}, message: "This needs a valid API key." }, language);
+  const message = translateError(
+    { code: "UNAUTHENTICATED", params: {}, message: "This needs a valid API key." },
+    language,
+  );
   return new GraphQLError(message, {
-    extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "www-authenticate": 'Bearer realm="graphql"' } } },
+    extensions: {
+      code: "UNAUTHENTICATED",
+      http: { status: 401, headers: { "www-authenticate": 'Bearer realm="graphql"' } },
+    },
   });
 }

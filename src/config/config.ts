@@ -116,7 +116,8 @@ const parseOrigins: Parser<readonly string[]> = (raw) => {
     .split(",")
     .map((origin) => origin.trim())
     .filter(Boolean);
-  if (origins.includes("none")) return origins.length === 1 ? { value: [] } : { problem: '"none" cannot be combined with origins' };
+  if (origins.includes("none"))
+    return origins.length === 1 ? { value: [] } : { problem: '"none" cannot be combined with origins' };
   for (const origin of origins) {
     if (origin === "*") continue;
     // An origin is a scheme, a host and an optional port, without a path: what browsers send in Origin.
@@ -135,7 +136,8 @@ const parseRedisUrl: Parser<string | null> = (raw) => {
   if (raw === "none") return { value: null };
   try {
     const url = new URL(raw);
-    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return { problem: 'must start with "redis://" or "rediss://"' };
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+      return { problem: 'must start with "redis://" or "rediss://"' };
   } catch {
     // The URL itself is not repeated: it may hold a password.
     return { problem: "is not a valid Redis URL" };
@@ -144,7 +146,11 @@ const parseRedisUrl: Parser<string | null> = (raw) => {
 };
 
 const parseDemoData: Parser<"auto" | boolean> = (raw) =>
-  raw.toLowerCase() === "auto" ? { value: "auto" } : "value" in boolean(raw) ? boolean(raw) : { problem: `must be auto, true or false, got "${raw}"` };
+  raw.toLowerCase() === "auto"
+    ? { value: "auto" }
+    : "value" in boolean(raw)
+      ? boolean(raw)
+      : { problem: `must be auto, true or false, got "${raw}"` };
 
 const parseLogLevel: Parser<LogLevel> = (raw) =>
   (logLevels as readonly string[]).includes(raw)

@@ -110,7 +110,8 @@ function isUnavailableRecord(record: ErrorRecord): boolean {
   if (record instanceof CommitOutcomeUnknownError || record instanceof ConnectionDiscardedError) return true;
   for (const code of [record.code, record.originalCode, record.meta?.code]) {
     if (typeof code !== "string") continue;
-    if (unavailableSqlStates.has(code) || unavailableSocketCodes.has(code) || unavailablePrismaCodes.has(code)) return true;
+    if (unavailableSqlStates.has(code) || unavailableSocketCodes.has(code) || unavailablePrismaCodes.has(code))
+      return true;
     if (/^[0-9A-Z]{5}$/.test(code) && unavailableSqlStateClasses.some((prefix) => code.startsWith(prefix))) return true;
   }
   if (typeof record.kind === "string" && unavailableAdapterKinds.has(record.kind)) return true;

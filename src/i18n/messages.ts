@@ -77,9 +77,12 @@ const english: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => `The amount must be greater than zero` + (p.value !== undefined ? `; got ${p.value}.` : "."),
-  AMOUNT_OUT_OF_RANGE: (p) => `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
-  BALANCE_OUT_OF_RANGE: (p) => `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
+  AMOUNT_NOT_POSITIVE: (p) =>
+    `The amount must be greater than zero` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+  AMOUNT_OUT_OF_RANGE: (p) =>
+    `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
+  BALANCE_OUT_OF_RANGE: (p) =>
+    `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined
@@ -143,7 +146,8 @@ const english: Record<ErrorCode, Message> = {
       : "The time zone must be an IANA time zone such as Europe/Prague.",
   INVALID_LOCALE: () => "The default locale must be an ISO 639-1 code such as en or cs.",
   NOTE_TOO_LONG: (p) => `The note may have at most ${p.max ?? limits.noteLength} characters.`,
-  EXTERNAL_REFERENCE_TOO_LONG: (p) => `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
+  EXTERNAL_REFERENCE_TOO_LONG: (p) =>
+    `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
   // The ledger sends `now` only when the time is valid but in the future; without it the time is no date at all.
   INVALID_EFFECTIVE_AT: (p) =>
     p.now !== undefined
@@ -159,13 +163,17 @@ const english: Record<ErrorCode, Message> = {
   INVALID_OVERDRAFT_LIMIT: (p) =>
     `The overdraft limit must be zero or more` + (p.value !== undefined ? `; got ${p.value}.` : "."),
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined ? `The initiator id may have at most ${p.max} characters.` : "A user initiator needs the user's id.",
+    p.max !== undefined
+      ? `The initiator id may have at most ${p.max} characters.`
+      : "A user initiator needs the user's id.",
   LEDGER_BUSY: () =>
     "The ledger is busy with concurrent writes to the same accounts; nothing was written. Retry the request (with the same idempotency key).",
 
   PAGE_SIZE_OUT_OF_RANGE: (p) =>
     (p.argument !== undefined ? `The argument ${p.argument}` : "The page size") +
-    (p.max !== undefined ? ` must be a whole number from ${p.min ?? "0"} to ${p.max}` : " is out of the allowed range") +
+    (p.max !== undefined
+      ? ` must be a whole number from ${p.min ?? "0"} to ${p.max}`
+      : " is out of the allowed range") +
     (p.value !== undefined ? `; got ${p.value}.` : "."),
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `The cursor in ${p.argument}` : "The cursor"} is not valid for this list; ` +
@@ -183,7 +191,8 @@ const english: Record<ErrorCode, Message> = {
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
     (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
-  OFFSET_OUT_OF_RANGE: (p) => `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
+  OFFSET_OUT_OF_RANGE: (p) =>
+    `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
   UNAUTHENTICATED: () => "This needs a valid API key: send it as Authorization: Bearer <key> or X-Api-Key: <key>.",
   INVALID_ARGUMENTS: (p) =>
@@ -214,7 +223,8 @@ const czech: Record<ErrorCode, Message> = {
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
   AMOUNT_NOT_POSITIVE: (p) => "Částka musí být větší než nula" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
-  BALANCE_OUT_OF_RANGE: (p) => `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
+  BALANCE_OUT_OF_RANGE: (p) =>
+    `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined
@@ -271,13 +281,15 @@ const czech: Record<ErrorCode, Message> = {
       ? `Jméno může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
       : "Jméno je povinný údaj.",
   INVALID_EMAIL: () => "E-mailová adresa není platná.",
-  INVALID_EXTERNAL_ID: (p) => `Externí ID musí mít 1 až ${p.max ?? limits.externalIdLength} ${pluralCs(p.max ?? String(limits.externalIdLength), "znak", "znaky", "znaků")}.`,
+  INVALID_EXTERNAL_ID: (p) =>
+    `Externí ID musí mít 1 až ${p.max ?? limits.externalIdLength} ${pluralCs(p.max ?? String(limits.externalIdLength), "znak", "znaky", "znaků")}.`,
   INVALID_TIME_ZONE: (p) =>
     p.value !== undefined
       ? `${quoteCs(p.value)} není časové pásmo IANA, jako je například Europe/Prague.`
       : "Časové pásmo musí být pásmo IANA, například Europe/Prague.",
   INVALID_LOCALE: () => "Výchozí jazyk musí být kód ISO 639-1, například cs nebo en.",
-  NOTE_TOO_LONG: (p) => `Poznámka může mít nejvýše ${p.max ?? limits.noteLength} ${pluralCs(p.max ?? String(limits.noteLength), "znak", "znaky", "znaků")}.`,
+  NOTE_TOO_LONG: (p) =>
+    `Poznámka může mít nejvýše ${p.max ?? limits.noteLength} ${pluralCs(p.max ?? String(limits.noteLength), "znak", "znaky", "znaků")}.`,
   EXTERNAL_REFERENCE_TOO_LONG: (p) =>
     `Externí reference může mít nejvýše ${p.max ?? limits.externalReferenceLength} ${pluralCs(p.max ?? String(limits.externalReferenceLength), "znak", "znaky", "znaků")}.`,
   INVALID_EFFECTIVE_AT: (p) =>
@@ -311,7 +323,8 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_ID: (p) =>
     (p.id !== undefined ? `${quoteCs(p.id)} není platné globální ID` : "ID není platné globální ID") +
     (p.expectedType !== undefined ? ` objektu typu ${p.expectedType}.` : "."),
-  NOT_FOUND: (p) => (p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje."),
+  NOT_FOUND: (p) =>
+    p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje.",
   INVALID_DATE_TIME: (p) =>
     (p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : "") +
     "Zadejte datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“, nebo bez posunu v časovém " +
@@ -319,9 +332,11 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
     (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
-  OFFSET_OUT_OF_RANGE: (p) => `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
+  OFFSET_OUT_OF_RANGE: (p) =>
+    `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",
-  UNAUTHENTICATED: () => "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+  UNAUTHENTICATED: () =>
+    "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
   INVALID_ARGUMENTS: (p) =>
     p.arguments !== undefined
       ? `Zadejte právě jeden z argumentů ${p.arguments}, ne oba a ne žádný.`
@@ -360,7 +375,14 @@ export function translateError(
 }
 
 /** The action types in the order of the schema's enum, which is the order matches are returned in. */
-export const actionTypes = ["DEPOSIT", "REDUCTION", "TRANSFER", "EXPIRATION", "VOID", "REVERSAL"] as const satisfies readonly ActionType[];
+export const actionTypes = [
+  "DEPOSIT",
+  "REDUCTION",
+  "TRANSFER",
+  "EXPIRATION",
+  "VOID",
+  "REVERSAL",
+] as const satisfies readonly ActionType[];
 
 /**
  * The name of each action type, first the one shown, then other names people use for it (searched, never

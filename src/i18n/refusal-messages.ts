@@ -40,14 +40,20 @@ export const englishSourceCodes = [
 type EnglishSourceCode = (typeof englishSourceCodes)[number];
 
 const limit = (p: Params, what: string) =>
-  p.limit !== undefined ? `${what} je nejvýše ${p.limit}${p.found !== undefined ? `, dotaz jich má ${p.found}` : ""}.` : `${what} je překročen.`;
+  p.limit !== undefined
+    ? `${what} je nejvýše ${p.limit}${p.found !== undefined ? `, dotaz jich má ${p.found}` : ""}.`
+    : `${what} je překročen.`;
 
 const czech: Record<EnglishSourceCode, Message> = {
   // The scalars' own codes share the API's catalog (src/i18n/messages.ts).
-  INVALID_AMOUNT: (p) => translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs"),
-  AMOUNT_OUT_OF_RANGE: (p) => translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
-  INVALID_DATE_TIME: (p) => translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs"),
-  INVALID_VARIABLES: () => "Hodnota proměnné neodpovídá jejímu typu (neznámá hodnota výčtu nebo pole vstupu, chybějící nebo chybně zadaná hodnota).",
+  INVALID_AMOUNT: (p) =>
+    translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs"),
+  AMOUNT_OUT_OF_RANGE: (p) =>
+    translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
+  INVALID_DATE_TIME: (p) =>
+    translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs"),
+  INVALID_VARIABLES: () =>
+    "Hodnota proměnné neodpovídá jejímu typu (neznámá hodnota výčtu nebo pole vstupu, chybějící nebo chybně zadaná hodnota).",
   BAD_REQUEST: (_p, english) => `Chybně sestavený požadavek (${english})`,
   GRAPHQL_PARSE_FAILED: (_p, english) => `Dotaz nelze přečíst: ${english}`,
   GRAPHQL_VALIDATION_FAILED: (_p, english) => `Dotaz neodpovídá schématu API: ${english}`,

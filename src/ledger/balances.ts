@@ -66,7 +66,9 @@ export async function accountBalances(
   accountIds: readonly string[],
 ): Promise<(AccountBalance | null)[]> {
   await settleDue(deps, { tenantId, accountIds });
-  const accounts = await deps.database.read.creditAccount.findMany({ where: { tenantId, id: { in: [...accountIds] } } });
+  const accounts = await deps.database.read.creditAccount.findMany({
+    where: { tenantId, id: { in: [...accountIds] } },
+  });
   const byId = new Map(accounts.map((account) => [account.id, account]));
   return accountIds.map((id) => {
     const account = byId.get(id);
@@ -89,8 +91,12 @@ export async function balanceAt(
   accountId: string,
   at: Date,
 ): Promise<LedgerResult<{ balance: bigint; at: Date }>> {
-  const account = await deps.database.read.creditAccount.findFirst({ where: { id: accountId, tenantId }, select: { id: true } });
-  if (!account) return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
+  const account = await deps.database.read.creditAccount.findFirst({
+    where: { id: accountId, tenantId },
+    select: { id: true },
+  });
+  if (!account)
+    return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
   await settleDue(deps, { tenantId, accountIds: [accountId] });
   const sums = await deps.database.read.creditEntry.groupBy({
     by: ["direction"],
@@ -122,10 +128,18 @@ export async function customerBalances(
   tenantId: string,
   customerId: string,
 ): Promise<LedgerResult<{ totals: CurrencyTotal[] }>> {
-  const customer = await deps.database.read.customer.findFirst({ where: { id: customerId, tenantId }, select: { id: true } });
-  if (!customer) return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
+  const customer = await deps.database.read.customer.findFirst({
+    where: { id: customerId, tenantId },
+    select: { id: true },
+  });
+  if (!customer)
+    return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
   const ids = await deps.database.read.creditAccount.findMany({ where: { customerId }, select: { id: true } });
-  const balances = await accountBalances(deps, tenantId, ids.map((row) => row.id));
+  const balances = await accountBalances(
+    deps,
+    tenantId,
+    ids.map((row) => row.id),
+  );
   return { ok: true, totals: currencyTotals(balances.flatMap((entry) => (entry ? [entry.account] : []))) };
 }
 
@@ -137,7 +151,12 @@ export function currencyTotals(accounts: readonly CreditAccount[]): CurrencyTota
   const totals = new Map<string, CurrencyTotal>();
   for (const account of accounts) {
     const { balance, available } = balanceOf(account);
-    const total = totals.get(account.currency) ?? { currency: account.currency, balance: 0n, available: 0n, accountCount: 0 };
+    const total = totals.get(account.currency) ?? {
+      currency: account.currency,
+      balance: 0n,
+      available: 0n,
+      accountCount: 0,
+    };
     total.balance += balance;
     total.available += available;
     total.accountCount += 1;

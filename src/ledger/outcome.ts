@@ -48,6 +48,8 @@ export async function loadOutcome(tx: SqlRunner, action: CreditAction): Promise<
   const entries = await tx.query<CreditEntry>(
     sql`SELECT * FROM credit_entry WHERE action_id = ${action.id} ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END`,
   );
-  const grants = await tx.query<CreditGrant>(sql`SELECT * FROM credit_grant WHERE created_by_action_id = ${action.id} ORDER BY id`);
+  const grants = await tx.query<CreditGrant>(
+    sql`SELECT * FROM credit_grant WHERE created_by_action_id = ${action.id} ORDER BY id`,
+  );
   return outcomeOf(action, entries, grants, [], true);
 }

@@ -81,7 +81,8 @@ function withDeadlines(tx: SqlRunner, startedAt: number, settings: TransactionSe
   let first = true;
   const check = () => {
     const elapsedMs = performance.now() - startedAt;
-    if (first && elapsedMs > settings.maxWaitMs) throw new AttemptExpired(`no connection within ${settings.maxWaitMs} ms`);
+    if (first && elapsedMs > settings.maxWaitMs)
+      throw new AttemptExpired(`no connection within ${settings.maxWaitMs} ms`);
     if (elapsedMs > settings.timeoutMs) throw new AttemptExpired(`the transaction ran past ${settings.timeoutMs} ms`);
     first = false;
   };
@@ -104,10 +105,12 @@ export function runPrismaWrite<T>(
   work: (tx: TransactionClient) => Promise<T>,
 ): Promise<T | LedgerFailure> {
   return withRetries(settings, () =>
-    database.write.$transaction(async (tx) => {
+    database.write.$transaction(
+      async (tx) => {
         if (database.engine === "sqlite") await takeSqliteWriteLock(tx);
         return work(tx);
-      }, {
+      },
+      {
         // Row locks give the isolation the ledger needs; READ COMMITTED lets each statement after a lock see
         // the rows that the previous lock holder committed. SQLite transactions are always serializable.
         isolationLevel:
@@ -116,7 +119,8 @@ export function runPrismaWrite<T>(
             : Prisma.TransactionIsolationLevel.Serializable,
         maxWait: settings.maxWaitMs,
         timeout: settings.timeoutMs,
-      }),
+      },
+    ),
   );
 }
 
@@ -174,14 +178,20 @@ export function isRetryable(error: unknown): boolean {
       cause?: unknown;
       message?: unknown;
     };
-    if (typeof record.code === "string" && (retryablePrismaCodes.has(record.code) || retryableSqlStates.has(record.code))) {
+    if (
+      typeof record.code === "string" &&
+      (retryablePrismaCodes.has(record.code) || retryableSqlStates.has(record.code))
+    ) {
       return true;
     }
     for (const adapterError of [record, record.meta?.driverAdapterError?.cause]) {
       if (adapterError && isRetryableAdapterError(adapterError)) return true;
     }
     if (typeof record.meta?.code === "string" && retryableSqlStates.has(record.meta.code)) return true;
-    if (typeof record.message === "string" && /SQLITE_BUSY|database is locked|could not serialize|deadlock detected/i.test(record.message)) {
+    if (
+      typeof record.message === "string" &&
+      /SQLITE_BUSY|database is locked|could not serialize|deadlock detected/i.test(record.message)
+    ) {
       return true;
     }
     current = record.cause;

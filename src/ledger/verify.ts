@@ -23,7 +23,10 @@ export interface Discrepancy {
 
 const pageSize = 500;
 
-export async function verifyLedger(database: Database, scope: { tenantId: string; accountId?: string }): Promise<Discrepancy[]> {
+export async function verifyLedger(
+  database: Database,
+  scope: { tenantId: string; accountId?: string },
+): Promise<Discrepancy[]> {
   const db = database.read;
   const problems: Discrepancy[] = [];
   const accounts = await db.creditAccount.findMany({
@@ -44,14 +47,21 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
       });
       for (const entry of entries) {
         sequence += 1;
-        if (entry.sequence !== sequence) report("entry-sequence", `entry ${entry.id} has sequence ${entry.sequence}, expected ${sequence}`);
+        if (entry.sequence !== sequence)
+          report("entry-sequence", `entry ${entry.id} has sequence ${entry.sequence}, expected ${sequence}`);
         if (entry.balanceBefore !== expected) {
-          report("entry-chain", `entry ${entry.id} starts from ${entry.balanceBefore}, the previous entry ended at ${expected}`);
+          report(
+            "entry-chain",
+            `entry ${entry.id} starts from ${entry.balanceBefore}, the previous entry ended at ${expected}`,
+          );
         }
         const signed = entry.direction === "CREDIT" ? entry.amount : -entry.amount;
         if (entry.amount <= 0n) report("entry-amount", `entry ${entry.id} has a non-positive amount ${entry.amount}`);
         if (entry.balanceAfter !== entry.balanceBefore + signed) {
-          report("entry-arithmetic", `entry ${entry.id}: ${entry.balanceBefore} ${entry.direction} ${entry.amount} is not ${entry.balanceAfter}`);
+          report(
+            "entry-arithmetic",
+            `entry ${entry.id}: ${entry.balanceBefore} ${entry.direction} ${entry.amount} is not ${entry.balanceAfter}`,
+          );
         }
         if (entry.currency !== account.currency) report("entry-currency", `entry ${entry.id} is in ${entry.currency}`);
         expected += signed;
@@ -59,10 +69,14 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
       if (entries.length < pageSize) break;
       cursor = entries[entries.length - 1]?.id;
     }
-    if (account.balance !== expected) report("balance", `balance is ${account.balance}, its entries add up to ${expected}`);
-    if (account.entryCount !== sequence) report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
-    if (account.balance > int64Max || account.balance < int64Min) report("balance-range", "balance is outside the 64-bit range");
-    if (account.status === "CLOSED" && account.balance !== 0n) report("closed-balance", `closed account holds ${account.balance}`);
+    if (account.balance !== expected)
+      report("balance", `balance is ${account.balance}, its entries add up to ${expected}`);
+    if (account.entryCount !== sequence)
+      report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
+    if (account.balance > int64Max || account.balance < int64Min)
+      report("balance-range", "balance is outside the 64-bit range");
+    if (account.status === "CLOSED" && account.balance !== 0n)
+      report("closed-balance", `closed account holds ${account.balance}`);
 
     const grants = await db.creditGrant.findMany({
       where: { accountId: account.id },
@@ -74,7 +88,8 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
     }
     let nextLapse: Date | null = null;
     for (const { remainingAmount, expiresAt } of grants) {
-      if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse)) nextLapse = expiresAt;
+      if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse))
+        nextLapse = expiresAt;
     }
     if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
       report(
@@ -90,12 +105,17 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
     for (const grant of grants) {
       const into = flows.find((row) => row.grantId === grant.id && row.direction === "CREDIT")?._sum.amount ?? 0n;
       const outOf = flows.find((row) => row.grantId === grant.id && row.direction === "DEBIT")?._sum.amount ?? 0n;
-      if (grant.remainingAmount < 0n) problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
+      if (grant.remainingAmount < 0n)
+        problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
       if (grant.voidedAt !== null && grant.remainingAmount !== 0n) {
         problems.push({ kind: "grant-void-holds", id: grant.id, message: `void, yet holds ${grant.remainingAmount}` });
       }
       if (grant.remainingAmount !== into - outOf) {
-        problems.push({ kind: "grant-flows", id: grant.id, message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}` });
+        problems.push({
+          kind: "grant-flows",
+          id: grant.id,
+          message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}`,
+        });
       }
     }
   }
@@ -122,13 +142,18 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
   return problems;
 }
 
-function checkAction(action: CreditAction & { entries: CreditEntry[] }, reversedActions: CreditAction[], problems: Discrepancy[]): void {
+function checkAction(
+  action: CreditAction & { entries: CreditEntry[] },
+  reversedActions: CreditAction[],
+  problems: Discrepancy[],
+): void {
   const report = (kind: string, message: string) => problems.push({ kind, id: action.id, message });
   const debits = action.entries.filter((entry) => entry.direction === "DEBIT");
   const credits = action.entries.filter((entry) => entry.direction === "CREDIT");
   if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
   for (const entry of action.entries) {
-    if (entry.amount !== action.amount) report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
+    if (entry.amount !== action.amount)
+      report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
     if (entry.type !== action.type || entry.effectiveAt.getTime() !== action.effectiveAt.getTime()) {
       report("action-entry-copy", `entry ${entry.id} does not repeat the action's type and effective time`);
     }
@@ -150,8 +175,10 @@ function checkAction(action: CreditAction & { entries: CreditEntry[] }, reversed
     REVERSAL: null,
   };
   const wanted = shape[action.type];
-  if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit)) report("action-shape", `a ${action.type} with the wrong sides`);
-  if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId) report("transfer-self", "transfer to itself");
+  if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit))
+    report("action-shape", `a ${action.type} with the wrong sides`);
+  if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId)
+    report("transfer-self", "transfer to itself");
   if (action.type === "REVERSAL") {
     const original = reversedActions.find((candidate) => candidate.id === action.reversesActionId);
     if (!original) {

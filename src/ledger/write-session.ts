@@ -18,12 +18,24 @@
 // A violated assertion throws (a bug), which rolls the whole transaction back.
 import type { Database } from "../db/client.ts";
 import { sql, type SqlRunner } from "../db/sql.ts";
-import type { CreditAccount, CreditAction, CreditAllocation, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
+import type {
+  CreditAccount,
+  CreditAction,
+  CreditAllocation,
+  CreditEntry,
+  CreditGrant,
+} from "../generated/postgres/client.ts";
 import type { ActionType, EntryDirection, GrantCategory } from "../generated/postgres/enums.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
 import { newId } from "./ids.ts";
 import { failure, type LedgerFailure } from "./result.ts";
-import { type AccountSelector, explainFailedUpdate, lockAccounts, type References, writeBalances } from "./sql/accounts.ts";
+import {
+  type AccountSelector,
+  explainFailedUpdate,
+  lockAccounts,
+  type References,
+  writeBalances,
+} from "./sql/accounts.ts";
 import { pastBalances } from "./sql/backdated.ts";
 import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
 import { insertRows, insertStatement } from "./sql/rows.ts";
@@ -134,12 +146,18 @@ export class WriteSession {
   private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
     const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
     for (const row of locked.rows) {
-      this.accounts.set(row.id, { row, balance: row.balance, entryCount: row.entryCount, lockedEntryCount: row.entryCount });
+      this.accounts.set(row.id, {
+        row,
+        balance: row.balance,
+        entryCount: row.entryCount,
+        lockedEntryCount: row.entryCount,
+      });
     }
     if (locked.storeFound === null || locked.partnerFound === null) return null;
     this.referencesChecked = true;
     const { storeId, partnerId } = this.references;
-    if (storeId !== null && !locked.storeFound) return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
+    if (storeId !== null && !locked.storeFound)
+      return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
     if (partnerId !== null && !locked.partnerFound) {
       return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
     }
@@ -185,7 +203,12 @@ export class WriteSession {
    * time (in effect, and neither expired nor voided), as a debit takes grants before it overdraws. Null for a
    * debit effective now (checkDebit covers it), which costs no statement.
    */
-  async checkBackdatedDebit(accountId: string, amount: bigint, effectiveAt: Date, field = "amount"): Promise<LedgerFailure | null> {
+  async checkBackdatedDebit(
+    accountId: string,
+    amount: bigint,
+    effectiveAt: Date,
+    field = "amount",
+  ): Promise<LedgerFailure | null> {
     if (!this.isBackdated(effectiveAt)) return null;
     const state = this.state(accountId);
     // Expirations settled in this transaction are part of the past being checked.
@@ -202,7 +225,12 @@ export class WriteSession {
       "INSUFFICIENT_CREDITS",
       field,
       `At ${effectiveAt.toISOString()} the account has ${available} ${state.row.currency} available (keeping every later balance within its limit); ${amount} were requested.`,
-      { available: available.toString(), requested: amount.toString(), currency: state.row.currency, effectiveAt: effectiveAt.toISOString() },
+      {
+        available: available.toString(),
+        requested: amount.toString(),
+        currency: state.row.currency,
+        effectiveAt: effectiveAt.toISOString(),
+      },
     );
   }
 
@@ -256,10 +284,20 @@ export class WriteSession {
       });
     });
     await insertRows(this.tx, "credit_action", actions);
-    await changeRemaining(this.tx, lapsed.map((grant) => ({ grantId: grant.id, from: grant.remainingAmount, to: 0n })), this.now);
+    await changeRemaining(
+      this.tx,
+      lapsed.map((grant) => ({ grantId: grant.id, from: grant.remainingAmount, to: 0n })),
+      this.now,
+    );
     lapsed.forEach((grant, index) => {
       const action = actions[index] as CreditAction;
-      this.recordDebit(action, grant.accountId, grant.remainingAmount, [{ grant, amount: grant.remainingAmount }], true);
+      this.recordDebit(
+        action,
+        grant.accountId,
+        grant.remainingAmount,
+        [{ grant, amount: grant.remainingAmount }],
+        true,
+      );
       this.settled.push(action);
     });
   }
@@ -310,7 +348,12 @@ export class WriteSession {
    * expiry, oldest effective time, then id; grants created by `preferCreatedBy` first. The part no grant
    * covers overdraws the account. Call checkDebit first: this asserts, it does not refuse.
    */
-  async debit(action: CreditAction, accountId: string, amount: bigint, options: { preferCreatedBy?: string } = {}): Promise<Debit> {
+  async debit(
+    action: CreditAction,
+    accountId: string,
+    amount: bigint,
+    options: { preferCreatedBy?: string } = {},
+  ): Promise<Debit> {
     const state = this.state(accountId);
     if (state.balance - amount < -state.row.overdraftLimit) {
       throw new Error("Bug: debit past the overdraft limit was not refused by checkDebit.");
@@ -345,7 +388,13 @@ export class WriteSession {
    */
   async debitWholeGrant(action: CreditAction, grant: CreditGrant, voidedAt: Date): Promise<Debit> {
     await changeRemaining(this.tx, [{ grantId: grant.id, from: grant.remainingAmount, to: 0n }], this.now, voidedAt);
-    return this.recordDebit(action, grant.accountId, grant.remainingAmount, [{ grant, amount: grant.remainingAmount }], true);
+    return this.recordDebit(
+      action,
+      grant.accountId,
+      grant.remainingAmount,
+      [{ grant, amount: grant.remainingAmount }],
+      true,
+    );
   }
 
   /** Records the entry and allocations of a debit whose grants were already changed. */
@@ -367,7 +416,12 @@ export class WriteSession {
       throw new Error(`Bug: grants of account ${accountId} do not add up to its balance.`);
     }
     for (const part of consumed) {
-      this.pendingAllocations.push({ actionId: action.id, grantId: part.grant.id, direction: "DEBIT", amount: part.amount });
+      this.pendingAllocations.push({
+        actionId: action.id,
+        grantId: part.grant.id,
+        direction: "DEBIT",
+        amount: part.amount,
+      });
     }
     const entry = this.recordEntry(action, state, "DEBIT", amount, balanceAfter);
     return { entry, consumed, overdrawn };
@@ -396,7 +450,11 @@ export class WriteSession {
       if ("grant" in lot) {
         if (filled === 0n) continue;
         if (lot.grant.accountId !== accountId) throw new Error("Bug: credit into another account's grant.");
-        refills.push({ grantId: lot.grant.id, from: lot.grant.remainingAmount, to: lot.grant.remainingAmount + filled });
+        refills.push({
+          grantId: lot.grant.id,
+          from: lot.grant.remainingAmount,
+          to: lot.grant.remainingAmount + filled,
+        });
         grantId = lot.grant.id;
       } else {
         const grant: CreditGrant = {
@@ -419,7 +477,8 @@ export class WriteSession {
         createdGrants.push(grant);
         grantId = grant.id;
       }
-      if (filled > 0n) this.pendingAllocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
+      if (filled > 0n)
+        this.pendingAllocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
     }
     await insertRows(this.tx, "credit_grant", createdGrants);
     await changeRemaining(this.tx, refills, this.now);

@@ -19,13 +19,20 @@ const CurrencyBalanceRef = builder.objectRef<CurrencyTotal>("CurrencyBalance").i
   description: "A customer's credits in one currency or credit unit, over all its accounts in it.",
   fields: (t) => ({
     currency: t.string({ description: "ISO 4217 code or credit unit (e.g. PTS).", resolve: (total) => total.currency }),
-    balance: t.field({ type: "Amount", description: "Sum of the accounts' balances, in minor units.", resolve: (total) => total.balance }),
+    balance: t.field({
+      type: "Amount",
+      description: "Sum of the accounts' balances, in minor units.",
+      resolve: (total) => total.balance,
+    }),
     available: t.field({
       type: "Amount",
       description: "Sum of what the accounts could spend now (balance plus unused overdraft), in minor units.",
       resolve: (total) => total.available,
     }),
-    accountCount: t.int({ description: "Number of accounts in this currency.", resolve: (total) => total.accountCount }),
+    accountCount: t.int({
+      description: "Number of accounts in this currency.",
+      resolve: (total) => total.accountCount,
+    }),
   }),
 });
 
@@ -34,11 +41,22 @@ builder.node(CustomerRef, {
   id: { resolve: (customer) => customer.id },
   loadMany: (ids, context) => context.loaders.customer.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
-    externalId: t.string({ description: "The tenant's own id of the customer, unique per tenant.", resolve: (c) => c.externalId }),
+    externalId: t.string({
+      description: "The tenant's own id of the customer, unique per tenant.",
+      resolve: (c) => c.externalId,
+    }),
     name: t.string({ nullable: true, description: "The customer's name.", resolve: (c) => c.name }),
     email: t.string({ nullable: true, description: "The customer's email address.", resolve: (c) => c.email }),
-    createdAt: t.field({ type: "DateTime", description: "When the customer was created.", resolve: (c, _a, context) => tenantTime(c.createdAt, context) }),
-    updatedAt: t.field({ type: "DateTime", description: "When the customer was last changed.", resolve: (c, _a, context) => tenantTime(c.updatedAt, context) }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the customer was created.",
+      resolve: (c, _a, context) => tenantTime(c.createdAt, context),
+    }),
+    updatedAt: t.field({
+      type: "DateTime",
+      description: "When the customer was last changed.",
+      resolve: (c, _a, context) => tenantTime(c.updatedAt, context),
+    }),
     accounts: t.field({
       type: [CreditAccountRef],
       description: "The customer's credit accounts, oldest first (closed ones included).",
@@ -88,13 +106,17 @@ builder.queryFields((t) => ({
       "The tenant's customers, oldest first; `search` narrows them by external id, name or email. Never null, like " +
       "`stores`: the list always exists, and a refused request (no valid key, a page size out of range) is an error.",
     args: {
-      search: t.arg.string({ required: false, description: "Part of the external id, name or email, ignoring case; % and _ are literal." }),
+      search: t.arg.string({
+        required: false,
+        description: "Part of the external id, name or email, ignoring case; % and _ are literal.",
+      }),
     },
     resolve: (_root, args, context) => {
       const tenantId = requireTenant(context).id;
       checkPageSize(args, context);
-      return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) =>
-        searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
+      return resolveOffsetConnection(
+        { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
+        ({ limit, offset }) => searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
       ) as never;
     },
   }),
@@ -123,8 +145,17 @@ const CustomerPayload = (name: string, action: string) =>
   builder.objectRef<{ customer: Customer | null; userErrors: UserError[] }>(name).implement({
     description: `Result of ${action}.`,
     fields: (t) => ({
-      customer: t.field({ type: CustomerRef, nullable: true, description: "The customer; null when userErrors is not empty.", resolve: (p) => p.customer }),
-      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      customer: t.field({
+        type: CustomerRef,
+        nullable: true,
+        description: "The customer; null when userErrors is not empty.",
+        resolve: (p) => p.customer,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why nothing was written.",
+        resolve: (p) => p.userErrors,
+      }),
       query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
@@ -139,7 +170,9 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateCustomerInput, required: true, description: "The new customer." }) },
     resolve: async (_root, { input }, context) => {
       const result = await context.ledger.createCustomer(requireTenant(context).id, input);
-      return result.ok ? { customer: result.customer, userErrors: [] } : { customer: null, userErrors: userErrorsOf(result, context) };
+      return result.ok
+        ? { customer: result.customer, userErrors: [] }
+        : { customer: null, userErrors: userErrorsOf(result, context) };
     },
   }),
   updateCustomer: t.field({

@@ -18,7 +18,9 @@ export const QueryRef = builder.queryType({
   }),
 });
 
-builder.mutationType({ description: "Entry points for writing data. Business failures come back as `userErrors` on each payload." });
+builder.mutationType({
+  description: "Entry points for writing data. Business failures come back as `userErrors` on each payload.",
+});
 
 // The Relay plugin creates the Node interface and the `node`/`nodes` fields on first use, which would be
 // the first type implementing Node. Requesting them now keeps them in the schema from the first version,

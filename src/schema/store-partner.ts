@@ -20,11 +20,20 @@ for (const [ref, kind, loader] of [
         ? "A point of sale or channel of the tenant's, where credits are earned or spent."
         : "A business partner of the tenant's, through whom credits are earned or spent.",
     id: { resolve: (row) => row.id },
-    loadMany: (ids, context) => context.loaders[loader].loadMany(ids).then(throwLoadErrors) as Promise<(Store | null)[]>,
+    loadMany: (ids, context) =>
+      context.loaders[loader].loadMany(ids).then(throwLoadErrors) as Promise<(Store | null)[]>,
     fields: (t) => ({
-      externalId: t.string({ nullable: true, description: `The tenant's own id of the ${kind}.`, resolve: (row) => row.externalId }),
+      externalId: t.string({
+        nullable: true,
+        description: `The tenant's own id of the ${kind}.`,
+        resolve: (row) => row.externalId,
+      }),
       name: t.string({ description: `Name of the ${kind}.`, resolve: (row) => row.name }),
-      createdAt: t.field({ type: "DateTime", description: "When it was created.", resolve: (row, _args, context) => tenantTime(row.createdAt, context) }),
+      createdAt: t.field({
+        type: "DateTime",
+        description: "When it was created.",
+        resolve: (row, _args, context) => tenantTime(row.createdAt, context),
+      }),
     }),
   });
 }
@@ -45,19 +54,32 @@ builder.queryFields((t) => ({
   }),
   partners: t.connection({
     type: PartnerRef,
-    description:
-      "The tenant's partners, oldest first. Never null, for the same reason as `stores`.",
+    description: "The tenant's partners, oldest first. Never null, for the same reason as `stores`.",
     resolve: (_parent, args, context) => listPlaces(args, context, "partner") as never,
   }),
 }));
 
-function listPlaces(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }, context: Context, kind: "store" | "partner") {
+function listPlaces(
+  args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null },
+  context: Context,
+  kind: "store" | "partner",
+) {
   const tenantId = requireTenant(context).id;
   checkPageSize(args, context);
-  return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) => {
-    const query = { where: { tenantId }, orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }], skip: offset, take: limit };
-    return kind === "store" ? context.database.read.store.findMany(query) : context.database.read.partner.findMany(query);
-  });
+  return resolveOffsetConnection(
+    { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
+    ({ limit, offset }) => {
+      const query = {
+        where: { tenantId },
+        orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }],
+        skip: offset,
+        take: limit,
+      };
+      return kind === "store"
+        ? context.database.read.store.findMany(query)
+        : context.database.read.partner.findMany(query);
+    },
+  );
 }
 
 // Each mutation has an input of its own, named after it, although the two take the same fields today: a field
@@ -73,23 +95,45 @@ const placeInput = (name: string, kind: "store" | "partner") =>
 const CreateStoreInput = placeInput("CreateStoreInput", "store");
 const CreatePartnerInput = placeInput("CreatePartnerInput", "partner");
 
-const CreateStorePayload = builder.objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload").implement({
-  description: "Result of createStore.",
-  fields: (t) => ({
-    store: t.field({ type: StoreRef, nullable: true, description: "The new store; null when userErrors is not empty.", resolve: (payload) => payload.store }),
-    userErrors: t.field({ type: [UserErrorRef], description: "Why the store was not created.", resolve: (payload) => payload.userErrors }),
+const CreateStorePayload = builder
+  .objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload")
+  .implement({
+    description: "Result of createStore.",
+    fields: (t) => ({
+      store: t.field({
+        type: StoreRef,
+        nullable: true,
+        description: "The new store; null when userErrors is not empty.",
+        resolve: (payload) => payload.store,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why the store was not created.",
+        resolve: (payload) => payload.userErrors,
+      }),
       query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
-  }),
-});
+    }),
+  });
 
-const CreatePartnerPayload = builder.objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload").implement({
-  description: "Result of createPartner.",
-  fields: (t) => ({
-    partner: t.field({ type: PartnerRef, nullable: true, description: "The new partner; null when userErrors is not empty.", resolve: (payload) => payload.partner }),
-    userErrors: t.field({ type: [UserErrorRef], description: "Why the partner was not created.", resolve: (payload) => payload.userErrors }),
+const CreatePartnerPayload = builder
+  .objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload")
+  .implement({
+    description: "Result of createPartner.",
+    fields: (t) => ({
+      partner: t.field({
+        type: PartnerRef,
+        nullable: true,
+        description: "The new partner; null when userErrors is not empty.",
+        resolve: (payload) => payload.partner,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why the partner was not created.",
+        resolve: (payload) => payload.userErrors,
+      }),
       query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
-  }),
-});
+    }),
+  });
 
 builder.mutationFields((t) => ({
   createStore: t.field({
@@ -97,8 +141,13 @@ builder.mutationFields((t) => ({
     description: "Creates a store that credit actions can name.",
     args: { input: t.arg({ type: CreateStoreInput, required: true, description: "The new store." }) },
     resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createStore(requireTenant(context).id, { name: input.name, externalId: input.externalId });
-      return result.ok ? { store: result.store, userErrors: [] } : { store: null, userErrors: userErrorsOf(result, context) };
+      const result = await context.ledger.createStore(requireTenant(context).id, {
+        name: input.name,
+        externalId: input.externalId,
+      });
+      return result.ok
+        ? { store: result.store, userErrors: [] }
+        : { store: null, userErrors: userErrorsOf(result, context) };
     },
   }),
   createPartner: t.field({
@@ -106,8 +155,13 @@ builder.mutationFields((t) => ({
     description: "Creates a partner that credit actions can name.",
     args: { input: t.arg({ type: CreatePartnerInput, required: true, description: "The new partner." }) },
     resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createPartner(requireTenant(context).id, { name: input.name, externalId: input.externalId });
-      return result.ok ? { partner: result.partner, userErrors: [] } : { partner: null, userErrors: userErrorsOf(result, context) };
+      const result = await context.ledger.createPartner(requireTenant(context).id, {
+        name: input.name,
+        externalId: input.externalId,
+      });
+      return result.ok
+        ? { partner: result.partner, userErrors: [] }
+        : { partner: null, userErrors: userErrorsOf(result, context) };
     },
   }),
 }));

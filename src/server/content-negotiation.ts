@@ -58,9 +58,19 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
     let match: { range: MediaRange; specificity: number } | null = null;
     for (const range of ranges) {
       const specificity =
-        range.type === type && range.subtype === subtype ? 2 : range.type === type && range.subtype === "*" ? 1 : range.type === "*" ? 0 : -1;
+        range.type === type && range.subtype === subtype
+          ? 2
+          : range.type === type && range.subtype === "*"
+            ? 1
+            : range.type === "*"
+              ? 0
+              : -1;
       if (specificity < 0) continue;
-      if (!match || specificity > match.specificity || (specificity === match.specificity && range.weight > match.range.weight)) {
+      if (
+        !match ||
+        specificity > match.specificity ||
+        (specificity === match.specificity && range.weight > match.range.weight)
+      ) {
         match = { range, specificity };
       }
     }
@@ -69,7 +79,8 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
     if (
       !best ||
       candidate.weight > best.weight ||
-      (candidate.weight === best.weight && (candidate.index < best.index || (candidate.index === best.index && candidate.preference < best.preference)))
+      (candidate.weight === best.weight &&
+        (candidate.index < best.index || (candidate.index === best.index && candidate.preference < best.preference)))
     ) {
       best = candidate;
     }
@@ -107,7 +118,8 @@ function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
 export function useContentNegotiation(): Plugin {
   return {
     onRequestParse({ request, fetchAPI, endResponse }) {
-      if (negotiateMediaType(request.headers.get("accept"), responseMediaTypes) === null) endResponse(notAcceptable(fetchAPI));
+      if (negotiateMediaType(request.headers.get("accept"), responseMediaTypes) === null)
+        endResponse(notAcceptable(fetchAPI));
     },
     onResultProcess({ request, result, setResultProcessor }) {
       // Streams (subscriptions, @defer) keep Yoga's own handling; this API serves none.

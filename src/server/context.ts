@@ -32,12 +32,24 @@ export interface CreateContextOptions {
   caller?: Caller | null;
 }
 
-export async function createContext({ request, database, ledger, caller: known }: CreateContextOptions): Promise<Context> {
+export async function createContext({
+  request,
+  database,
+  ledger,
+  caller: known,
+}: CreateContextOptions): Promise<Context> {
   const key = known === undefined ? presentedKey(request.headers) : null;
   const caller = known !== undefined ? known : key ? await authenticate(database, key, ledger.clock()) : null;
   const fallback = toLanguage(caller?.tenant.defaultLocale);
   const language = negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, fallback);
-  return { request, database, ledger, caller, language, loaders: createLoaders(ledger, caller?.tenant.id ?? null, language) };
+  return {
+    request,
+    database,
+    ledger,
+    caller,
+    language,
+    loaders: createLoaders(ledger, caller?.tenant.id ?? null, language),
+  };
 }
 
 /** Replaces the request's loaders with empty ones, after a write (see src/schema/plugins/fresh-loaders.ts). */

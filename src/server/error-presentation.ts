@@ -38,7 +38,10 @@ const variablePrefix: Record<Language, string> = { en: "Variable", cs: "Proměnn
 /** The details a translated message can use, from the English message and the error's extensions. */
 function paramsOf(english: string, extensions: Record<string, unknown>): Record<string, string | undefined> {
   const cost = extensions.cost as { requestedQueryCost?: number; maximumAvailable?: number } | undefined;
-  const headers = ((extensions.http as { headers?: Record<string, string> } | undefined)?.headers ?? {}) as Record<string, string>;
+  const headers = ((extensions.http as { headers?: Record<string, string> } | undefined)?.headers ?? {}) as Record<
+    string,
+    string
+  >;
   return {
     ...limitParams(english),
     ...(cost ? { requested: String(cost.requestedQueryCost), maximum: String(cost.maximumAvailable) } : {}),
@@ -61,7 +64,11 @@ export function useErrorPresentation(options: ErrorPresentationOptions): Plugin 
     const variable = isVariableError(error);
     if (variable) {
       const http = (extensions.http ?? {}) as Record<string, unknown>;
-      extensions = { ...extensions, code: extensions.code ?? guardErrorCodes.invalidVariables, http: { ...http, status: 400, spec: true } };
+      extensions = {
+        ...extensions,
+        code: extensions.code ?? guardErrorCodes.invalidVariables,
+        http: { ...http, status: 400, spec: true },
+      };
     } else if (extensions.code === undefined && refused) {
       extensions = { ...extensions, code: guardErrorCodes.badRequest };
     }
@@ -87,13 +94,18 @@ export function useErrorPresentation(options: ErrorPresentationOptions): Plugin 
     const single = result as { errors?: readonly GraphQLError[]; data?: unknown };
     if (!single || typeof single !== "object" || !Array.isArray(single.errors)) return result;
     const refused = single.data === undefined;
-    return { ...single, errors: single.errors.map((error) => (error instanceof GraphQLError ? present(error, refused, language) : error)) } as T;
+    return {
+      ...single,
+      errors: single.errors.map((error) => (error instanceof GraphQLError ? present(error, refused, language) : error)),
+    } as T;
   };
   return {
     onResultProcess({ request, result, setResult }) {
       if (isAsyncIterable(result)) return;
       const language = options.languageOf(request);
-      setResult(Array.isArray(result) ? result.map((one) => presentResult(one, language)) : presentResult(result, language));
+      setResult(
+        Array.isArray(result) ? result.map((one) => presentResult(one, language)) : presentResult(result, language),
+      );
     },
   };
 }

@@ -65,9 +65,12 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     },
   };
   const { database } = ledger;
-  const settle: Settle = (accountIds) => ledger.settleDue({ tenantId: scope.tenant(), accountIds }).then(() => undefined);
+  const settle: Settle = (accountIds) =>
+    ledger.settleDue({ tenantId: scope.tenant(), accountIds }).then(() => undefined);
 
-  const account = byId<CreditAccount>(scope, (ids, tenantId) => reads.accounts(database, tenantId, ids, ledger.clock(), settle));
+  const account = byId<CreditAccount>(scope, (ids, tenantId) =>
+    reads.accounts(database, tenantId, ids, ledger.clock(), settle),
+  );
   const action = byId<CreditAction>(scope, (ids, tenantId) => reads.actionsById(database, tenantId, ids));
   const store = byId<Store>(scope, (ids, tenantId) => reads.storesById(database, tenantId, ids));
   const partner = byId<Partner>(scope, (ids, tenantId) => reads.partnersById(database, tenantId, ids));
@@ -83,12 +86,21 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
     account,
     accountsOfCustomer: groupedBy<CreditAccount>(
       scope,
-      async (customerIds, tenantId) => primed(account, await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle)),
+      async (customerIds, tenantId) =>
+        primed(account, await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle)),
       (row) => row.customerId,
     ),
     action,
-    reversalOf: byKey<CreditAction>(scope, (actionIds, tenantId) => reads.reversalsOf(database, tenantId, actionIds), (row) => row.reversesActionId),
-    entriesOfAction: groupedBy<CreditEntry>(scope, (actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds), (entry) => entry.actionId),
+    reversalOf: byKey<CreditAction>(
+      scope,
+      (actionIds, tenantId) => reads.reversalsOf(database, tenantId, actionIds),
+      (row) => row.reversesActionId,
+    ),
+    entriesOfAction: groupedBy<CreditEntry>(
+      scope,
+      (actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds),
+      (entry) => entry.actionId,
+    ),
     allocationsOfAction: groupedBy<CreditAllocation>(
       scope,
       (actionIds, tenantId) => reads.allocationsOfActions(database, tenantId, actionIds),
@@ -116,7 +128,9 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
       }
       return pages;
     }),
-    historyCount: historyLoader<number>(scope, 0, (parents, key, tenantId) => countHistories(database, tenantId, parents, key.filter, settling(scope))),
+    historyCount: historyLoader<number>(scope, 0, (parents, key, tenantId) =>
+      countHistories(database, tenantId, parents, key.filter, settling(scope)),
+    ),
   };
 }
 
@@ -164,7 +178,11 @@ function byId<T extends { id: string }>(scope: Scope, find: (ids: string[], tena
 }
 
 /** A loader of at most one row per key, found by another unique column. */
-function byKey<T>(scope: Scope, find: (keys: string[], tenantId: string) => Promise<T[]>, keyOf: (row: T) => string | null) {
+function byKey<T>(
+  scope: Scope,
+  find: (keys: string[], tenantId: string) => Promise<T[]>,
+  keyOf: (row: T) => string | null,
+) {
   return new DataLoader<string, T | null>(async (keys) => {
     const rows = await find([...keys], scope.tenant());
     const found = new Map(rows.map((row) => [keyOf(row), row]));
@@ -173,7 +191,11 @@ function byKey<T>(scope: Scope, find: (keys: string[], tenantId: string) => Prom
 }
 
 /** A loader of the rows that belong to each key (one query for all keys). */
-function groupedBy<T>(scope: Scope, find: (keys: string[], tenantId: string) => Promise<T[]>, keyOf: (row: T) => string) {
+function groupedBy<T>(
+  scope: Scope,
+  find: (keys: string[], tenantId: string) => Promise<T[]>,
+  keyOf: (row: T) => string,
+) {
   return new DataLoader<string, T[]>(async (keys) => {
     const rows = await find([...keys], scope.tenant());
     const groups = new Map<string, T[]>();
@@ -190,7 +212,11 @@ function groupedBy<T>(scope: Scope, find: (keys: string[], tenantId: string) => 
  * History pages batch per distinct (filter, order, page) signature: 50 customers each asking for their 20
  * latest actions are one statement, whatever the number of customers.
  */
-function historyLoader<R>(scope: Scope, empty: R, read: (parents: HistoryParent[], key: HistoryKey, tenantId: string) => Promise<Map<string, R>>) {
+function historyLoader<R>(
+  scope: Scope,
+  empty: R,
+  read: (parents: HistoryParent[], key: HistoryKey, tenantId: string) => Promise<Map<string, R>>,
+) {
   return new DataLoader<HistoryKey, R, string>(
     async (keys) => {
       const groups = new Map<string, HistoryKey[]>();

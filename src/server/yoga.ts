@@ -114,7 +114,10 @@ export function createGateway({
     countInvalidKey: (request) => rateLimit.checkCaller(request, null),
   });
   const metrics = config.metrics
-    ? useMetrics({ routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint], inFlight: () => admission.inFlight })
+    ? useMetrics({
+        routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint],
+        inFlight: () => admission.inFlight,
+      })
     : null;
 
   // Order matters for the request hooks: the log and the metrics see every request, including refused

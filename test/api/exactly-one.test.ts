@@ -55,8 +55,11 @@ describe("the schema", () => {
     const fields: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith("__") || !("getFields" in type)) continue;
-      for (const field of Object.values((type as { getFields(): Record<string, { description?: string | null; args?: unknown[] }> }).getFields())) {
-        if (/exactly one/i.test(field.description ?? "")) fields.push(`${type.name}.${(field as { name?: string }).name}`);
+      for (const field of Object.values(
+        (type as { getFields(): Record<string, { description?: string | null; args?: unknown[] }> }).getFields(),
+      )) {
+        if (/exactly one/i.test(field.description ?? ""))
+          fields.push(`${type.name}.${(field as { name?: string }).name}`);
       }
     }
     expect(fields).toEqual(["Query.customer"]);

@@ -72,7 +72,8 @@ beforeAll(async () => {
   ledger = createLedger(testDatabase.database);
   const tenant = (await must(ledger.createTenant({ name: "Counting", timeZone: "Europe/Prague" }))).tenant;
   tenantId = tenant.id;
-  secret = (await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read", "write"] })).secret;
+  secret = (await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read", "write"] }))
+    .secret;
   const store = (await must(ledger.createStore(tenant.id, { name: "Shop" }))).store;
   const partner = (await must(ledger.createPartner(tenant.id, { name: "Partner" }))).partner;
   // 8 customers with 2 accounts each and 12 actions per account: more rows than the small query asks for.
@@ -80,20 +81,37 @@ beforeAll(async () => {
     const customer = (await must(ledger.createCustomer(tenant.id, { externalId: `c${c}` }))).customer;
     const accounts = [];
     for (let a = 0; a < 2; a++) {
-      accounts.push((await must(ledger.openAccount(tenant.id, { customerId: customer.id, name: `acc${a}`, currency: "PTS" }))).account);
+      accounts.push(
+        (await must(ledger.openAccount(tenant.id, { customerId: customer.id, name: `acc${a}`, currency: "PTS" })))
+          .account,
+      );
     }
     for (const account of accounts) {
       for (let i = 0; i < 5; i++) {
-        await must(ledger.deposit(tenant.id, { accountId: account.id, amount: 100n, storeId: store.id, grant: { name: `g${i}`, priority: i } }));
+        await must(
+          ledger.deposit(tenant.id, {
+            accountId: account.id,
+            amount: 100n,
+            storeId: store.id,
+            grant: { name: `g${i}`, priority: i },
+          }),
+        );
       }
-      for (let i = 0; i < 5; i++) await must(ledger.reduce(tenant.id, { accountId: account.id, amount: 30n, partnerId: partner.id }));
+      for (let i = 0; i < 5; i++)
+        await must(ledger.reduce(tenant.id, { accountId: account.id, amount: 30n, partnerId: partner.id }));
     }
-    await must(ledger.transfer(tenant.id, { sourceAccountId: accounts[0]!.id, targetAccountId: accounts[1]!.id, amount: 10n }));
-    await must(ledger.transfer(tenant.id, { sourceAccountId: accounts[1]!.id, targetAccountId: accounts[0]!.id, amount: 5n }));
+    await must(
+      ledger.transfer(tenant.id, { sourceAccountId: accounts[0]!.id, targetAccountId: accounts[1]!.id, amount: 10n }),
+    );
+    await must(
+      ledger.transfer(tenant.id, { sourceAccountId: accounts[1]!.id, targetAccountId: accounts[0]!.id, amount: 5n }),
+    );
     // The latest action of every account names a store and a partner, so that the smallest page already
     // loads every kind of related object and the two queries differ only in how many rows they return.
     for (const account of accounts) {
-      await must(ledger.deposit(tenant.id, { accountId: account.id, amount: 1n, storeId: store.id, partnerId: partner.id }));
+      await must(
+        ledger.deposit(tenant.id, { accountId: account.id, amount: 1n, storeId: store.id, partnerId: partner.id }),
+      );
     }
   }
   gateway = createGateway({ database: testDatabase.database, ledger, config: { graphiql: false, logLevel: "silent" } });
@@ -125,7 +143,8 @@ async function countStatements(variables: { customers: number; actions: number }
   const body = (await response.json()) as { data?: { customers: { edges: unknown[] } }; errors?: unknown };
   expect(body.errors).toBeUndefined();
   const shapes = new Map<string, number>();
-  for (const query of sent.slice(sent.length - (statements - before))) shapes.set(shapeOf(query), (shapes.get(shapeOf(query)) ?? 0) + 1);
+  for (const query of sent.slice(sent.length - (statements - before)))
+    shapes.set(shapeOf(query), (shapes.get(shapeOf(query)) ?? 0) + 1);
   return { statements: statements - before, shapes, customers: body.data!.customers.edges.length };
 }
 
@@ -179,7 +198,10 @@ describe("statements per write", () => {
       headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
       body: JSON.stringify({ query: mutations[name], variables: { input } }),
     });
-    const body = (await response.json()) as { data?: Record<string, { action: { id: string } | null; userErrors: unknown[] }>; errors?: unknown };
+    const body = (await response.json()) as {
+      data?: Record<string, { action: { id: string } | null; userErrors: unknown[] }>;
+      errors?: unknown;
+    };
     expect(body.errors).toBeUndefined();
     const payload = Object.values(body.data!)[0]!;
     expect(payload.userErrors).toEqual([]);
@@ -197,19 +219,37 @@ describe("statements per write", () => {
     const [partner] = await testDatabase.database.read.partner.findMany({ where: { tenantId } });
     const customer = (await must(ledger.createCustomer(tenantId, { externalId: "writer" }))).customer;
     const open = async () =>
-      encodeGlobalID("CreditAccount", (await must(ledger.openAccount(tenantId, { customerId: customer.id, name: "w", currency: "PTS" }))).account.id);
+      encodeGlobalID(
+        "CreditAccount",
+        (await must(ledger.openAccount(tenantId, { customerId: customer.id, name: "w", currency: "PTS" }))).account.id,
+      );
     const source = await open();
     const target = await open();
     // The store and partner are checked in the statement that locks the accounts: naming them costs nothing.
     const places = { storeId: encodeGlobalID("Store", store!.id), partnerId: encodeGlobalID("Partner", partner!.id) };
     await write("deposit", { accountId: target, amount: "1" });
-    const deposit = await write("deposit", { accountId: source, amount: "100", grant: { name: "g" }, idempotencyKey: "count-deposit", ...places });
+    const deposit = await write("deposit", {
+      accountId: source,
+      amount: "100",
+      grant: { name: "g" },
+      idempotencyKey: "count-deposit",
+      ...places,
+    });
     await write("deposit", { accountId: source, amount: "100", grant: { priority: 1 } });
     const reduce = await write("reduce", { accountId: source, amount: "30", ...places });
     // Spends two grants of the source and opens two in the target.
-    const transfer = await write("transfer", { sourceAccountId: source, targetAccountId: target, amount: "120", ...places });
+    const transfer = await write("transfer", {
+      sourceAccountId: source,
+      targetAccountId: target,
+      amount: "120",
+      ...places,
+    });
     const reverse = await write("reverse", { actionId: transfer.actionId });
-    const grant = (await testDatabase.database.read.creditGrant.findFirstOrThrow({ where: { remainingAmount: { gt: 0n }, account: { customerId: customer.id } } })).id;
+    const grant = (
+      await testDatabase.database.read.creditGrant.findFirstOrThrow({
+        where: { remainingAmount: { gt: 0n }, account: { customerId: customer.id } },
+      })
+    ).id;
     const voided = await write("voidGrant", { grantId: encodeGlobalID("CreditGrant", grant) });
 
     // BEGIN; lock and read the accounts (with the store and partner); insert the action (skipping a taken

@@ -26,22 +26,38 @@ const transfer = `mutation ($input: TransferInput!) { transfer(input: $input) { 
 
 describe("a replayed write", () => {
   it("returns the balances as they were right after the original action", async () => {
-    const first = (await fixture.data(deposit, { input: { accountId: source, amount: "100", idempotencyKey: "dep-1" } })).deposit;
+    const first = (
+      await fixture.data(deposit, { input: { accountId: source, amount: "100", idempotencyKey: "dep-1" } })
+    ).deposit;
     expect(first).toMatchObject({ replayed: false, accounts: [{ id: source, balance: "100", available: "100" }] });
     await fixture.data(deposit, { input: { accountId: source, amount: "50" } });
 
-    const again = (await fixture.data(deposit, { input: { accountId: source, amount: "100", idempotencyKey: "dep-1" } })).deposit;
+    const again = (
+      await fixture.data(deposit, { input: { accountId: source, amount: "100", idempotencyKey: "dep-1" } })
+    ).deposit;
     expect(again).toEqual({ ...first, replayed: true });
 
-    const moved = (await fixture.data(transfer, { input: { sourceAccountId: source, targetAccountId: target, amount: "30", idempotencyKey: "tr-1" } })).transfer;
+    const moved = (
+      await fixture.data(transfer, {
+        input: { sourceAccountId: source, targetAccountId: target, amount: "30", idempotencyKey: "tr-1" },
+      })
+    ).transfer;
     await fixture.data(deposit, { input: { accountId: target, amount: "7" } });
-    const movedAgain = (await fixture.data(transfer, { input: { sourceAccountId: source, targetAccountId: target, amount: "30", idempotencyKey: "tr-1" } })).transfer;
+    const movedAgain = (
+      await fixture.data(transfer, {
+        input: { sourceAccountId: source, targetAccountId: target, amount: "30", idempotencyKey: "tr-1" },
+      })
+    ).transfer;
     expect(movedAgain).toEqual({ ...moved, replayed: true });
-    const byId = Object.fromEntries(movedAgain.accounts.map((account: { id: string; balance: string }) => [account.id, account.balance]));
+    const byId = Object.fromEntries(
+      movedAgain.accounts.map((account: { id: string; balance: string }) => [account.id, account.balance]),
+    );
     expect(byId).toEqual({ [source]: "120", [target]: "30" });
 
     // The accounts themselves, refetched, show today's balances.
-    const now = await fixture.data("query ($ids: [ID!]!) { nodes(ids: $ids) { ... on CreditAccount { balance } } }", { ids: [source, target] });
+    const now = await fixture.data("query ($ids: [ID!]!) { nodes(ids: $ids) { ... on CreditAccount { balance } } }", {
+      ids: [source, target],
+    });
     expect(now.nodes).toEqual([{ balance: "120" }, { balance: "37" }]);
   });
 

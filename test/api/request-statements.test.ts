@@ -30,24 +30,37 @@ beforeAll(async () => {
   testDatabase = await createTestDatabase({ onQuery: (event) => void statements.push(event.query) });
   ledger = createLedger(testDatabase.database, { clock: () => clock });
   const tenant = (await must(ledger.createTenant({ name: "Counting", timeZone: "Europe/Prague" }))).tenant;
-  secret = (await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read", "write"] })).secret;
+  secret = (await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read", "write"] }))
+    .secret;
   const store = (await must(ledger.createStore(tenant.id, { name: "Shop" }))).store;
   let first: { customer: string; account: string } | null = null;
   for (let c = 0; c < 11; c++) {
     const customer = (await must(ledger.createCustomer(tenant.id, { externalId: `c${c}` }))).customer;
     for (let a = 0; a < 2; a++) {
-      const account = (await must(ledger.openAccount(tenant.id, { customerId: customer.id, name: `acc${a}`, currency: "PTS" }))).account;
+      const account = (
+        await must(ledger.openAccount(tenant.id, { customerId: customer.id, name: `acc${a}`, currency: "PTS" }))
+      ).account;
       first ??= { customer: customer.id, account: account.id };
       for (let i = 0; i < 4; i++) {
-        await must(ledger.deposit(tenant.id, { accountId: account.id, amount: 100n, storeId: i % 2 ? store.id : null }));
+        await must(
+          ledger.deposit(tenant.id, { accountId: account.id, amount: 100n, storeId: i % 2 ? store.id : null }),
+        );
       }
       await must(ledger.reduce(tenant.id, { accountId: account.id, amount: 30n }));
     }
   }
   // An account whose grant lapses after the data is written: reading it must record the expiration first.
   const lapsing = (await must(ledger.createCustomer(tenant.id, { externalId: "lapsing" }))).customer;
-  const expiringAccount = (await must(ledger.openAccount(tenant.id, { customerId: lapsing.id, name: "promo", currency: "PTS" }))).account;
-  await must(ledger.deposit(tenant.id, { accountId: expiringAccount.id, amount: 50n, grant: { expiresAt: new Date("2026-06-02T00:00:00Z") } }));
+  const expiringAccount = (
+    await must(ledger.openAccount(tenant.id, { customerId: lapsing.id, name: "promo", currency: "PTS" }))
+  ).account;
+  await must(
+    ledger.deposit(tenant.id, {
+      accountId: expiringAccount.id,
+      amount: 50n,
+      grant: { expiresAt: new Date("2026-06-02T00:00:00Z") },
+    }),
+  );
   ids = { ...(first as { customer: string; account: string }), store: store.id, expiringAccount: expiringAccount.id };
   gateway = createGateway({ database: testDatabase.database, ledger, config: { graphiql: false, logLevel: "silent" } });
   // The first request reads the key and records its use (at most once a minute): not counted below.
@@ -112,7 +125,10 @@ describe("statements per read request, warm", () => {
   });
 
   it("a customer's history count filtered by a store: 2, and no page read", async () => {
-    const { data, statements } = await run(filteredCount, { id: globalId("Customer", ids.customer), store: globalId("Store", ids.store) });
+    const { data, statements } = await run(filteredCount, {
+      id: globalId("Customer", ids.customer),
+      store: globalId("Store", ids.store),
+    });
     // 2 of each account's 4 deposits were at the store; the reductions were not.
     expect((data.node as { history: { totalCount: number } }).history.totalCount).toBe(4);
     expect(statements).toHaveLength(2);
@@ -126,7 +142,10 @@ describe("statements per read request, warm", () => {
       }
     `;
     const first = await run(query, { id: globalId("CreditAccount", ids.expiringAccount) });
-    const account = first.data.node as { balance: string; history: { totalCount: number; edges: { node: { type: string; amount: string } }[] } };
+    const account = first.data.node as {
+      balance: string;
+      history: { totalCount: number; edges: { node: { type: string; amount: string } }[] };
+    };
     expect(account.balance).toBe("0");
     expect(account.history.totalCount).toBe(2);
     expect(account.history.edges[0]!.node).toEqual({ type: "EXPIRATION", amount: "50" });
@@ -134,7 +153,11 @@ describe("statements per read request, warm", () => {
     const second = await run(query, { id: globalId("CreditAccount", ids.expiringAccount) });
     expect(second.data).toEqual(first.data);
     expect(second.statements).toHaveLength(3);
-    const verified = await ledger.verify({ tenantId: (await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.expiringAccount } })).tenantId });
+    const verified = await ledger.verify({
+      tenantId: (
+        await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.expiringAccount } })
+      ).tenantId,
+    });
     expect(verified).toEqual([]);
   });
 });

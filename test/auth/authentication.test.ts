@@ -13,8 +13,14 @@ let revokedKey: string;
 beforeAll(async () => {
   fixture = await createApiFixture();
   const expiresAt = new Date(fixture.now().getTime() - 1);
-  expiredKey = (await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "expired", scopes: ["read"], expiresAt })).secret;
-  const revoked = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "revoked", scopes: ["read"] });
+  expiredKey = (
+    await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "expired", scopes: ["read"], expiresAt })
+  ).secret;
+  const revoked = await createApiKey(fixture.database, {
+    tenantId: fixture.tenantId,
+    name: "revoked",
+    scopes: ["read"],
+  });
   await revokeApiKey(fixture.database, revoked.apiKey.id, fixture.now());
   revokedKey = revoked.secret;
 });
@@ -40,18 +46,35 @@ function invalidKeys(): [string, string | null][] {
   ];
 }
 
-async function send(init: { method?: string; body?: unknown; key: string | null; query?: string; headers?: Record<string, string> }) {
-  const headers: Record<string, string> = { accept: "application/graphql-response+json, application/json", ...init.headers };
+async function send(init: {
+  method?: string;
+  body?: unknown;
+  key: string | null;
+  query?: string;
+  headers?: Record<string, string>;
+}) {
+  const headers: Record<string, string> = {
+    accept: "application/graphql-response+json, application/json",
+    ...init.headers,
+  };
   if (init.key !== null) headers.authorization = `Bearer ${init.key}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  const url = init.query === undefined ? "http://gateway.test/graphql" : `http://gateway.test/graphql?query=${encodeURIComponent(init.query)}`;
+  const url =
+    init.query === undefined
+      ? "http://gateway.test/graphql"
+      : `http://gateway.test/graphql?query=${encodeURIComponent(init.query)}`;
   const response = await fixture.gateway.fetch(url, {
     method: init.method ?? "POST",
     headers: { ...headers, "graphql-require-preflight": "1" },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: JSON.parse(text) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 function expectUnauthenticated(result: Awaited<ReturnType<typeof send>>) {
@@ -71,7 +94,8 @@ describe("a request without a valid key", () => {
   });
 
   it("is refused by GET", async () => {
-    for (const [, key] of invalidKeys()) expectUnauthenticated(await send({ method: "GET", key, query: "{ __typename }" }));
+    for (const [, key] of invalidKeys())
+      expectUnauthenticated(await send({ method: "GET", key, query: "{ __typename }" }));
   });
 
   it("is refused as a whole when batched", async () => {

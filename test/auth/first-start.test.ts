@@ -35,7 +35,15 @@ function start(env: Record<string, string> = {}, database: TestDatabase = testDa
   const demoData = testEngine === "postgres" ? { DEMO_DATA: "true" } : {};
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: database.url, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "error", ...demoData, ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "error",
+      ...demoData,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
@@ -92,7 +100,11 @@ describe("the first start", { timeout: 120_000 }, () => {
       expect(key).toBeDefined();
       developmentKey = key as string;
 
-      const read = await query(server.url, developmentKey, '{ customer(externalId: "CUST-1001") { name accounts { id currency } } }');
+      const read = await query(
+        server.url,
+        developmentKey,
+        '{ customer(externalId: "CUST-1001") { name accounts { id currency } } }',
+      );
       expect(read.errors).toBeUndefined();
       expect(read.data.customer.name).toBe("Jana Nováková");
 

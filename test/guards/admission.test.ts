@@ -101,7 +101,12 @@ describe("load shedding", () => {
   it("does not leave refused requests counted", async () => {
     const config = loadConfig({ LOG_LEVEL: "silent", MAX_IN_FLIGHT_REQUESTS: "5", RATE_LIMIT_ANONYMOUS_REQUESTS: "1" });
     const admission = createAdmissionControl(config);
-    const gateway = createGateway({ database: testDatabase.database, config, admission, rateLimitKeyPrefix: `admission-${Date.now()}` });
+    const gateway = createGateway({
+      database: testDatabase.database,
+      config,
+      admission,
+      rateLimitKeyPrefix: `admission-${Date.now()}`,
+    });
     const statuses = [];
     for (let index = 0; index < 8; index++) statuses.push((await query(gateway, "{ apiVersion }", false)).status);
     // The rate limiter refuses all but the first (which has no key: 401), after admission counted them; none

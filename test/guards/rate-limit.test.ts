@@ -26,7 +26,11 @@ const limiters: RateLimiter[] = [];
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const ledger = createLedger(testDatabase.database);
-  const created = await ledger.createTenant({ name: "Rate-limited merchant", timeZone: "Europe/Prague", defaultLocale: "en" });
+  const created = await ledger.createTenant({
+    name: "Rate-limited merchant",
+    timeZone: "Europe/Prague",
+    defaultLocale: "en",
+  });
   if (!created.ok) throw new Error(created.error.message);
   const key = async (name: string) =>
     (await createApiKey(testDatabase.database, { tenantId: created.tenant.id, name, scopes: ["read"] })).secret;
@@ -74,7 +78,10 @@ async function expectRateLimited(response: Response, limit: number) {
   expect(response.headers.get("ratelimit-limit")).toBe(String(limit));
   expect(response.headers.get("ratelimit-remaining")).toBe("0");
   expect(Number(response.headers.get("ratelimit-reset"))).toBe(retryAfter);
-  const body = (await response.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
+  const body = (await response.json()) as {
+    data?: unknown;
+    errors: { message: string; extensions: { code: string } }[];
+  };
   expect(body.data).toBeUndefined();
   expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: "RATE_LIMITED" } })]);
 }
@@ -168,7 +175,11 @@ async function redisGateway(requests: number, prefix: string): Promise<Gateway> 
   limiters.push(limiter);
   // Until the connection is up the instance counts in memory; the test is about the shared count.
   expect(await limiter.ready(10_000)).toBe(true);
-  const created = createGateway({ database: testDatabase.database, config: { graphiql: false, logLevel: "silent" }, rateLimiter: limiter });
+  const created = createGateway({
+    database: testDatabase.database,
+    config: { graphiql: false, logLevel: "silent" },
+    rateLimiter: limiter,
+  });
   gateways.push(created);
   return created;
 }
@@ -193,12 +204,13 @@ describe.skipIf(!redisUrl)("rate limit shared through Redis", () => {
   it("counts concurrent requests exactly (the increment is atomic)", async () => {
     const prefix = uniquePrefix();
     const instances = [await redisGateway(10, prefix), await redisGateway(10, prefix)];
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, index) => post(instances[index % 2]!, { key: keyB })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, index) => post(instances[index % 2]!, { key: keyB })),
+    );
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(10);
     expect(statuses.filter((status) => status === 429)).toHaveLength(20);
   });
-
 });
 
 describe("rate limit when Redis is down", () => {
@@ -215,7 +227,11 @@ describe("rate limit when Redis is down", () => {
       keyPrefix: uniquePrefix(),
     });
     try {
-      const target = createGateway({ database: testDatabase.database, config: { graphiql: false, logLevel: "silent" }, rateLimiter: limiter });
+      const target = createGateway({
+        database: testDatabase.database,
+        config: { graphiql: false, logLevel: "silent" },
+        rateLimiter: limiter,
+      });
       gateways.push(target);
       expect((await post(target, { key: keyA })).status).toBe(200);
       expect((await post(target, { key: keyA })).status).toBe(200);

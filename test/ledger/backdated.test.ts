@@ -25,12 +25,15 @@ afterEach(async () => {
 });
 
 const deposit = async (accountId: string, amount: bigint, on: number, priority = 50) =>
-  ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount, effectiveAt: dayOf(on), grant: { priority } }));
+  ok(
+    await fixture.ledger.deposit(fixture.tenantId, { accountId, amount, effectiveAt: dayOf(on), grant: { priority } }),
+  );
 
 /** The balance at each of the moments, as balanceAt reads it. */
 async function balancesAt(accountId: string, days: number[]): Promise<bigint[]> {
   const balances = [];
-  for (const n of days) balances.push(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, dayOf(n))).balance);
+  for (const n of days)
+    balances.push(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, dayOf(n))).balance);
   return balances;
 }
 
@@ -99,7 +102,9 @@ describe("a backdated reduction", () => {
     const early = (await deposit(accountId, 100n, 1, 90)).grants[0]!.id;
     const late = (await deposit(accountId, 100n, 10, 10)).grants[0]!.id;
     const result = ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 40n, effectiveAt: dayOf(5) }));
-    const allocations = await fixture.database.read.creditAllocation.findMany({ where: { actionId: result.action.id } });
+    const allocations = await fixture.database.read.creditAllocation.findMany({
+      where: { actionId: result.action.id },
+    });
     expect(allocations.map((allocation) => [allocation.grantId, allocation.amount])).toEqual([[early, 40n]]);
     expect(late).not.toBe(early);
   });
@@ -112,17 +117,36 @@ describe("a backdated transfer", () => {
     await deposit(source, 100n, 10);
     await expectRefusedWithoutWrites(
       fixture,
-      () => fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 10n, effectiveAt: dayOf(5) }),
+      () =>
+        fixture.ledger.transfer(fixture.tenantId, {
+          sourceAccountId: source,
+          targetAccountId: target,
+          amount: 10n,
+          effectiveAt: dayOf(5),
+        }),
       "INSUFFICIENT_CREDITS",
       "amount",
     );
     ok(await fixture.ledger.reduce(fixture.tenantId, { accountId: source, amount: 90n, effectiveAt: dayOf(15) }));
     await expectRefusedWithoutWrites(
       fixture,
-      () => fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 20n, effectiveAt: dayOf(12) }),
+      () =>
+        fixture.ledger.transfer(fixture.tenantId, {
+          sourceAccountId: source,
+          targetAccountId: target,
+          amount: 20n,
+          effectiveAt: dayOf(12),
+        }),
       "INSUFFICIENT_CREDITS",
     );
-    ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 10n, effectiveAt: dayOf(12) }));
+    ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: source,
+        targetAccountId: target,
+        amount: 10n,
+        effectiveAt: dayOf(12),
+      }),
+    );
     expect(await balancesAt(source, [11, 12, 15])).toEqual([100n, 90n, 0n]);
   });
 
@@ -130,7 +154,14 @@ describe("a backdated transfer", () => {
     const source = await fixture.account();
     const target = await fixture.account();
     await deposit(source, 100n, 1);
-    const moved = ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 60n, effectiveAt: dayOf(8) }));
+    const moved = ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: source,
+        targetAccountId: target,
+        amount: 60n,
+        effectiveAt: dayOf(8),
+      }),
+    );
     expect(moved.grants.map((grant) => grant.effectiveAt)).toEqual([dayOf(8)]);
     expect(await balancesAt(target, [7, 8, 20])).toEqual([0n, 60n, 60n]);
     await expectRefusedWithoutWrites(
@@ -141,10 +172,23 @@ describe("a backdated transfer", () => {
     // And a transfer out of the target before the credits arrived is refused on the target's side.
     await expectRefusedWithoutWrites(
       fixture,
-      () => fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: target, targetAccountId: source, amount: 1n, effectiveAt: dayOf(7) }),
+      () =>
+        fixture.ledger.transfer(fixture.tenantId, {
+          sourceAccountId: target,
+          targetAccountId: source,
+          amount: 1n,
+          effectiveAt: dayOf(7),
+        }),
       "INSUFFICIENT_CREDITS",
     );
-    ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: target, targetAccountId: source, amount: 60n, effectiveAt: dayOf(9) }));
+    ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: target,
+        targetAccountId: source,
+        amount: 60n,
+        effectiveAt: dayOf(9),
+      }),
+    );
   });
 });
 
@@ -180,7 +224,14 @@ describe("a backdated reversal", () => {
     const source = await fixture.account();
     const target = await fixture.account();
     await deposit(source, 100n, 1);
-    const moved = ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 60n, effectiveAt: dayOf(8) }));
+    const moved = ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: source,
+        targetAccountId: target,
+        amount: 60n,
+        effectiveAt: dayOf(8),
+      }),
+    );
     await expectRefusedWithoutWrites(
       fixture,
       () => fixture.ledger.reverse(fixture.tenantId, { actionId: moved.action.id, effectiveAt: dayOf(6) }),

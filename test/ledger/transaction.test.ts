@@ -21,7 +21,10 @@ describe("isRetryable", () => {
   });
 
   it("retries the same errors wrapped by the Prisma client", () => {
-    const wrapped = { code: "P2010", meta: { driverAdapterError: { cause: { kind: "postgres", originalCode: "40P01" } } } };
+    const wrapped = {
+      code: "P2010",
+      meta: { driverAdapterError: { cause: { kind: "postgres", originalCode: "40P01" } } },
+    };
     expect(isRetryable(wrapped)).toBe(true);
   });
 

@@ -15,7 +15,12 @@ afterEach(async () => {
 
 describe.runIf(testEngine === "postgres")("pool exhaustion (PostgreSQL)", () => {
   it("answers the writes that cannot get a connection LEDGER_BUSY within a bound, and recovers", async () => {
-    testDatabase = await createTestDatabase({ poolSize: 2, connectTimeoutMs: 500, queryTimeoutMs: 30_000, applicationName });
+    testDatabase = await createTestDatabase({
+      poolSize: 2,
+      connectTimeoutMs: 500,
+      queryTimeoutMs: 30_000,
+      applicationName,
+    });
     const { url, database } = testDatabase;
     const name = new URL(url).pathname.slice(1);
     const fixture = await createGatewayFixture(database);

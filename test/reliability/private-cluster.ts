@@ -2,7 +2,16 @@
 // shared test server (a restart). Built the way scripts/test.ts builds the shared one: the server binaries
 // from PATH or the Debian location, run as the `postgres` user when the tests run as root.
 import { execFile } from "node:child_process";
-import { accessSync, chownSync, constants, existsSync, readdirSync, readFileSync, rmSync, appendFileSync } from "node:fs";
+import {
+  accessSync,
+  chownSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  appendFileSync,
+} from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -27,7 +36,9 @@ export function postgresBinaries(): string | null {
   const candidates = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   const debian = "/usr/lib/postgresql";
   if (existsSync(debian)) {
-    for (const major of readdirSync(debian).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))) {
+    for (const major of readdirSync(debian)
+      .filter((name) => /^\d+$/.test(name))
+      .sort((a, b) => Number(b) - Number(a))) {
       candidates.push(path.join(debian, major, "bin"));
     }
   }
@@ -52,7 +63,9 @@ export async function startPrivateCluster(binaries: string): Promise<PrivateClus
     chownSync(root, await id("-u"), await id("-g"));
   }
   const pg = (tool: string, args: string[]) =>
-    asRoot ? run("runuser", ["-u", "postgres", "--", path.join(binaries, tool), ...args]) : run(path.join(binaries, tool), args);
+    asRoot
+      ? run("runuser", ["-u", "postgres", "--", path.join(binaries, tool), ...args])
+      : run(path.join(binaries, tool), args);
 
   await pg("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
   appendFileSync(
@@ -64,7 +77,8 @@ export async function startPrivateCluster(binaries: string): Promise<PrivateClus
     await pg("pg_ctl", ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", `-p ${port}`]);
   };
   const stop = async (mode: "immediate" | "fast") => {
-    if (existsSync(path.join(data, "postmaster.pid"))) await pg("pg_ctl", ["stop", "-D", data, "-m", mode, "-w", "-t", "60"]);
+    if (existsSync(path.join(data, "postmaster.pid")))
+      await pg("pg_ctl", ["stop", "-D", data, "-m", mode, "-w", "-t", "60"]);
   };
   const destroy = async () => {
     try {
@@ -100,7 +114,9 @@ function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -29,7 +29,12 @@ const retryable = new Set(["OK", "LEDGER_BUSY", "DATABASE_UNAVAILABLE"]);
 // shared test server may then be someone else's, which this test must not restart).
 describe.runIf(binaries !== null)("PostgreSQL restart under concurrent writes", () => {
   it("serves again within seconds of the server's return, with nothing lost, doubled or leaked", async () => {
-    database = await openDatabase(cluster!.url, { poolSize: 2, connectTimeoutMs: 1_000, queryTimeoutMs: 5_000, applicationName });
+    database = await openDatabase(cluster!.url, {
+      poolSize: 2,
+      connectTimeoutMs: 1_000,
+      queryTimeoutMs: 5_000,
+      applicationName,
+    });
     const fixture = await createGatewayFixture(database);
     const seen: { code: string; status: number; retryAfter: string | null; elapsedMs: number }[] = [];
     let acknowledged = 0;
@@ -85,6 +90,8 @@ describe.runIf(binaries !== null)("PostgreSQL restart under concurrent writes", 
     const stats = database.poolStats()!;
     expect(stats.total).toBeLessThanOrEqual(2);
     expect(stats.waiting).toBe(0);
-    expect((await gatewaySessions(cluster!.url.replace(/\/ledger$/, "/postgres"), "ledger")).length).toBeLessThanOrEqual(2);
+    expect(
+      (await gatewaySessions(cluster!.url.replace(/\/ledger$/, "/postgres"), "ledger")).length,
+    ).toBeLessThanOrEqual(2);
   });
 });

@@ -35,16 +35,28 @@ export interface GatewayFixture {
 
 export async function createGatewayFixture(database: Database): Promise<GatewayFixture> {
   const ledger = createLedger(database);
-  const gateway = createGateway({ database, ledger, config: loadConfig({ LOG_LEVEL: "silent", RATE_LIMIT_REQUESTS: "0" }) });
+  const gateway = createGateway({
+    database,
+    ledger,
+    config: loadConfig({ LOG_LEVEL: "silent", RATE_LIMIT_REQUESTS: "0" }),
+  });
   const tenant = await ledger.createTenant({ name: "Reliability", timeZone: "Europe/Prague", defaultLocale: "en" });
   if (!tenant.ok) throw new Error(tenant.error.message);
   const tenantId = tenant.tenant.id;
-  const { secret: key } = await createApiKey(database, { tenantId, name: "reliability key", scopes: ["read", "write"] });
+  const { secret: key } = await createApiKey(database, {
+    tenantId,
+    name: "reliability key",
+    scopes: ["read", "write"],
+  });
 
   const post = async (query: string, variables: Record<string, unknown>) => {
     const response = await gateway.fetch("http://gateway.test/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${key}` },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/graphql-response+json",
+        authorization: `Bearer ${key}`,
+      },
       body: JSON.stringify({ query, variables }),
     });
     const text = await response.text();
@@ -88,8 +100,7 @@ export async function createGatewayFixture(database: Database): Promise<GatewayF
         : (payload?.userErrors?.[0]?.code ?? body?.errors?.[0]?.extensions?.code ?? `HTTP ${status}`);
       return { status, code, retryAfter, elapsedMs };
     },
-    read: () =>
-      post("query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }", { id: accountId }),
+    read: () => post("query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }", { id: accountId }),
     async get(path) {
       const response = await gateway.fetch(`http://gateway.test${path}`);
       await response.arrayBuffer();
@@ -110,7 +121,10 @@ export async function balance(fixture: GatewayFixture): Promise<bigint> {
 }
 
 /** The server's sessions of the gateway's pool (by application_name) on `database`. */
-export async function gatewaySessions(adminUrl: string, database: string): Promise<{ pid: number; state: string | null }[]> {
+export async function gatewaySessions(
+  adminUrl: string,
+  database: string,
+): Promise<{ pid: number; state: string | null }[]> {
   return withClient(adminUrl, async (client) => {
     const { rows } = await client.query<{ pid: number; state: string | null }>(
       "SELECT pid, state FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
@@ -164,7 +178,11 @@ export async function lockAccountRow(url: string, tenantId: string): Promise<{ r
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns whether it did. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -25,7 +25,12 @@ const databaseName = (url: string) => new URL(url).pathname.slice(1);
 
 describe.runIf(testEngine === "postgres")("terminated backends (PostgreSQL)", () => {
   it("retries deposits whose transactions were terminated mid-way, and leaks no connection", async () => {
-    testDatabase = await createTestDatabase({ poolSize: 2, connectTimeoutMs: 1_000, queryTimeoutMs: 20_000, applicationName });
+    testDatabase = await createTestDatabase({
+      poolSize: 2,
+      connectTimeoutMs: 1_000,
+      queryTimeoutMs: 20_000,
+      applicationName,
+    });
     const { url, database } = testDatabase;
     const name = databaseName(url);
     const fixture = await createGatewayFixture(database);

@@ -54,32 +54,38 @@ describe("Prisma versions", () => {
   // Why the split, and that each adapter is the one used: the gateway's (6.19, through openDatabase) cannot
   // read a `name` column, the one prisma.config.ts gives the CLI can. If the gateway's ever can, the alias
   // can go.
-  it.runIf(testEngine === "postgres")("gives the migration CLI the 7.x adapter, which reads `name` columns", async () => {
-    testDatabase = await createTestDatabase();
-    const nameColumn = sql`SELECT current_database() AS name`;
-    await expect(testDatabase.database.reader.query(nameColumn)).rejects.toThrow();
+  it.runIf(testEngine === "postgres")(
+    "gives the migration CLI the 7.x adapter, which reads `name` columns",
+    async () => {
+      testDatabase = await createTestDatabase();
+      const nameColumn = sql`SELECT current_database() AS name`;
+      await expect(testDatabase.database.reader.query(nameColumn)).rejects.toThrow();
 
-    const previous = process.env.DATABASE_URL;
-    process.env.DATABASE_URL = testDatabase.url;
-    type Result<T> = { ok: boolean; value: T };
-    type MigrationAdapter = { queryRaw(query: unknown): Promise<Result<{ rows: unknown[][] }>>; dispose(): Promise<unknown> };
-    let config: { adapter?: () => Promise<{ connect(): Promise<Result<MigrationAdapter>> }> };
-    try {
-      ({ default: config } = (await import("../../prisma.config.ts")) as { default: typeof config });
-    } finally {
-      if (previous === undefined) delete process.env.DATABASE_URL;
-      else process.env.DATABASE_URL = previous;
-    }
-    // The CLI's configuration wraps the adapter so that it answers Results ({ ok, value }) instead of throwing.
-    const connected = await (await config.adapter!()).connect();
-    expect(connected.ok).toBe(true);
-    const migrate = connected.value;
-    try {
-      const result = await migrate.queryRaw({ sql: nameColumn.text, args: [], argTypes: [] });
-      expect(result.ok).toBe(true);
-      expect(result.value.rows).toEqual([[new URL(testDatabase.url).pathname.slice(1)]]);
-    } finally {
-      await migrate.dispose();
-    }
-  });
+      const previous = process.env.DATABASE_URL;
+      process.env.DATABASE_URL = testDatabase.url;
+      type Result<T> = { ok: boolean; value: T };
+      type MigrationAdapter = {
+        queryRaw(query: unknown): Promise<Result<{ rows: unknown[][] }>>;
+        dispose(): Promise<unknown>;
+      };
+      let config: { adapter?: () => Promise<{ connect(): Promise<Result<MigrationAdapter>> }> };
+      try {
+        ({ default: config } = (await import("../../prisma.config.ts")) as { default: typeof config });
+      } finally {
+        if (previous === undefined) delete process.env.DATABASE_URL;
+        else process.env.DATABASE_URL = previous;
+      }
+      // The CLI's configuration wraps the adapter so that it answers Results ({ ok, value }) instead of throwing.
+      const connected = await (await config.adapter!()).connect();
+      expect(connected.ok).toBe(true);
+      const migrate = connected.value;
+      try {
+        const result = await migrate.queryRaw({ sql: nameColumn.text, args: [], argTypes: [] });
+        expect(result.ok).toBe(true);
+        expect(result.value.rows).toEqual([[new URL(testDatabase.url).pathname.slice(1)]]);
+      } finally {
+        await migrate.dispose();
+      }
+    },
+  );
 });

@@ -8,7 +8,12 @@ import { encodeCursor, sortKinds } from "./cursors.ts";
 import { actionColumns, placeColumns, type RawRow } from "./statements.ts";
 import type { HistoryOrder, HistoryOrderField, HistoryPage, HistoryParent } from "./types.ts";
 
-export function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryOrder, plan: PagePlan): Map<string, HistoryPage> {
+export function assemblePages(
+  parents: HistoryParent[],
+  rows: RawRow[],
+  order: HistoryOrder,
+  plan: PagePlan,
+): Map<string, HistoryPage> {
   const numbered = new Map<string, { rn: number; row: RawRow }[]>();
   const beyondBoundary = new Set<string>();
   for (const row of rows) {
@@ -37,7 +42,9 @@ export function assemblePages(parents: HistoryParent[], rows: RawRow[], order: H
       hasNextPage = beyondBoundary.has(parent.id);
     }
     const entries = selected.map(toEntry);
-    const cursors = selected.map((row, index) => encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id));
+    const cursors = selected.map((row, index) =>
+      encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id),
+    );
     const stores = new Map<string, Store>();
     const partners = new Map<string, Partner>();
     for (const row of selected) {
@@ -140,11 +147,17 @@ export function toBigInt(value: unknown): bigint {
  */
 export function toDate(value: unknown): Date {
   const date =
-    value instanceof Date ? value : typeof value === "string" ? new Date(value) : typeof value === "number" || typeof value === "bigint" ? new Date(Number(value)) : null;
-  if (!date || !Number.isFinite(date.getTime())) throw new Error(`Expected a time from the database, got ${typeof value} ${String(value)}`);
+    value instanceof Date
+      ? value
+      : typeof value === "string"
+        ? new Date(value)
+        : typeof value === "number" || typeof value === "bigint"
+          ? new Date(Number(value))
+          : null;
+  if (!date || !Number.isFinite(date.getTime()))
+    throw new Error(`Expected a time from the database, got ${typeof value} ${String(value)}`);
   return date;
 }
-
 
 export function partOf(row: { part: unknown }): number {
   return Number(toBigInt(row.part));

@@ -75,7 +75,6 @@ const parentTables = {
 
 export const actionJoin = Prisma.sql`JOIN credit_action a ON a.id = e.action_id`;
 
-
 /** Text compared by code point on both engines (see the notes at the top). */
 function codePointText(expression: Prisma.Sql, engine: Database["engine"]): Prisma.Sql {
   return engine === "postgres" ? Prisma.sql`${expression} COLLATE "C"` : expression;
@@ -128,9 +127,15 @@ function orderTerms(key: Prisma.Sql | null, direction: Direction): Prisma.Sql {
  * The rows on one side of a position, in a direction: ">" is "after it when sorting ascending". A row
  * value comparison, which both engines evaluate lexicographically and serve from an index on (key, id).
  */
-function positionCondition(key: Prisma.Sql | null, position: Position, comparison: ">" | "<" | ">=" | "<="): Prisma.Sql {
+function positionCondition(
+  key: Prisma.Sql | null,
+  position: Position,
+  comparison: ">" | "<" | ">=" | "<=",
+): Prisma.Sql {
   const op = Prisma.raw(comparison);
-  return key ? Prisma.sql`(${key}, e.id) ${op} (${position.value}, ${position.id})` : Prisma.sql`e.id ${op} ${position.id}`;
+  return key
+    ? Prisma.sql`(${key}, e.id) ${op} (${position.value}, ${position.id})`
+    : Prisma.sql`e.id ${op} ${position.id}`;
 }
 
 /** Strictly after the position when walking in `direction`. */
@@ -202,12 +207,24 @@ export function pageStatement(
   const walkDirection = Prisma.raw(walk);
   // The outer numbering sorts the page's rows again by the columns the subquery returns. Text keys are
   // compared by code point there too, as in the subquery.
-  const pageKey = key === null ? null : sortKinds[order.field] === "text" ? codePointText(Prisma.sql`page.sort_key`, engine) : Prisma.sql`page.sort_key`;
-  const pageOrder = pageKey ? Prisma.sql`${pageKey} ${walkDirection}, page.id ${walkDirection}` : Prisma.sql`page.id ${walkDirection}`;
+  const pageKey =
+    key === null
+      ? null
+      : sortKinds[order.field] === "text"
+        ? codePointText(Prisma.sql`page.sort_key`, engine)
+        : Prisma.sql`page.sort_key`;
+  const pageOrder = pageKey
+    ? Prisma.sql`${pageKey} ${walkDirection}, page.id ${walkDirection}`
+    : Prisma.sql`page.id ${walkDirection}`;
   const pageConditions = plan.cursor ? [...conditions.sql, after(key, plan.cursor, walk)] : conditions.sql;
-  const rowLimit = plan.offset > 0 ? Prisma.sql`LIMIT ${plan.limit + 1} OFFSET ${plan.offset}` : Prisma.sql`LIMIT ${plan.limit + 1}`;
+  const rowLimit =
+    plan.offset > 0 ? Prisma.sql`LIMIT ${plan.limit + 1} OFFSET ${plan.offset}` : Prisma.sql`LIMIT ${plan.limit + 1}`;
   // With an offset, any row of the parent precedes the page; after a cursor, a row at or before it does.
-  const boundary = plan.cursor ? [...conditions.sql, atOrBefore(key, plan.cursor, walk)] : plan.offset > 0 ? conditions.sql : null;
+  const boundary = plan.cursor
+    ? [...conditions.sql, atOrBefore(key, plan.cursor, walk)]
+    : plan.offset > 0
+      ? conditions.sql
+      : null;
 
   /** One parent's page; `parentId` is a bound id (SQLite) or the column of the parent list (PostgreSQL). */
   const pageBranch = (kind: HistoryParent["kind"], parentId: Prisma.Sql | string) => {
@@ -268,7 +285,13 @@ export function pageStatement(
  * recorded before its history can be shown. Read from the accounts' `next_lapse_at`, by primary key for
  * accounts and through the (customer, currency) index for customers.
  */
-export function dueBranch(kind: HistoryParent["kind"], ids: string[], tenantId: string, asOf: Date, nulls: Prisma.Sql): Prisma.Sql {
+export function dueBranch(
+  kind: HistoryParent["kind"],
+  ids: string[],
+  tenantId: string,
+  asOf: Date,
+  nulls: Prisma.Sql,
+): Prisma.Sql {
   // No DISTINCT: PostgreSQL would then type the NULL columns as text before the UNION could match them.
   if (kind === "account") {
     return Prisma.sql`SELECT 2 AS part, d.id AS parent_id, ${nulls}
@@ -281,12 +304,11 @@ export function dueBranch(kind: HistoryParent["kind"], ids: string[], tenantId: 
       SELECT 1 FROM credit_account d WHERE d.customer_id = c.id AND d.next_lapse_at <= ${asOf})`;
 }
 
-
-
 export function uniqueParents(parents: readonly HistoryParent[]): HistoryParent[] {
   const seen = new Map<string, HistoryParent>();
   for (const parent of parents) {
-    if (parent.kind !== "account" && parent.kind !== "customer") throw new Error(`Unknown history parent kind: ${String(parent.kind)}`);
+    if (parent.kind !== "account" && parent.kind !== "customer")
+      throw new Error(`Unknown history parent kind: ${String(parent.kind)}`);
     if (!seen.has(parent.id)) seen.set(parent.id, parent);
   }
   return [...seen.values()];
@@ -306,4 +328,3 @@ export function chunks<T>(items: T[], size: number): T[][] {
   for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
   return result;
 }
-

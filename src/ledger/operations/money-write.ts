@@ -74,7 +74,11 @@ export async function moneyWrite<T extends ActionOutcome>(
  * Store and partner must be the tenant's own; another tenant's behaves exactly like a missing one. Normally
  * checked by the statement that locks the accounts; this is for refusals that come before it.
  */
-async function checkReferences(tx: SqlRunner, tenantId: string, options: CheckedWriteOptions): Promise<LedgerFailure | null> {
+async function checkReferences(
+  tx: SqlRunner,
+  tenantId: string,
+  options: CheckedWriteOptions,
+): Promise<LedgerFailure | null> {
   if (options.storeId === null && options.partnerId === null) return null;
   const found = await findReferences(tx, tenantId, { storeId: options.storeId, partnerId: options.partnerId });
   if (options.storeId !== null && !found.storeFound) return storeNotFound(options.storeId);
@@ -91,7 +95,10 @@ export function partnerNotFound(id: string): LedgerFailure {
 }
 
 /** Locks the accounts and refuses closed ones; rolls back with the failure otherwise. */
-export async function lockOpenAccounts(session: WriteSession, accounts: { id: string; field: string }[]): Promise<void> {
+export async function lockOpenAccounts(
+  session: WriteSession,
+  accounts: { id: string; field: string }[],
+): Promise<void> {
   const problem = await session.lock(accounts);
   if (problem) rollback(problem);
   for (const { id, field } of accounts) refuseClosed(session, id, field);
@@ -100,7 +107,9 @@ export async function lockOpenAccounts(session: WriteSession, accounts: { id: st
 /** Refuses (rolls back) a closed account: it takes no more actions. */
 export function refuseClosed(session: WriteSession, accountId: string, field: string): void {
   if (session.account(accountId).status === "CLOSED") {
-    rollback(failure("ACCOUNT_CLOSED", field, "The credit account is closed; it takes no more actions.", { id: accountId }));
+    rollback(
+      failure("ACCOUNT_CLOSED", field, "The credit account is closed; it takes no more actions.", { id: accountId }),
+    );
   }
 }
 

@@ -17,62 +17,85 @@ export interface ReverseInput extends WriteOptions {
   actionId: string;
 }
 
-export async function reverse(deps: LedgerDependencies, tenantId: string, input: ReverseInput): Promise<LedgerResult<ActionOutcome>> {
-  return moneyWrite(deps, tenantId, "reverse", { actionId: input.actionId }, input, async (session, options, requestHash) => {
-    const { tx } = session;
-    const touched = await touchActionToReverse(tx, tenantId, input.actionId, session.now);
-    if (!touched) rollback(failure("ACTION_NOT_FOUND", "actionId", "No credit action with this id exists.", { id: input.actionId }));
-    const { reversalId, ...original } = touched;
-    if (original.type !== "DEPOSIT" && original.type !== "REDUCTION" && original.type !== "TRANSFER") {
-      rollback(
-        failure("NOT_REVERSIBLE", "actionId", "Only deposits, reductions and transfers can be reversed.", { type: original.type }),
-      );
-    }
-    if (reversalId !== null) {
-      rollback(failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId }));
-    }
+export async function reverse(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: ReverseInput,
+): Promise<LedgerResult<ActionOutcome>> {
+  return moneyWrite(
+    deps,
+    tenantId,
+    "reverse",
+    { actionId: input.actionId },
+    input,
+    async (session, options, requestHash) => {
+      const { tx } = session;
+      const touched = await touchActionToReverse(tx, tenantId, input.actionId, session.now);
+      if (!touched)
+        rollback(
+          failure("ACTION_NOT_FOUND", "actionId", "No credit action with this id exists.", { id: input.actionId }),
+        );
+      const { reversalId, ...original } = touched;
+      if (original.type !== "DEPOSIT" && original.type !== "REDUCTION" && original.type !== "TRANSFER") {
+        rollback(
+          failure("NOT_REVERSIBLE", "actionId", "Only deposits, reductions and transfers can be reversed.", {
+            type: original.type,
+          }),
+        );
+      }
+      if (reversalId !== null) {
+        rollback(failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId }));
+      }
 
-    // Money comes back out of the account that received it and into the account that gave it.
-    const takeFrom = original.targetAccountId;
-    const giveTo = original.sourceAccountId;
-    const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
-    await lockOpenAccounts(session, accounts.map((id) => ({ id, field: "actionId" })));
-    await session.settleDueGrants(accounts);
-    const problem =
-      (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
-      (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
-      (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null);
-    if (problem) rollback(problem);
-
-    const action = await session.beginAction({
-      type: "REVERSAL",
-      amount: original.amount,
-      currency: original.currency,
-      sourceAccountId: takeFrom,
-      targetAccountId: giveTo,
-      reversesActionId: original.id,
-      requestHash,
-      effectiveAt: options.effectiveAt,
-      options: draftOptions(options),
-    });
-    const entries = [];
-    if (takeFrom) {
-      // The credits the original brought (its grants) go first.
-      const debit = await session.debit(action, takeFrom, original.amount, { preferCreatedBy: original.id });
-      entries.push(debit.entry);
-    }
-    if (giveTo) {
-      const lots = await refillLots(session, original);
-      const credit = await session.credit(action, giveTo, lots);
-      entries.push(credit.entry);
-      // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
-      const lapsed = lots.some(
-        (lot) => "grant" in lot && (lot.grant.voidedAt !== null || (lot.grant.expiresAt !== null && lot.grant.expiresAt <= session.now)),
+      // Money comes back out of the account that received it and into the account that gave it.
+      const takeFrom = original.targetAccountId;
+      const giveTo = original.sourceAccountId;
+      const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
+      await lockOpenAccounts(
+        session,
+        accounts.map((id) => ({ id, field: "actionId" })),
       );
-      if (lapsed) await session.settleClosedGrants([giveTo], options.effectiveAt);
-    }
-    return outcomeOf(action, entries, [], session.settled);
-  });
+      await session.settleDueGrants(accounts);
+      const problem =
+        (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
+        (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
+        (takeFrom
+          ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId")
+          : null);
+      if (problem) rollback(problem);
+
+      const action = await session.beginAction({
+        type: "REVERSAL",
+        amount: original.amount,
+        currency: original.currency,
+        sourceAccountId: takeFrom,
+        targetAccountId: giveTo,
+        reversesActionId: original.id,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
+      const entries = [];
+      if (takeFrom) {
+        // The credits the original brought (its grants) go first.
+        const debit = await session.debit(action, takeFrom, original.amount, { preferCreatedBy: original.id });
+        entries.push(debit.entry);
+      }
+      if (giveTo) {
+        const lots = await refillLots(session, original);
+        const credit = await session.credit(action, giveTo, lots);
+        entries.push(credit.entry);
+        // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
+        const lapsed = lots.some(
+          (lot) =>
+            "grant" in lot &&
+            (lot.grant.voidedAt !== null || (lot.grant.expiresAt !== null && lot.grant.expiresAt <= session.now)),
+        );
+        if (lapsed) await session.settleClosedGrants([giveTo], options.effectiveAt);
+      }
+      return outcomeOf(action, entries, [], session.settled);
+    },
+  );
 }
 
 /**

@@ -51,7 +51,8 @@ export async function lockAccounts(
       : sql`UPDATE credit_account SET entry_count = entry_count WHERE tenant_id = ${tenantId} AND ${which} RETURNING *${checks}`,
   );
   const first = rows[0];
-  const found = (given: string | null, value: unknown) => (given === null ? true : first === undefined ? null : truthy(value));
+  const found = (given: string | null, value: unknown) =>
+    given === null ? true : first === undefined ? null : truthy(value);
   return {
     rows: rows.map(({ storeFound: _store, partnerFound: _partner, ...row }) => row as CreditAccount),
     storeFound: found(references.storeId, first?.storeFound),
@@ -65,7 +66,9 @@ export async function findReferences(
   tenantId: string,
   references: References,
 ): Promise<{ storeFound: boolean; partnerFound: boolean }> {
-  const [row] = await tx.query<{ storeFound?: unknown; partnerFound?: unknown }>(sql`SELECT 1 AS one${referenceChecks(tenantId, references)}`);
+  const [row] = await tx.query<{ storeFound?: unknown; partnerFound?: unknown }>(
+    sql`SELECT 1 AS one${referenceChecks(tenantId, references)}`,
+  );
   return {
     storeFound: references.storeId === null || truthy(row?.storeFound),
     partnerFound: references.partnerId === null || truthy(row?.partnerFound),
@@ -73,12 +76,14 @@ export async function findReferences(
 }
 
 function referenceChecks(tenantId: string, references: References): Sql {
-  const store = references.storeId === null
-    ? empty
-    : sql`, EXISTS (SELECT 1 FROM store s WHERE s.id = ${references.storeId} AND s.tenant_id = ${tenantId}) AS store_found`;
-  const partner = references.partnerId === null
-    ? empty
-    : sql`, EXISTS (SELECT 1 FROM partner p WHERE p.id = ${references.partnerId} AND p.tenant_id = ${tenantId}) AS partner_found`;
+  const store =
+    references.storeId === null
+      ? empty
+      : sql`, EXISTS (SELECT 1 FROM store s WHERE s.id = ${references.storeId} AND s.tenant_id = ${tenantId}) AS store_found`;
+  const partner =
+    references.partnerId === null
+      ? empty
+      : sql`, EXISTS (SELECT 1 FROM partner p WHERE p.id = ${references.partnerId} AND p.tenant_id = ${tenantId}) AS partner_found`;
   return sql`${store}${partner}`;
 }
 
@@ -99,25 +104,41 @@ export interface BalanceUpdate {
  * it updated, as the transaction leaves them: fewer than given means an assertion failed (see
  * `explainFailedUpdate`).
  */
-export async function writeBalances(tx: SqlRunner, updates: readonly BalanceUpdate[], now: Date): Promise<CreditAccount[]> {
+export async function writeBalances(
+  tx: SqlRunner,
+  updates: readonly BalanceUpdate[],
+  now: Date,
+): Promise<CreditAccount[]> {
   const ids = updates.map((update) => update.accountId);
   const byId = <V extends bigint | number>(value: (update: BalanceUpdate) => V) =>
     new Map(updates.map((update) => [update.accountId, value(update)]));
   return tx.query<CreditAccount>(sql`
     UPDATE credit_account SET
-      balance = ${valueById(byId((update) => update.balance), "BIGINT")},
-      entry_count = ${valueById(byId((update) => update.entryCount), "INTEGER")},
+      balance = ${valueById(
+        byId((update) => update.balance),
+        "BIGINT",
+      )},
+      entry_count = ${valueById(
+        byId((update) => update.entryCount),
+        "INTEGER",
+      )},
       next_lapse_at = (
         SELECT MIN(COALESCE(g.voided_at, g.expires_at)) FROM credit_grant g
         WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
       ),
       updated_at = ${now}
     WHERE id IN (${join(ids)})
-      AND entry_count = ${valueById(byId((update) => update.lockedEntryCount), "INTEGER")}
+      AND entry_count = ${valueById(
+        byId((update) => update.lockedEntryCount),
+        "INTEGER",
+      )}
       AND (
         SELECT COALESCE(SUM(g.remaining_amount), 0) FROM credit_grant g
         WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
-      ) = ${valueById(byId((update) => (update.balance > 0n ? update.balance : 0n)), "BIGINT")}
+      ) = ${valueById(
+        byId((update) => (update.balance > 0n ? update.balance : 0n)),
+        "BIGINT",
+      )}
     RETURNING *`);
 }
 
@@ -133,7 +154,8 @@ export async function explainFailedUpdate(tx: SqlRunner, updates: readonly Balan
     const held = BigInt(row.held ?? 0n);
     const positive = update.balance > 0n ? update.balance : 0n;
     if (Number(row.entryCount) !== update.lockedEntryCount) return [`account ${update.accountId} changed while locked`];
-    if (held !== positive) return [`grants of account ${update.accountId} hold ${held}, its balance is ${update.balance}`];
+    if (held !== positive)
+      return [`grants of account ${update.accountId} hold ${held}, its balance is ${update.balance}`];
     return [];
   });
   return problems.join("; ") || "the balance update matched fewer accounts than it should";

@@ -28,7 +28,8 @@ export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): 
        WHERE account_id = ${accountId} AND remaining_amount > 0 AND ${spendableAt(at)}) AS spendable`);
   // Sums arrive as PostgreSQL numeric (text) or SQLite integers; both convert exactly.
   const balanceThen = BigInt(String(row?.balanceThen ?? 0));
-  const lowestLater = row?.lowestLater === null || row?.lowestLater === undefined ? null : BigInt(String(row.lowestLater));
+  const lowestLater =
+    row?.lowestLater === null || row?.lowestLater === undefined ? null : BigInt(String(row.lowestLater));
   return {
     lowestFrom: lowestLater !== null && lowestLater < balanceThen ? lowestLater : balanceThen,
     spendableAt: BigInt(String(row?.spendable ?? 0)),

@@ -18,7 +18,8 @@ export function spendingPage(
   options: { preferCreatedBy: string | null; spendableAtTime: Date | null },
 ): Promise<CreditGrant[]> {
   const { preferCreatedBy, spendableAtTime } = options;
-  const preferred = preferCreatedBy === null ? empty : sql`CASE WHEN created_by_action_id = ${preferCreatedBy} THEN 0 ELSE 1 END, `;
+  const preferred =
+    preferCreatedBy === null ? empty : sql`CASE WHEN created_by_action_id = ${preferCreatedBy} THEN 0 ELSE 1 END, `;
   const spendable = spendableAtTime === null ? empty : sql` AND ${spendableAt(spendableAtTime)}`;
   return tx.query<CreditGrant>(sql`
     SELECT * FROM credit_grant
@@ -64,7 +65,12 @@ const changesPerStatement = 500;
  * Throws a bug when a grant's amount is not the one read: only this transaction may change the grants of the
  * accounts it has locked.
  */
-export async function changeRemaining(tx: SqlRunner, changes: readonly RemainingChange[], now: Date, voidedAt: Date | null = null): Promise<void> {
+export async function changeRemaining(
+  tx: SqlRunner,
+  changes: readonly RemainingChange[],
+  now: Date,
+  voidedAt: Date | null = null,
+): Promise<void> {
   for (let start = 0; start < changes.length; start += changesPerStatement) {
     const batch = changes.slice(start, start + changesPerStatement);
     const to = new Map(batch.map((change) => [change.grantId, change.to]));
@@ -73,6 +79,7 @@ export async function changeRemaining(tx: SqlRunner, changes: readonly Remaining
     const updated = await tx.execute(sql`
       UPDATE credit_grant SET remaining_amount = ${valueById(to, "BIGINT")}, updated_at = ${now}${voiding}
       WHERE id IN (${join([...to.keys()])}) AND remaining_amount = ${valueById(from, "BIGINT")}`);
-    if (updated !== batch.length) throw new Error(`Bug: grants changed under the account lock (${updated} of ${batch.length} updated).`);
+    if (updated !== batch.length)
+      throw new Error(`Bug: grants changed under the account lock (${updated} of ${batch.length} updated).`);
   }
 }

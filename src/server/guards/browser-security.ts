@@ -28,7 +28,15 @@ export function corsOption(origins: readonly string[]): YogaServerOptions<object
   return {
     origin: origins.includes("*") ? "*" : [...origins],
     methods: ["GET", "POST"],
-    allowedHeaders: ["authorization", "x-api-key", "content-type", "accept", "accept-language", "x-request-id", ...csrfHeaders],
+    allowedHeaders: [
+      "authorization",
+      "x-api-key",
+      "content-type",
+      "accept",
+      "accept-language",
+      "x-request-id",
+      ...csrfHeaders,
+    ],
     exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
     // API keys travel in headers, never in cookies, so credentialed requests are not needed.
     credentials: false,

@@ -13,7 +13,11 @@ export interface NodeServerContext {
 /** The address every in-process request (no socket) shares. */
 export const inProcessAddress = "in-process";
 
-export function clientAddress(request: Request, serverContext: NodeServerContext | undefined, trustedProxies: number): string {
+export function clientAddress(
+  request: Request,
+  serverContext: NodeServerContext | undefined,
+  trustedProxies: number,
+): string {
   if (trustedProxies > 0) {
     const forwarded = (request.headers.get("x-forwarded-for") ?? "")
       .split(",")

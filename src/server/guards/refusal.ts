@@ -49,7 +49,11 @@ export interface RefusalOptions {
  * (a request refused before its key is checked has no tenant).
  */
 export function requestLanguage(request: Request, caller?: Caller | null): Language {
-  return negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, toLanguage(caller?.tenant.defaultLocale));
+  return negotiateLanguage(
+    request.headers.get("accept-language"),
+    supportedLanguages,
+    toLanguage(caller?.tenant.defaultLocale),
+  );
 }
 
 /**
@@ -62,18 +66,17 @@ export function refusalResponse(
   request?: Request,
   params: Record<string, string> = {},
 ): Response {
-  const message = request ? translateRefusal(refusal.code, refusal.message, requestLanguage(request), params) : refusal.message;
-  return new fetchAPI.Response(
-    JSON.stringify({ errors: [{ message, extensions: { code: refusal.code } }] }),
-    {
-      status: refusal.status,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "cache-control": "no-store",
-        ...refusal.headers,
-      },
+  const message = request
+    ? translateRefusal(refusal.code, refusal.message, requestLanguage(request), params)
+    : refusal.message;
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: refusal.code } }] }), {
+    status: refusal.status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...refusal.headers,
     },
-  );
+  });
 }
 
 /**

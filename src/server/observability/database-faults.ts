@@ -13,7 +13,9 @@ import { isCommitOutcomeUnknown, isDatabaseUnavailable } from "../../db/faults.t
 
 export const databaseUnavailableCode = "DATABASE_UNAVAILABLE";
 
-type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean | undefined>["maskError"]>;
+type MaskError = NonNullable<
+  Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean | undefined>["maskError"]
+>;
 
 /**
  * Yoga's `maskedErrors.maskError`: database faults become a 503 error with Retry-After, anything else is

@@ -23,19 +23,24 @@ export interface JsonLogger extends YogaLogger {
   write(level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>): void;
 }
 
-export function createJsonLogger(level: LogLevel, writer: LogWriter = (line) => process.stdout.write(`${line}\n`)): JsonLogger {
+export function createJsonLogger(
+  level: LogLevel,
+  writer: LogWriter = (line) => process.stdout.write(`${line}\n`),
+): JsonLogger {
   const threshold = level === "silent" ? Number.POSITIVE_INFINITY : severity[level];
   const write: JsonLogger["write"] = (entryLevel, message, fields = {}) => {
     if (severity[entryLevel] < threshold) return;
     writer(JSON.stringify({ time: new Date().toISOString(), level: entryLevel, msg: message, ...fields }));
   };
   // Yoga's logger receives a message and arbitrary values, errors among them.
-  const fromArgs = (entryLevel: Exclude<LogLevel, "silent">) => (...args: unknown[]) => {
-    const [first, ...rest] = args;
-    const message = first instanceof Error ? first.message : String(first);
-    const details = (first instanceof Error ? [first, ...rest] : rest).map(describe);
-    write(entryLevel, message, details.length > 0 ? { details } : {});
-  };
+  const fromArgs =
+    (entryLevel: Exclude<LogLevel, "silent">) =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      const message = first instanceof Error ? first.message : String(first);
+      const details = (first instanceof Error ? [first, ...rest] : rest).map(describe);
+      write(entryLevel, message, details.length > 0 ? { details } : {});
+    };
   return { write, debug: fromArgs("debug"), info: fromArgs("info"), warn: fromArgs("warn"), error: fromArgs("error") };
 }
 
