@@ -181,7 +181,7 @@ class CopyWriter {
     this.fd = openSync(file, "w");
   }
   row(values: (string | number | bigint | null)[]): void {
-    const line = values.map((value) => (value === null ? "\\N" : escapeCopy(String(value)))).join("\t") + "\n";
+    const line = `${values.map((value) => (value === null ? "\\N" : escapeCopy(String(value)))).join("\t")}\n`;
     this.buffer.push(line);
     this.size += line.length;
     this.rows++;
@@ -493,6 +493,8 @@ export function generateLedger(actions: number, seed: number, directory: string)
     let left = amount;
     for (const grant of account.grants) {
       if (left === 0n) break;
+      // Amounts are bigints: Math.min does not take them.
+      // biome-ignore lint/complexity/useMathMinMax: bigint operands
       const part = grant.remaining < left ? grant.remaining : left;
       grant.remaining -= part;
       left -= part;
@@ -676,7 +678,7 @@ export async function loadLedger(directory: string, psql: (script: string) => Pr
     "COMMIT;",
     "VACUUM ANALYZE;",
   );
-  await psql(lines.join("\n") + "\n");
+  await psql(`${lines.join("\n")}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -387,7 +387,7 @@ async function main(): Promise<number> {
         {
           command,
           machine: describeMachine(env.cluster.version),
-          date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+          date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
           settings: `${options.rounds} rounds of ${options.duration} s per server, workload and connection count, alternating which server goes first; ${options.warmup} s warm-up per workload and server at 8 connections`,
           ledger: `${env.meta.actions} actions (seed ${env.meta.seed}): ${env.meta.customers} customers, ${env.meta.accounts} accounts, ${env.meta.entries} entries, ${env.meta.grants} grants`,
           verify: verify.text,

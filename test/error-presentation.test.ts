@@ -207,7 +207,7 @@ describe("the language of refusals", () => {
     ],
     [
       "a bad DateTime in variables",
-      "query ($d: DateTime) " + history("{ effectiveFrom: $d }"),
+      `query ($d: DateTime) ${history("{ effectiveFrom: $d }")}`,
       { d: "2026-13-01" },
       "INVALID_DATE_TIME",
       /^Proměnná \$d: Zadejte datum a čas/,

@@ -145,7 +145,7 @@ describe("Amount", () => {
     [{ amount: "5" }, "INVALID_AMOUNT"],
     ["9223372036854775808", "AMOUNT_OUT_OF_RANGE"],
     ["-9223372036854775809", "AMOUNT_OUT_OF_RANGE"],
-    ["1" + "0".repeat(100), "AMOUNT_OUT_OF_RANGE"],
+    [`1${"0".repeat(100)}`, "AMOUNT_OUT_OF_RANGE"],
   ])("refuses the variable %j with %s", async (value, code) => {
     received = undefined;
     const error = onlyError(await run(amountQuery, { value }));

@@ -18,7 +18,7 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-function startProcess(name: Server["name"], file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+function startProcess(_name: Server["name"], file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string) {
   const child = spawn(file, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {

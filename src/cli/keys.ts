@@ -78,6 +78,7 @@ const commandOptions: Record<string, { options: string[]; positionals: number }>
 };
 
 export function parseCommandLine(args: string[]): ParsedCommand {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: TypeScript infers parseArgs' result type from the assignment below.
   let parsed;
   try {
     parsed = parseArgs({

@@ -27,7 +27,8 @@ export function guardAdapter(adapter: SqlDriverAdapter): SqlDriverAdapter {
     startTransaction: async (isolationLevel) => guardTransaction(await adapter.startTransaction(isolationLevel)),
     dispose: () => adapter.dispose(),
   };
-  if (adapter.getConnectionInfo) guarded.getConnectionInfo = () => adapter.getConnectionInfo!();
+  const connectionInfo = adapter.getConnectionInfo;
+  if (connectionInfo) guarded.getConnectionInfo = () => connectionInfo.call(adapter);
   return guarded;
 }
 

@@ -78,7 +78,7 @@ const english: Record<ErrorCode, Message> = {
     `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
   AMOUNT_NOT_POSITIVE: (p) =>
-    `The amount must be greater than zero` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   AMOUNT_OUT_OF_RANGE: (p) =>
     `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
@@ -161,7 +161,7 @@ const english: Record<ErrorCode, Message> = {
   INVALID_PRIORITY: (p) =>
     `The priority must be a whole number from ${p.min ?? limits.minPriority} to ${p.max ?? limits.maxPriority}; lower is spent first.`,
   INVALID_OVERDRAFT_LIMIT: (p) =>
-    `The overdraft limit must be zero or more` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+    `The overdraft limit must be zero or more${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
     p.max !== undefined
       ? `The initiator id may have at most ${p.max} characters.`
@@ -221,7 +221,7 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     "Částka musí být celé číslo v nejmenších jednotkách měny, zaslané jako řetězec číslic, například „1250“" +
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => "Částka musí být větší než nula" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+  AMOUNT_NOT_POSITIVE: (p) => `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
     `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
@@ -303,7 +303,7 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_PRIORITY: (p) =>
     `Priorita musí být celé číslo od ${p.min ?? limits.minPriority} do ${p.max ?? limits.maxPriority}; kredity s nižší prioritou se čerpají dříve.`,
   INVALID_OVERDRAFT_LIMIT: (p) =>
-    "Limit přečerpání musí být nula nebo více" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+    `Limit přečerpání musí být nula nebo více${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
     p.max !== undefined
       ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`

@@ -63,9 +63,11 @@ const czech: Record<EnglishSourceCode, Message> = {
   TOO_MANY_TOKENS: (p) => limit(p, "Počet tokenů v dokumentu"),
   TOO_MANY_DIRECTIVES: (p) => limit(p, "Počet direktiv v operaci"),
   QUERY_TOO_COSTLY: (p) =>
-    (p.requested !== undefined && p.maximum !== undefined
-      ? `Dotaz stojí ${p.requested}, víc než povolených ${p.maximum}; `
-      : "Dotaz je příliš nákladný; ") + "požádejte o menší stránky (first/last) nebo méně vnořených spojení.",
+    `${
+      p.requested !== undefined && p.maximum !== undefined
+        ? `Dotaz stojí ${p.requested}, víc než povolených ${p.maximum}; `
+        : "Dotaz je příliš nákladný; "
+    }požádejte o menší stránky (first/last) nebo méně vnořených spojení.`,
   QUERY_TOO_COMPLEX: () =>
     "Dotaz je příliš složitý na to, aby šla odhadnout jeho cena (rozvine se do příliš mnoha polí, např. fragmenty vloženými do fragmentů); zjednodušte jej.",
   RATE_LIMITED: (p) =>

@@ -28,6 +28,7 @@ export function newId(): string {
   const random = randomBytes(8);
   const time = ms.toString(16).padStart(12, "0");
   const versionAndCounter = (0x7000 | counter).toString(16);
-  const variant = ((random[0]! & 0x3f) | 0x80).toString(16).padStart(2, "0") + random.subarray(1, 2).toString("hex");
+  const variant =
+    ((random.readUInt8(0) & 0x3f) | 0x80).toString(16).padStart(2, "0") + random.subarray(1, 2).toString("hex");
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-${versionAndCounter}-${variant}-${random.subarray(2, 8).toString("hex")}`;
 }

@@ -9,7 +9,7 @@ import {
   checkHistoryArguments,
   defaultHistoryOrder,
   HistoryArgumentError,
-  historyOrderFields,
+  type historyOrderFields,
   historyPageLimits,
   type HistoryFilter,
   type HistoryPage,

@@ -33,8 +33,7 @@ function parseAccept(header: string): MediaRange[] {
       if (!value || !/^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(value)) return;
       weight = Math.round(Number(value) * 1000);
     }
-    const type = match[1]!.toLowerCase();
-    const subtype = match[2]!.toLowerCase();
+    const [, type = "", subtype = ""] = match.map((part) => part?.toLowerCase());
     // "*/json" is not a media range.
     if (type === "*" && subtype !== "*") return;
     ranges.push({ type, subtype, weight, index });

@@ -25,6 +25,7 @@ import { databaseFaultMasking } from "./observability/database-faults.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
+import { defined } from "../assert.ts";
 
 /** The settings the gateway itself reads; any left out take their documented defaults. */
 export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
@@ -126,7 +127,7 @@ export function createGateway({
   // anything is parsed; the query limits run while GraphQL parses and validates.
   const plugins: Plugin[] = [
     requestLog.plugin,
-    ...(metrics ? [metrics.plugins[0]!] : []),
+    ...(metrics ? [defined(metrics.plugins[0], "the request metrics plugin")] : []),
     useHealthEndpoint(),
     useReadyEndpoint({
       probe: () => database.read.$queryRawUnsafe("SELECT 1"),

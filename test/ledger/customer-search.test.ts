@@ -54,7 +54,7 @@ describe("customer search", () => {
   });
 
   it("follows changes to a customer", async () => {
-    ok(await fixture.ledger.updateCustomer(fixture.tenantId, { customerId: ids["CUST_200"]!, name: "Pavla Nová" }));
+    ok(await fixture.ledger.updateCustomer(fixture.tenantId, { customerId: ids.CUST_200!, name: "Pavla Nová" }));
     expect(await find("svoboda")).toEqual([]);
     expect(await find("pavla")).toEqual(["CUST_200"]);
   });

@@ -7,6 +7,7 @@ import type { PagePlan } from "./arguments.ts";
 import { encodeCursor, sortKinds } from "./cursors.ts";
 import { actionColumns, placeColumns, type RawRow } from "./statements.ts";
 import type { HistoryOrder, HistoryOrderField, HistoryPage, HistoryParent } from "./types.ts";
+import { defined } from "../../assert.ts";
 
 export function assemblePages(
   parents: HistoryParent[],
@@ -43,7 +44,11 @@ export function assemblePages(
     }
     const entries = selected.map(toEntry);
     const cursors = selected.map((row, index) =>
-      encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id),
+      encodeCursor(
+        order,
+        sortValueText(order.field, row, defined(entries[index], "a page row's entry")),
+        defined(entries[index], "a page row's entry").id,
+      ),
     );
     const stores = new Map<string, Store>();
     const partners = new Map<string, Partner>();

@@ -10,7 +10,7 @@
 // Exempt are the operational endpoints (/health, /ready, /metrics), CORS preflights and the GraphiQL page
 // itself (a browser's GET asking for HTML), all answered before a request is parsed: the page holds no
 // secret, and the queries it sends carry the key the user pastes into its Headers tab.
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { authenticate, type Caller, presentedKey } from "../../auth/api-keys.ts";
 import type { Database } from "../../db/client.ts";
