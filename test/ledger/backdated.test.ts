@@ -257,6 +257,22 @@ describe("a backdated void", () => {
     expect(await balancesAt(accountId, [11, 12])).toEqual([100n, 0n]);
   });
 
+  it("is refused before a later debit that spent the grant, and accepted after it", async () => {
+    const accountId = await fixture.account();
+    const grant = (await deposit(accountId, 100n, 1)).grants[0]!;
+    ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 30n, effectiveAt: dayOf(8) }));
+    // On day 5 the grant held 100 and the balance stays at 0 or more later, but the day-8 reduction spent it.
+    const error = await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: grant.id, effectiveAt: dayOf(5) }),
+      "INVALID_EFFECTIVE_AT",
+      "effectiveAt",
+    );
+    expect(error.params).toMatchObject({ lastSpentAt: dayOf(8).toISOString() });
+    ok(await fixture.ledger.voidGrant(fixture.tenantId, { grantId: grant.id, effectiveAt: dayOf(9) }));
+    expect(await balancesAt(accountId, [5, 8, 9])).toEqual([100n, 70n, 0n]);
+  });
+
   it("is refused when a later balance would go below the floor", async () => {
     const accountId = await fixture.account();
     const grant = (await deposit(accountId, 100n, 1)).grants[0]!;

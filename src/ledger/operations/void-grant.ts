@@ -1,5 +1,6 @@
 // voidGrant: ends a grant early (Stripe's voided_at). Its remaining credits leave the balance through a VOID
 // action at the void's effective time; what was already spent stays spent.
+import { lastSpentAt } from "../sql/backdated.ts";
 import { grantById } from "../sql/grants.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerResult } from "../result.ts";
@@ -65,6 +66,19 @@ export async function voidGrant(
         "effectiveAt",
       );
       if (problem) rollback(problem);
+      // A debit recorded later than the void's time spent this grant: voiding it earlier would make that debit
+      // have spent void credits (only a backdated void asks).
+      const spentAt = options.effectiveAt < session.now ? await lastSpentAt(session.tx, grant.id) : null;
+      if (spentAt !== null && spentAt > options.effectiveAt) {
+        rollback(
+          failure(
+            "INVALID_EFFECTIVE_AT",
+            "effectiveAt",
+            "Credits of this grant were spent after that time; a void cannot take effect before the grant's last use.",
+            { lastSpentAt: spentAt.toISOString() },
+          ),
+        );
+      }
       const action = await session.beginAction({
         type: "VOID",
         amount: grant.remainingAmount,

@@ -36,6 +36,18 @@ export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): 
   };
 }
 
+/**
+ * When a debit last took credits from the grant (by the debit's effective time), or null when none did: a void
+ * backdated before that moment would make that debit have spent a void grant.
+ */
+export async function lastSpentAt(tx: SqlRunner, grantId: string): Promise<Date | null> {
+  const [row] = await tx.query<{ lastSpentAt: Date | null }>(sql`
+    SELECT MAX(a.effective_at) AS last_spent_at
+    FROM credit_allocation al JOIN credit_action a ON a.id = al.action_id
+    WHERE al.grant_id = ${grantId} AND al.direction = ${"DEBIT"}`);
+  return row?.lastSpentAt ?? null;
+}
+
 /** Grants spendable at a moment: in effect by then, and neither expired nor voided by then. */
 export function spendableAt(at: Date): Sql {
   return sql`effective_at <= ${at} AND (expires_at IS NULL OR expires_at > ${at}) AND (voided_at IS NULL OR voided_at > ${at})`;
