@@ -25,7 +25,13 @@ import pg from "pg";
 import { type Database, openDatabase } from "../src/db/client.ts";
 import { migrateDatabase } from "../src/db/migrate.ts";
 import type { Prisma } from "../src/generated/postgres/client.ts";
-import { type HistoryFilter, type HistoryOrder, type HistoryPageRequest, type HistoryParent, readHistories } from "../src/ledger/history.ts";
+import {
+  type HistoryFilter,
+  type HistoryOrder,
+  type HistoryPageRequest,
+  type HistoryParent,
+  readHistories,
+} from "../src/ledger/history.ts";
 import { createLedger, type LedgerResult } from "../src/ledger/index.ts";
 import { foldForSearch } from "../src/ledger/validation.ts";
 
@@ -69,7 +75,11 @@ async function createBenchDatabase(): Promise<BenchDatabase> {
     await admin(`CREATE DATABASE "${name}"`);
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
-    return { url: url.toString(), label: "PostgreSQL", drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+    return {
+      url: url.toString(),
+      label: "PostgreSQL",
+      drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    };
   }
   const directory = await mkdtemp(path.join(tmpdir(), "ledger-bench-"));
   return {
@@ -129,7 +139,8 @@ export async function buildLedger(database: Database): Promise<Ledger> {
 
   const openAccount = async (externalId: string) => {
     const customerId = must(await ledger.createCustomer(tenantId, { externalId })).customer.id;
-    const accountId = must(await ledger.openAccount(tenantId, { customerId, name: "Points", currency: "PTS" })).account.id;
+    const accountId = must(await ledger.openAccount(tenantId, { customerId, name: "Points", currency: "PTS" })).account
+      .id;
     return { customerId, accountId };
   };
   const large = await openAccount("large");
@@ -149,7 +160,10 @@ export async function buildLedger(database: Database): Promise<Ledger> {
   const allocations: Prisma.CreditAllocationCreateManyInput[] = [];
   const entries: Prisma.CreditEntryCreateManyInput[] = [];
   const balances: { accountId: string; balance: bigint; count: number }[] = [];
-  for (const [account, count] of [[large, largeAccountEntries] as const, ...small.map((owner) => [owner, customerEntries] as const)]) {
+  for (const [account, count] of [
+    [large, largeAccountEntries] as const,
+    ...small.map((owner) => [owner, customerEntries] as const),
+  ]) {
     let balance = 0n;
     for (let sequence = 1; sequence <= count; sequence++) {
       const createdAt = new Date(start + Math.floor((sequence * largeAccountEntries * minute) / count));
@@ -233,13 +247,25 @@ export async function buildLedger(database: Database): Promise<Ledger> {
 
   // Real operations on top: the ledger must accept the bulk rows as its own and keep its invariants.
   for (let index = 0; index < 10; index++) {
-    must(await ledger.reduce(tenantId, { accountId: large.accountId, amount: 700n, storeId: index % 2 === 0 ? rareStore : mainStore }));
+    must(
+      await ledger.reduce(tenantId, {
+        accountId: large.accountId,
+        amount: 700n,
+        storeId: index % 2 === 0 ? rareStore : mainStore,
+      }),
+    );
   }
   const problems = await ledger.verify({ tenantId });
   if (problems.length > 0) throw new Error(`The bench ledger does not verify: ${JSON.stringify(problems.slice(0, 5))}`);
 
   if (database.engine === "postgres") await database.write.$executeRawUnsafe("ANALYZE");
-  return { tenantId, largeAccount: large.accountId, customers: small.map((owner) => owner.customerId), mainStore, rareStore };
+  return {
+    tenantId,
+    largeAccount: large.accountId,
+    customers: small.map((owner) => owner.customerId),
+    mainStore,
+    rareStore,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -259,14 +285,40 @@ export const order: HistoryOrder = { field: "EFFECTIVE_AT", direction: "DESC" };
 export async function cases(database: Database, ledger: Ledger): Promise<Case[]> {
   const large: HistoryParent[] = [{ kind: "account", id: ledger.largeAccount }];
   // The cursor of the 21st entry from the end: the page after it is the account's last page.
-  const tail = (await readHistories(database, ledger.tenantId, large, {}, order, { last: pageSize + 1 })).get(ledger.largeAccount)!;
+  const tail = (await readHistories(database, ledger.tenantId, large, {}, order, { last: pageSize + 1 })).get(
+    ledger.largeAccount,
+  )!;
   return [
     { name: "large account, first 20", parents: large, filter: {}, page: { first: pageSize }, expect: pageSize },
-    { name: "large account, main store filter (60%)", parents: large, filter: { storeIds: [ledger.mainStore] }, page: { first: pageSize }, expect: pageSize },
-    { name: "large account, rare store filter (1%)", parents: large, filter: { storeIds: [ledger.rareStore] }, page: { first: pageSize }, expect: pageSize },
-    { name: "large account, last page by cursor", parents: large, filter: {}, page: { first: pageSize, after: tail.startCursor! }, expect: pageSize },
+    {
+      name: "large account, main store filter (60%)",
+      parents: large,
+      filter: { storeIds: [ledger.mainStore] },
+      page: { first: pageSize },
+      expect: pageSize,
+    },
+    {
+      name: "large account, rare store filter (1%)",
+      parents: large,
+      filter: { storeIds: [ledger.rareStore] },
+      page: { first: pageSize },
+      expect: pageSize,
+    },
+    {
+      name: "large account, last page by cursor",
+      parents: large,
+      filter: {},
+      page: { first: pageSize, after: tail.startCursor! },
+      expect: pageSize,
+    },
     { name: "large account, last 20", parents: large, filter: {}, page: { last: pageSize }, expect: pageSize },
-    { name: "large account, offset 10,000", parents: large, filter: {}, page: { first: pageSize, offset: 10_000 }, expect: pageSize },
+    {
+      name: "large account, offset 10,000",
+      parents: large,
+      filter: {},
+      page: { first: pageSize, offset: 10_000 },
+      expect: pageSize,
+    },
     {
       name: "50 customers at once, first 20 each",
       parents: ledger.customers.map((id) => ({ kind: "customer" as const, id })),
@@ -282,7 +334,8 @@ async function timeCase(database: Database, tenantId: string, benchCase: Case, r
     const pages = await readHistories(database, tenantId, benchCase.parents, benchCase.filter, order, benchCase.page);
     for (const parent of benchCase.parents) {
       const length = pages.get(parent.id)?.entries.length;
-      if (length !== benchCase.expect) throw new Error(`${benchCase.name}: expected ${benchCase.expect} entries, got ${length}`);
+      if (length !== benchCase.expect)
+        throw new Error(`${benchCase.name}: expected ${benchCase.expect} entries, got ${length}`);
     }
   };
   for (let warmUp = 0; warmUp < 2; warmUp++) await read();
@@ -316,7 +369,11 @@ async function main(): Promise<void> {
     }
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     for (const row of rows) {
-      console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  "));
+      console.log(
+        row
+          .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+          .join("  "),
+      );
     }
   } finally {
     await database?.close();

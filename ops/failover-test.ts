@@ -56,7 +56,10 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const log = (message: string) => console.log(`[failover ${seconds(Date.now() - began).padStart(5)}s] ${message}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function runTopology(command: "start" | "stop" | "status", timeoutMs?: number): Promise<{ code: number | null; stdout: string }> {
+function runTopology(
+  command: "start" | "stop" | "status",
+  timeoutMs?: number,
+): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [path.join(repo, "ops", "topology.sh"), command], {
       cwd: repo,
@@ -187,9 +190,19 @@ async function graphql(
  * A setup step that must succeed. The topology is healthy at this point, but a loaded machine can be slow:
  * a generous timeout, so that a step without an idempotency key is not sent twice.
  */
-async function must(topology: Topology, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function must(
+  topology: Topology,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   for (let attempt = 0; ; attempt++) {
-    const outcome = await graphql(topology, topology.gateways[attempt % topology.gateways.length]!, query, variables, 60_000);
+    const outcome = await graphql(
+      topology,
+      topology.gateways[attempt % topology.gateways.length]!,
+      query,
+      variables,
+      60_000,
+    );
     if (outcome.kind === "ok") return outcome.data;
     if (outcome.kind !== "retry" || attempt >= 10) throw new Error(`setup failed: ${outcome.code}`);
     await sleep(200);
@@ -235,7 +248,12 @@ interface Load {
   deadline: number; // no attempt is sent after this
 }
 
-async function sendWrite(topology: Topology, load: Load, write: Write, accountGlobalIds: Map<string, string>): Promise<void> {
+async function sendWrite(
+  topology: Topology,
+  load: Load,
+  write: Write,
+  accountGlobalIds: Map<string, string>,
+): Promise<void> {
   const url = topology.gateways[write.instance]!;
   const input: Record<string, unknown> = { amount: String(write.amount), idempotencyKey: write.key };
   let query: string;
@@ -276,7 +294,13 @@ async function sendWrite(topology: Topology, load: Load, write: Write, accountGl
   }
 }
 
-async function worker(topology: Topology, load: Load, instance: number, accounts: string[], accountGlobalIds: Map<string, string>) {
+async function worker(
+  topology: Topology,
+  load: Load,
+  instance: number,
+  accounts: string[],
+  accountGlobalIds: Map<string, string>,
+) {
   while (!load.stopSending && Date.now() < load.deadline) {
     const roll = Math.random();
     const amount = BigInt(1 + Math.floor(Math.random() * 100));
@@ -340,7 +364,9 @@ async function readAfterWriteProbe(topology: Topology, load: Load, accountId: st
 async function primaryNode(topology: Topology): Promise<"node1" | "node2" | null> {
   for (const node of ["node1", "node2"] as const) {
     try {
-      const response = await fetch(`http://127.0.0.1:${topology.restPorts[node]}/primary`, { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`http://127.0.0.1:${topology.restPorts[node]}/primary`, {
+        signal: AbortSignal.timeout(2_000),
+      });
       if (response.status === 200) return node;
     } catch {
       // not this one
@@ -355,7 +381,9 @@ function killNode(topology: Topology, node: "node1" | "node2"): string[] {
     .split("\n")
     .map((line) => line.split(" "))
     .find(([name]) => name === `patroni-${node}`);
-  const postmaster = Number(readFileSync(path.join(topology.stateDir, node, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+  const postmaster = Number(
+    readFileSync(path.join(topology.stateDir, node, "data", "postmaster.pid"), "utf8").split("\n")[0],
+  );
   // The postmaster's children (backends, walsender, checkpointer...), so the node is gone as a whole, as
   // when a machine is lost, instead of backends lingering until they notice their parent is dead.
   const listed = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout ?? "";
@@ -402,7 +430,11 @@ async function main(): Promise<number> {
   // Setup: one customer, six accounts with 100 each (one with an overdraft limit of 100), and one account
   // for the read-after-write probe. The balances are small next to the amounts moved (1..100), so many
   // reductions and transfers are refused with INSUFFICIENT_CREDITS and the floors are really tested.
-  const customer = await must(topology, `mutation { createCustomer(input: { externalId: "failover" }) { customer { id } userErrors { code } } }`, {});
+  const customer = await must(
+    topology,
+    `mutation { createCustomer(input: { externalId: "failover" }) { customer { id } userErrors { code } } }`,
+    {},
+  );
   const customerId = (customer.createCustomer as { customer: { id: string } }).customer.id;
   const accountGlobalIds = new Map<string, string>();
   const accounts: string[] = [];
@@ -411,12 +443,21 @@ async function main(): Promise<number> {
     const opened = await must(
       topology,
       `mutation($input: OpenCreditAccountInput!) { openCreditAccount(input: $input) { account { id } userErrors { code } } }`,
-      { input: { customerId, name: `load ${index}`, currency: "PTS", ...(index === 0 ? { overdraftLimit: "100" } : {}) } },
+      {
+        input: {
+          customerId,
+          name: `load ${index}`,
+          currency: "PTS",
+          ...(index === 0 ? { overdraftLimit: "100" } : {}),
+        },
+      },
     );
     const id = (opened.openCreditAccount as { account: { id: string } }).account.id;
     accountGlobalIds.set(rawId(id), id);
     accounts.push(rawId(id));
-    await must(topology, depositMutation, { input: { accountId: id, amount: String(opening), idempotencyKey: `opening-${index}` } });
+    await must(topology, depositMutation, {
+      input: { accountId: id, amount: String(opening), idempotencyKey: `opening-${index}` },
+    });
   }
   const probe = await must(
     topology,
@@ -430,7 +471,9 @@ async function main(): Promise<number> {
   const readAfterWrite: ReadAfterWrite = { checked: 0, stale: [], unreadable: 0 };
   log("load running: 8 concurrent writers (transfers, deposits, reductions), 4 per instance");
   const loadBegan = Date.now();
-  const workers = Array.from({ length: 8 }, (_, index) => worker(topology, load, index % 2, accounts, accountGlobalIds));
+  const workers = Array.from({ length: 8 }, (_, index) =>
+    worker(topology, load, index % 2, accounts, accountGlobalIds),
+  );
   const prober = readAfterWriteProbe(topology, load, probeAccount, readAfterWrite);
 
   await sleep(6_000);
@@ -444,7 +487,9 @@ async function main(): Promise<number> {
   const ackedBeforeKill = load.writes.filter((write) => write.result === "acknowledged").length;
   const killedAt = Date.now();
   const killed = killNode(topology, leader);
-  log(`killed the primary node ${leader} with SIGKILL: ${killed.join(", ")} (${ackedBeforeKill} writes acknowledged before)`);
+  log(
+    `killed the primary node ${leader} with SIGKILL: ${killed.join(", ")} (${ackedBeforeKill} writes acknowledged before)`,
+  );
   load.deadline = killedAt + 90_000;
 
   // Until each instance has acknowledged a write sent after the kill, then 5 s more of load.
@@ -488,15 +533,18 @@ async function main(): Promise<number> {
   for (const [instance, url] of topology.gateways.entries()) {
     const burstBegan = Date.now();
     const burst: Load = { writes: load.writes, stopSending: true, deadline: burstBegan + 30_000 };
-    const writes = Array.from({ length: burstSize }, (_, index): Write => ({
-      key: `after-${instance}-${index}`,
-      kind: "DEPOSIT",
-      amount: 1n,
-      target: accounts[index % accounts.length]!,
-      instance,
-      attempts: [],
-      result: "unacknowledged",
-    }));
+    const writes = Array.from(
+      { length: burstSize },
+      (_, index): Write => ({
+        key: `after-${instance}-${index}`,
+        kind: "DEPOSIT",
+        amount: 1n,
+        target: accounts[index % accounts.length]!,
+        instance,
+        attempts: [],
+        result: "unacknowledged",
+      }),
+    );
     load.writes.push(...writes);
     await Promise.all(writes.map((write) => sendWrite(topology, burst, write, accountGlobalIds)));
     const acknowledged = writes.filter((write) => write.result === "acknowledged").length;
@@ -509,7 +557,14 @@ async function main(): Promise<number> {
       // stays "unreachable"
     }
     if (acknowledged < burstSize || read.kind !== "ok") {
-      const codes = [...new Set(writes.flatMap((write) => write.attempts).filter((attempt) => attempt.code).map((attempt) => attempt.code))];
+      const codes = [
+        ...new Set(
+          writes
+            .flatMap((write) => write.attempts)
+            .filter((attempt) => attempt.code)
+            .map((attempt) => attempt.code),
+        ),
+      ];
       serving.push(
         `gateway ${instance + 1}: ${acknowledged}/${burstSize} concurrent writes acknowledged within 30 s (failures: ${codes.join(", ") || "none"}), read ${read.kind === "ok" ? "ok" : read.code}, /ready ${ready}`,
       );
@@ -524,14 +579,25 @@ async function main(): Promise<number> {
   const stored = new Map<string, { type: string; amount: bigint; source: string | null; target: string | null }>();
   let probeDeposits = 0;
   try {
-    const rows = await client.query<{ idempotency_key: string; type: string; amount: string; source_account_id: string | null; target_account_id: string | null }>(
+    const rows = await client.query<{
+      idempotency_key: string;
+      type: string;
+      amount: string;
+      source_account_id: string | null;
+      target_account_id: string | null;
+    }>(
       `SELECT idempotency_key, type, amount::text AS amount, source_account_id, target_account_id
          FROM credit_action WHERE tenant_id = $1 AND idempotency_key IS NOT NULL`,
       [topology.tenantId],
     );
     for (const row of rows.rows) {
       if (stored.has(row.idempotency_key)) violations.push(`idempotency key ${row.idempotency_key} stored twice`);
-      stored.set(row.idempotency_key, { type: row.type, amount: BigInt(row.amount), source: row.source_account_id, target: row.target_account_id });
+      stored.set(row.idempotency_key, {
+        type: row.type,
+        amount: BigInt(row.amount),
+        source: row.source_account_id,
+        target: row.target_account_id,
+      });
       if (row.idempotency_key.startsWith("probe-")) probeDeposits++;
     }
     const perKey = await client.query<{ n: string }>(
@@ -547,8 +613,15 @@ async function main(): Promise<number> {
       const row = stored.get(write.key);
       if (write.result === "acknowledged") {
         if (!row) violations.push(`acknowledged write ${write.key} (${write.kind} ${write.amount}) is missing`);
-        else if (row.type !== write.kind || row.amount !== write.amount || (row.source ?? undefined) !== write.source || (row.target ?? undefined) !== write.target) {
-          violations.push(`write ${write.key} stored as ${row.type} ${row.amount} ${row.source}->${row.target}, sent as ${write.kind} ${write.amount}`);
+        else if (
+          row.type !== write.kind ||
+          row.amount !== write.amount ||
+          (row.source ?? undefined) !== write.source ||
+          (row.target ?? undefined) !== write.target
+        ) {
+          violations.push(
+            `write ${write.key} stored as ${row.type} ${row.amount} ${row.source}->${row.target}, sent as ${write.kind} ${write.amount}`,
+          );
         }
       } else if (row) {
         if (write.result === "refused") violations.push(`refused write ${write.key} was stored`);
@@ -567,17 +640,26 @@ async function main(): Promise<number> {
       if (write.kind === "DEPOSIT") expected += write.amount;
       if (write.kind === "REDUCTION") expected -= write.amount;
     }
-    const total = await client.query<{ total: string }>(`SELECT coalesce(sum(balance), 0)::text AS total FROM credit_account WHERE id = ANY($1)`, [accounts]);
+    const total = await client.query<{ total: string }>(
+      `SELECT coalesce(sum(balance), 0)::text AS total FROM credit_account WHERE id = ANY($1)`,
+      [accounts],
+    );
     const actual = BigInt(total.rows[0]!.total);
     if (actual !== expected) violations.push(`total is ${actual}, expected ${expected}`);
     const below = await client.query<{ id: string; balance: string; overdraft_limit: string }>(
       `SELECT id, balance::text, overdraft_limit::text FROM credit_account WHERE tenant_id = $1 AND balance < -overdraft_limit`,
       [topology.tenantId],
     );
-    for (const row of below.rows) violations.push(`account ${row.id} balance ${row.balance} is below its floor -${row.overdraft_limit}`);
-    const probeBalance = await client.query<{ balance: string }>(`SELECT balance::text FROM credit_account WHERE id = $1`, [rawId(probeAccount)]);
+    for (const row of below.rows)
+      violations.push(`account ${row.id} balance ${row.balance} is below its floor -${row.overdraft_limit}`);
+    const probeBalance = await client.query<{ balance: string }>(
+      `SELECT balance::text FROM credit_account WHERE id = $1`,
+      [rawId(probeAccount)],
+    );
     if (probeBalance.rows[0]?.balance !== String(probeDeposits)) {
-      violations.push(`probe account holds ${probeBalance.rows[0]?.balance}, but ${probeDeposits} probe deposits are stored`);
+      violations.push(
+        `probe account holds ${probeBalance.rows[0]?.balance}, but ${probeDeposits} probe deposits are stored`,
+      );
     }
 
     // The ledger's own verification, on the new primary.
@@ -590,7 +672,8 @@ async function main(): Promise<number> {
     } finally {
       await database.close();
     }
-    for (const discrepancy of discrepancies.slice(0, 10)) violations.push(`verify: ${discrepancy.kind} ${discrepancy.id}: ${discrepancy.message}`);
+    for (const discrepancy of discrepancies.slice(0, 10))
+      violations.push(`verify: ${discrepancy.kind} ${discrepancy.id}: ${discrepancy.message}`);
     if (discrepancies.length > 10) violations.push(`verify: ${discrepancies.length - 10} more discrepancies`);
 
     // ----------------------------------------------------------------------------------------------------
@@ -600,36 +683,68 @@ async function main(): Promise<number> {
     const byCode = new Map<string, number>();
     for (const attempt of failures) byCode.set(attempt.code!, (byCode.get(attempt.code!) ?? 0) + 1);
     const count = (result: Write["result"]) => load.writes.filter((write) => write.result === result).length;
-    const firstFailure = failures.filter((attempt) => attempt.endedAt >= killedAt).sort((a, b) => a.endedAt - b.endedAt)[0];
+    const firstFailure = failures
+      .filter((attempt) => attempt.endedAt >= killedAt)
+      .sort((a, b) => a.endedAt - b.endedAt)[0];
     const firstSuccessAfter = firstFailure
       ? attempts
           .filter((attempt) => attempt.outcome === "ok" && attempt.sentAt >= firstFailure.endedAt)
           .sort((a, b) => a.endedAt - b.endedAt)[0]
       : undefined;
-    const lastFailure = failures.filter((attempt) => attempt.endedAt >= killedAt).sort((a, b) => b.endedAt - a.endedAt)[0];
+    const lastFailure = failures
+      .filter((attempt) => attempt.endedAt >= killedAt)
+      .sort((a, b) => b.endedAt - a.endedAt)[0];
     const window = firstFailure && firstSuccessAfter ? firstSuccessAfter.endedAt - firstFailure.endedAt : null;
 
     console.log("\n=== Failover test summary ===");
-    console.log(`lost: ${postgresOnly ? "the primary's PostgreSQL only (Patroni restarts it in place)" : "the primary node (Patroni and PostgreSQL)"}`);
-    console.log(`instances connect through: ${gatewayDatabase === "direct" ? "HAProxy's primary port (no PgBouncer)" : "PgBouncer"}`);
-    console.log(`topology start: ${startSeconds.toFixed(1)} s; primary lost: ${leader}; ${postgresOnly ? "primary afterwards" : "new primary"}: ${newLeader ?? "none seen"}${newLeaderAt ? ` (${seconds(newLeaderAt - killedAt)} s after the kill)` : ""}`);
-    console.log(`writes: ${load.writes.length} sent (${attempts.length} attempts), ${count("acknowledged")} acknowledged (${load.writes.filter((write) => write.replayed).length} of them replays of a retried key), ${count("refused")} refused (INSUFFICIENT_CREDITS), ${count("unacknowledged")} never acknowledged, ${count("fatal")} fatal`);
-    const okBefore = attempts.filter((attempt) => attempt.outcome === "ok" && attempt.endedAt < killedAt).map((attempt) => attempt.endedAt - attempt.sentAt).sort((a, b) => a - b);
+    console.log(
+      `lost: ${postgresOnly ? "the primary's PostgreSQL only (Patroni restarts it in place)" : "the primary node (Patroni and PostgreSQL)"}`,
+    );
+    console.log(
+      `instances connect through: ${gatewayDatabase === "direct" ? "HAProxy's primary port (no PgBouncer)" : "PgBouncer"}`,
+    );
+    console.log(
+      `topology start: ${startSeconds.toFixed(1)} s; primary lost: ${leader}; ${postgresOnly ? "primary afterwards" : "new primary"}: ${newLeader ?? "none seen"}${newLeaderAt ? ` (${seconds(newLeaderAt - killedAt)} s after the kill)` : ""}`,
+    );
+    console.log(
+      `writes: ${load.writes.length} sent (${attempts.length} attempts), ${count("acknowledged")} acknowledged (${load.writes.filter((write) => write.replayed).length} of them replays of a retried key), ${count("refused")} refused (INSUFFICIENT_CREDITS), ${count("unacknowledged")} never acknowledged, ${count("fatal")} fatal`,
+    );
+    const okBefore = attempts
+      .filter((attempt) => attempt.outcome === "ok" && attempt.endedAt < killedAt)
+      .map((attempt) => attempt.endedAt - attempt.sentAt)
+      .sort((a, b) => a - b);
     const quantile = (q: number) => okBefore[Math.min(okBefore.length - 1, Math.floor(q * okBefore.length))] ?? 0;
-    console.log(`before the kill: ${okBefore.length} writes acknowledged in ${seconds(killedAt - loadBegan)} s, latency median ${quantile(0.5)} ms, p95 ${quantile(0.95)} ms`);
+    console.log(
+      `before the kill: ${okBefore.length} writes acknowledged in ${seconds(killedAt - loadBegan)} s, latency median ${quantile(0.5)} ms, p95 ${quantile(0.95)} ms`,
+    );
     console.log(`failed attempts by code: ${[...byCode].map(([code, n]) => `${code} ${n}`).join(", ") || "none"}`);
-    console.log(`acknowledged but missing: ${violations.filter((violation) => violation.includes("is missing")).length}; stored but never acknowledged (client gave up): ${unacknowledgedButStored}`);
+    console.log(
+      `acknowledged but missing: ${violations.filter((violation) => violation.includes("is missing")).length}; stored but never acknowledged (client gave up): ${unacknowledgedButStored}`,
+    );
     if (window !== null) {
-      console.log(`unavailability window: ${seconds(window)} s (first failed write ${seconds(firstFailure!.endedAt - killedAt)} s after the kill, first acknowledged write sent after it ${seconds(firstSuccessAfter!.endedAt - killedAt)} s after the kill; last failure ${seconds(lastFailure!.endedAt - killedAt)} s after the kill)`);
+      console.log(
+        `unavailability window: ${seconds(window)} s (first failed write ${seconds(firstFailure!.endedAt - killedAt)} s after the kill, first acknowledged write sent after it ${seconds(firstSuccessAfter!.endedAt - killedAt)} s after the kill; last failure ${seconds(lastFailure!.endedAt - killedAt)} s after the kill)`,
+      );
     } else {
-      console.log(`unavailability window: ${firstFailure ? "no acknowledged write after the first failure" : "no write failed after the kill"}`);
+      console.log(
+        `unavailability window: ${firstFailure ? "no acknowledged write after the first failure" : "no write failed after the kill"}`,
+      );
     }
-    console.log(`instances serving again: ${recoveredAt.map((at, instance) => `gateway ${instance + 1} ${at === null ? "NOT within 80 s" : `${seconds(at - killedAt)} s after the kill`}`).join(", ")}`);
+    console.log(
+      `instances serving again: ${recoveredAt.map((at, instance) => `gateway ${instance + 1} ${at === null ? "NOT within 80 s" : `${seconds(at - killedAt)} s after the kill`}`).join(", ")}`,
+    );
     console.log(`after the failover, ${burstSize} concurrent writes per instance: ${burstTimes.join(", ")}`);
-    console.log(`read-after-write across instances: ${readAfterWrite.checked} checked, ${readAfterWrite.stale.length} stale, ${readAfterWrite.unreadable} reads failed (faults, not counted)`);
-    console.log(`total conserved: ${actual === expected ? "yes" : "NO"} (${actual}); balances below floor: ${below.rows.length}; verify: ${discrepancies.length === 0 ? "clean" : `${discrepancies.length} discrepancies`}`);
+    console.log(
+      `read-after-write across instances: ${readAfterWrite.checked} checked, ${readAfterWrite.stale.length} stale, ${readAfterWrite.unreadable} reads failed (faults, not counted)`,
+    );
+    console.log(
+      `total conserved: ${actual === expected ? "yes" : "NO"} (${actual}); balances below floor: ${below.rows.length}; verify: ${discrepancies.length === 0 ? "clean" : `${discrepancies.length} discrepancies`}`,
+    );
 
-    for (const stale of readAfterWrite.stale) violations.push(`stale read: expected balance ${stale.expected}, read ${stale.seen} ${seconds(stale.at - killedAt)} s after the kill`);
+    for (const stale of readAfterWrite.stale)
+      violations.push(
+        `stale read: expected balance ${stale.expected}, read ${stale.seen} ${seconds(stale.at - killedAt)} s after the kill`,
+      );
     for (const line of serving) violations.push(`not serving after the failover: ${line}`);
     recoveredAt.forEach((at, instance) => {
       if (at === null) violations.push(`gateway ${instance + 1} acknowledged no write within 80 s of the kill`);
@@ -637,7 +752,8 @@ async function main(): Promise<number> {
     for (const write of load.writes.filter((write) => write.result === "fatal")) {
       violations.push(`write ${write.key} got an answer no client should: ${write.attempts.at(-1)?.code}`);
     }
-    if (newLeader === null) violations.push(postgresOnly ? "no primary was seen after the kill" : "no new primary was seen");
+    if (newLeader === null)
+      violations.push(postgresOnly ? "no primary was seen after the kill" : "no new primary was seen");
   } finally {
     await client.end();
   }
@@ -648,7 +764,11 @@ async function main(): Promise<number> {
     for (const file of ["gateways/gateway1.log", "gateways/gateway2.log"]) {
       const full = path.join(topology.stateDir, file);
       if (!existsSync(full)) continue;
-      const tail = readFileSync(full, "utf8").trim().split("\n").slice(-5).map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
+      const tail = readFileSync(full, "utf8")
+        .trim()
+        .split("\n")
+        .slice(-5)
+        .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
       console.log(`\n--- last lines of ${file} ---\n${tail.join("\n")}`);
     }
     return 1;

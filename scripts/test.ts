@@ -169,11 +169,7 @@ async function main(): Promise<number> {
   );
 
   if (interruptedBy) return interruptedBy === "SIGINT" ? 130 : interruptedBy === "SIGTERM" ? 143 : 129;
-  const ok =
-    !summary.harnessFailed &&
-    summary.failed === 0 &&
-    summary.passed > 0 &&
-    summary.vitestExitCode === 0;
+  const ok = !summary.harnessFailed && summary.failed === 0 && summary.passed > 0 && summary.vitestExitCode === 0;
   return ok ? 0 : 1;
 }
 
@@ -190,7 +186,9 @@ function parseArguments(args: string[]): { engine: EngineChoice; vitestArgs: str
       continue;
     }
     if (value !== "sqlite" && value !== "postgres" && value !== "all") {
-      throw new Error(`--engine must be sqlite, postgres or all; got ${value === undefined ? "nothing" : `"${value}"`}`);
+      throw new Error(
+        `--engine must be sqlite, postgres or all; got ${value === undefined ? "nothing" : `"${value}"`}`,
+      );
     }
     engine = value;
   }
@@ -337,7 +335,8 @@ function findPostgresBinaries(): PostgresBinaries | undefined {
     : [];
   for (const directory of [...pathDirectories, ...debianDirectories]) {
     const [initdb, pgCtl, postgres] = ["initdb", "pg_ctl", "postgres"].map((name) => path.join(directory, name));
-    if (isExecutable(initdb!) && isExecutable(pgCtl!) && isExecutable(postgres!)) return { initdb: initdb!, pgCtl: pgCtl! };
+    if (isExecutable(initdb!) && isExecutable(pgCtl!) && isExecutable(postgres!))
+      return { initdb: initdb!, pgCtl: pgCtl! };
   }
   return undefined;
 }
@@ -367,10 +366,14 @@ async function startCluster(binaries: PostgresBinaries): Promise<Cluster> {
   const stop = async () => {
     try {
       if (started || existsSync(path.join(dataDirectory, "postmaster.pid"))) {
-        const fast = await runQuietly(...command(binaries.pgCtl, ["stop", "-D", dataDirectory, "-m", "fast", "-w", "-t", "60"]));
+        const fast = await runQuietly(
+          ...command(binaries.pgCtl, ["stop", "-D", dataDirectory, "-m", "fast", "-w", "-t", "60"]),
+        );
         if (fast.code !== 0 && existsSync(path.join(dataDirectory, "postmaster.pid"))) {
           log(`pg_ctl stop failed (${fast.output.trim()}); stopping immediately`);
-          await runQuietly(...command(binaries.pgCtl, ["stop", "-D", dataDirectory, "-m", "immediate", "-w", "-t", "30"]));
+          await runQuietly(
+            ...command(binaries.pgCtl, ["stop", "-D", dataDirectory, "-m", "immediate", "-w", "-t", "30"]),
+          );
         }
       }
     } finally {
@@ -380,7 +383,17 @@ async function startCluster(binaries: PostgresBinaries): Promise<Cluster> {
 
   try {
     const init = await runQuietly(
-      ...command(binaries.initdb, ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]),
+      ...command(binaries.initdb, [
+        "-D",
+        dataDirectory,
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-locale",
+        "--no-sync",
+      ]),
     );
     if (init.code !== 0) throw new Error(`initdb failed:\n${init.output}`);
     checkInterrupted();
@@ -444,7 +457,9 @@ function postgresSystemUser(): { uid: number; gid: number } {
 function serverVersion(binaries: PostgresBinaries): string {
   try {
     const postgres = path.join(path.dirname(binaries.pgCtl), "postgres");
-    return execFileSync(postgres, ["--version"], { encoding: "utf8" }).trim().replace(/^postgres \(PostgreSQL\) /, "PostgreSQL ");
+    return execFileSync(postgres, ["--version"], { encoding: "utf8" })
+      .trim()
+      .replace(/^postgres \(PostgreSQL\) /, "PostgreSQL ");
   } catch {
     return "PostgreSQL";
   }
@@ -456,7 +471,9 @@ function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -503,7 +520,22 @@ async function startRedis(binary: string): Promise<RedisServer> {
   // a few attempts make that race harmless.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", root, "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      root,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+    ];
     // Its own process group, like the PostgreSQL commands, so that a Ctrl-C meant for the tests does not
     // kill it before the cleanup below stops it.
     const child = spawn(binary, args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });

@@ -1,7 +1,6 @@
 // Starts the gateway (`npm start`): reads the configuration, migrates and opens the database, makes sure
-// the demo data exists, and serves GraphQL until SIGINT or SIGTERM.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
+// the demo data exists (on the embedded database, or with DEMO_DATA=true), and serves GraphQL until SIGINT
+// or SIGTERM.
 import { loadConfig } from "./config/config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
@@ -16,20 +15,33 @@ import { createGateway, graphqlEndpoint } from "./server/yoga.ts";
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrateDatabase(config.databaseUrl);
-  const database = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const database = await openDatabase(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   let port: number;
   try {
-    const demo = await ensureDemoData(database);
-    const keyFile = developmentKeyFile(config.databaseUrl);
+    // Demo data and a printed write key belong on a developer's embedded database, not on a production
+    // PostgreSQL that happens to be empty at its first start (DEMO_DATA=true asks for them anywhere).
+    const wantsDemo = config.demoData === "auto" ? config.databaseEngine === "sqlite" : config.demoData;
+    const demo = wantsDemo ? await ensureDemoData(database) : { created: false as const };
+    if (!wantsDemo && (await database.read.tenant.count()) === 0) {
+      console.log(
+        "The database has no tenant yet. Create one and its first API key with\n" +
+          '  npm run keys -- create-tenant --name "Acme" --time-zone Europe/Prague --locale en\n' +
+          "  npm run keys -- create --tenant <tenant id> --name admin --scopes read,write",
+      );
+    }
     if (demo.created) {
+      // The key is shown here, to whoever started the server, and nowhere else: not in a file, not in the
+      // GraphiQL page (which anyone who can reach the port may load).
       console.log(`Created the demo tenant "${demo.tenantName}".`);
       console.log(`Development API key (shown once; send it as "Authorization: Bearer <key>"):\n  ${demo.apiKey}`);
-      if (keyFile && demo.apiKey) writeFileSync(keyFile, `${demo.apiKey}\n`, { mode: 0o600 });
+      console.log("Paste it into GraphiQL's Headers tab. Lost it? Create another with `npm run keys -- create`.");
     }
     const ledger = createLedger(database);
     const expiryJob = startExpiryJob(ledger, 60_000, (error) => console.error("Expiry job failed:", error));
-    // On the embedded development database, GraphiQL opens with the demo key already in its headers.
-    const graphiqlApiKey = config.graphiql && keyFile && existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : null;
     // The rate limiter is built here rather than inside the gateway so that start-up can wait for Redis:
     // until it is connected each instance counts in its own memory, which would let a freshly started
     // fleet allow more than the shared limit.
@@ -43,9 +55,12 @@ async function main(): Promise<void> {
       warn: (message) => logger.write("warn", message),
     });
     if (!(await rateLimiter.ready(5_000))) {
-      logger.write("warn", "Redis did not answer within 5 s; starting with rate limits counted in memory until it does");
+      logger.write(
+        "warn",
+        "Redis did not answer within 5 s; starting with rate limits counted in memory until it does",
+      );
     }
-    const gateway = createGateway({ database, ledger, config, graphiqlApiKey, rateLimiter });
+    const gateway = createGateway({ database, ledger, config, rateLimiter });
     ({ port } = await startHttpServer(gateway, config, {
       onShutdown: async () => {
         // The HTTP server has finished its last request by now, so nothing counts any more.
@@ -61,18 +76,7 @@ async function main(): Promise<void> {
   // A wildcard address is not something to type into a browser; the machine's own name for itself is.
   const host = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}${graphqlEndpoint}`;
-  console.log(
-    config.graphiql ? `Gateway ready: open GraphiQL at ${url}` : `Gateway ready: GraphQL endpoint at ${url}`,
-  );
-}
-
-/**
- * Where the demo key is kept for GraphiQL: beside an embedded SQLite database (a development setup), never
- * for PostgreSQL, where keys are handed out by the operator.
- */
-function developmentKeyFile(databaseUrl: string): string | null {
-  if (!databaseUrl.startsWith("file:")) return null;
-  return path.join(path.dirname(path.resolve(databaseUrl.slice("file:".length))), "demo-api-key");
+  console.log(config.graphiql ? `Gateway ready: open GraphiQL at ${url}` : `Gateway ready: GraphQL endpoint at ${url}`);
 }
 
 async function closeQuietly(database: Database): Promise<void> {
@@ -86,7 +90,8 @@ async function closeQuietly(database: Database): Promise<void> {
 function describeStartError(error: unknown): string {
   // Listening errors carry the port; their own messages ("listen EADDRINUSE ...") say less than these.
   const { code, port } = (error ?? {}) as { code?: string; port?: number };
-  if (code === "EADDRINUSE") return `port ${port} is already in use; stop the other server or set PORT to another port.`;
+  if (code === "EADDRINUSE")
+    return `port ${port} is already in use; stop the other server or set PORT to another port.`;
   if (code === "EACCES") return `not allowed to listen on port ${port}; set PORT to another port.`;
   return error instanceof Error ? error.message : String(error);
 }

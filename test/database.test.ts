@@ -44,13 +44,17 @@ describe(`test databases on ${testEngine}`, () => {
     const tables =
       testEngine === "postgres"
         ? await first.database.read.$queryRaw<{ name: string }[]>`
-            SELECT table_name AS name FROM information_schema.tables
+            SELECT table_name::text AS name FROM information_schema.tables
             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
         : await first.database.read.$queryRaw<{ name: string }[]>`
             SELECT name FROM sqlite_master WHERE type = 'table'`;
-    expect(tables.map((table) => table.name)).toEqual(expect.arrayContaining([...expectedTables, "_prisma_migrations"]));
+    expect(tables.map((table) => table.name)).toEqual(
+      expect.arrayContaining([...expectedTables, "_prisma_migrations"]),
+    );
 
-    const migrations = await first.database.read.$queryRaw<{ finished: number | bigint | boolean; rolledBack: number | bigint | boolean }[]>`
+    const migrations = await first.database.read.$queryRaw<
+      { finished: number | bigint | boolean; rolledBack: number | bigint | boolean }[]
+    >`
       SELECT finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS "rolledBack" FROM _prisma_migrations`;
     expect(migrations.length).toBeGreaterThan(0);
     for (const migration of migrations) {

@@ -18,7 +18,8 @@ import { parsePositiveAmount } from "../src/ledger/amounts.ts";
 import { isFailure, ledgerErrorCodes } from "../src/ledger/result.ts";
 import { checkWriteOptions, limits } from "../src/ledger/validation.ts";
 
-const negotiate = (header: string | null, fallback: "en" | "cs" = "en") => negotiateLanguage(header, supportedLanguages, fallback);
+const negotiate = (header: string | null, fallback: "en" | "cs" = "en") =>
+  negotiateLanguage(header, supportedLanguages, fallback);
 
 describe("negotiateLanguage", () => {
   it("prefers Czech under CareCloud's default header, whatever the fallback", () => {
@@ -190,17 +191,26 @@ describe("error messages", () => {
       "INVALID_ORDER",
       "UNAUTHENTICATED",
       "FORBIDDEN",
+      "INVALID_ARGUMENTS",
     ]);
     for (const code of apiErrorCodes) expect(ledgerErrorCodes as readonly string[]).not.toContain(code);
   });
 
   it("fills in amounts and limits", () => {
-    const insufficient = { code: "INSUFFICIENT_CREDITS", params: { available: "500", requested: "1200", currency: "PTS" }, message: "" };
+    const insufficient = {
+      code: "INSUFFICIENT_CREDITS",
+      params: { available: "500", requested: "1200", currency: "PTS" },
+      message: "",
+    };
     expect(translateError(insufficient, "en")).toBe("The account has 500 PTS available; 1200 were requested.");
     expect(translateError(insufficient, "cs")).toBe("Na účtu je k dispozici 500 PTS; požadováno bylo 1200.");
     const huge = { code: "ACCOUNT_NOT_EMPTY", params: { balance: "9223372036854775807" }, message: "" };
     expect(translateError(huge, "cs")).toContain("9223372036854775807");
-    const pageSize = { code: "PAGE_SIZE_OUT_OF_RANGE", params: { argument: "first", min: "0", max: "100", value: "500" }, message: "" };
+    const pageSize = {
+      code: "PAGE_SIZE_OUT_OF_RANGE",
+      params: { argument: "first", min: "0", max: "100", value: "500" },
+      message: "",
+    };
     expect(translateError(pageSize, "en")).toBe("The argument first must be a whole number from 0 to 100; got 500.");
     expect(translateError(pageSize, "cs")).toBe("Argument first musí být celé číslo od 0 do 100; zadáno 500.");
     const wrongId = { code: "INVALID_ID", params: { id: "abc", expectedType: "Customer" }, message: "" };
@@ -240,17 +250,25 @@ describe("error messages", () => {
   });
 
   it("keeps the English default for an unknown code and speaks English for unsupported languages", () => {
-    expect(translateError({ code: "SOMETHING_NEW", params: {}, message: "Something new." }, "cs")).toBe("Something new.");
+    expect(translateError({ code: "SOMETHING_NEW", params: {}, message: "Something new." }, "cs")).toBe(
+      "Something new.",
+    );
     const closed = { code: "ACCOUNT_CLOSED", params: {}, message: "" };
     expect(translateError(closed, "de")).toBe(translateError(closed, "en"));
-    expect(translateError(closed, "cs-CZ")).toBe("Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.");
+    expect(translateError(closed, "cs-CZ")).toBe(
+      "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
+    );
     expect(hasTranslation("SOMETHING_NEW", "en")).toBe(false);
   });
 
   it("names the action type a refusal is about in the reader's language", () => {
     const error = { code: "NOT_REVERSIBLE", params: { type: "EXPIRATION" }, message: "" };
-    expect(translateError(error, "en")).toBe("Only deposits, reductions and transfers can be reversed (this action is of type Expiration).");
-    expect(translateError(error, "cs")).toBe("Stornovat lze pouze vklady, odečtení a převody (tato operace je typu Expirace).");
+    expect(translateError(error, "en")).toBe(
+      "Only deposits, reductions and transfers can be reversed (this action is of type Expiration).",
+    );
+    expect(translateError(error, "cs")).toBe(
+      "Stornovat lze pouze vklady, odečtení a převody (tato operace je typu Expirace).",
+    );
   });
 });
 

@@ -65,7 +65,9 @@ const schema = new GraphQLSchema({
         type: DateTimeScalar,
         args: { kind: { type: new GraphQLNonNull(GraphQLString) } },
         resolve: (_, args: { kind: string }) =>
-          ({ bare: "2026-03-01T10:00:00", zulu: "2026-03-01T10:00:00Z", invalid: new Date(Number.NaN), number: 0 })[args.kind],
+          ({ bare: "2026-03-01T10:00:00", zulu: "2026-03-01T10:00:00Z", invalid: new Date(Number.NaN), number: 0 })[
+            args.kind
+          ],
       },
     },
   }),
@@ -143,7 +145,7 @@ describe("Amount", () => {
     [{ amount: "5" }, "INVALID_AMOUNT"],
     ["9223372036854775808", "AMOUNT_OUT_OF_RANGE"],
     ["-9223372036854775809", "AMOUNT_OUT_OF_RANGE"],
-    ["1" + "0".repeat(100), "AMOUNT_OUT_OF_RANGE"],
+    [`1${"0".repeat(100)}`, "AMOUNT_OUT_OF_RANGE"],
   ])("refuses the variable %j with %s", async (value, code) => {
     received = undefined;
     const error = onlyError(await run(amountQuery, { value }));
@@ -269,7 +271,9 @@ describe("DateTime input", () => {
   });
 
   it("accepts local times in literals too", async () => {
-    const result = await run('{ local: dateTime(value: "2026-03-01 10:00:00", timeZone: "Europe/Prague"), utc: instant(value: "2026-03-01T10:00:00+01:00") }');
+    const result = await run(
+      '{ local: dateTime(value: "2026-03-01 10:00:00", timeZone: "Europe/Prague"), utc: instant(value: "2026-03-01T10:00:00+01:00") }',
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ local: "2026-03-01T10:00:00.000+01:00", utc: "2026-03-01T09:00:00.000+00:00" });
   });
@@ -322,7 +326,7 @@ describe("DateTime input", () => {
     },
   );
 
-  it.each(["1772359200000", "true", "NOW", "[\"2026-03-01\"]"])("refuses the literal %s", async (literal) => {
+  it.each(["1772359200000", "true", "NOW", '["2026-03-01"]'])("refuses the literal %s", async (literal) => {
     const error = onlyError(await run(`{ instant(value: ${literal}) }`));
     expect(error.code).toBe("INVALID_DATE_TIME");
   });

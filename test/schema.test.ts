@@ -47,9 +47,7 @@ function undocumentedElements(schema: GraphQLSchema): string[] {
 describe("schema", () => {
   it("matches the checked-in schema.graphql", async () => {
     const checkedIn = await readFile(schemaFile, "utf8").catch(() => "(schema.graphql is missing)");
-    expect(checkedIn, "schema.graphql is out of date: run `npm run schema:print` and commit it").toBe(
-      renderSchema(),
-    );
+    expect(checkedIn, "schema.graphql is out of date: run `npm run schema:print` and commit it").toBe(renderSchema());
   });
 
   it("describes every type, field, argument, input field and enum value", () => {

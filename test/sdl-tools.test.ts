@@ -28,7 +28,12 @@ describe("schema.graphql with client tooling", () => {
     await cp(path.join(projectRoot, "schema.graphql"), path.join(directory, "schema.graphql"));
     await writeFile(
       path.join(directory, "relay.config.json"),
-      JSON.stringify({ src: "./src", schema: "./schema.graphql", language: "typescript", artifactDirectory: "./generated" }),
+      JSON.stringify({
+        src: "./src",
+        schema: "./schema.graphql",
+        language: "typescript",
+        artifactDirectory: "./generated",
+      }),
     );
     const { stdout, stderr } = await run(binary("relay-compiler"), [], { cwd: directory });
     expect(`${stdout}${stderr}`).toContain("Compilation completed");
@@ -43,9 +48,11 @@ describe("schema.graphql with client tooling", () => {
   });
 
   it("passes graphql-schema-linter's standard rules", async () => {
-    const result = await run(binary("graphql-schema-linter"), ["--format", "json", path.join(projectRoot, "schema.graphql")]).catch(
-      (error: { stdout: string }) => ({ stdout: error.stdout }),
-    );
+    const result = await run(binary("graphql-schema-linter"), [
+      "--format",
+      "json",
+      path.join(projectRoot, "schema.graphql"),
+    ]).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
     const report = JSON.parse(result.stdout) as { errors: { message: string; rule: string }[] };
     expect(report.errors).toEqual([]);
   });

@@ -4,7 +4,9 @@ import { EventEmitter } from "node:events";
 import { Agent, request as httpRequest } from "node:http";
 import { GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../src/auth/api-keys.ts";
 import { loadConfig } from "../src/config/config.ts";
+import { createLedger } from "../src/ledger/index.ts";
 import { apiVersion } from "../src/schema/meta.ts";
 import { startHttpServer } from "../src/server/http.ts";
 import { createGateway, type Gateway } from "../src/server/yoga.ts";
@@ -14,9 +16,18 @@ const config = loadConfig({ LOG_LEVEL: "silent" });
 
 let testDatabase: TestDatabase;
 let gateway: Gateway;
+let key: string;
 
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
+  const tenant = await createLedger(testDatabase.database).createTenant({
+    name: "Server tenant",
+    timeZone: "UTC",
+    defaultLocale: "en",
+  });
+  if (!tenant.ok) throw new Error(tenant.error.message);
+  key = (await createApiKey(testDatabase.database, { tenantId: tenant.tenant.id, name: "server", scopes: ["read"] }))
+    .secret;
   gateway = createGateway({ database: testDatabase.database, config });
 });
 
@@ -27,7 +38,11 @@ afterAll(async () => {
 async function postGraphQL(target: Gateway, query: string): Promise<Response> {
   return await target.fetch("http://gateway.test/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json",
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify({ query }),
   });
 }
@@ -146,7 +161,7 @@ describe("graceful shutdown", () => {
           port,
           path: options.path ?? "/graphql",
           method: options.body ? "POST" : "GET",
-          headers: options.body ? { "content-type": "application/json" } : {},
+          headers: options.body ? { "content-type": "application/json", authorization: `Bearer ${key}` } : {},
           agent: options.agent,
         },
         (response) => {

@@ -29,7 +29,11 @@ export async function createApiKey(
   database: Database,
   input: { tenantId: string; name: string; scopes: ApiKeyScope[]; expiresAt?: Date | null },
 ): Promise<{ apiKey: ApiKey; secret: string }> {
-  const prefix = `clk_${randomBytes(6).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "0").slice(0, 8)}`;
+  const prefix = `clk_${randomBytes(6)
+    .toString("base64url")
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "0")
+    .slice(0, 8)}`;
   const secret = `${prefix}_${randomBytes(32).toString("base64url")}`;
   const apiKey = await database.write.apiKey.create({
     data: {
@@ -98,13 +102,23 @@ export async function authenticate(database: Database, secret: string, now: Date
   const { apiKey, tenant } = found;
   if (!isUsable(apiKey, now)) return null;
   await recordUse(database, apiKey, now);
-  const scopes = new Set(apiKey.scopes.split(" ").filter((scope): scope is ApiKeyScope => scope === "read" || scope === "write"));
+  const scopes = new Set(
+    apiKey.scopes.split(" ").filter((scope): scope is ApiKeyScope => scope === "read" || scope === "write"),
+  );
   return { tenant, apiKey, scopes };
 }
 
 /** A key with its tenant, in one statement. */
 async function findKey(database: Database, secretHash: string): Promise<{ apiKey: ApiKey; tenant: Tenant } | null> {
-  const [row] = await database.reader.query<ApiKey & { tenantName: string; tenantTimeZone: string; tenantDefaultLocale: string; tenantCreatedAt: Date; tenantUpdatedAt: Date }>(sql`
+  const [row] = await database.reader.query<
+    ApiKey & {
+      tenantName: string;
+      tenantTimeZone: string;
+      tenantDefaultLocale: string;
+      tenantCreatedAt: Date;
+      tenantUpdatedAt: Date;
+    }
+  >(sql`
     SELECT k.id, k.tenant_id, k.name, k.prefix, k.secret_hash, k.scopes, k.expires_at, k.revoked_at, k.last_used_at,
            k.created_at, t.name AS tenant_name, t.time_zone AS tenant_time_zone,
            t.default_locale AS tenant_default_locale, t.created_at AS tenant_created_at, t.updated_at AS tenant_updated_at
@@ -114,7 +128,14 @@ async function findKey(database: Database, secretHash: string): Promise<{ apiKey
   const { tenantName, tenantTimeZone, tenantDefaultLocale, tenantCreatedAt, tenantUpdatedAt, ...apiKey } = row;
   return {
     apiKey,
-    tenant: { id: apiKey.tenantId, name: tenantName, timeZone: tenantTimeZone, defaultLocale: tenantDefaultLocale, createdAt: tenantCreatedAt, updatedAt: tenantUpdatedAt },
+    tenant: {
+      id: apiKey.tenantId,
+      name: tenantName,
+      timeZone: tenantTimeZone,
+      defaultLocale: tenantDefaultLocale,
+      createdAt: tenantCreatedAt,
+      updatedAt: tenantUpdatedAt,
+    },
   };
 }
 
@@ -204,6 +225,9 @@ export async function revokeApiKey(database: Database, idOrPrefix: string, now: 
   // Conditional, so that a concurrent revocation keeps the first revocation time.
   await database.write.apiKey.updateMany({ where: { id: apiKey.id, revokedAt: null }, data: { revokedAt: now } });
   forgetKey(database, apiKey.id);
-  const revoked = await database.write.apiKey.findUniqueOrThrow({ where: { id: apiKey.id }, omit: { secretHash: true } });
+  const revoked = await database.write.apiKey.findUniqueOrThrow({
+    where: { id: apiKey.id },
+    omit: { secretHash: true },
+  });
   return { outcome: "revoked", apiKey: revoked };
 }

@@ -3,7 +3,8 @@
 //
 // The check runs once per operation, before execution starts, rather than in each resolver: a refused
 // mutation must not run any resolver at all, so nothing is written, and a new mutation cannot forget the
-// check. A request without a valid key is left alone here; its fields refuse it with UNAUTHENTICATED.
+// check. A request without a valid key never gets this far: the gateway refuses it at the door
+// (src/server/guards/authentication.ts).
 import { type DocumentNode, getOperationAST, GraphQLError, Kind, type OperationDefinitionNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Language } from "../i18n/languages.ts";
@@ -59,7 +60,8 @@ export function useScopes(): Plugin {
     onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue as Partial<Context>;
       const caller = context.caller;
-      // Without a valid key there is nothing to check here: the fields themselves answer UNAUTHENTICATED.
+      // Without a valid key there is nothing to check here: the gateway has refused such a request already,
+      // and a server built without that guard leaves it to the fields, which answer UNAUTHENTICATED.
       if (!caller) return;
       const scope = requiredScope(args.document, args.operationName);
       if (scope === null || caller.scopes.has(scope)) return;

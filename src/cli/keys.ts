@@ -78,6 +78,7 @@ const commandOptions: Record<string, { options: string[]; positionals: number }>
 };
 
 export function parseCommandLine(args: string[]): ParsedCommand {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: TypeScript infers parseArgs' result type from the assignment below.
   let parsed;
   try {
     parsed = parseArgs({
@@ -187,8 +188,14 @@ function tenantJson(tenant: Tenant) {
 
 /** Rows as left-aligned columns under a header, two spaces apart. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max([...title].length, ...rows.map((row) => [...(row[column] ?? "")].length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max([...title].length, ...rows.map((row) => [...(row[column] ?? "")].length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 
@@ -199,7 +206,12 @@ async function findTenant(database: Database, id: string): Promise<Tenant> {
 }
 
 /** Runs one parsed command against an open database. */
-export async function runCommand(database: Database, parsed: ParsedCommand, output: Output, now: () => Date = () => new Date()): Promise<void> {
+export async function runCommand(
+  database: Database,
+  parsed: ParsedCommand,
+  output: Output,
+  now: () => Date = () => new Date(),
+): Promise<void> {
   const { command, options } = parsed;
   const json = options.json === true;
   const print = (value: unknown) => output.out(JSON.stringify(value, null, 2));
@@ -208,11 +220,18 @@ export async function runCommand(database: Database, parsed: ParsedCommand, outp
     case "tenants": {
       const tenants = await database.read.tenant.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
       if (json) return print(tenants.map(tenantJson));
-      if (tenants.length === 0) return output.out('No tenants yet. Create one with "npm run keys -- create-tenant --name <name>".');
+      if (tenants.length === 0)
+        return output.out('No tenants yet. Create one with "npm run keys -- create-tenant --name <name>".');
       output.out(
         table(
           ["ID", "NAME", "TIME ZONE", "LANGUAGE", "CREATED"],
-          tenants.map((tenant) => [tenant.id, tenant.name, tenant.timeZone, tenant.defaultLocale, shortTime(tenant.createdAt, tenant)]),
+          tenants.map((tenant) => [
+            tenant.id,
+            tenant.name,
+            tenant.timeZone,
+            tenant.defaultLocale,
+            shortTime(tenant.createdAt, tenant),
+          ]),
         ),
       );
       return;
@@ -230,7 +249,9 @@ export async function runCommand(database: Database, parsed: ParsedCommand, outp
       if (json) return print(tenantJson(tenant));
       output.out(`Created tenant "${tenant.name}" (time zone ${tenant.timeZone}, language ${tenant.defaultLocale}).`);
       output.out(`Tenant id: ${tenant.id}`);
-      output.out(`Create its first key with: npm run keys -- create --tenant ${tenant.id} --name <name> --scopes read,write`);
+      output.out(
+        `Create its first key with: npm run keys -- create --tenant ${tenant.id} --name <name> --scopes read,write`,
+      );
       return;
     }
 
@@ -285,7 +306,9 @@ export async function runCommand(database: Database, parsed: ParsedCommand, outp
       const reference = parsed.positionals[0] ?? "";
       const result = await revokeApiKey(database, reference, now());
       if (result.outcome === "not-found") {
-        throw new CommandError(`No API key has the id or prefix "${reference}". "npm run keys -- list --tenant <id>" lists a tenant's keys.`);
+        throw new CommandError(
+          `No API key has the id or prefix "${reference}". "npm run keys -- list --tenant <id>" lists a tenant's keys.`,
+        );
       }
       if (result.outcome === "ambiguous") {
         throw new CommandError(
@@ -347,7 +370,11 @@ function describeError(error: unknown): string {
   if (error instanceof CommandError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   // Database drivers' messages can run to many lines of internals; the first lines say what went wrong.
-  return message.split("\n").filter((line) => line.trim() !== "").slice(0, 6).join("\n");
+  return message
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .slice(0, 6)
+    .join("\n");
 }
 
 // Run when started as a program (npm run keys), not when a test imports the functions above.

@@ -16,6 +16,15 @@ export interface Config {
   /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
   databaseEngine: DatabaseEngine;
   databasePoolSize: number;
+  /**
+   * Whether the first start on an empty database creates the demo tenant and prints its key: "auto" does so
+   * on the embedded SQLite database only, never on PostgreSQL (production).
+   */
+  demoData: "auto" | boolean;
+  /** PostgreSQL: longest wait for a pooled or a new connection before the attempt fails. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL: longest wait for one statement's answer before its connection is discarded. */
+  databaseQueryTimeoutMs: number;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -107,7 +116,8 @@ const parseOrigins: Parser<readonly string[]> = (raw) => {
     .split(",")
     .map((origin) => origin.trim())
     .filter(Boolean);
-  if (origins.includes("none")) return origins.length === 1 ? { value: [] } : { problem: '"none" cannot be combined with origins' };
+  if (origins.includes("none"))
+    return origins.length === 1 ? { value: [] } : { problem: '"none" cannot be combined with origins' };
   for (const origin of origins) {
     if (origin === "*") continue;
     // An origin is a scheme, a host and an optional port, without a path: what browsers send in Origin.
@@ -126,13 +136,21 @@ const parseRedisUrl: Parser<string | null> = (raw) => {
   if (raw === "none") return { value: null };
   try {
     const url = new URL(raw);
-    if (url.protocol !== "redis:" && url.protocol !== "rediss:") return { problem: 'must start with "redis://" or "rediss://"' };
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+      return { problem: 'must start with "redis://" or "rediss://"' };
   } catch {
     // The URL itself is not repeated: it may hold a password.
     return { problem: "is not a valid Redis URL" };
   }
   return { value: raw };
 };
+
+const parseDemoData: Parser<"auto" | boolean> = (raw) =>
+  raw.toLowerCase() === "auto"
+    ? { value: "auto" }
+    : "value" in boolean(raw)
+      ? boolean(raw)
+      : { problem: `must be auto, true or false, got "${raw}"` };
 
 const parseLogLevel: Parser<LogLevel> = (raw) =>
   (logLevels as readonly string[]).includes(raw)
@@ -148,8 +166,10 @@ const variables = {
   },
   host: {
     name: "HOST",
-    description: 'Network interface the HTTP server binds to ("0.0.0.0" is every IPv4 interface).',
-    default: "0.0.0.0",
+    description:
+      'Network interface the HTTP server binds to: "127.0.0.1" (this machine only) by default; "0.0.0.0" is every ' +
+      "IPv4 interface, for deployments behind a load balancer or in a container.",
+    default: "127.0.0.1",
     parse: (raw): { value: string } => ({ value: raw }),
   },
   databaseUrl: {
@@ -164,6 +184,30 @@ const variables = {
     name: "DATABASE_POOL_SIZE",
     description: "Maximum number of PostgreSQL connections per gateway process (SQLite ignores it).",
     default: "10",
+    parse: integer(1),
+  },
+  demoData: {
+    name: "DEMO_DATA",
+    description:
+      'Whether the first start on an empty database creates the demo tenant ("Demo Coffee Roasters") with demo data ' +
+      'and prints a development key: "auto" on the embedded SQLite database only, "true" on any database, "false" never.',
+    default: "auto",
+    parse: parseDemoData,
+  },
+  databaseConnectTimeoutMs: {
+    name: "DATABASE_CONNECT_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for a free pooled connection or a new one; then the attempt fails (a write is " +
+      "retried, then answered LEDGER_BUSY; anything else gets 503 DATABASE_UNAVAILABLE).",
+    default: "5000",
+    parse: integer(1),
+  },
+  databaseQueryTimeoutMs: {
+    name: "DATABASE_QUERY_TIMEOUT_MS",
+    description:
+      "PostgreSQL: longest wait for one statement's answer; then it fails and its connection is discarded. " +
+      "Enforced by the gateway, so it also works through PgBouncer.",
+    default: "15000",
     parse: integer(1),
   },
   shutdownTimeoutMs: {
@@ -189,7 +233,7 @@ const variables = {
     name: "INTROSPECTION",
     description:
       "Whether clients may introspect the schema (true/false). GraphiQL's documentation and completion need it; " +
-      "when false, validation errors also stop suggesting field names.",
+      'when false, no error message suggests schema members ("Did you mean ...?"), in validation or in variables.',
     default: "true",
     parse: boolean,
   },
@@ -356,6 +400,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const host = read(variables.host);
   const databaseUrl = read(variables.databaseUrl);
   const databasePoolSize = read(variables.databasePoolSize);
+  const demoData = read(variables.demoData);
+  const databaseConnectTimeoutMs = read(variables.databaseConnectTimeoutMs);
+  const databaseQueryTimeoutMs = read(variables.databaseQueryTimeoutMs);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -386,6 +433,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     databaseEngine: databaseEngine(databaseUrl),
     databasePoolSize,
+    demoData,
+    databaseConnectTimeoutMs,
+    databaseQueryTimeoutMs,
     shutdownTimeoutMs,
     graphiql,
     logLevel,

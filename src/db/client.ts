@@ -10,6 +10,8 @@ import { PrismaClient as PostgresPrismaClient, type Prisma } from "../generated/
 import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { type DatabaseEngine, databaseEngine } from "../config/database-url.ts";
+import { guardAdapter } from "./guarded-adapter.ts";
+import { createPool, defaultPoolSettings, type PoolStats, poolStats } from "./pool.ts";
 import { inTransaction, type SqlRunner, sqlRunner } from "./sql.ts";
 
 export type PrismaClient = PostgresPrismaClient;
@@ -18,6 +20,12 @@ export type TransactionClient = Prisma.TransactionClient;
 export interface DatabaseOptions {
   /** PostgreSQL connection pool size per gateway process. */
   poolSize?: number;
+  /** PostgreSQL: longest wait for a pooled or a new connection (see pool.ts). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL: longest wait for one statement's answer (see pool.ts). */
+  queryTimeoutMs?: number;
+  /** PostgreSQL: the connections' application_name, shown in pg_stat_activity. */
+  applicationName?: string;
   /** How long a SQLite connection waits for another process's write lock before failing. */
   sqliteBusyTimeoutMs?: number;
   /** Called with every SQL statement sent (tests count them; operators may log them). */
@@ -41,23 +49,48 @@ export interface Database {
    * COMMIT, or ROLLBACK when it throws.
    */
   transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** PostgreSQL: the pool's connections right now (metrics, tests); null on SQLite. */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
 }
 
 export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   const engine = databaseEngine(url);
   if (engine === "postgres") {
-    const adapter = await new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 }).connect();
+    // The pool is built here, with every wait bounded (pool.ts), and every transaction gives its connection
+    // back whatever fails (guarded-adapter.ts).
+    const pool = createPool(url, {
+      max: options.poolSize ?? defaultPoolSettings.max,
+      connectTimeoutMs: options.connectTimeoutMs ?? defaultPoolSettings.connectTimeoutMs,
+      queryTimeoutMs: options.queryTimeoutMs ?? defaultPoolSettings.queryTimeoutMs,
+      applicationName: options.applicationName ?? defaultPoolSettings.applicationName,
+    });
+    const adapter = guardAdapter(await new PrismaPg(pool).connect());
     const client = new PostgresPrismaClient({ adapter: sharing(adapter), log: queryLog(options) });
     attachQueryListener(client, options);
-    await client.$connect();
+    try {
+      await client.$connect();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw error;
+    }
+    let closing: Promise<void> | undefined;
     return {
       engine,
       write: client,
       read: client,
       reader: sqlRunner(adapter, engine, options.onQuery),
       transaction: (work) => inTransaction(adapter, engine, options.onQuery, work),
-      close: () => client.$disconnect(),
+      poolStats: () => poolStats(pool),
+      // The adapter leaves a pool it was given open; it is ended here, after the client.
+      close: () =>
+        (closing ??= (async () => {
+          try {
+            await client.$disconnect();
+          } finally {
+            await pool.end();
+          }
+        })()),
     };
   }
 
@@ -65,8 +98,8 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
   // go through one adapter and its one-transaction-at-a-time lock: two connections of one process writing at
   // once would wait on each other inside SQLite's blocking busy handler, with the event loop stopped.
   const connect = () => new PrismaBetterSQLite3({ url, timeout: options.sqliteBusyTimeoutMs ?? 10_000 }).connect();
-  const writeAdapter = await connect();
-  const readAdapter = await connect();
+  const writeAdapter = guardAdapter(await connect());
+  const readAdapter = guardAdapter(await connect());
   const sqliteClient = (adapter: SqlDriverAdapter): PrismaClient =>
     new SqlitePrismaClient({ adapter: sharing(adapter), log: queryLog(options) }) as unknown as PrismaClient;
   const write = sqliteClient(writeAdapter);
@@ -84,6 +117,7 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
     read,
     reader: sqlRunner(readAdapter, engine, options.onQuery),
     transaction: (work) => inTransaction(writeAdapter, engine, options.onQuery, work),
+    poolStats: () => null,
     close: async () => {
       await read.$disconnect();
       await write.$disconnect();

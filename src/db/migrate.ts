@@ -49,7 +49,9 @@ async function appliedMigrations(engine: DatabaseEngine, url: string): Promise<S
     const Database = require("better-sqlite3") as typeof import("better-sqlite3");
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+      const table = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'")
+        .get();
       if (!table) return new Set();
       return new Set((db.prepare(query).all() as { migration_name: string }[]).map((row) => row.migration_name));
     } finally {

@@ -14,7 +14,14 @@
 //   - 64-bit integers (amounts, balances, counts) are bigint, 32-bit ones (sequence, priority) numbers;
 //   - times are Date (a computed time on SQLite is recognised by a name ending in `_at`);
 //   - everything else is passed through (text, enums as their names, null).
-import { type ColumnType, ColumnTypeEnum, type SqlDriverAdapter, type SqlQuery, type SqlQueryable, type Transaction } from "@prisma/driver-adapter-utils";
+import {
+  type ColumnType,
+  ColumnTypeEnum,
+  type SqlDriverAdapter,
+  type SqlQuery,
+  type SqlQueryable,
+  type Transaction,
+} from "@prisma/driver-adapter-utils";
 import { Prisma } from "../generated/postgres/client.ts";
 import type { DatabaseEngine } from "../config/database-url.ts";
 

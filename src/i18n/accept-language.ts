@@ -70,7 +70,11 @@ export function parseAcceptLanguage(header: string | null | undefined): Language
  * The language of `supported` that the header prefers, or `fallback` when the header is missing, empty, or
  * accepts none of them. The result is always one of `supported` or `fallback`, spelled as given.
  */
-export function negotiateLanguage<const T extends string>(header: string | null | undefined, supported: readonly T[], fallback: T): T {
+export function negotiateLanguage<const T extends string>(
+  header: string | null | undefined,
+  supported: readonly T[],
+  fallback: T,
+): T {
   const ranges = parseAcceptLanguage(header);
   if (ranges.length === 0) return fallback;
   const wildcard = ranges.find((range) => range.tag === "*");
@@ -79,14 +83,19 @@ export function negotiateLanguage<const T extends string>(header: string | null 
   for (const [order, language] of supported.entries()) {
     const tag = language.toLowerCase();
     const specific = ranges.filter(
-      (range) => range.tag !== "*" && (range.tag === tag || range.tag.startsWith(`${tag}-`) || tag.startsWith(`${range.tag}-`)),
+      (range) =>
+        range.tag !== "*" && (range.tag === tag || range.tag.startsWith(`${tag}-`) || tag.startsWith(`${range.tag}-`)),
     );
-    const refused = specific.some((range) => range.weight === 0 && (range.tag === tag || tag.startsWith(`${range.tag}-`)));
+    const refused = specific.some(
+      (range) => range.weight === 0 && (range.tag === tag || tag.startsWith(`${range.tag}-`)),
+    );
     if (refused) continue;
     const accepted = specific.filter((range) => range.weight > 0);
     let match: LanguageRange | undefined;
     if (accepted.length > 0) {
-      match = accepted.reduce((a, b) => (b.weight > a.weight || (b.weight === a.weight && b.position < a.position) ? b : a));
+      match = accepted.reduce((a, b) =>
+        b.weight > a.weight || (b.weight === a.weight && b.position < a.position) ? b : a,
+      );
     } else if (wildcard && wildcard.weight > 0) {
       match = wildcard;
     }

@@ -21,6 +21,8 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * - INVALID_FILTER: `filter` (the filter's name), `value`.
  * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
  *   operation needs, e.g. a read-only key sending a mutation.
+ * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
+ *   arguments got both or neither, e.g. `customer` with `id` and `externalId`.
  */
 export const apiErrorCodes = [
   "PAGE_SIZE_OUT_OF_RANGE",
@@ -34,6 +36,7 @@ export const apiErrorCodes = [
   "INVALID_ORDER",
   "UNAUTHENTICATED",
   "FORBIDDEN",
+  "INVALID_ARGUMENTS",
 ] as const;
 
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
@@ -74,12 +77,17 @@ const english: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => `The amount must be greater than zero` + (p.value !== undefined ? `; got ${p.value}.` : "."),
-  AMOUNT_OUT_OF_RANGE: (p) => `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
-  BALANCE_OUT_OF_RANGE: (p) => `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
+  AMOUNT_NOT_POSITIVE: (p) =>
+    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+  AMOUNT_OUT_OF_RANGE: (p) =>
+    `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
+  BALANCE_OUT_OF_RANGE: (p) =>
+    `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
-      ? `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
+      ? p.effectiveAt !== undefined
+        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} were requested.`
+        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
   ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
@@ -100,6 +108,8 @@ const english: Record<ErrorCode, Message> = {
         return "The grant has expired.";
       case "DEPLETED":
         return "The grant holds no credits any more; there is nothing to void.";
+      case "NOT_YET_EFFECTIVE":
+        return `The grant was not yet in effect at the void's effective time${p.effectiveAt ? `; it took effect at ${p.effectiveAt}` : ""}.`;
       default:
         return "The grant is no longer active.";
     }
@@ -136,7 +146,8 @@ const english: Record<ErrorCode, Message> = {
       : "The time zone must be an IANA time zone such as Europe/Prague.",
   INVALID_LOCALE: () => "The default locale must be an ISO 639-1 code such as en or cs.",
   NOTE_TOO_LONG: (p) => `The note may have at most ${p.max ?? limits.noteLength} characters.`,
-  EXTERNAL_REFERENCE_TOO_LONG: (p) => `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
+  EXTERNAL_REFERENCE_TOO_LONG: (p) =>
+    `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
   // The ledger sends `now` only when the time is valid but in the future; without it the time is no date at all.
   INVALID_EFFECTIVE_AT: (p) =>
     p.now !== undefined
@@ -150,15 +161,19 @@ const english: Record<ErrorCode, Message> = {
   INVALID_PRIORITY: (p) =>
     `The priority must be a whole number from ${p.min ?? limits.minPriority} to ${p.max ?? limits.maxPriority}; lower is spent first.`,
   INVALID_OVERDRAFT_LIMIT: (p) =>
-    `The overdraft limit must be zero or more` + (p.value !== undefined ? `; got ${p.value}.` : "."),
+    `The overdraft limit must be zero or more${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined ? `The initiator id may have at most ${p.max} characters.` : "A user initiator needs the user's id.",
+    p.max !== undefined
+      ? `The initiator id may have at most ${p.max} characters.`
+      : "A user initiator needs the user's id.",
   LEDGER_BUSY: () =>
     "The ledger is busy with concurrent writes to the same accounts; nothing was written. Retry the request (with the same idempotency key).",
 
   PAGE_SIZE_OUT_OF_RANGE: (p) =>
     (p.argument !== undefined ? `The argument ${p.argument}` : "The page size") +
-    (p.max !== undefined ? ` must be a whole number from ${p.min ?? "0"} to ${p.max}` : " is out of the allowed range") +
+    (p.max !== undefined
+      ? ` must be a whole number from ${p.min ?? "0"} to ${p.max}`
+      : " is out of the allowed range") +
     (p.value !== undefined ? `; got ${p.value}.` : "."),
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `The cursor in ${p.argument}` : "The cursor"} is not valid for this list; ` +
@@ -176,9 +191,14 @@ const english: Record<ErrorCode, Message> = {
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
     (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
-  OFFSET_OUT_OF_RANGE: (p) => `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
+  OFFSET_OUT_OF_RANGE: (p) =>
+    `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
   UNAUTHENTICATED: () => "This needs a valid API key: send it as Authorization: Bearer <key> or X-Api-Key: <key>.",
+  INVALID_ARGUMENTS: (p) =>
+    p.arguments !== undefined
+      ? `Give exactly one of the arguments ${p.arguments}, not both and not none.`
+      : "Give exactly one of the field's alternative arguments.",
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -201,12 +221,15 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     "Částka musí být celé číslo v nejmenších jednotkách měny, zaslané jako řetězec číslic, například „1250“" +
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => "Částka musí být větší než nula" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+  AMOUNT_NOT_POSITIVE: (p) => `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
-  BALANCE_OUT_OF_RANGE: (p) => `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
+  BALANCE_OUT_OF_RANGE: (p) =>
+    `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
-      ? `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
+      ? p.effectiveAt !== undefined
+        ? `K okamžiku ${p.effectiveAt} je na účtu k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""} (tak, aby žádný pozdější zůstatek nepřekročil limit účtu); požadováno bylo ${p.requested}.`
+        : `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
       : "Na účtu není k dispozici dost kreditů.",
   CUSTOMER_NOT_FOUND: () => "Zákazník s tímto ID neexistuje.",
   ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
@@ -227,6 +250,8 @@ const czech: Record<ErrorCode, Message> = {
         return "Platnost dávky kreditů již vypršela.";
       case "DEPLETED":
         return "Dávka kreditů již neobsahuje žádné kredity; není co zneplatnit.";
+      case "NOT_YET_EFFECTIVE":
+        return `K okamžiku zneplatnění dávka kreditů ještě neplatila${p.effectiveAt ? `; platí od ${p.effectiveAt}` : ""}.`;
       default:
         return "Dávka kreditů již není aktivní.";
     }
@@ -256,13 +281,15 @@ const czech: Record<ErrorCode, Message> = {
       ? `Jméno může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
       : "Jméno je povinný údaj.",
   INVALID_EMAIL: () => "E-mailová adresa není platná.",
-  INVALID_EXTERNAL_ID: (p) => `Externí ID musí mít 1 až ${p.max ?? limits.externalIdLength} ${pluralCs(p.max ?? String(limits.externalIdLength), "znak", "znaky", "znaků")}.`,
+  INVALID_EXTERNAL_ID: (p) =>
+    `Externí ID musí mít 1 až ${p.max ?? limits.externalIdLength} ${pluralCs(p.max ?? String(limits.externalIdLength), "znak", "znaky", "znaků")}.`,
   INVALID_TIME_ZONE: (p) =>
     p.value !== undefined
       ? `${quoteCs(p.value)} není časové pásmo IANA, jako je například Europe/Prague.`
       : "Časové pásmo musí být pásmo IANA, například Europe/Prague.",
   INVALID_LOCALE: () => "Výchozí jazyk musí být kód ISO 639-1, například cs nebo en.",
-  NOTE_TOO_LONG: (p) => `Poznámka může mít nejvýše ${p.max ?? limits.noteLength} ${pluralCs(p.max ?? String(limits.noteLength), "znak", "znaky", "znaků")}.`,
+  NOTE_TOO_LONG: (p) =>
+    `Poznámka může mít nejvýše ${p.max ?? limits.noteLength} ${pluralCs(p.max ?? String(limits.noteLength), "znak", "znaky", "znaků")}.`,
   EXTERNAL_REFERENCE_TOO_LONG: (p) =>
     `Externí reference může mít nejvýše ${p.max ?? limits.externalReferenceLength} ${pluralCs(p.max ?? String(limits.externalReferenceLength), "znak", "znaky", "znaků")}.`,
   INVALID_EFFECTIVE_AT: (p) =>
@@ -276,7 +303,7 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_PRIORITY: (p) =>
     `Priorita musí být celé číslo od ${p.min ?? limits.minPriority} do ${p.max ?? limits.maxPriority}; kredity s nižší prioritou se čerpají dříve.`,
   INVALID_OVERDRAFT_LIMIT: (p) =>
-    "Limit přečerpání musí být nula nebo více" + (p.value !== undefined ? `; zadáno ${p.value}.` : "."),
+    `Limit přečerpání musí být nula nebo více${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
     p.max !== undefined
       ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
@@ -296,7 +323,8 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_ID: (p) =>
     (p.id !== undefined ? `${quoteCs(p.id)} není platné globální ID` : "ID není platné globální ID") +
     (p.expectedType !== undefined ? ` objektu typu ${p.expectedType}.` : "."),
-  NOT_FOUND: (p) => (p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje."),
+  NOT_FOUND: (p) =>
+    p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje.",
   INVALID_DATE_TIME: (p) =>
     (p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : "") +
     "Zadejte datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“, nebo bez posunu v časovém " +
@@ -304,9 +332,15 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
     (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
-  OFFSET_OUT_OF_RANGE: (p) => `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
+  OFFSET_OUT_OF_RANGE: (p) =>
+    `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",
-  UNAUTHENTICATED: () => "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+  UNAUTHENTICATED: () =>
+    "K tomu je potřeba platný API klíč: pošlete ho jako Authorization: Bearer <klíč> nebo X-Api-Key: <klíč>.",
+  INVALID_ARGUMENTS: (p) =>
+    p.arguments !== undefined
+      ? `Zadejte právě jeden z argumentů ${p.arguments}, ne oba a ne žádný.`
+      : "Zadejte právě jeden z alternativních argumentů pole.",
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -341,7 +375,14 @@ export function translateError(
 }
 
 /** The action types in the order of the schema's enum, which is the order matches are returned in. */
-export const actionTypes = ["DEPOSIT", "REDUCTION", "TRANSFER", "EXPIRATION", "VOID", "REVERSAL"] as const satisfies readonly ActionType[];
+export const actionTypes = [
+  "DEPOSIT",
+  "REDUCTION",
+  "TRANSFER",
+  "EXPIRATION",
+  "VOID",
+  "REVERSAL",
+] as const satisfies readonly ActionType[];
 
 /**
  * The name of each action type, first the one shown, then other names people use for it (searched, never

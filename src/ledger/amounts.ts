@@ -62,12 +62,10 @@ function parseInteger(value: unknown, field: string): bigint | LedgerFailure {
     return failure("INVALID_AMOUNT", field, "The amount must be a whole number of minor units.", { value: "" });
   }
   if (amount > int64Max || amount < int64Min) {
-    return failure(
-      "AMOUNT_OUT_OF_RANGE",
-      field,
-      `The amount must lie within the 64-bit range (at most ${int64Max}).`,
-      { value: truncate(amount.toString()), max: int64Max.toString() },
-    );
+    return failure("AMOUNT_OUT_OF_RANGE", field, `The amount must lie within the 64-bit range (at most ${int64Max}).`, {
+      value: truncate(amount.toString()),
+      max: int64Max.toString(),
+    });
   }
   return amount;
 }

@@ -1,6 +1,7 @@
 // Balance reads. Every read first settles the grants that have expired by now (see `settleDue`), so a balance
 // shown is never stale, whether or not the background expiry job has run yet.
 import type { CreditAccount } from "../generated/postgres/client.ts";
+import { join, sql } from "../db/sql.ts";
 import { maxBigInt } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerResult } from "./result.ts";
@@ -15,7 +16,7 @@ const settleCallLimit = 1000;
 /**
  * Records the expirations of every grant that has expired by now and still holds credits, for the given
  * accounts (or the whole tenant, or every tenant). Returns how many accounts it settled. Cheap when nothing is
- * due: one indexed query.
+ * due: one indexed query on the accounts' next_lapse_at, which every write keeps.
  */
 export async function settleDue(
   deps: LedgerDependencies,
@@ -23,28 +24,24 @@ export async function settleDue(
 ): Promise<number> {
   const now = deps.clock();
   if (scope.accountIds?.length === 0 || scope.customerIds?.length === 0) return 0;
-  const due = await deps.database.read.creditGrant.findMany({
-    where: {
-      ...(scope.tenantId ? { tenantId: scope.tenantId } : {}),
-      ...(scope.accountIds ? { accountId: { in: [...scope.accountIds] } } : {}),
-      ...(scope.customerIds ? { account: { customerId: { in: [...scope.customerIds] } } } : {}),
-      remainingAmount: { gt: 0n },
-      expiresAt: { lte: now },
-    },
-    select: { accountId: true, tenantId: true },
-    distinct: ["accountId"],
-    take: settleCallLimit,
-  });
+  const conditions = [sql`next_lapse_at <= ${now}`];
+  if (scope.tenantId) conditions.push(sql`tenant_id = ${scope.tenantId}`);
+  if (scope.accountIds) conditions.push(sql`id IN (${join([...scope.accountIds])})`);
+  if (scope.customerIds) conditions.push(sql`customer_id IN (${join([...scope.customerIds])})`);
+  const due = await deps.database.reader.query<{ id: string; tenantId: string }>(
+    sql`SELECT id, tenant_id FROM credit_account WHERE ${join(conditions, " AND ")} LIMIT ${settleCallLimit}`,
+  );
   for (let start = 0; start < due.length; start += settleBatchSize) {
     const batch = due.slice(start, start + settleBatchSize);
     const byTenant = new Map<string, string[]>();
-    for (const row of batch) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.accountId]);
+    for (const row of batch) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
     for (const [tenantId, accountIds] of byTenant) {
       const result = await runWrite(deps.database, deps.transactions, async (tx) => {
         const session = new WriteSession(tx, deps.database.engine, tenantId, now);
         const problem = await session.lock(accountIds.map((id) => ({ id, field: "accountId" })));
         if (problem) rollback(problem);
-        await session.settleClosedGrants(accountIds);
+        // Another writer may have settled them meanwhile: the locked rows say what is still due.
+        await session.settleDueGrants(accountIds);
         await session.finish();
       });
       // Busy accounts are settled by whichever writer holds them (every write settles first) or next round.
@@ -69,7 +66,9 @@ export async function accountBalances(
   accountIds: readonly string[],
 ): Promise<(AccountBalance | null)[]> {
   await settleDue(deps, { tenantId, accountIds });
-  const accounts = await deps.database.read.creditAccount.findMany({ where: { tenantId, id: { in: [...accountIds] } } });
+  const accounts = await deps.database.read.creditAccount.findMany({
+    where: { tenantId, id: { in: [...accountIds] } },
+  });
   const byId = new Map(accounts.map((account) => [account.id, account]));
   return accountIds.map((id) => {
     const account = byId.get(id);
@@ -92,8 +91,12 @@ export async function balanceAt(
   accountId: string,
   at: Date,
 ): Promise<LedgerResult<{ balance: bigint; at: Date }>> {
-  const account = await deps.database.read.creditAccount.findFirst({ where: { id: accountId, tenantId }, select: { id: true } });
-  if (!account) return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
+  const account = await deps.database.read.creditAccount.findFirst({
+    where: { id: accountId, tenantId },
+    select: { id: true },
+  });
+  if (!account)
+    return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
   await settleDue(deps, { tenantId, accountIds: [accountId] });
   const sums = await deps.database.read.creditEntry.groupBy({
     by: ["direction"],
@@ -125,10 +128,18 @@ export async function customerBalances(
   tenantId: string,
   customerId: string,
 ): Promise<LedgerResult<{ totals: CurrencyTotal[] }>> {
-  const customer = await deps.database.read.customer.findFirst({ where: { id: customerId, tenantId }, select: { id: true } });
-  if (!customer) return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
+  const customer = await deps.database.read.customer.findFirst({
+    where: { id: customerId, tenantId },
+    select: { id: true },
+  });
+  if (!customer)
+    return failure("CUSTOMER_NOT_FOUND", "customerId", "No customer with this id exists.", { id: customerId });
   const ids = await deps.database.read.creditAccount.findMany({ where: { customerId }, select: { id: true } });
-  const balances = await accountBalances(deps, tenantId, ids.map((row) => row.id));
+  const balances = await accountBalances(
+    deps,
+    tenantId,
+    ids.map((row) => row.id),
+  );
   return { ok: true, totals: currencyTotals(balances.flatMap((entry) => (entry ? [entry.account] : []))) };
 }
 
@@ -140,7 +151,12 @@ export function currencyTotals(accounts: readonly CreditAccount[]): CurrencyTota
   const totals = new Map<string, CurrencyTotal>();
   for (const account of accounts) {
     const { balance, available } = balanceOf(account);
-    const total = totals.get(account.currency) ?? { currency: account.currency, balance: 0n, available: 0n, accountCount: 0 };
+    const total = totals.get(account.currency) ?? {
+      currency: account.currency,
+      balance: 0n,
+      available: 0n,
+      accountCount: 0,
+    };
     total.balance += balance;
     total.available += available;
     total.accountCount += 1;

@@ -17,7 +17,8 @@ export async function searchCustomers(
   // Text that no customer can have (see isStorableText) matches none, without asking the database.
   if (!isStorableText(query)) return [];
   const needle = foldForSearch(query.trim());
-  const position = database.engine === "postgres" ? sql`strpos(search_text, ${needle})` : sql`instr(search_text, ${needle})`;
+  const position =
+    database.engine === "postgres" ? sql`strpos(search_text, ${needle})` : sql`instr(search_text, ${needle})`;
   return database.reader.query<Customer>(sql`
     SELECT * FROM customer
     WHERE tenant_id = ${tenantId}${needle === "" ? empty : sql` AND ${position} > 0`}

@@ -1,10 +1,11 @@
 // The ledger's non-money records: tenants, customers, credit accounts, stores and partners. Creating and
 // updating them moves no credits; closing an account is refused while it holds any.
+import { join, type Sql, sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAccount, Customer, Partner, Store, Tenant } from "../generated/postgres/client.ts";
 import { parseNonNegativeAmount } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "./result.ts";
-import { rollback, runWrite } from "./transaction.ts";
+import { rollback, runPrismaWrite, runWrite } from "./transaction.ts";
 import { checkCurrency, checkEmail, checkExternalId, checkName, emptyToNull, foldForSearch } from "./validation.ts";
 import { WriteSession } from "./write-session.ts";
 
@@ -16,12 +17,19 @@ export interface TenantInput {
   defaultLocale?: string | null;
 }
 
-export async function createTenant(deps: LedgerDependencies, input: TenantInput): Promise<LedgerResult<{ tenant: Tenant }>> {
+export async function createTenant(
+  deps: LedgerDependencies,
+  input: TenantInput,
+): Promise<LedgerResult<{ tenant: Tenant }>> {
   const name = checkName(input.name);
   if (isFailure(name)) return name;
   const timeZone = input.timeZone ?? "UTC";
   if (!isTimeZone(timeZone)) {
-    return failure("INVALID_TIME_ZONE", "timeZone", `"${timeZone.slice(0, 60)}" is not an IANA time zone such as Europe/Prague.`);
+    return failure(
+      "INVALID_TIME_ZONE",
+      "timeZone",
+      `"${timeZone.slice(0, 60)}" is not an IANA time zone such as Europe/Prague.`,
+    );
   }
   const defaultLocale = (input.defaultLocale ?? "en").toLowerCase();
   if (!/^[a-z]{2}$/.test(defaultLocale)) {
@@ -53,7 +61,7 @@ export async function createCustomer(
 ): Promise<LedgerResult<{ customer: Customer }>> {
   const fields = checkCustomerFields(input, true);
   if (isFailure(fields)) return fields;
-  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+  const result = await runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     const taken = await tx.customer.findUnique({
       where: { tenantId_externalId: { tenantId, externalId: fields.externalId as string } },
       select: { id: true },
@@ -61,7 +69,12 @@ export async function createCustomer(
     if (taken) rollback(externalIdTaken("customer"));
     const externalId = fields.externalId as string;
     return tx.customer.create({
-      data: { tenantId, ...fields, externalId, searchText: customerSearchText({ externalId, name: fields.name ?? null, email: fields.email ?? null }) },
+      data: {
+        tenantId,
+        ...fields,
+        externalId,
+        searchText: customerSearchText({ externalId, name: fields.name ?? null, email: fields.email ?? null }),
+      },
     });
   });
   return isFailure(result) ? result : { ok: true, customer: result };
@@ -82,7 +95,7 @@ export async function updateCustomer(
 ): Promise<LedgerResult<{ customer: Customer }>> {
   const fields = checkCustomerFields(input, false);
   if (isFailure(fields)) return fields;
-  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+  const result = await runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     const customer = await tx.customer.findFirst({ where: { id: input.customerId, tenantId } });
     if (!customer) rollback(customerNotFound("customerId", input.customerId));
     if (fields.externalId !== undefined && fields.externalId !== customer.externalId) {
@@ -99,7 +112,11 @@ export async function updateCustomer(
 }
 
 /** What customer search looks in: external id, name and email, folded like notes. */
-export function customerSearchText(customer: { externalId: string; name: string | null; email: string | null }): string {
+export function customerSearchText(customer: {
+  externalId: string;
+  name: string | null;
+  email: string | null;
+}): string {
   return foldForSearch([customer.externalId, customer.name ?? "", customer.email ?? ""].join("\n"));
 }
 
@@ -143,9 +160,16 @@ export async function openAccount(
   if (isFailure(name)) return name;
   const currency = checkCurrency(input.currency);
   if (isFailure(currency)) return currency;
-  const overdraftLimit = parseNonNegativeAmount(input.overdraftLimit ?? 0n, "overdraftLimit", "INVALID_OVERDRAFT_LIMIT");
+  const overdraftLimit = parseNonNegativeAmount(
+    input.overdraftLimit ?? 0n,
+    "overdraftLimit",
+    "INVALID_OVERDRAFT_LIMIT",
+  );
   if (isFailure(overdraftLimit)) return overdraftLimit;
-  const customer = await deps.database.write.customer.findFirst({ where: { id: input.customerId, tenantId }, select: { id: true } });
+  const customer = await deps.database.write.customer.findFirst({
+    where: { id: input.customerId, tenantId },
+    select: { id: true },
+  });
   if (!customer) return customerNotFound("customerId", input.customerId);
   const account = await deps.database.write.creditAccount.create({
     data: { tenantId, customerId: customer.id, name: name as string, currency, overdraftLimit },
@@ -180,7 +204,15 @@ export async function updateAccount(
     const session = new WriteSession(tx, deps.database.engine, tenantId, deps.clock());
     const problem = await session.lock([{ id: input.accountId, field: "accountId" }]);
     if (problem) rollback(problem);
-    return tx.creditAccount.update({ where: { id: input.accountId }, data });
+    const changes = [
+      ...(data.name !== undefined ? [sql`name = ${data.name}`] : []),
+      ...(data.overdraftLimit !== undefined ? [sql`overdraft_limit = ${data.overdraftLimit}`] : []),
+      sql`updated_at = ${session.now}`,
+    ];
+    return updatedAccount(
+      tx,
+      sql`UPDATE credit_account SET ${join(changes)} WHERE id = ${input.accountId} RETURNING *`,
+    );
   });
   return isFailure(result) ? result : { ok: true, account: result };
 }
@@ -198,22 +230,34 @@ export async function closeAccount(
     if (session.account(input.accountId).status === "CLOSED") {
       rollback(failure("ACCOUNT_ALREADY_CLOSED", "accountId", "The credit account is already closed."));
     }
-    await session.settleClosedGrants([input.accountId]);
+    await session.settleDueGrants([input.accountId]);
     const balance = session.balance(input.accountId);
     if (balance !== 0n) {
       rollback(
-        failure("ACCOUNT_NOT_EMPTY", "accountId", `The account still holds ${balance}; move or reduce it to zero before closing.`, {
-          balance: balance.toString(),
-        }),
+        failure(
+          "ACCOUNT_NOT_EMPTY",
+          "accountId",
+          `The account still holds ${balance}; move or reduce it to zero before closing.`,
+          {
+            balance: balance.toString(),
+          },
+        ),
       );
     }
     await session.finish();
-    return tx.creditAccount.update({
-      where: { id: input.accountId },
-      data: { status: "CLOSED", closedAt: session.now, updatedAt: session.now },
-    });
+    return updatedAccount(
+      tx,
+      sql`UPDATE credit_account SET status = ${"CLOSED"}, closed_at = ${session.now}, updated_at = ${session.now}
+          WHERE id = ${input.accountId} RETURNING *`,
+    );
   });
   return isFailure(result) ? result : { ok: true, account: result };
+}
+
+async function updatedAccount(tx: SqlRunner, update: Sql): Promise<CreditAccount> {
+  const [account] = await tx.query<CreditAccount>(update);
+  if (!account) throw new Error("Bug: a locked account was not updated.");
+  return account;
 }
 
 export interface PlaceInput {
@@ -222,12 +266,20 @@ export interface PlaceInput {
   externalId?: string | null;
 }
 
-export async function createStore(deps: LedgerDependencies, tenantId: string, input: PlaceInput): Promise<LedgerResult<{ store: Store }>> {
+export async function createStore(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: PlaceInput,
+): Promise<LedgerResult<{ store: Store }>> {
   const result = await createPlace(deps, tenantId, input, "store");
   return isFailure(result) ? result : { ok: true, store: result as Store };
 }
 
-export async function createPartner(deps: LedgerDependencies, tenantId: string, input: PlaceInput): Promise<LedgerResult<{ partner: Partner }>> {
+export async function createPartner(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: PlaceInput,
+): Promise<LedgerResult<{ partner: Partner }>> {
   const result = await createPlace(deps, tenantId, input, "partner");
   return isFailure(result) ? result : { ok: true, partner: result as Partner };
 }
@@ -246,11 +298,14 @@ async function createPlace(
     if (isFailure(checked)) return checked;
     externalId = checked;
   }
-  return runWrite(deps.database, deps.transactions, async (tx) => {
+  return runPrismaWrite(deps.database, deps.transactions, async (tx) => {
     // Prisma's delegates for the two models have the same shape but distinct types.
     const delegate = (kind === "store" ? tx.store : tx.partner) as unknown as typeof tx.store;
     if (externalId !== null) {
-      const taken = await delegate.findUnique({ where: { tenantId_externalId: { tenantId, externalId } }, select: { id: true } });
+      const taken = await delegate.findUnique({
+        where: { tenantId_externalId: { tenantId, externalId } },
+        select: { id: true },
+      });
       if (taken) rollback(externalIdTaken(kind));
     }
     return delegate.create({ data: { tenantId, name: name as string, externalId } });
@@ -258,7 +313,9 @@ async function createPlace(
 }
 
 function externalIdTaken(kind: string): LedgerFailure {
-  return failure("EXTERNAL_ID_TAKEN", "externalId", `Another ${kind} of this tenant already has this external id.`, { kind });
+  return failure("EXTERNAL_ID_TAKEN", "externalId", `Another ${kind} of this tenant already has this external id.`, {
+    kind,
+  });
 }
 
 export function customerNotFound(field: string, id: string): LedgerFailure {

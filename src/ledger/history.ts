@@ -38,7 +38,17 @@ import type { Database } from "../db/client.ts";
 import { Prisma } from "../generated/postgres/client.ts";
 import { checkFilter, checkOrder, planPage } from "./history/arguments.ts";
 import { assemblePages, dueParents, partOf, toBigInt } from "./history/rows.ts";
-import { actionJoin, andAll, chunks, dueBranch, kindsOf, pageStatement, parentColumns, type RawRow, uniqueParents } from "./history/statements.ts";
+import {
+  actionJoin,
+  andAll,
+  chunks,
+  dueBranch,
+  kindsOf,
+  pageStatement,
+  parentColumns,
+  type RawRow,
+  uniqueParents,
+} from "./history/statements.ts";
 import {
   defaultHistoryOrder,
   historyBatchLimits,
@@ -68,7 +78,12 @@ export interface HistoryReadOptions {
  * or `countHistories` would throw for them. Lets a caller refuse bad arguments even when it ends up reading
  * only a count, or nothing.
  */
-export function checkHistoryArguments(engine: Database["engine"], filter: HistoryFilter, order: HistoryOrder, page: HistoryPageRequest): void {
+export function checkHistoryArguments(
+  engine: Database["engine"],
+  filter: HistoryFilter,
+  order: HistoryOrder,
+  page: HistoryPageRequest,
+): void {
   const checkedOrder = checkOrder(order);
   checkFilter(filter, engine);
   planPage(page, checkedOrder);
@@ -136,9 +151,11 @@ export async function countHistories(
         GROUP BY ${parentColumn}`;
     });
     if (options) {
-      for (const { kind, ids } of groups) branches.push(dueBranch(kind, ids, tenantId, options.asOf, Prisma.sql`NULL AS total`));
+      for (const { kind, ids } of groups)
+        branches.push(dueBranch(kind, ids, tenantId, options.asOf, Prisma.sql`NULL AS total`));
     }
-    const read = () => database.reader.query<{ part: unknown; parentId: string; total: unknown }>(Prisma.join(branches, " UNION ALL "));
+    const read = () =>
+      database.reader.query<{ part: unknown; parentId: string; total: unknown }>(Prisma.join(branches, " UNION ALL "));
     let rows = await read();
     const due = options ? dueParents(batch, rows) : [];
     if (options && due.length > 0) {

@@ -1,12 +1,17 @@
 // Idempotency keys: a retry with the same key and the same parameters returns the original result, marked
 // as a replay; the same key with different parameters is refused. The key is stored on the action itself,
-// unique per tenant, so the database guarantees that concurrent requests with one key write one action
-// (the loser's insert fails, its transaction is retried, and the retry finds the winner's action).
+// unique per tenant, so the database guarantees that concurrent requests with one key write one action.
+//
+// The happy path costs no lookup: the action is inserted with `ON CONFLICT (tenant_id, idempotency_key) DO
+// NOTHING` (see WriteSession.beginAction), and only when that insert finds the key taken, or when the request
+// is refused, is the key looked up here to answer from the original (a replay, or IDEMPOTENCY_KEY_REUSED). A
+// concurrent request with the same key waits at that insert for the first one's transaction to end, then
+// finds its committed action.
 //
 // Only successful writes are remembered: a refused request writes nothing, so retrying it with the same key
 // is evaluated afresh (the balance may have changed in between).
 import { createHash } from "node:crypto";
-import type { TransactionClient } from "../db/client.ts";
+import { sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAction } from "../generated/postgres/client.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 import type { ActionOutcome } from "./outcome.ts";
@@ -36,15 +41,15 @@ function canonicalJson(value: unknown): string {
  * IDEMPOTENCY_KEY_REUSED when the key was used for a different request.
  */
 export async function findReplay(
-  tx: TransactionClient,
+  tx: SqlRunner,
   tenantId: string,
   idempotencyKey: string | null,
   fingerprint: string,
 ): Promise<ActionOutcome | LedgerFailure | null> {
   if (idempotencyKey === null) return null;
-  const original: CreditAction | null = await tx.creditAction.findUnique({
-    where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } },
-  });
+  const [original] = await tx.query<CreditAction>(
+    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND idempotency_key = ${idempotencyKey}`,
+  );
   if (!original) return null;
   if (original.requestHash !== fingerprint) {
     return failure(

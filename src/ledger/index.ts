@@ -29,7 +29,10 @@ export interface LedgerOptions {
 
 type Bound<F> = F extends (deps: LedgerDependencies, ...rest: infer A) => infer R ? (...rest: A) => R : never;
 
-function bind<F extends (deps: LedgerDependencies, ...rest: never[]) => unknown>(deps: LedgerDependencies, operation: F): Bound<F> {
+function bind<F extends (deps: LedgerDependencies, ...rest: never[]) => unknown>(
+  deps: LedgerDependencies,
+  operation: F,
+): Bound<F> {
   return ((...rest: never[]) => operation(deps, ...rest)) as Bound<F>;
 }
 

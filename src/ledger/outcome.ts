@@ -1,6 +1,6 @@
 // What a money-moving operation returns on success, and how it is rebuilt for an idempotent replay.
-import type { PrismaClient, TransactionClient } from "../db/client.ts";
-import type { CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
+import { sql, type SqlRunner } from "../db/sql.ts";
+import type { CreditAccount, CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
 
 export interface ActionOutcome {
   /** True when this is the stored result of an earlier request with the same idempotency key. */
@@ -10,6 +10,11 @@ export interface ActionOutcome {
   entries: CreditEntry[];
   /** The new balance of every account touched, as of this action. */
   balances: { accountId: string; balance: bigint }[];
+  /**
+   * The accounts the transaction touched, as it left them (their rows after the write), so that an answer
+   * needs no read of its own. Empty on a replay: its accounts may have moved since.
+   */
+  accounts: CreditAccount[];
   /** Grants the action created (a deposit's grant, the grants a transfer opened in the target account). */
   grants: CreditGrant[];
   /**
@@ -31,15 +36,20 @@ export function outcomeOf(
     action,
     entries,
     balances: entries.map((entry) => ({ accountId: entry.accountId, balance: entry.balanceAfter })),
+    accounts: [],
     grants,
     settled,
   };
 }
 
-export async function loadOutcome(client: TransactionClient | PrismaClient, action: CreditAction): Promise<ActionOutcome> {
-  const [entries, grants] = await Promise.all([
-    client.creditEntry.findMany({ where: { actionId: action.id }, orderBy: { direction: "desc" } }),
-    client.creditGrant.findMany({ where: { createdByActionId: action.id }, orderBy: { id: "asc" } }),
-  ]);
+/** The stored outcome of an action, for a replay: its entries (the debit first) and the grants it created. */
+export async function loadOutcome(tx: SqlRunner, action: CreditAction): Promise<ActionOutcome> {
+  // One after the other: statements of one transaction share one connection.
+  const entries = await tx.query<CreditEntry>(
+    sql`SELECT * FROM credit_entry WHERE action_id = ${action.id} ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END`,
+  );
+  const grants = await tx.query<CreditGrant>(
+    sql`SELECT * FROM credit_grant WHERE created_by_action_id = ${action.id} ORDER BY id`,
+  );
   return outcomeOf(action, entries, grants, [], true);
 }

@@ -26,10 +26,16 @@ export type Settle = (accountIds: string[]) => Promise<void>;
 
 export function customersById(database: Database, tenantId: string, ids: readonly string[]): Promise<Customer[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return database.reader.query<Customer>(sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  return database.reader.query<Customer>(
+    sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+  );
 }
 
-export function customersByExternalId(database: Database, tenantId: string, externalIds: readonly string[]): Promise<Customer[]> {
+export function customersByExternalId(
+  database: Database,
+  tenantId: string,
+  externalIds: readonly string[],
+): Promise<Customer[]> {
   if (externalIds.length === 0) return Promise.resolve([]);
   return database.reader.query<Customer>(
     sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND external_id IN (${join(externalIds)})`,
@@ -45,7 +51,10 @@ export async function accounts(
   settle: Settle,
 ): Promise<CreditAccount[]> {
   if (ids.length === 0) return [];
-  const read = () => database.reader.query<CreditAccount>(sql`SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  const read = () =>
+    database.reader.query<CreditAccount>(
+      sql`SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+    );
   return settledAccounts(await read(), asOf, settle, read);
 }
 
@@ -85,18 +94,28 @@ export function isLapseDue(account: Pick<CreditAccount, "nextLapseAt">, asOf: Da
 
 export function actionsById(database: Database, tenantId: string, ids: readonly string[]): Promise<CreditAction[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return database.reader.query<CreditAction>(sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  return database.reader.query<CreditAction>(
+    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+  );
 }
 
 /** The reversals of these actions (at most one each). */
-export function reversalsOf(database: Database, tenantId: string, actionIds: readonly string[]): Promise<CreditAction[]> {
+export function reversalsOf(
+  database: Database,
+  tenantId: string,
+  actionIds: readonly string[],
+): Promise<CreditAction[]> {
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAction>(
     sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND reverses_action_id IN (${join(actionIds)})`,
   );
 }
 
-export function entriesOfActions(database: Database, tenantId: string, actionIds: readonly string[]): Promise<CreditEntry[]> {
+export function entriesOfActions(
+  database: Database,
+  tenantId: string,
+  actionIds: readonly string[],
+): Promise<CreditEntry[]> {
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditEntry>(
     sql`SELECT * FROM credit_entry WHERE tenant_id = ${tenantId} AND action_id IN (${join(actionIds)}) ORDER BY action_id, sequence, id`,
@@ -104,7 +123,11 @@ export function entriesOfActions(database: Database, tenantId: string, actionIds
 }
 
 /** Allocations of these actions, by grant id (allocations carry no tenant: the action's is checked). */
-export function allocationsOfActions(database: Database, tenantId: string, actionIds: readonly string[]): Promise<CreditAllocation[]> {
+export function allocationsOfActions(
+  database: Database,
+  tenantId: string,
+  actionIds: readonly string[],
+): Promise<CreditAllocation[]> {
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAllocation>(sql`
     SELECT al.* FROM credit_allocation al JOIN credit_action a ON a.id = al.action_id
@@ -113,7 +136,11 @@ export function allocationsOfActions(database: Database, tenantId: string, actio
 }
 
 /** All grants of these accounts, oldest first. Settle the accounts first (see `accounts`) for current amounts. */
-export function grantsOfAccounts(database: Database, tenantId: string, accountIds: readonly string[]): Promise<CreditGrant[]> {
+export function grantsOfAccounts(
+  database: Database,
+  tenantId: string,
+  accountIds: readonly string[],
+): Promise<CreditGrant[]> {
   if (accountIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditGrant>(sql`
     SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND account_id IN (${join(accountIds)})
@@ -122,7 +149,9 @@ export function grantsOfAccounts(database: Database, tenantId: string, accountId
 
 export function grantsById(database: Database, tenantId: string, ids: readonly string[]): Promise<CreditGrant[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return database.reader.query<CreditGrant>(sql`SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  return database.reader.query<CreditGrant>(
+    sql`SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+  );
 }
 
 export function storesById(database: Database, tenantId: string, ids: readonly string[]): Promise<Store[]> {
@@ -132,5 +161,7 @@ export function storesById(database: Database, tenantId: string, ids: readonly s
 
 export function partnersById(database: Database, tenantId: string, ids: readonly string[]): Promise<Partner[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return database.reader.query<Partner>(sql`SELECT * FROM partner WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  return database.reader.query<Partner>(
+    sql`SELECT * FROM partner WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+  );
 }

@@ -62,13 +62,22 @@ export function isStorableText(text: string): boolean {
 }
 
 function unstorable(field: string): LedgerFailure {
-  return failure("INVALID_TEXT", field, "The text contains a character that cannot be stored (NUL or invalid Unicode).", { field });
+  return failure(
+    "INVALID_TEXT",
+    field,
+    "The text contains a character that cannot be stored (NUL or invalid Unicode).",
+    { field },
+  );
 }
 
 export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWriteOptions | LedgerFailure {
   const idempotencyKey = options.idempotencyKey ?? null;
   if (idempotencyKey !== null) {
-    if (idempotencyKey.length === 0 || idempotencyKey.length > limits.idempotencyKeyLength || !printable.test(idempotencyKey)) {
+    if (
+      idempotencyKey.length === 0 ||
+      idempotencyKey.length > limits.idempotencyKeyLength ||
+      !printable.test(idempotencyKey)
+    ) {
       return failure(
         "INVALID_IDEMPOTENCY_KEY",
         "idempotencyKey",
@@ -111,9 +120,14 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
   const initiatorId = emptyToNull(initiator.id);
   if (initiatorId !== null && !isStorableText(initiatorId)) return unstorable("initiator");
   if (initiatorId !== null && initiatorId.length > limits.initiatorIdLength) {
-    return failure("INVALID_INITIATOR", "initiator", `The initiator id may have at most ${limits.initiatorIdLength} characters.`, {
-      max: String(limits.initiatorIdLength),
-    });
+    return failure(
+      "INVALID_INITIATOR",
+      "initiator",
+      `The initiator id may have at most ${limits.initiatorIdLength} characters.`,
+      {
+        max: String(limits.initiatorIdLength),
+      },
+    );
   }
   if (initiator.type === "USER" && initiatorId === null) {
     return failure("INVALID_INITIATOR", "initiator", "A user initiator needs the user's id.");
@@ -130,7 +144,11 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
   };
 }
 
-export function checkDate(value: Date, field: string, code: "INVALID_EFFECTIVE_AT" | "INVALID_EXPIRES_AT"): LedgerFailure | null {
+export function checkDate(
+  value: Date,
+  field: string,
+  code: "INVALID_EFFECTIVE_AT" | "INVALID_EXPIRES_AT",
+): LedgerFailure | null {
   const time = value instanceof Date ? value.getTime() : Number.NaN;
   // Year 1970 to 9999: the range both engines store and every client can print.
   if (!Number.isFinite(time) || time < 0 || time > 253_402_300_799_999) {
@@ -168,7 +186,11 @@ export function checkCurrency(currency: string | null | undefined): string | Led
   return value;
 }
 
-export function checkName(name: string | null | undefined, field = "name", required = true): string | null | LedgerFailure {
+export function checkName(
+  name: string | null | undefined,
+  field = "name",
+  required = true,
+): string | null | LedgerFailure {
   const value = emptyToNull(name?.trim());
   if (value === null) {
     return required ? failure("INVALID_NAME", field, "A name is required.") : null;

@@ -3,8 +3,10 @@
 // scenario; operators can run it on a live database (it only reads).
 //
 // Per account: its balance equals its credits minus its debits; its entries are numbered 1..n without gaps and
-// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); each grant's
-// remaining amount equals what was allocated into it minus what was taken out.
+// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); its next_lapse_at
+// is the earliest expiry among its grants that still hold credits (null when none), which reads trust to know
+// whether expirations are due; each grant's remaining amount equals what was allocated into it minus what
+// was taken out, and a void grant holds nothing.
 // Per action: a transfer moves exactly what it takes (one debit and one credit of the action's amount, same
 // currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
 // action it reverses.
@@ -21,7 +23,10 @@ export interface Discrepancy {
 
 const pageSize = 500;
 
-export async function verifyLedger(database: Database, scope: { tenantId: string; accountId?: string }): Promise<Discrepancy[]> {
+export async function verifyLedger(
+  database: Database,
+  scope: { tenantId: string; accountId?: string },
+): Promise<Discrepancy[]> {
   const db = database.read;
   const problems: Discrepancy[] = [];
   const accounts = await db.creditAccount.findMany({
@@ -42,14 +47,21 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
       });
       for (const entry of entries) {
         sequence += 1;
-        if (entry.sequence !== sequence) report("entry-sequence", `entry ${entry.id} has sequence ${entry.sequence}, expected ${sequence}`);
+        if (entry.sequence !== sequence)
+          report("entry-sequence", `entry ${entry.id} has sequence ${entry.sequence}, expected ${sequence}`);
         if (entry.balanceBefore !== expected) {
-          report("entry-chain", `entry ${entry.id} starts from ${entry.balanceBefore}, the previous entry ended at ${expected}`);
+          report(
+            "entry-chain",
+            `entry ${entry.id} starts from ${entry.balanceBefore}, the previous entry ended at ${expected}`,
+          );
         }
         const signed = entry.direction === "CREDIT" ? entry.amount : -entry.amount;
         if (entry.amount <= 0n) report("entry-amount", `entry ${entry.id} has a non-positive amount ${entry.amount}`);
         if (entry.balanceAfter !== entry.balanceBefore + signed) {
-          report("entry-arithmetic", `entry ${entry.id}: ${entry.balanceBefore} ${entry.direction} ${entry.amount} is not ${entry.balanceAfter}`);
+          report(
+            "entry-arithmetic",
+            `entry ${entry.id}: ${entry.balanceBefore} ${entry.direction} ${entry.amount} is not ${entry.balanceAfter}`,
+          );
         }
         if (entry.currency !== account.currency) report("entry-currency", `entry ${entry.id} is in ${entry.currency}`);
         expected += signed;
@@ -57,15 +69,33 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
       if (entries.length < pageSize) break;
       cursor = entries[entries.length - 1]?.id;
     }
-    if (account.balance !== expected) report("balance", `balance is ${account.balance}, its entries add up to ${expected}`);
-    if (account.entryCount !== sequence) report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
-    if (account.balance > int64Max || account.balance < int64Min) report("balance-range", "balance is outside the 64-bit range");
-    if (account.status === "CLOSED" && account.balance !== 0n) report("closed-balance", `closed account holds ${account.balance}`);
+    if (account.balance !== expected)
+      report("balance", `balance is ${account.balance}, its entries add up to ${expected}`);
+    if (account.entryCount !== sequence)
+      report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
+    if (account.balance > int64Max || account.balance < int64Min)
+      report("balance-range", "balance is outside the 64-bit range");
+    if (account.status === "CLOSED" && account.balance !== 0n)
+      report("closed-balance", `closed account holds ${account.balance}`);
 
-    const grants = await db.creditGrant.findMany({ where: { accountId: account.id }, select: { id: true, remainingAmount: true, originalAmount: true } });
+    const grants = await db.creditGrant.findMany({
+      where: { accountId: account.id },
+      select: { id: true, remainingAmount: true, originalAmount: true, expiresAt: true, voidedAt: true },
+    });
     const held = grants.reduce((sum, grant) => sum + grant.remainingAmount, 0n);
     if (held !== maxBigInt(account.balance, 0n)) {
       report("grants-total", `grants hold ${held}, the positive balance is ${maxBigInt(account.balance, 0n)}`);
+    }
+    let nextLapse: Date | null = null;
+    for (const { remainingAmount, expiresAt } of grants) {
+      if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse))
+        nextLapse = expiresAt;
+    }
+    if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
+      report(
+        "next-lapse",
+        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits is ${nextLapse?.toISOString() ?? "null"}`,
+      );
     }
     const flows = await db.creditAllocation.groupBy({
       by: ["grantId", "direction"],
@@ -75,9 +105,17 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
     for (const grant of grants) {
       const into = flows.find((row) => row.grantId === grant.id && row.direction === "CREDIT")?._sum.amount ?? 0n;
       const outOf = flows.find((row) => row.grantId === grant.id && row.direction === "DEBIT")?._sum.amount ?? 0n;
-      if (grant.remainingAmount < 0n) problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
+      if (grant.remainingAmount < 0n)
+        problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
+      if (grant.voidedAt !== null && grant.remainingAmount !== 0n) {
+        problems.push({ kind: "grant-void-holds", id: grant.id, message: `void, yet holds ${grant.remainingAmount}` });
+      }
       if (grant.remainingAmount !== into - outOf) {
-        problems.push({ kind: "grant-flows", id: grant.id, message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}` });
+        problems.push({
+          kind: "grant-flows",
+          id: grant.id,
+          message: `remaining ${grant.remainingAmount}, allocations add up to ${into - outOf}`,
+        });
       }
     }
   }
@@ -104,13 +142,18 @@ export async function verifyLedger(database: Database, scope: { tenantId: string
   return problems;
 }
 
-function checkAction(action: CreditAction & { entries: CreditEntry[] }, reversedActions: CreditAction[], problems: Discrepancy[]): void {
+function checkAction(
+  action: CreditAction & { entries: CreditEntry[] },
+  reversedActions: CreditAction[],
+  problems: Discrepancy[],
+): void {
   const report = (kind: string, message: string) => problems.push({ kind, id: action.id, message });
   const debits = action.entries.filter((entry) => entry.direction === "DEBIT");
   const credits = action.entries.filter((entry) => entry.direction === "CREDIT");
   if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
   for (const entry of action.entries) {
-    if (entry.amount !== action.amount) report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
+    if (entry.amount !== action.amount)
+      report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
     if (entry.type !== action.type || entry.effectiveAt.getTime() !== action.effectiveAt.getTime()) {
       report("action-entry-copy", `entry ${entry.id} does not repeat the action's type and effective time`);
     }
@@ -132,8 +175,10 @@ function checkAction(action: CreditAction & { entries: CreditEntry[] }, reversed
     REVERSAL: null,
   };
   const wanted = shape[action.type];
-  if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit)) report("action-shape", `a ${action.type} with the wrong sides`);
-  if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId) report("transfer-self", "transfer to itself");
+  if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit))
+    report("action-shape", `a ${action.type} with the wrong sides`);
+  if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId)
+    report("transfer-self", "transfer to itself");
   if (action.type === "REVERSAL") {
     const original = reversedActions.find((candidate) => candidate.id === action.reversesActionId);
     if (!original) {

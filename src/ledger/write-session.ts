@@ -1,23 +1,44 @@
-// The write path shared by every money-moving operation, inside one database transaction.
+// The write path shared by every money-moving operation, inside one database transaction (raw SQL through
+// the driver adapter, see src/ledger/transaction.ts).
 //
 // A session locks the accounts an operation touches, keeps their balances in memory, and records actions
 // with their entries (one per account touched) and allocations (one per grant touched). Grants are read in
 // spending order only as far as a debit needs and written through at once, so a write costs the same on an
-// account with ten grants as on one with ten thousand.
+// account with ten grants as on one with ten thousand. Entries and allocations wait in memory and are
+// written by `finish()` in one multi-row INSERT each, followed by one UPDATE of all the touched accounts: the
+// statements a write sends do not grow with the accounts, grants or expirations it touches.
 //
 // Invariants maintained and asserted here:
 //   - an account's balance moves only through entries, and each entry chains balanceBefore to the previous
 //     entry's balanceAfter (sequence numbers 1, 2, 3... per account, unique in the database);
 //   - the remaining credits of an account's grants add up to max(balance, 0): a debit spends grants before
-//     it overdraws, and a credit repays an overdraft before it fills grants (checked again at the end);
+//     it overdraws, and a credit repays an overdraft before it fills grants (checked again by the final
+//     UPDATE, which also keeps the account's next_lapse_at);
 //   - balances stay within int64 and a debit never passes the overdraft limit.
 // A violated assertion throws (a bug), which rolls the whole transaction back.
-import type { Database, TransactionClient } from "../db/client.ts";
-import type { CreditAccount, CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
+import type { Database } from "../db/client.ts";
+import { sql, type SqlRunner } from "../db/sql.ts";
+import type {
+  CreditAccount,
+  CreditAction,
+  CreditAllocation,
+  CreditEntry,
+  CreditGrant,
+} from "../generated/postgres/client.ts";
 import type { ActionType, EntryDirection, GrantCategory } from "../generated/postgres/enums.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
+import { newId } from "./ids.ts";
 import { failure, type LedgerFailure } from "./result.ts";
-import { lockAccounts } from "./transaction.ts";
+import {
+  type AccountSelector,
+  explainFailedUpdate,
+  lockAccounts,
+  type References,
+  writeBalances,
+} from "./sql/accounts.ts";
+import { pastBalances } from "./sql/backdated.ts";
+import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
+import { insertRows, insertStatement } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
 interface AccountState {
@@ -67,33 +88,78 @@ export interface Credit {
   createdGrants: CreditGrant[];
 }
 
+/** Thrown by `beginAction` when the action's idempotency key is already taken (see money-write.ts). */
+export class IdempotencyKeyTaken extends Error {
+  constructor() {
+    super("idempotency key taken");
+  }
+}
+
 const grantPageSize = 100;
+
+const noReferences: References = { storeId: null, partnerId: null };
 
 export class WriteSession {
   private readonly accounts = new Map<string, AccountState>();
   /** Actions the ledger recorded by itself in this session (expirations and voids settled on the way). */
   readonly settled: CreditAction[] = [];
+  /** Written by finish(), after the actions and grants they point to. */
+  private readonly pendingAllocations: CreditAllocation[] = [];
+  private readonly pendingEntries: CreditEntry[] = [];
+  /** Whether the store and partner of `references` were found to be the tenant's (by `lock`). */
+  referencesChecked = false;
 
   constructor(
-    readonly tx: TransactionClient,
+    readonly tx: SqlRunner,
     readonly engine: Database["engine"],
     readonly tenantId: string,
     readonly now: Date,
+    readonly references: References = noReferences,
   ) {}
 
   /**
-   * Locks and loads the accounts. Returns ACCOUNT_NOT_FOUND (naming the field) for an id that is not an
+   * Locks and loads the accounts; checks the store and partner in the same statement. Returns
+   * STORE_NOT_FOUND or PARTNER_NOT_FOUND, then ACCOUNT_NOT_FOUND (naming the field) for an id that is not an
    * account of this tenant: another tenant's account is indistinguishable from a missing one.
    */
   async lock(accounts: { id: string; field: string }[]): Promise<LedgerFailure | null> {
-    const found = await lockAccounts(this.tx, this.engine, this.tenantId, accounts.map((account) => account.id));
-    const missing = accounts.find((account) => !found.has(account.id));
+    const problem = await this.lockWhere({ ids: accounts.map((account) => account.id) });
+    if (problem) return problem;
+    const missing = accounts.find((account) => !this.accounts.has(account.id));
     if (missing) {
       return failure("ACCOUNT_NOT_FOUND", missing.field, "No credit account with this id exists.", { id: missing.id });
     }
-    const rows = await this.tx.creditAccount.findMany({ where: { id: { in: [...found] } } });
-    for (const row of rows) {
-      this.accounts.set(row.id, { row, balance: row.balance, entryCount: row.entryCount, lockedEntryCount: row.entryCount });
+    return null;
+  }
+
+  /**
+   * Locks and loads the account holding the grant and returns its id; GRANT_NOT_FOUND (naming the field) when
+   * the grant is not the tenant's.
+   */
+  async lockHolderOfGrant(grantId: string, field: string): Promise<string | LedgerFailure> {
+    const problem = await this.lockWhere({ holderOfGrant: grantId });
+    if (problem) return problem;
+    const [accountId] = this.accounts.keys();
+    return accountId ?? failure("GRANT_NOT_FOUND", field, "No credit grant with this id exists.", { id: grantId });
+  }
+
+  private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
+    const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
+    for (const row of locked.rows) {
+      this.accounts.set(row.id, {
+        row,
+        balance: row.balance,
+        entryCount: row.entryCount,
+        lockedEntryCount: row.entryCount,
+      });
+    }
+    if (locked.storeFound === null || locked.partnerFound === null) return null;
+    this.referencesChecked = true;
+    const { storeId, partnerId } = this.references;
+    if (storeId !== null && !locked.storeFound)
+      return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
+    if (partnerId !== null && !locked.partnerFound) {
+      return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
     }
     return null;
   }
@@ -125,6 +191,49 @@ export class WriteSession {
     );
   }
 
+  /** Whether a write effective at this time changes the past: any effective time before now. */
+  isBackdated(effectiveAt: Date): boolean {
+    return effectiveAt.getTime() < this.now.getTime();
+  }
+
+  /**
+   * For a debit effective before now (backdated): INSUFFICIENT_CREDITS, with the effective time, unless taking
+   * `amount` then leaves the account valid at every moment from then on. That is, its balance stays within
+   * the overdraft limit at every later moment, not only now; and the grants it spends were spendable at that
+   * time (in effect, and neither expired nor voided), as a debit takes grants before it overdraws. Null for a
+   * debit effective now (checkDebit covers it), which costs no statement.
+   */
+  async checkBackdatedDebit(
+    accountId: string,
+    amount: bigint,
+    effectiveAt: Date,
+    field = "amount",
+  ): Promise<LedgerFailure | null> {
+    if (!this.isBackdated(effectiveAt)) return null;
+    const state = this.state(accountId);
+    // Expirations settled in this transaction are part of the past being checked.
+    await this.writePending();
+    const past = await pastBalances(this.tx, accountId, effectiveAt);
+    const limit = state.row.overdraftLimit;
+    // Within the limit at every moment from then on.
+    const withinLimit = past.lowestFrom + limit;
+    // From grants spendable then: a debit spends grants down to a zero balance before it overdraws.
+    const fromGrants = state.balance > past.spendableAt ? past.spendableAt : state.balance + limit;
+    const available = maxBigInt(0n, minBigInt(withinLimit, fromGrants));
+    if (amount <= available) return null;
+    return failure(
+      "INSUFFICIENT_CREDITS",
+      field,
+      `At ${effectiveAt.toISOString()} the account has ${available} ${state.row.currency} available (keeping every later balance within its limit); ${amount} were requested.`,
+      {
+        available: available.toString(),
+        requested: amount.toString(),
+        currency: state.row.currency,
+        effectiveAt: effectiveAt.toISOString(),
+      },
+    );
+  }
+
   /** BALANCE_OUT_OF_RANGE if adding `amount` would pass the 64-bit range, else null. */
   checkCredit(accountId: string, amount: bigint, field = "amount"): LedgerFailure | null {
     const state = this.state(accountId);
@@ -138,148 +247,191 @@ export class WriteSession {
   }
 
   /**
+   * Settles the lapsed grants of those accounts whose next_lapse_at has come (see `settleClosedGrants`).
+   * Every write calls it right after locking, so no operation ever spends an expired credit; reads reach it
+   * through `settleDue`, so no balance shown is stale. The account row says whether anything is due, so when
+   * nothing is, this costs no statement.
+   */
+  async settleDueGrants(accountIds: string[]): Promise<void> {
+    const due = accountIds.filter((accountId) => {
+      const nextLapseAt = this.account(accountId).nextLapseAt;
+      return nextLapseAt !== null && nextLapseAt.getTime() <= this.now.getTime();
+    });
+    if (due.length > 0) await this.settleClosedGrants(due);
+  }
+
+  /**
    * Records an expiration (or void) for every grant of these accounts that still holds credits but has
-   * expired by now (or was voided). Every write calls it right after locking, so no operation ever spends an
-   * expired credit; reads reach it through `settleDue`, so no balance shown is stale. `notBefore` raises the
-   * effective time, for credits that a reversal has just returned to a grant that had already lapsed.
+   * expired by now (or was voided): one action, one entry and one allocation per grant, written in one
+   * statement per table. `notBefore` raises the effective time, for credits that a reversal has just
+   * returned to a grant that had already lapsed.
    */
   async settleClosedGrants(accountIds: string[], notBefore: Date | null = null): Promise<void> {
-    const lapsed = await this.tx.creditGrant.findMany({
-      where: {
-        accountId: { in: accountIds },
-        remainingAmount: { gt: 0n },
-        OR: [{ expiresAt: { lte: this.now } }, { voidedAt: { not: null } }],
-      },
-      orderBy: [{ expiresAt: "asc" }, { id: "asc" }],
-    });
-    for (const grant of lapsed) {
+    const lapsed = await lapsedGrants(this.tx, accountIds, this.now);
+    if (lapsed.length === 0) return;
+    const actions = lapsed.map((grant) => {
       const voided = grant.voidedAt !== null;
       const closedAt = (voided ? grant.voidedAt : grant.expiresAt) as Date;
-      const effectiveAt = notBefore && notBefore.getTime() > closedAt.getTime() ? notBefore : closedAt;
-      const action = await this.beginAction({
+      return this.actionRow({
         type: voided ? "VOID" : "EXPIRATION",
         amount: grant.remainingAmount,
         currency: this.account(grant.accountId).currency,
         sourceAccountId: grant.accountId,
         targetAccountId: null,
         grantId: grant.id,
-        effectiveAt,
+        effectiveAt: notBefore && notBefore.getTime() > closedAt.getTime() ? notBefore : closedAt,
         options: systemOptions,
       });
-      await this.debit(action, grant.accountId, grant.remainingAmount, { onlyGrantId: grant.id });
+    });
+    await insertRows(this.tx, "credit_action", actions);
+    await changeRemaining(
+      this.tx,
+      lapsed.map((grant) => ({ grantId: grant.id, from: grant.remainingAmount, to: 0n })),
+      this.now,
+    );
+    lapsed.forEach((grant, index) => {
+      const action = actions[index] as CreditAction;
+      this.recordDebit(
+        action,
+        grant.accountId,
+        grant.remainingAmount,
+        [{ grant, amount: grant.remainingAmount }],
+        true,
+      );
       this.settled.push(action);
-    }
-  }
-
-  /** Inserts the action row; its entries and allocations follow through debit() and credit(). */
-  async beginAction(draft: ActionDraft): Promise<CreditAction> {
-    return this.tx.creditAction.create({
-      data: {
-        tenantId: this.tenantId,
-        type: draft.type,
-        amount: draft.amount,
-        currency: draft.currency,
-        sourceAccountId: draft.sourceAccountId,
-        targetAccountId: draft.targetAccountId,
-        grantId: draft.grantId ?? null,
-        storeId: draft.options.storeId,
-        partnerId: draft.options.partnerId,
-        initiatorId: draft.options.initiator.id,
-        initiatorType: draft.options.initiator.type,
-        apiKeyId: draft.options.initiator.apiKeyId,
-        note: draft.options.note,
-        noteSearch: draft.options.note === null ? null : foldForSearch(draft.options.note),
-        externalReference: draft.options.externalReference,
-        idempotencyKey: draft.options.idempotencyKey,
-        requestHash: draft.requestHash ?? null,
-        reversesActionId: draft.reversesActionId ?? null,
-        effectiveAt: draft.effectiveAt,
-        createdAt: this.now,
-        updatedAt: this.now,
-      },
     });
   }
 
   /**
-   * Takes `amount` from the account for the action: first the preferred grants (in the order given), then
-   * the account's other grants by priority (lower first), soonest expiry, oldest effective time, then id.
-   * The part no grant covers overdraws the account. Call checkDebit first: this asserts, it does not refuse.
-   * `onlyGrantId` takes exactly that grant's credits (expirations and voids).
+   * Inserts the action row; its entries and allocations follow through debit() and credit(). The insert
+   * skips a row whose idempotency key the tenant already used (`ON CONFLICT DO NOTHING`, no lookup first), and
+   * then throws IdempotencyKeyTaken, for the caller to answer from the original action.
+   */
+  async beginAction(draft: ActionDraft): Promise<CreditAction> {
+    const action = this.actionRow(draft);
+    const inserted = await this.tx.query<{ id: string }>(
+      sql`${insertStatement("credit_action", [action])} ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+    );
+    if (inserted.length !== 1) throw new IdempotencyKeyTaken();
+    return action;
+  }
+
+  private actionRow(draft: ActionDraft): CreditAction {
+    return {
+      id: newId(),
+      tenantId: this.tenantId,
+      type: draft.type,
+      amount: draft.amount,
+      currency: draft.currency,
+      sourceAccountId: draft.sourceAccountId,
+      targetAccountId: draft.targetAccountId,
+      grantId: draft.grantId ?? null,
+      storeId: draft.options.storeId,
+      partnerId: draft.options.partnerId,
+      initiatorId: draft.options.initiator.id,
+      initiatorType: draft.options.initiator.type,
+      apiKeyId: draft.options.initiator.apiKeyId,
+      note: draft.options.note,
+      noteSearch: draft.options.note === null ? null : foldForSearch(draft.options.note),
+      externalReference: draft.options.externalReference,
+      idempotencyKey: draft.options.idempotencyKey,
+      requestHash: draft.requestHash ?? null,
+      reversesActionId: draft.reversesActionId ?? null,
+      effectiveAt: draft.effectiveAt,
+      createdAt: this.now,
+      updatedAt: this.now,
+    };
+  }
+
+  /**
+   * Takes `amount` from the account for the action, from its grants by priority (lower first), soonest
+   * expiry, oldest effective time, then id; grants created by `preferCreatedBy` first. The part no grant
+   * covers overdraws the account. Call checkDebit first: this asserts, it does not refuse.
    */
   async debit(
     action: CreditAction,
     accountId: string,
     amount: bigint,
-    options: { preferredGrantIds?: string[]; onlyGrantId?: string } = {},
+    options: { preferCreatedBy?: string } = {},
   ): Promise<Debit> {
     const state = this.state(accountId);
-    const balanceBefore = state.balance;
-    const balanceAfter = balanceBefore - amount;
-    if (!options.onlyGrantId && balanceAfter < -state.row.overdraftLimit) {
+    if (state.balance - amount < -state.row.overdraftLimit) {
       throw new Error("Bug: debit past the overdraft limit was not refused by checkDebit.");
     }
     const consumed: Debit["consumed"] = [];
     let left = amount;
-    const take = async (grant: CreditGrant) => {
-      const part = minBigInt(grant.remainingAmount, left);
-      if (part <= 0n) return;
-      const updated = await this.tx.creditGrant.updateMany({
-        where: { id: grant.id, accountId, remainingAmount: grant.remainingAmount },
-        data: { remainingAmount: grant.remainingAmount - part, updatedAt: this.now },
+    // Spend in order, a page at a time, until the amount is covered or the grants run out. Each page's
+    // changes are written before the next page is read, so the next page starts where this one ended.
+    while (left > 0n) {
+      const page = await spendingPage(this.tx, accountId, grantPageSize, {
+        preferCreatedBy: options.preferCreatedBy ?? null,
+        // A backdated debit spends only what was spendable at its time (checkBackdatedDebit made sure it is enough).
+        spendableAtTime: this.isBackdated(action.effectiveAt) ? action.effectiveAt : null,
       });
-      if (updated.count !== 1) throw new Error(`Bug: grant ${grant.id} changed under the account lock.`);
-      consumed.push({ grant, amount: part });
-      left -= part;
-    };
+      const changes: RemainingChange[] = [];
+      for (const grant of page) {
+        if (left === 0n) break;
+        const part = minBigInt(grant.remainingAmount, left);
+        changes.push({ grantId: grant.id, from: grant.remainingAmount, to: grant.remainingAmount - part });
+        consumed.push({ grant, amount: part });
+        left -= part;
+      }
+      if (changes.length > 0) await changeRemaining(this.tx, changes, this.now);
+      if (page.length < grantPageSize) break;
+    }
+    return this.recordDebit(action, accountId, amount, consumed, false);
+  }
 
-    const preferred = options.onlyGrantId ? [options.onlyGrantId] : (options.preferredGrantIds ?? []);
-    if (preferred.length > 0) {
-      const rows = await this.tx.creditGrant.findMany({
-        where: { id: { in: preferred }, accountId, remainingAmount: { gt: 0n } },
-      });
-      for (const id of preferred) {
-        const grant = rows.find((row) => row.id === id);
-        if (grant && left > 0n) await take(grant);
-      }
-    }
-    if (!options.onlyGrantId) {
-      // Spend in order, a page at a time, until the amount is covered or the grants run out.
-      while (left > 0n) {
-        const page = await this.tx.creditGrant.findMany({
-          where: { accountId, remainingAmount: { gt: 0n } },
-          orderBy: [
-            { priority: "asc" },
-            { expiresAt: { sort: "asc", nulls: "last" } },
-            { effectiveAt: "asc" },
-            { id: "asc" },
-          ],
-          take: grantPageSize,
-        });
-        for (const grant of page) {
-          if (left === 0n) break;
-          await take(grant);
-        }
-        if (page.length < grantPageSize) break;
-      }
-    }
+  /**
+   * Takes all that one grant holds (a void): the grant as read under the lock, marked void at `voidedAt` in
+   * the same statement.
+   */
+  async debitWholeGrant(action: CreditAction, grant: CreditGrant, voidedAt: Date): Promise<Debit> {
+    await changeRemaining(this.tx, [{ grantId: grant.id, from: grant.remainingAmount, to: 0n }], this.now, voidedAt);
+    return this.recordDebit(
+      action,
+      grant.accountId,
+      grant.remainingAmount,
+      [{ grant, amount: grant.remainingAmount }],
+      true,
+    );
+  }
+
+  /** Records the entry and allocations of a debit whose grants were already changed. */
+  private recordDebit(
+    action: CreditAction,
+    accountId: string,
+    amount: bigint,
+    consumed: Debit["consumed"],
+    wholeGrant: boolean,
+  ): Debit {
+    const state = this.state(accountId);
+    const balanceBefore = state.balance;
+    const balanceAfter = balanceBefore - amount;
+    const fromGrants = consumed.reduce((sum, part) => sum + part.amount, 0n);
+    const overdrawn = amount - fromGrants;
     // Grants hold max(balance, 0): they run dry exactly where the balance goes below zero.
     const expectedOverdrawn = maxBigInt(0n, -balanceAfter) - maxBigInt(0n, -balanceBefore);
-    if (options.onlyGrantId ? left !== 0n : left !== expectedOverdrawn) {
+    if (wholeGrant ? overdrawn !== 0n : overdrawn !== expectedOverdrawn) {
       throw new Error(`Bug: grants of account ${accountId} do not add up to its balance.`);
     }
-    if (consumed.length > 0) {
-      await this.tx.creditAllocation.createMany({
-        data: consumed.map((part) => ({ actionId: action.id, grantId: part.grant.id, direction: "DEBIT" as const, amount: part.amount })),
+    for (const part of consumed) {
+      this.pendingAllocations.push({
+        actionId: action.id,
+        grantId: part.grant.id,
+        direction: "DEBIT",
+        amount: part.amount,
       });
     }
-    const entry = await this.writeEntry(action, state, "DEBIT", amount, balanceAfter);
-    return { entry, consumed, overdrawn: left };
+    const entry = this.recordEntry(action, state, "DEBIT", amount, balanceAfter);
+    return { entry, consumed, overdrawn };
   }
 
   /**
    * Adds `amount` to the account through the given lots (which add up to `amount`): an overdraft is repaid
    * first, from the first lots, and the rest fills the lots. New lots always create their grant, even when
-   * the repayment left it empty, so that a deposit always has its grant. Call checkCredit first.
+   * the repayment left it empty, so that a deposit always has its grant. A lot into an existing grant must
+   * carry the grant as read under the lock. Call checkCredit first.
    */
   async credit(action: CreditAction, accountId: string, lots: CreditLot[]): Promise<Credit> {
     const state = this.state(accountId);
@@ -289,7 +441,7 @@ export class WriteSession {
     if (balanceAfter > int64Max) throw new Error("Bug: credit past the 64-bit range was not refused by checkCredit.");
     let toRepay = minBigInt(amount, maxBigInt(0n, -state.balance));
     const createdGrants: CreditGrant[] = [];
-    const allocations: { actionId: string; grantId: string; direction: EntryDirection; amount: bigint }[] = [];
+    const refills: RemainingChange[] = [];
     for (const lot of lots) {
       const repay = minBigInt(lot.amount, toRepay);
       toRepay -= repay;
@@ -297,98 +449,102 @@ export class WriteSession {
       let grantId: string;
       if ("grant" in lot) {
         if (filled === 0n) continue;
-        const current = await this.tx.creditGrant.findUniqueOrThrow({ where: { id: lot.grant.id } });
-        if (current.accountId !== accountId) throw new Error("Bug: credit into another account's grant.");
-        await this.tx.creditGrant.update({
-          where: { id: current.id },
-          data: { remainingAmount: current.remainingAmount + filled, updatedAt: this.now },
+        if (lot.grant.accountId !== accountId) throw new Error("Bug: credit into another account's grant.");
+        refills.push({
+          grantId: lot.grant.id,
+          from: lot.grant.remainingAmount,
+          to: lot.grant.remainingAmount + filled,
         });
-        grantId = current.id;
+        grantId = lot.grant.id;
       } else {
-        const grant = await this.tx.creditGrant.create({
-          data: {
-            tenantId: this.tenantId,
-            accountId,
-            name: lot.spec.name,
-            category: lot.spec.category,
-            priority: lot.spec.priority,
-            originalAmount: lot.amount,
-            remainingAmount: filled,
-            effectiveAt: action.effectiveAt,
-            expiresAt: lot.spec.expiresAt,
-            externalReference: lot.spec.externalReference,
-            createdByActionId: action.id,
-            createdAt: this.now,
-            updatedAt: this.now,
-          },
-        });
+        const grant: CreditGrant = {
+          id: newId(),
+          tenantId: this.tenantId,
+          accountId,
+          name: lot.spec.name,
+          category: lot.spec.category,
+          priority: lot.spec.priority,
+          originalAmount: lot.amount,
+          remainingAmount: filled,
+          effectiveAt: action.effectiveAt,
+          expiresAt: lot.spec.expiresAt,
+          voidedAt: null,
+          externalReference: lot.spec.externalReference,
+          createdByActionId: action.id,
+          createdAt: this.now,
+          updatedAt: this.now,
+        };
         createdGrants.push(grant);
         grantId = grant.id;
       }
-      if (filled > 0n) allocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
+      if (filled > 0n)
+        this.pendingAllocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
     }
-    if (allocations.length > 0) await this.tx.creditAllocation.createMany({ data: allocations });
-    const entry = await this.writeEntry(action, state, "CREDIT", amount, balanceAfter);
+    await insertRows(this.tx, "credit_grant", createdGrants);
+    await changeRemaining(this.tx, refills, this.now);
+    const entry = this.recordEntry(action, state, "CREDIT", amount, balanceAfter);
     return { entry, createdGrants };
   }
 
-  private async writeEntry(
+  private recordEntry(
     action: CreditAction,
     state: AccountState,
     direction: EntryDirection,
     amount: bigint,
     balanceAfter: bigint,
-  ): Promise<CreditEntry> {
+  ): CreditEntry {
     const balanceBefore = state.balance;
     state.balance = balanceAfter;
     state.entryCount += 1;
-    return this.tx.creditEntry.create({
-      data: {
-        tenantId: this.tenantId,
-        actionId: action.id,
-        accountId: state.row.id,
-        customerId: state.row.customerId,
-        sequence: state.entryCount,
-        direction,
-        amount,
-        balanceBefore,
-        balanceAfter,
-        type: action.type,
-        currency: action.currency,
-        storeId: action.storeId,
-        partnerId: action.partnerId,
-        initiatorType: action.initiatorType,
-        effectiveAt: action.effectiveAt,
-        createdAt: this.now,
-      },
-    });
+    const entry: CreditEntry = {
+      id: newId(),
+      tenantId: this.tenantId,
+      actionId: action.id,
+      accountId: state.row.id,
+      customerId: state.row.customerId,
+      sequence: state.entryCount,
+      direction,
+      amount,
+      balanceBefore,
+      balanceAfter,
+      type: action.type,
+      currency: action.currency,
+      storeId: action.storeId,
+      partnerId: action.partnerId,
+      initiatorType: action.initiatorType,
+      effectiveAt: action.effectiveAt,
+      createdAt: this.now,
+    };
+    this.pendingEntries.push(entry);
+    return entry;
+  }
+
+  /** Writes the allocations and entries recorded so far. */
+  private async writePending(): Promise<void> {
+    await insertRows(this.tx, "credit_allocation", this.pendingAllocations.splice(0));
+    await insertRows(this.tx, "credit_entry", this.pendingEntries.splice(0));
   }
 
   /**
-   * Writes the new balances, after asserting that each touched account's grants hold exactly its positive
-   * balance. The update is conditional on the entry count read under the lock, so a lost lock could never
-   * silently overwrite another writer's balance.
+   * Writes the allocations and entries recorded so far, then the new balances of the touched accounts in one
+   * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
+   * count is still the one read under the lock (see writeBalances).
    */
-  async finish(): Promise<void> {
-    for (const [accountId, state] of this.accounts) {
-      if (state.entryCount === state.lockedEntryCount) continue;
-      const held = await this.tx.creditGrant.aggregate({
-        where: { accountId, remainingAmount: { gt: 0n } },
-        _sum: { remainingAmount: true },
-        // Voids are settled in the transaction that records them, so only expiries remain to lapse.
-        _min: { expiresAt: true },
-      });
-      const heldTotal = held._sum.remainingAmount ?? 0n;
-      if (heldTotal !== maxBigInt(state.balance, 0n)) {
-        throw new Error(`Bug: grants of account ${accountId} hold ${heldTotal}, its balance is ${state.balance}.`);
-      }
-      const updated = await this.tx.creditAccount.updateMany({
-        where: { id: accountId, entryCount: state.lockedEntryCount },
-        data: { balance: state.balance, entryCount: state.entryCount, nextLapseAt: held._min.expiresAt, updatedAt: this.now },
-      });
-      if (updated.count !== 1) throw new Error(`Bug: account ${accountId} changed while locked.`);
-      state.lockedEntryCount = state.entryCount;
-    }
+  /** Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them. */
+  async finish(): Promise<CreditAccount[]> {
+    await this.writePending();
+    const touched = [...this.accounts.values()].filter((state) => state.entryCount !== state.lockedEntryCount);
+    if (touched.length === 0) return [];
+    const updates = touched.map((state) => ({
+      accountId: state.row.id,
+      balance: state.balance,
+      entryCount: state.entryCount,
+      lockedEntryCount: state.lockedEntryCount,
+    }));
+    const updated = await writeBalances(this.tx, updates, this.now);
+    if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
+    for (const state of touched) state.lockedEntryCount = state.entryCount;
+    return updated;
   }
 }
 

@@ -48,7 +48,8 @@ export const builder = new SchemaBuilder<{
     },
     nodesQueryOptions: {
       description:
-        "Fetches objects by their global IDs, in the order given, with null in place of each ID that names no object visible to the caller.",
+        "Fetches objects by their global IDs, in the order given, with null in place of each ID that names no object visible to the caller. " +
+        "Never null itself: the list always has one entry per ID, so a missing object is a null entry, not a null list.",
       args: { ids: { description: "Global IDs of the objects." } },
       resolve: async (_root, { ids }, _context, _info, resolveNodes) => {
         const known = ids.filter((id) => isNodeTypeName(id.typename));

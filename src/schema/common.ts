@@ -46,7 +46,10 @@ export const GrantCategoryEnum = builder.enumType("CreditGrantCategory", {
 
 export const OrderDirectionEnum = builder.enumType("OrderDirection", {
   description: "Sort direction.",
-  values: { ASC: { description: "Smallest (or earliest) first." }, DESC: { description: "Largest (or latest) first." } },
+  values: {
+    ASC: { description: "Smallest (or earliest) first." },
+    DESC: { description: "Largest (or latest) first." },
+  },
 });
 
 /** A date-time as the API answers it: ISO-8601 with the offset of the tenant's time zone. */
@@ -78,7 +81,11 @@ export function localizedDirectionName(direction: EntryDirection, context: Conte
 export const InitiatorInput = builder.inputType("InitiatorInput", {
   description: "Who causes the action, when it is not the API client itself (e.g. the shop assistant).",
   fields: (t) => ({
-    type: t.field({ type: InitiatorTypeEnum, required: true, description: "USER for a person; SYSTEM for an automated process." }),
+    type: t.field({
+      type: InitiatorTypeEnum,
+      required: true,
+      description: "USER for a person; SYSTEM for an automated process.",
+    }),
     id: t.string({ required: false, description: "The tenant's own id of the user (required for USER)." }),
   }),
 });

@@ -5,6 +5,7 @@ import type { CreditAccount } from "../generated/postgres/client.ts";
 import { balanceOf } from "../ledger/balances.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { GrantStateEnum, grantState } from "./credit-grant.ts";
@@ -26,9 +27,19 @@ builder.node(CreditAccountRef, {
   id: { resolve: (account) => account.id },
   loadMany: (ids, context) => context.loaders.account.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
-    name: t.string({ description: "Display name of the account (Thought Industries' creditAccountName).", resolve: (a) => a.name }),
-    currency: t.string({ description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS) of every amount on the account.", resolve: (a) => a.currency }),
-    status: t.field({ type: AccountStatusEnum, description: "Whether the account takes new actions.", resolve: (a) => a.status }),
+    name: t.string({
+      description: "Display name of the account (Thought Industries' creditAccountName).",
+      resolve: (a) => a.name,
+    }),
+    currency: t.string({
+      description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS) of every amount on the account.",
+      resolve: (a) => a.currency,
+    }),
+    status: t.field({
+      type: AccountStatusEnum,
+      description: "Whether the account takes new actions.",
+      resolve: (a) => a.status,
+    }),
     customer: t.field({
       type: CustomerRef,
       description: "The customer who holds the account.",
@@ -36,12 +47,14 @@ builder.node(CreditAccountRef, {
     }),
     balance: t.field({
       type: "Amount",
-      description: "All credits on the account, in minor units; negative when overdrawn. Expired credits are already taken off.",
+      description:
+        "All credits on the account, in minor units; negative when overdrawn. Expired credits are already taken off.",
       resolve: (a) => a.balance,
     }),
     available: t.field({
       type: "Amount",
-      description: "What a reduction could take now: the balance plus the unused overdraft, in minor units (zero when closed).",
+      description:
+        "What a reduction could take now: the balance plus the unused overdraft, in minor units (zero when closed).",
       resolve: (a) => balanceOf(a).available,
     }),
     overdraftLimit: t.field({
@@ -53,7 +66,13 @@ builder.node(CreditAccountRef, {
       type: "Amount",
       description:
         "The balance at a moment: the sum of the entries effective at or before it. For a moment still to come, credits scheduled to expire by then are taken off.",
-      args: { at: t.arg({ type: "DateTime", required: true, description: "The moment (without an offset: the tenant's time zone)." }) },
+      args: {
+        at: t.arg({
+          type: "DateTime",
+          required: true,
+          description: "The moment (without an offset: the tenant's time zone).",
+        }),
+      },
       resolve: async (a, args, context) => {
         const result = await context.ledger.balanceAt(requireTenant(context).id, a.id, inputTime(args.at, context));
         if (!result.ok) throw new Error(result.error.message);
@@ -69,7 +88,10 @@ builder.node(CreditAccountRef, {
         const grants = await context.loaders.grantsOfAccount.load(a.id);
         const now = context.ledger.clock();
         const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
-        return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected) as never;
+        return resolveArrayConnection(
+          { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
+          selected,
+        ) as never;
       },
     }),
     history: t.field({
@@ -78,9 +100,22 @@ builder.node(CreditAccountRef, {
       args: historyArgs,
       resolve: (a, args, context) => resolveHistory({ kind: "account", id: a.id }, args, context),
     }),
-    createdAt: t.field({ type: "DateTime", description: "When the account was opened.", resolve: (a, _x, context) => tenantTime(a.createdAt, context) }),
-    updatedAt: t.field({ type: "DateTime", description: "When the account last changed (any action on it changes it).", resolve: (a, _x, context) => tenantTime(a.updatedAt, context) }),
-    closedAt: t.field({ type: "DateTime", nullable: true, description: "When the account was closed; null while open.", resolve: (a, _x, context) => nullableTenantTime(a.closedAt, context) }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the account was opened.",
+      resolve: (a, _x, context) => tenantTime(a.createdAt, context),
+    }),
+    updatedAt: t.field({
+      type: "DateTime",
+      description: "When the account last changed (any action on it changes it).",
+      resolve: (a, _x, context) => tenantTime(a.updatedAt, context),
+    }),
+    closedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the account was closed; null while open.",
+      resolve: (a, _x, context) => nullableTenantTime(a.closedAt, context),
+    }),
   }),
 });
 
@@ -89,8 +124,15 @@ const OpenAccountInput = builder.inputType("OpenCreditAccountInput", {
   fields: (t) => ({
     customerId: t.id({ required: true, description: "Global ID of the customer." }),
     name: t.string({ required: true, description: "Display name (1 to 200 characters)." }),
-    currency: t.string({ required: true, description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS): 3 to 12 letters or digits." }),
-    overdraftLimit: t.field({ type: "Amount", required: false, description: "How far below zero the balance may go, in minor units; default 0." }),
+    currency: t.string({
+      required: true,
+      description: "ISO 4217 code (e.g. CZK) or credit unit (e.g. PTS): 3 to 12 letters or digits.",
+    }),
+    overdraftLimit: t.field({
+      type: "Amount",
+      required: false,
+      description: "How far below zero the balance may go, in minor units; default 0.",
+    }),
   }),
 });
 
@@ -99,21 +141,37 @@ const UpdateAccountInput = builder.inputType("UpdateCreditAccountInput", {
   fields: (t) => ({
     accountId: t.id({ required: true, description: "Global ID of the account." }),
     name: t.string({ required: false, description: "A new display name." }),
-    overdraftLimit: t.field({ type: "Amount", required: false, description: "A new overdraft limit in minor units (0 for none)." }),
+    overdraftLimit: t.field({
+      type: "Amount",
+      required: false,
+      description: "A new overdraft limit in minor units (0 for none).",
+    }),
   }),
 });
 
 const AccountIdInput = builder.inputType("CloseCreditAccountInput", {
   description: "The account to close.",
-  fields: (t) => ({ accountId: t.id({ required: true, description: "Global ID of the account; it must hold nothing." }) }),
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: "Global ID of the account; it must hold nothing." }),
+  }),
 });
 
 function accountPayload(name: string, action: string) {
   return builder.objectRef<{ account: CreditAccount | null; userErrors: UserError[] }>(name).implement({
     description: `Result of ${action}.`,
     fields: (t) => ({
-      account: t.field({ type: CreditAccountRef, nullable: true, description: "The account; null when userErrors is not empty.", resolve: (p) => p.account }),
-      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      account: t.field({
+        type: CreditAccountRef,
+        nullable: true,
+        description: "The account; null when userErrors is not empty.",
+        resolve: (p) => p.account,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why nothing was written.",
+        resolve: (p) => p.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 }
@@ -149,7 +207,9 @@ builder.mutationFields((t) => ({
       const result = await context.ledger.updateAccount(tenantId, {
         accountId,
         ...(input.name !== undefined && input.name !== null ? { name: input.name } : {}),
-        ...(input.overdraftLimit !== undefined && input.overdraftLimit !== null ? { overdraftLimit: input.overdraftLimit } : {}),
+        ...(input.overdraftLimit !== undefined && input.overdraftLimit !== null
+          ? { overdraftLimit: input.overdraftLimit }
+          : {}),
       });
       if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
       context.loaders.account.clear(accountId);

@@ -6,6 +6,7 @@ import type { CreditAccount, CreditAction } from "../generated/postgres/client.t
 import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import {
   ActionTypeEnum,
   DirectionEnum,
@@ -19,7 +20,15 @@ import {
 } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { decodeId } from "./ids.ts";
-import { CreditAccountRef, CreditActionRef, CreditEntryRef, CreditGrantRef, PartnerRef, StoreRef, throwLoadErrors } from "./refs.ts";
+import {
+  CreditAccountRef,
+  CreditActionRef,
+  CreditEntryRef,
+  CreditGrantRef,
+  PartnerRef,
+  StoreRef,
+  throwLoadErrors,
+} from "./refs.ts";
 import type { DateTimeInput } from "./scalars.ts";
 
 builder.objectType(CreditEntryRef, {
@@ -30,30 +39,69 @@ builder.objectType(CreditEntryRef, {
       description: "The account.",
       resolve: async (entry, _args, context) => (await context.loaders.account.load(entry.accountId)) as never,
     }),
-    direction: t.field({ type: DirectionEnum, description: "Whether credits were added to or taken from the account.", resolve: (entry) => entry.direction }),
-    amount: t.field({ type: "Amount", description: "Credits moved on this account, in minor units (always positive).", resolve: (entry) => entry.amount }),
-    balanceBefore: t.field({ type: "Amount", description: "The account's balance just before the action.", resolve: (entry) => entry.balanceBefore }),
-    balanceAfter: t.field({ type: "Amount", description: "The account's balance just after the action.", resolve: (entry) => entry.balanceAfter }),
-    sequence: t.int({ description: "Position of the entry in the account's ledger: 1, 2, 3... without gaps.", resolve: (entry) => entry.sequence }),
+    direction: t.field({
+      type: DirectionEnum,
+      description: "Whether credits were added to or taken from the account.",
+      resolve: (entry) => entry.direction,
+    }),
+    amount: t.field({
+      type: "Amount",
+      description: "Credits moved on this account, in minor units (always positive).",
+      resolve: (entry) => entry.amount,
+    }),
+    balanceBefore: t.field({
+      type: "Amount",
+      description: "The account's balance just before the action.",
+      resolve: (entry) => entry.balanceBefore,
+    }),
+    balanceAfter: t.field({
+      type: "Amount",
+      description: "The account's balance just after the action.",
+      resolve: (entry) => entry.balanceAfter,
+    }),
+    sequence: t.int({
+      description: "Position of the entry in the account's ledger: 1, 2, 3... without gaps.",
+      resolve: (entry) => entry.sequence,
+    }),
   }),
 });
 
-const InitiatorRef = builder.objectRef<{ type: CreditAction["initiatorType"]; id: string | null }>("Initiator").implement({
-  description: "Who caused an action (Thought Industries' initiator and initiatorType).",
-  fields: (t) => ({
-    type: t.field({ type: InitiatorTypeEnum, description: "What kind of party it was.", resolve: (initiator) => initiator.type }),
-    id: t.string({ nullable: true, description: "The user's id, or the API key's id; null for the system.", resolve: (initiator) => initiator.id }),
-  }),
-});
+const InitiatorRef = builder
+  .objectRef<{ type: CreditAction["initiatorType"]; id: string | null }>("Initiator")
+  .implement({
+    description: "Who caused an action (Thought Industries' initiator and initiatorType).",
+    fields: (t) => ({
+      type: t.field({
+        type: InitiatorTypeEnum,
+        description: "What kind of party it was.",
+        resolve: (initiator) => initiator.type,
+      }),
+      id: t.string({
+        nullable: true,
+        description: "The user's id, or the API key's id; null for the system.",
+        resolve: (initiator) => initiator.id,
+      }),
+    }),
+  });
 
-const AllocationRef = builder.objectRef<{ grantId: string; direction: "CREDIT" | "DEBIT"; amount: bigint }>("CreditAllocation").implement({
-  description: "How much of one grant an action filled or spent.",
-  fields: (t) => ({
-    grant: t.field({ type: CreditGrantRef, description: "The grant.", resolve: async (a, _x, context) => (await context.loaders.grant.load(a.grantId)) as never }),
-    direction: t.field({ type: DirectionEnum, description: "CREDIT when the action filled the grant, DEBIT when it spent from it.", resolve: (a) => a.direction }),
-    amount: t.field({ type: "Amount", description: "Credits, in minor units.", resolve: (a) => a.amount }),
-  }),
-});
+const AllocationRef = builder
+  .objectRef<{ grantId: string; direction: "CREDIT" | "DEBIT"; amount: bigint }>("CreditAllocation")
+  .implement({
+    description: "How much of one grant an action filled or spent.",
+    fields: (t) => ({
+      grant: t.field({
+        type: CreditGrantRef,
+        description: "The grant.",
+        resolve: async (a, _x, context) => (await context.loaders.grant.load(a.grantId)) as never,
+      }),
+      direction: t.field({
+        type: DirectionEnum,
+        description: "CREDIT when the action filled the grant, DEBIT when it spent from it.",
+        resolve: (a) => a.direction,
+      }),
+      amount: t.field({ type: "Amount", description: "Credits, in minor units.", resolve: (a) => a.amount }),
+    }),
+  });
 
 async function entryOf(action: CreditAction, direction: "CREDIT" | "DEBIT", context: Context) {
   const entries = await context.loaders.entriesOfAction.load(action.id);
@@ -70,7 +118,11 @@ builder.node(CreditActionRef, {
       description: "The type's name in the language negotiated from Accept-Language (e.g. Deposit, Vklad).",
       resolve: (a, _args, context) => localizedTypeName(a.type, context),
     }),
-    amount: t.field({ type: "Amount", description: "Credits moved, in minor units of `currency` (always positive).", resolve: (a) => a.amount }),
+    amount: t.field({
+      type: "Amount",
+      description: "Credits moved, in minor units of `currency` (always positive).",
+      resolve: (a) => a.amount,
+    }),
     currency: t.string({ description: "ISO 4217 code or credit unit of the amount.", resolve: (a) => a.currency }),
     sourceAccount: t.field({
       type: CreditAccountRef,
@@ -112,7 +164,9 @@ builder.node(CreditActionRef, {
       type: [CreditEntryRef],
       description: "The action's effect on each account it touched, source first.",
       resolve: async (a, _args, context) =>
-        [...(await context.loaders.entriesOfAction.load(a.id))].sort((x, y) => (x.direction === y.direction ? 0 : x.direction === "DEBIT" ? -1 : 1)),
+        [...(await context.loaders.entriesOfAction.load(a.id))].sort((x, y) =>
+          x.direction === y.direction ? 0 : x.direction === "DEBIT" ? -1 : 1,
+        ),
     }),
     allocations: t.field({
       type: [AllocationRef],
@@ -131,16 +185,34 @@ builder.node(CreditActionRef, {
         return created ? context.loaders.grant.load(created.grantId) : null;
       },
     }),
-    store: t.field({ type: StoreRef, nullable: true, description: "The store where it happened.", resolve: (a, _x, c) => (a.storeId ? c.loaders.store.load(a.storeId) : null) }),
-    partner: t.field({ type: PartnerRef, nullable: true, description: "The partner through whom it happened.", resolve: (a, _x, c) => (a.partnerId ? c.loaders.partner.load(a.partnerId) : null) }),
-    initiator: t.field({ type: InitiatorRef, description: "Who caused the action.", resolve: (a) => ({ type: a.initiatorType, id: a.initiatorId }) }),
+    store: t.field({
+      type: StoreRef,
+      nullable: true,
+      description: "The store where it happened.",
+      resolve: (a, _x, c) => (a.storeId ? c.loaders.store.load(a.storeId) : null),
+    }),
+    partner: t.field({
+      type: PartnerRef,
+      nullable: true,
+      description: "The partner through whom it happened.",
+      resolve: (a, _x, c) => (a.partnerId ? c.loaders.partner.load(a.partnerId) : null),
+    }),
+    initiator: t.field({
+      type: InitiatorRef,
+      description: "Who caused the action.",
+      resolve: (a) => ({ type: a.initiatorType, id: a.initiatorId }),
+    }),
     note: t.string({ nullable: true, description: "Free text about the action.", resolve: (a) => a.note }),
     externalReference: t.string({
       nullable: true,
       description: "What the action paid for or came from, e.g. an invoice and line item (Stripe's credits_applied).",
       resolve: (a) => a.externalReference,
     }),
-    idempotencyKey: t.string({ nullable: true, description: "The idempotency key the action was written with.", resolve: (a) => a.idempotencyKey }),
+    idempotencyKey: t.string({
+      nullable: true,
+      description: "The idempotency key the action was written with.",
+      resolve: (a) => a.idempotencyKey,
+    }),
     reverses: t.field({
       type: CreditActionRef,
       nullable: true,
@@ -153,9 +225,21 @@ builder.node(CreditActionRef, {
       description: "The reversal that undid this action, if any.",
       resolve: (a, _x, c) => c.loaders.reversalOf.load(a.id),
     }),
-    effectiveAt: t.field({ type: "DateTime", description: "When the action takes effect (may precede createdAt when backdated).", resolve: (a, _x, c) => tenantTime(a.effectiveAt, c) }),
-    createdAt: t.field({ type: "DateTime", description: "When the action was recorded.", resolve: (a, _x, c) => tenantTime(a.createdAt, c) }),
-    updatedAt: t.field({ type: "DateTime", description: "When the record last changed (only a reversal changes it).", resolve: (a, _x, c) => tenantTime(a.updatedAt, c) }),
+    effectiveAt: t.field({
+      type: "DateTime",
+      description: "When the action takes effect (may precede createdAt when backdated).",
+      resolve: (a, _x, c) => tenantTime(a.effectiveAt, c),
+    }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the action was recorded.",
+      resolve: (a, _x, c) => tenantTime(a.createdAt, c),
+    }),
+    updatedAt: t.field({
+      type: "DateTime",
+      description: "When the record last changed (only a reversal changes it).",
+      resolve: (a, _x, c) => tenantTime(a.updatedAt, c),
+    }),
   }),
 });
 
@@ -164,18 +248,26 @@ builder.node(CreditActionRef, {
 const commonInputFields = (t: PothosSchemaTypesInputFieldBuilder) => ({
   idempotencyKey: t.string({
     required: false,
-    description: "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
+    description:
+      "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
   }),
   note: t.string({ required: false, description: "Free text about the action (at most 1,000 characters)." }),
   storeId: t.id({ required: false, description: "Global ID of the store where it happens." }),
   partnerId: t.id({ required: false, description: "Global ID of the partner through whom it happens." }),
-  externalReference: t.string({ required: false, description: "What it pays for or comes from, e.g. an invoice and line item (at most 255 characters)." }),
+  externalReference: t.string({
+    required: false,
+    description: "What it pays for or comes from, e.g. an invoice and line item (at most 255 characters).",
+  }),
   effectiveAt: t.field({
     type: "DateTime",
     required: false,
     description: "When it takes effect; default now. May be in the past (backdating), never in the future.",
   }),
-  initiator: t.field({ type: InitiatorInput, required: false, description: "Who causes it, when not the API client itself." }),
+  initiator: t.field({
+    type: InitiatorInput,
+    required: false,
+    description: "Who causes it, when not the API client itself.",
+  }),
 });
 
 type PothosSchemaTypesInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
@@ -194,27 +286,55 @@ const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   description: "The grant a deposit creates.",
   fields: (t) => ({
     name: t.string({ required: false, description: "A label for the grant (e.g. the campaign)." }),
-    category: t.field({ type: GrantCategoryEnum, required: false, description: "Paid (default) or promotional credits." }),
+    category: t.field({
+      type: GrantCategoryEnum,
+      required: false,
+      description: "Paid (default) or promotional credits.",
+    }),
     priority: t.int({ required: false, description: "0 to 100, lower is spent first; default 50." }),
-    expiresAt: t.field({ type: "DateTime", required: false, description: "When unspent credits expire; default never." }),
+    expiresAt: t.field({
+      type: "DateTime",
+      required: false,
+      description: "When unspent credits expire; default never.",
+    }),
   }),
 });
 
-const DepositInput = builder.inputType("DepositInput", {
-  description: "Credits to add to an account.",
-  fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({ type: "Amount", required: true, description: "Credits to add, in minor units (greater than zero)." }),
-    grant: t.field({ type: GrantOptionsInput, required: false, description: "Category, priority, expiry and name of the grant the deposit creates." }),
-    ...commonInputFields(t),
-  }),
-});
+// deposit and createCreditGrant do the same, but each takes an input named after it, so that either can
+// gain a field without the other.
+const depositInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      accountId: t.id({ required: true, description: "Global ID of the account." }),
+      amount: t.field({
+        type: "Amount",
+        required: true,
+        description: "Credits to add, in minor units (greater than zero).",
+      }),
+      grant: t.field({
+        type: GrantOptionsInput,
+        required: false,
+        description: "Category, priority, expiry and name of the grant the deposit creates.",
+      }),
+      ...commonInputFields(t),
+    }),
+  });
+const DepositInput = depositInput("DepositInput", "Credits to add to an account.");
+const CreateCreditGrantInput = depositInput(
+  "CreateCreditGrantInput",
+  "A grant of credits to create in an account (the same as a deposit).",
+);
 
 const ReduceInput = builder.inputType("ReduceInput", {
   description: "Credits to take from an account.",
   fields: (t) => ({
     accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({ type: "Amount", required: true, description: "Credits to take, in minor units (greater than zero)." }),
+    amount: t.field({
+      type: "Amount",
+      required: true,
+      description: "Credits to take, in minor units (greater than zero).",
+    }),
     ...commonInputFields(t),
   }),
 });
@@ -224,14 +344,21 @@ const TransferInput = builder.inputType("TransferInput", {
   fields: (t) => ({
     sourceAccountId: t.id({ required: true, description: "Global ID of the account to take credits from." }),
     targetAccountId: t.id({ required: true, description: "Global ID of the account to add them to." }),
-    amount: t.field({ type: "Amount", required: true, description: "Credits to move, in minor units (greater than zero)." }),
+    amount: t.field({
+      type: "Amount",
+      required: true,
+      description: "Credits to move, in minor units (greater than zero).",
+    }),
     ...commonInputFields(t),
   }),
 });
 
 const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
   description: "The grant to end early.",
-  fields: (t) => ({ grantId: t.id({ required: true, description: "Global ID of the grant." }), ...commonInputFields(t) }),
+  fields: (t) => ({
+    grantId: t.id({ required: true, description: "Global ID of the grant." }),
+    ...commonInputFields(t),
+  }),
 });
 
 const ReverseInput = builder.inputType("ReverseCreditActionInput", {
@@ -253,22 +380,41 @@ function actionPayload(name: string, mutation: string) {
   return builder.objectRef<ActionPayload>(name).implement({
     description: `Result of ${mutation}.`,
     fields: (t) => ({
-      action: t.field({ type: CreditActionRef, nullable: true, description: "The action written (or replayed); null when userErrors is not empty.", resolve: (p) => p.action }),
+      action: t.field({
+        type: CreditActionRef,
+        nullable: true,
+        description: "The action written (or replayed); null when userErrors is not empty.",
+        resolve: (p) => p.action,
+      }),
       accounts: t.field({
         type: [CreditAccountRef],
-        description: "The accounts the action touched, with their balances as they are now.",
+        description:
+          "The accounts the action touched, with `balance` and `available` as they were right after the action: " +
+          "on a replay too, where they come from the original action's entries (as Stripe returns the original " +
+          "response), not from the balances of today. Refetch the accounts (`node`) for their current balances.",
         resolve: (p) => p.accounts,
       }),
       replayed: t.boolean({
-        description: "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
+        description:
+          "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
         resolve: (p) => p.replayed,
       }),
-      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why nothing was written.",
+        resolve: (p) => p.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 }
 
-const failed = (userErrors: UserError[]): ActionPayload => ({ action: null, accounts: [], replayed: false, userErrors });
+const failed = (userErrors: UserError[]): ActionPayload => ({
+  action: null,
+  accounts: [],
+  replayed: false,
+  userErrors,
+});
 
 /** Decodes the common options; a bad store or partner ID is a user error. */
 function writeOptions(input: CommonInput, context: Context): WriteOptions | UserError {
@@ -296,9 +442,20 @@ function writeOptions(input: CommonInput, context: Context): WriteOptions | User
 async function toPayload(result: LedgerResult<ActionOutcome>, context: Context): Promise<ActionPayload> {
   if (!result.ok) return failed(userErrorsOf(result, context));
   const accountIds = result.entries.map((entry) => entry.accountId);
-  for (const id of accountIds) context.loaders.account.clear(id);
-  for (const action of [result.action, ...result.settled]) context.loaders.entriesOfAction.clear(action.id);
-  const accounts = (await context.loaders.account.loadMany(accountIds)).filter((a): a is CreditAccount => a !== null && !(a instanceof Error));
+  // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
+  // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
+  const written = new Map(result.accounts.map((account) => [account.id, account]));
+  const loaded = accountIds.every((id) => written.has(id))
+    ? accountIds.map((id) => written.get(id) as CreditAccount)
+    : (await context.loaders.account.loadMany(accountIds)).filter(
+        (a): a is CreditAccount => a !== null && !(a instanceof Error),
+      );
+  // A replay answers what the original request was answered: each account's balance right after the action,
+  // from the action's own entries (balanceAfter), whatever happened to the account since.
+  const after = new Map(result.balances.map(({ accountId, balance }) => [accountId, balance]));
+  const accounts = result.replayed
+    ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }))
+    : loaded;
   return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
 }
 
@@ -332,13 +489,15 @@ function isUserError(value: unknown): value is UserError {
 builder.mutationFields((t) => ({
   deposit: t.field({
     type: actionPayload("DepositPayload", "deposit"),
-    description: "Adds credits to an account through a new grant. A deposit into an overdrawn account repays the overdraft first.",
+    description:
+      "Adds credits to an account through a new grant. A deposit into an overdrawn account repays the overdraft first.",
     args: { input: t.arg({ type: DepositInput, required: true, description: "What to deposit." }) },
     resolve: (_root, { input }, context) => resolveDeposit(input, context),
   }),
   reduce: t.field({
     type: actionPayload("ReducePayload", "reduce"),
-    description: "Takes credits from an account, spending its grants by priority, then soonest expiry, then oldest. Refused with INSUFFICIENT_CREDITS beyond the balance and overdraft.",
+    description:
+      "Takes credits from an account, spending its grants by priority, then soonest expiry, then oldest. Refused with INSUFFICIENT_CREDITS beyond the balance and overdraft.",
     args: { input: t.arg({ type: ReduceInput, required: true, description: "What to take." }) },
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
@@ -351,7 +510,8 @@ builder.mutationFields((t) => ({
   }),
   transfer: t.field({
     type: actionPayload("TransferPayload", "transfer"),
-    description: "Moves credits between two accounts of the same currency, atomically; moved credits keep their category, priority and expiry.",
+    description:
+      "Moves credits between two accounts of the same currency, atomically; moved credits keep their category, priority and expiry.",
     args: { input: t.arg({ type: TransferInput, required: true, description: "What to move." }) },
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
@@ -361,18 +521,23 @@ builder.mutationFields((t) => ({
       if (!targetAccountId) return failed([invalidId("targetAccountId", context)]);
       const options = writeOptions(input, context);
       if (isUserError(options)) return failed([options]);
-      return toPayload(await context.ledger.transfer(tenantId, { ...options, sourceAccountId, targetAccountId, amount: input.amount }), context);
+      return toPayload(
+        await context.ledger.transfer(tenantId, { ...options, sourceAccountId, targetAccountId, amount: input.amount }),
+        context,
+      );
     },
   }),
   createCreditGrant: t.field({
     type: actionPayload("CreateCreditGrantPayload", "createCreditGrant"),
-    description: "Same as deposit: creates a grant of credits in an account (the Stripe-style name). The grant is `action.grant`.",
-    args: { input: t.arg({ type: DepositInput, required: true, description: "The grant to create." }) },
+    description:
+      "Same as deposit: creates a grant of credits in an account (the Stripe-style name). The grant is `action.grant`.",
+    args: { input: t.arg({ type: CreateCreditGrantInput, required: true, description: "The grant to create." }) },
     resolve: (_root, { input }, context) => resolveDeposit(input, context),
   }),
   voidCreditGrant: t.field({
     type: actionPayload("VoidCreditGrantPayload", "voidCreditGrant"),
-    description: "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent.",
+    description:
+      "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent.",
     args: { input: t.arg({ type: VoidGrantInput, required: true, description: "The grant to void." }) },
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;

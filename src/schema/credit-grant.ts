@@ -8,7 +8,8 @@ import { CreditAccountRef, CreditActionRef, CreditGrantRef, throwLoadErrors } fr
 export type GrantState = "ACTIVE" | "EXPIRED" | "VOIDED" | "DEPLETED";
 
 export const GrantStateEnum = builder.enumType("CreditGrantState", {
-  description: "Where a grant is in its life. A voided grant is VOIDED, else a grant past its expiry is EXPIRED, else an empty one is DEPLETED.",
+  description:
+    "Where a grant is in its life. A voided grant is VOIDED, else a grant past its expiry is EXPIRED, else an empty one is DEPLETED.",
   values: {
     ACTIVE: { description: "Holds credits that can be spent." },
     EXPIRED: { description: "Reached its expiry; what it still held left through an expiration." },
@@ -25,7 +26,8 @@ export function grantState(grant: CreditGrant, now: Date): GrantState {
 }
 
 builder.node(CreditGrantRef, {
-  description: "A lot of credits in one account. Reductions spend grants by priority, then soonest expiry, then oldest.",
+  description:
+    "A lot of credits in one account. Reductions spend grants by priority, then soonest expiry, then oldest.",
   id: { resolve: (grant) => grant.id },
   loadMany: (ids, context) => context.loaders.grant.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
@@ -34,22 +36,68 @@ builder.node(CreditGrantRef, {
       description: "The account holding the grant.",
       resolve: async (grant, _args, context) => (await context.loaders.account.load(grant.accountId)) as never,
     }),
-    name: t.string({ nullable: true, description: "A label for the grant (e.g. the campaign).", resolve: (grant) => grant.name }),
-    category: t.field({ type: GrantCategoryEnum, description: "Paid or promotional credits.", resolve: (grant) => grant.category }),
-    priority: t.int({ description: "0 to 100; grants with a lower priority are spent first.", resolve: (grant) => grant.priority }),
-    originalAmount: t.field({ type: "Amount", description: "Credits the grant was created with, in minor units.", resolve: (grant) => grant.originalAmount }),
-    remainingAmount: t.field({ type: "Amount", description: "Credits the grant still holds, in minor units.", resolve: (grant) => grant.remainingAmount }),
-    state: t.field({ type: GrantStateEnum, description: "Where the grant is in its life.", resolve: (grant, _args, context) => grantState(grant, context.ledger.clock()) }),
-    effectiveAt: t.field({ type: "DateTime", description: "When the grant's credits became usable.", resolve: (grant, _a, context) => tenantTime(grant.effectiveAt, context) }),
-    expiresAt: t.field({ type: "DateTime", nullable: true, description: "When unspent credits expire; null for never.", resolve: (grant, _a, context) => nullableTenantTime(grant.expiresAt, context) }),
-    voidedAt: t.field({ type: "DateTime", nullable: true, description: "When the grant was voided; null unless voided.", resolve: (grant, _a, context) => nullableTenantTime(grant.voidedAt, context) }),
-    externalReference: t.string({ nullable: true, description: "What the grant came from (e.g. an invoice).", resolve: (grant) => grant.externalReference }),
+    name: t.string({
+      nullable: true,
+      description: "A label for the grant (e.g. the campaign).",
+      resolve: (grant) => grant.name,
+    }),
+    category: t.field({
+      type: GrantCategoryEnum,
+      description: "Paid or promotional credits.",
+      resolve: (grant) => grant.category,
+    }),
+    priority: t.int({
+      description: "0 to 100; grants with a lower priority are spent first.",
+      resolve: (grant) => grant.priority,
+    }),
+    originalAmount: t.field({
+      type: "Amount",
+      description: "Credits the grant was created with, in minor units.",
+      resolve: (grant) => grant.originalAmount,
+    }),
+    remainingAmount: t.field({
+      type: "Amount",
+      description: "Credits the grant still holds, in minor units.",
+      resolve: (grant) => grant.remainingAmount,
+    }),
+    state: t.field({
+      type: GrantStateEnum,
+      description: "Where the grant is in its life.",
+      resolve: (grant, _args, context) => grantState(grant, context.ledger.clock()),
+    }),
+    effectiveAt: t.field({
+      type: "DateTime",
+      description: "When the grant's credits became usable.",
+      resolve: (grant, _a, context) => tenantTime(grant.effectiveAt, context),
+    }),
+    expiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When unspent credits expire; null for never.",
+      resolve: (grant, _a, context) => nullableTenantTime(grant.expiresAt, context),
+    }),
+    voidedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the grant was voided; null unless voided.",
+      resolve: (grant, _a, context) => nullableTenantTime(grant.voidedAt, context),
+    }),
+    externalReference: t.string({
+      nullable: true,
+      description: "What the grant came from (e.g. an invoice).",
+      resolve: (grant) => grant.externalReference,
+    }),
     createdBy: t.field({
       type: CreditActionRef,
       nullable: true,
       description: "The deposit (or transfer) that created the grant.",
-      resolve: (grant, _args, context) => (grant.createdByActionId ? context.loaders.action.load(grant.createdByActionId) : null),
+      resolve: (grant, _args, context) =>
+        grant.createdByActionId ? context.loaders.action.load(grant.createdByActionId) : null,
     }),
-    createdAt: t.field({ type: "DateTime", description: "When the grant was recorded.", resolve: (grant, _a, context) => tenantTime(grant.createdAt, context) }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the grant was recorded.",
+      resolve: (grant, _a, context) => tenantTime(grant.createdAt, context),
+    }),
   }),
 });

@@ -7,8 +7,9 @@ import { currencyTotals, type CurrencyTotal } from "../ledger/balances.ts";
 import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
+import { UserErrorRef, userErrorsOf, type UserError, invalidId, requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
@@ -18,13 +19,20 @@ const CurrencyBalanceRef = builder.objectRef<CurrencyTotal>("CurrencyBalance").i
   description: "A customer's credits in one currency or credit unit, over all its accounts in it.",
   fields: (t) => ({
     currency: t.string({ description: "ISO 4217 code or credit unit (e.g. PTS).", resolve: (total) => total.currency }),
-    balance: t.field({ type: "Amount", description: "Sum of the accounts' balances, in minor units.", resolve: (total) => total.balance }),
+    balance: t.field({
+      type: "Amount",
+      description: "Sum of the accounts' balances, in minor units.",
+      resolve: (total) => total.balance,
+    }),
     available: t.field({
       type: "Amount",
       description: "Sum of what the accounts could spend now (balance plus unused overdraft), in minor units.",
       resolve: (total) => total.available,
     }),
-    accountCount: t.int({ description: "Number of accounts in this currency.", resolve: (total) => total.accountCount }),
+    accountCount: t.int({
+      description: "Number of accounts in this currency.",
+      resolve: (total) => total.accountCount,
+    }),
   }),
 });
 
@@ -33,11 +41,22 @@ builder.node(CustomerRef, {
   id: { resolve: (customer) => customer.id },
   loadMany: (ids, context) => context.loaders.customer.loadMany(ids).then(throwLoadErrors),
   fields: (t) => ({
-    externalId: t.string({ description: "The tenant's own id of the customer, unique per tenant.", resolve: (c) => c.externalId }),
+    externalId: t.string({
+      description: "The tenant's own id of the customer, unique per tenant.",
+      resolve: (c) => c.externalId,
+    }),
     name: t.string({ nullable: true, description: "The customer's name.", resolve: (c) => c.name }),
     email: t.string({ nullable: true, description: "The customer's email address.", resolve: (c) => c.email }),
-    createdAt: t.field({ type: "DateTime", description: "When the customer was created.", resolve: (c, _a, context) => tenantTime(c.createdAt, context) }),
-    updatedAt: t.field({ type: "DateTime", description: "When the customer was last changed.", resolve: (c, _a, context) => tenantTime(c.updatedAt, context) }),
+    createdAt: t.field({
+      type: "DateTime",
+      description: "When the customer was created.",
+      resolve: (c, _a, context) => tenantTime(c.createdAt, context),
+    }),
+    updatedAt: t.field({
+      type: "DateTime",
+      description: "When the customer was last changed.",
+      resolve: (c, _a, context) => tenantTime(c.updatedAt, context),
+    }),
     accounts: t.field({
       type: [CreditAccountRef],
       description: "The customer's credit accounts, oldest first (closed ones included).",
@@ -62,32 +81,42 @@ builder.queryFields((t) => ({
   customer: t.field({
     type: CustomerRef,
     nullable: true,
-    description: "A customer by global ID or by the tenant's own external id (give exactly one). Null when there is none.",
+    description:
+      "A customer by global ID or by the tenant's own external id: give exactly one of the two; both or neither is " +
+      "refused with INVALID_ARGUMENTS. Null when there is no such customer.",
+    // Two optional arguments rather than a @oneOf input, so that existing clients keep working; the rule
+    // that exactly one is given is enforced here, where @oneOf would have enforced it in validation.
     args: {
-      id: t.arg.id({ required: false, description: "Global ID of the customer." }),
-      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer." }),
+      id: t.arg.id({ required: false, description: "Global ID of the customer (not with externalId)." }),
+      externalId: t.arg.string({ required: false, description: "The tenant's own id of the customer (not with id)." }),
     },
     resolve: async (_root, args, context) => {
       requireTenant(context);
-      if (args.id) {
+      requireExactlyOne(args, ["id", "externalId"], context);
+      if (args.id !== null && args.id !== undefined) {
         const id = decodeId(String(args.id), "Customer");
         return id ? context.loaders.customer.load(id) : null;
       }
-      if (args.externalId) return context.loaders.customerByExternalId.load(args.externalId);
-      return null;
+      return context.loaders.customerByExternalId.load(String(args.externalId));
     },
   }),
   customers: t.connection({
     type: CustomerRef,
-    description: "The tenant's customers, oldest first; `search` narrows them by external id, name or email.",
+    description:
+      "The tenant's customers, oldest first; `search` narrows them by external id, name or email. Never null, like " +
+      "`stores`: the list always exists, and a refused request (no valid key, a page size out of range) is an error.",
     args: {
-      search: t.arg.string({ required: false, description: "Part of the external id, name or email, ignoring case; % and _ are literal." }),
+      search: t.arg.string({
+        required: false,
+        description: "Part of the external id, name or email, ignoring case; % and _ are literal.",
+      }),
     },
     resolve: (_root, args, context) => {
       const tenantId = requireTenant(context).id;
       checkPageSize(args, context);
-      return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) =>
-        searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
+      return resolveOffsetConnection(
+        { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
+        ({ limit, offset }) => searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
       ) as never;
     },
   }),
@@ -116,8 +145,18 @@ const CustomerPayload = (name: string, action: string) =>
   builder.objectRef<{ customer: Customer | null; userErrors: UserError[] }>(name).implement({
     description: `Result of ${action}.`,
     fields: (t) => ({
-      customer: t.field({ type: CustomerRef, nullable: true, description: "The customer; null when userErrors is not empty.", resolve: (p) => p.customer }),
-      userErrors: t.field({ type: [UserErrorRef], description: "Why nothing was written.", resolve: (p) => p.userErrors }),
+      customer: t.field({
+        type: CustomerRef,
+        nullable: true,
+        description: "The customer; null when userErrors is not empty.",
+        resolve: (p) => p.customer,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why nothing was written.",
+        resolve: (p) => p.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
     }),
   });
 
@@ -131,7 +170,9 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateCustomerInput, required: true, description: "The new customer." }) },
     resolve: async (_root, { input }, context) => {
       const result = await context.ledger.createCustomer(requireTenant(context).id, input);
-      return result.ok ? { customer: result.customer, userErrors: [] } : { customer: null, userErrors: userErrorsOf(result, context) };
+      return result.ok
+        ? { customer: result.customer, userErrors: [] }
+        : { customer: null, userErrors: userErrorsOf(result, context) };
     },
   }),
   updateCustomer: t.field({

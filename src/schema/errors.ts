@@ -28,15 +28,21 @@ export const UserErrorRef = builder.objectRef<UserError>("UserError").implement(
     code: t.field({ type: ErrorCodeEnum, description: "Stable code of the error.", resolve: (error) => error.code }),
     field: t.stringList({
       nullable: true,
-      description: "Path to the input field at fault (e.g. [\"input\", \"amount\"]); null when no one field is.",
+      description: 'Path to the input field at fault (e.g. ["input", "amount"]); null when no one field is.',
       resolve: (error) => error.field,
     }),
-    message: t.string({ description: "What went wrong, in the language negotiated from Accept-Language.", resolve: (error) => error.message }),
+    message: t.string({
+      description: "What went wrong, in the language negotiated from Accept-Language.",
+      resolve: (error) => error.message,
+    }),
   }),
 });
 
 /** The ledger's failure as a user error on the mutation's input. */
-export function userErrorFrom(error: LedgerError | { code: ErrorCode; field: string | null; message: string; params?: Record<string, string> }, context: Context): UserError {
+export function userErrorFrom(
+  error: LedgerError | { code: ErrorCode; field: string | null; message: string; params?: Record<string, string> },
+  context: Context,
+): UserError {
   return {
     code: error.code,
     field: error.field === null ? null : ["input", ...error.field.split(".")],
@@ -49,9 +55,26 @@ export function userErrorsOf(failure: LedgerFailure, context: Context): UserErro
 }
 
 /** A top-level error with a stable code, for problems with a query's own arguments. */
-export function argumentError(code: ErrorCode, field: string, context: Context, params: Record<string, string> = {}, english = ""): GraphQLError {
+export function argumentError(
+  code: ErrorCode,
+  field: string,
+  context: Context,
+  params: Record<string, string> = {},
+  english = "",
+): GraphQLError {
   const message = translateError({ code, params, message: english || code }, context.language);
   return new GraphQLError(message, { extensions: { code, field, http: { status: 200 } } });
+}
+
+/**
+ * Refuses a field that takes exactly one of several arguments (a @oneOf in all but name) unless exactly one
+ * of them is given: null counts as not given, as @oneOf has it.
+ */
+export function requireExactlyOne(args: Record<string, unknown>, names: readonly string[], context: Context): void {
+  const given = names.filter((name) => args[name] !== null && args[name] !== undefined);
+  if (given.length === 1) return;
+  const list = names.join(", ");
+  throw argumentError("INVALID_ARGUMENTS", list, context, { arguments: list });
 }
 
 function describeCode(code: ErrorCode): string {
@@ -61,5 +84,8 @@ function describeCode(code: ErrorCode): string {
 
 /** The user error for an ID argument that is not a global ID of the expected type. */
 export function invalidId(field: string, context: Context): UserError {
-  return userErrorFrom({ code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } }, context);
+  return userErrorFrom(
+    { code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } },
+    context,
+  );
 }

@@ -9,7 +9,7 @@ import {
   checkHistoryArguments,
   defaultHistoryOrder,
   HistoryArgumentError,
-  historyOrderFields,
+  type historyOrderFields,
   historyPageLimits,
   type HistoryFilter,
   type HistoryPage,
@@ -18,13 +18,21 @@ import {
 import type { Context } from "../server/context.ts";
 import type { HistoryKey } from "../server/loaders.ts";
 import { builder } from "./builder.ts";
-import { ActionTypeEnum, DirectionEnum, InitiatorTypeEnum, OrderDirectionEnum, inputTime, localizedDirectionName } from "./common.ts";
+import {
+  ActionTypeEnum,
+  DirectionEnum,
+  InitiatorTypeEnum,
+  OrderDirectionEnum,
+  inputTime,
+  localizedDirectionName,
+} from "./common.ts";
 import { argumentError } from "./errors.ts";
 import { decodeId, type NodeTypeName } from "./ids.ts";
 import { CreditAccountRef, CreditActionRef } from "./refs.ts";
 
 const HistoryOrderFieldEnum = builder.enumType("CreditHistoryOrderField", {
-  description: "What a history can be ordered by. Ties are broken by the entry's id in the same direction, so the order is total.",
+  description:
+    "What a history can be ordered by. Ties are broken by the entry's id in the same direction, so the order is total.",
   values: {
     EFFECTIVE_AT: { description: "When the action takes effect." },
     CREATED_AT: { description: "When the action was recorded." },
@@ -54,31 +62,75 @@ const HistoryFilterInput = builder.inputType("CreditHistoryFilter", {
     types: t.field({ type: [ActionTypeEnum], required: false, description: "Only these action types." }),
     typeName: t.string({
       required: false,
-      description: "Only types whose name contains this text in any supported language, ignoring case and accents (CareCloud's credit_operation_type), e.g. \"vklad\" or \"dep\".",
+      description:
+        'Only types whose name contains this text in any supported language, ignoring case and accents (CareCloud\'s credit_operation_type), e.g. "vklad" or "dep".',
     }),
-    direction: t.field({ type: DirectionEnum, required: false, description: "Only credits to, or debits from, the account (Thought Industries' actionType)." }),
-    note: t.string({ required: false, description: "Only actions whose note contains this text, ignoring case; % and _ are literal." }),
-    effectiveFrom: t.field({ type: "DateTime", required: false, description: "Effective at or after this moment (without an offset: the tenant's time zone)." }),
+    direction: t.field({
+      type: DirectionEnum,
+      required: false,
+      description: "Only credits to, or debits from, the account (Thought Industries' actionType).",
+    }),
+    note: t.string({
+      required: false,
+      description: "Only actions whose note contains this text, ignoring case; % and _ are literal.",
+    }),
+    effectiveFrom: t.field({
+      type: "DateTime",
+      required: false,
+      description: "Effective at or after this moment (without an offset: the tenant's time zone).",
+    }),
     effectiveTo: t.field({ type: "DateTime", required: false, description: "Effective before this moment." }),
     createdFrom: t.field({ type: "DateTime", required: false, description: "Recorded at or after this moment." }),
     createdTo: t.field({ type: "DateTime", required: false, description: "Recorded before this moment." }),
     stores: t.idList({ required: false, description: "Only actions at one of these stores (global IDs)." }),
     partners: t.idList({ required: false, description: "Only actions through one of these partners (global IDs)." }),
-    grant: t.id({ required: false, description: "Only actions that filled, spent, expired or voided this grant (Stripe's credit_grant)." }),
-    initiatorTypes: t.field({ type: [InitiatorTypeEnum], required: false, description: "Only actions caused by these kinds of party." }),
-    amountMin: t.field({ type: "Amount", required: false, description: "Only amounts of at least this many minor units." }),
-    amountMax: t.field({ type: "Amount", required: false, description: "Only amounts of at most this many minor units." }),
+    grant: t.id({
+      required: false,
+      description: "Only actions that filled, spent, expired or voided this grant (Stripe's credit_grant).",
+    }),
+    initiatorTypes: t.field({
+      type: [InitiatorTypeEnum],
+      required: false,
+      description: "Only actions caused by these kinds of party.",
+    }),
+    amountMin: t.field({
+      type: "Amount",
+      required: false,
+      description: "Only amounts of at least this many minor units.",
+    }),
+    amountMax: t.field({
+      type: "Amount",
+      required: false,
+      description: "Only amounts of at most this many minor units.",
+    }),
   }),
 });
 
 export const historyArgs = builder.args((t) => ({
-  first: t.int({ required: false, description: "Returns at most this many entries from the start (or from `after`); default 20, at most 100." }),
+  first: t.int({
+    required: false,
+    description: "Returns at most this many entries from the start (or from `after`); default 20, at most 100.",
+  }),
   after: t.string({ required: false, description: "Returns the entries after the entry with this cursor." }),
-  last: t.int({ required: false, description: "Returns at most this many entries from the end (or from `before`); at most 100." }),
+  last: t.int({
+    required: false,
+    description: "Returns at most this many entries from the end (or from `before`); at most 100.",
+  }),
   before: t.string({ required: false, description: "Returns the entries before the entry with this cursor." }),
-  offset: t.int({ required: false, description: "Skips this many entries from the start (CareCloud's offset); with `first`, not with cursors." }),
-  page: t.int({ required: false, description: "Page number from 1, of `first` entries each (Thought Industries' page); not with `offset` or cursors." }),
-  orderBy: t.field({ type: HistoryOrderInput, required: false, description: "The order; default EFFECTIVE_AT descending (latest first)." }),
+  offset: t.int({
+    required: false,
+    description: "Skips this many entries from the start (CareCloud's offset); with `first`, not with cursors.",
+  }),
+  page: t.int({
+    required: false,
+    description:
+      "Page number from 1, of `first` entries each (Thought Industries' page); not with `offset` or cursors.",
+  }),
+  orderBy: t.field({
+    type: HistoryOrderInput,
+    required: false,
+    description: "The order; default EFFECTIVE_AT descending (latest first).",
+  }),
   filter: t.field({ type: HistoryFilterInput, required: false, description: "Conditions the entries must meet." }),
 }));
 
@@ -90,7 +142,10 @@ interface HistoryEdge {
 const HistoryEdgeRef = builder.objectRef<HistoryEdge>("CreditHistoryEdge").implement({
   description: "One action in a history, with what it did to the account it is listed under.",
   fields: (t) => ({
-    cursor: t.string({ description: "Opaque position of the entry, for `after` and `before`.", resolve: (edge) => edge.cursor }),
+    cursor: t.string({
+      description: "Opaque position of the entry, for `after` and `before`.",
+      resolve: (edge) => edge.cursor,
+    }),
     node: t.field({
       type: CreditActionRef,
       description: "The action.",
@@ -101,14 +156,30 @@ const HistoryEdgeRef = builder.objectRef<HistoryEdge>("CreditHistoryEdge").imple
       description: "The account this entry belongs to (for a customer's history, which of its accounts).",
       resolve: async (edge, _args, context) => (await context.loaders.account.load(edge.entry.accountId)) as never,
     }),
-    direction: t.field({ type: DirectionEnum, description: "Whether the action added credits to the account or took them.", resolve: (edge) => edge.entry.direction }),
+    direction: t.field({
+      type: DirectionEnum,
+      description: "Whether the action added credits to the account or took them.",
+      resolve: (edge) => edge.entry.direction,
+    }),
     directionName: t.string({
       description: "The direction's name in the negotiated language.",
       resolve: (edge, _args, context) => localizedDirectionName(edge.entry.direction, context),
     }),
-    amount: t.field({ type: "Amount", description: "Credits moved on this account, in minor units.", resolve: (edge) => edge.entry.amount }),
-    balanceBefore: t.field({ type: "Amount", description: "The account's balance just before the action.", resolve: (edge) => edge.entry.balanceBefore }),
-    balanceAfter: t.field({ type: "Amount", description: "The account's balance just after the action.", resolve: (edge) => edge.entry.balanceAfter }),
+    amount: t.field({
+      type: "Amount",
+      description: "Credits moved on this account, in minor units.",
+      resolve: (edge) => edge.entry.amount,
+    }),
+    balanceBefore: t.field({
+      type: "Amount",
+      description: "The account's balance just before the action.",
+      resolve: (edge) => edge.entry.balanceBefore,
+    }),
+    balanceAfter: t.field({
+      type: "Amount",
+      description: "The account's balance just after the action.",
+      resolve: (edge) => edge.entry.balanceAfter,
+    }),
   }),
 });
 
@@ -137,7 +208,12 @@ export const CreditHistoryConnectionRef = builder.objectRef<HistoryResult>("Cred
       description: "Where this page lies in the whole history.",
       resolve: async (result) => {
         const page = await result.page();
-        return { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: page.startCursor, endCursor: page.endCursor };
+        return {
+          hasNextPage: page.hasNextPage,
+          hasPreviousPage: page.hasPreviousPage,
+          startCursor: page.startCursor,
+          endCursor: page.endCursor,
+        };
       },
     }),
     totalCount: t.int({
@@ -158,23 +234,36 @@ type HistoryArgs = {
   filter?: typeof HistoryFilterInput.$inferInput | null;
 };
 
-export async function resolveHistory(parent: HistoryParent, args: HistoryArgs, context: Context): Promise<HistoryResult> {
+export async function resolveHistory(
+  parent: HistoryParent,
+  args: HistoryArgs,
+  context: Context,
+): Promise<HistoryResult> {
   let offset = args.offset ?? null;
   if (args.page !== null && args.page !== undefined) {
-    if (offset !== null || args.after || args.before || args.last !== null && args.last !== undefined) {
+    if (offset !== null || args.after || args.before || (args.last !== null && args.last !== undefined)) {
       throw argumentError("INVALID_PAGINATION", "page", context, {}, "page goes with first only.");
     }
-    if (!Number.isInteger(args.page) || args.page < 1) throw argumentError("INVALID_PAGINATION", "page", context, {}, "page starts at 1.");
+    if (!Number.isInteger(args.page) || args.page < 1)
+      throw argumentError("INVALID_PAGINATION", "page", context, {}, "page starts at 1.");
     offset = (args.page - 1) * (args.first ?? historyPageLimits.default);
   }
   const key: HistoryKey = {
     parent,
     filter: historyFilter(args.filter ?? null, context),
     order: args.orderBy ?? defaultHistoryOrder,
-    page: { first: args.first ?? null, after: args.after ?? null, last: args.last ?? null, before: args.before ?? null, offset },
+    page: {
+      first: args.first ?? null,
+      after: args.after ?? null,
+      last: args.last ?? null,
+      before: args.before ?? null,
+      offset,
+    },
   };
   // Bad arguments are refused here, whichever fields are selected; the page is read on demand.
-  await refusingBadArguments(context, async () => checkHistoryArguments(context.database.engine, key.filter, key.order, key.page));
+  await refusingBadArguments(context, async () =>
+    checkHistoryArguments(context.database.engine, key.filter, key.order, key.page),
+  );
   return { key, page: () => refusingBadArguments(context, () => context.loaders.history.load(key)) };
 }
 
@@ -184,7 +273,13 @@ async function refusingBadArguments<T>(context: Context, read: () => Promise<T>)
     return await read();
   } catch (error) {
     if (error instanceof HistoryArgumentError) {
-      throw argumentError(error.code as never, error.field, context, { argument: error.field, ...error.params }, error.message);
+      throw argumentError(
+        error.code as never,
+        error.field,
+        context,
+        { argument: error.field, ...error.params },
+        error.message,
+      );
     }
     throw error;
   }
@@ -205,8 +300,12 @@ function historyFilter(filter: HistoryArgs["filter"], context: Context): History
     effectiveTo: filter.effectiveTo ? inputTime(filter.effectiveTo, context) : null,
     createdFrom: filter.createdFrom ? inputTime(filter.createdFrom, context) : null,
     createdTo: filter.createdTo ? inputTime(filter.createdTo, context) : null,
-    storeIds: filter.stores ? filter.stores.map((id) => decodeOrRefuse(String(id), "Store", "filter.stores", context)) : null,
-    partnerIds: filter.partners ? filter.partners.map((id) => decodeOrRefuse(String(id), "Partner", "filter.partners", context)) : null,
+    storeIds: filter.stores
+      ? filter.stores.map((id) => decodeOrRefuse(String(id), "Store", "filter.stores", context))
+      : null,
+    partnerIds: filter.partners
+      ? filter.partners.map((id) => decodeOrRefuse(String(id), "Partner", "filter.partners", context))
+      : null,
     grantId: filter.grant ? decodeOrRefuse(String(filter.grant), "CreditGrant", "filter.grant", context) : null,
     initiatorTypes: filter.initiatorTypes ?? null,
     amountMin: filter.amountMin ?? null,
@@ -219,4 +318,3 @@ function decodeOrRefuse(globalId: string, type: NodeTypeName, field: string, con
   if (!id) throw argumentError("INVALID_ID", field, context, { field }, "This is not a valid ID of the expected type.");
   return id;
 }
-

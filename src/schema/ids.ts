@@ -47,12 +47,15 @@ export function useGlobalIdErrors(): Plugin {
             ...result,
             errors: result.errors.map((error) =>
               isGlobalIdError(error)
-                ? new GraphQLError(translateError({ code: "INVALID_ID", params: {}, message: error.message }, language), {
-                    nodes: error.nodes,
-                    path: error.path,
-                    originalError: error.originalError,
-                    extensions: { code: "INVALID_ID" },
-                  })
+                ? new GraphQLError(
+                    translateError({ code: "INVALID_ID", params: {}, message: error.message }, language),
+                    {
+                      nodes: error.nodes,
+                      path: error.path,
+                      originalError: error.originalError,
+                      extensions: { code: "INVALID_ID" },
+                    },
+                  )
                 : error,
             ),
           });

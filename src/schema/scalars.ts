@@ -61,7 +61,11 @@ export function parseAmount(value: unknown, node?: ValueNode): bigint {
   if (typeof value === "string") return parseAmountText(value, node);
   if (typeof value === "number") {
     if (!Number.isInteger(value)) {
-      refuseAmount(`Amount must be a whole number of minor units; got ${value}; ${sendDigits}.`, "INVALID_AMOUNT", node);
+      refuseAmount(
+        `Amount must be a whole number of minor units; got ${value}; ${sendDigits}.`,
+        "INVALID_AMOUNT",
+        node,
+      );
     }
     // A JSON number beyond 2^53 has already been rounded by whoever wrote or read it, so its digits cannot
     // be trusted even when they look whole.
@@ -95,9 +99,17 @@ function parseAmountLiteral(node: ValueNode): bigint {
       return value;
     }
     case Kind.FLOAT:
-      return refuseAmount(`Amount must be a whole number of minor units; got ${node.value}; ${sendDigits}.`, "INVALID_AMOUNT", node);
+      return refuseAmount(
+        `Amount must be a whole number of minor units; got ${node.value}; ${sendDigits}.`,
+        "INVALID_AMOUNT",
+        node,
+      );
     default:
-      return refuseAmount(`Amount must be a string of digits; got ${shorten(print(node))}; ${sendDigits}.`, "INVALID_AMOUNT", node);
+      return refuseAmount(
+        `Amount must be a string of digits; got ${shorten(print(node))}; ${sendDigits}.`,
+        "INVALID_AMOUNT",
+        node,
+      );
   }
 }
 
@@ -165,7 +177,15 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /** Milliseconds since the epoch of the fields read as UTC. Date.UTC is not used: it maps years 0 to 99 to 1900 to 1999. */
-function utcMilliseconds(year: number, month: number, day: number, hour: number, minute: number, second: number, millisecond: number): number {
+function utcMilliseconds(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millisecond: number,
+): number {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, millisecond);
@@ -189,7 +209,8 @@ export function parseDateTime(text: string, node?: ValueNode): DateTimeInput {
   const minute = Number(mi ?? 0);
   const second = Number(s ?? 0);
   const millisecond = Number((fraction ?? "").padEnd(3, "0").slice(0, 3));
-  const impossible = (reason: string) => refuseDateTime(`"${shorten(text)}" is not a real date and time: ${reason}.`, node);
+  const impossible = (reason: string) =>
+    refuseDateTime(`"${shorten(text)}" is not a real date and time: ${reason}.`, node);
   if (month < 1 || month > 12) impossible("the month must be 01 to 12");
   if (day < 1 || day > daysInMonth(year, month)) {
     impossible(`day ${d} does not exist in ${y}-${mo}, which has ${daysInMonth(year, month)} days`);
@@ -212,7 +233,8 @@ export function parseDateTime(text: string, node?: ValueNode): DateTimeInput {
 }
 
 function parseDateTimeValue(value: unknown, node?: ValueNode): DateTimeInput {
-  if (typeof value !== "string") refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`, node);
+  if (typeof value !== "string")
+    refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`, node);
   return parseDateTime(value, node);
 }
 
@@ -281,7 +303,15 @@ function exactOffsetAt(instant: number, timeZone: string): number {
   const year = fields.era === "BC" || fields.era === "B" ? 1 - Number(fields.year) : Number(fields.year);
   // Some engines have written midnight as hour 24 despite h23; it is the same midnight.
   const hour = Number(fields.hour) % 24;
-  const local = utcMilliseconds(year, Number(fields.month), Number(fields.day), hour, Number(fields.minute), Number(fields.second), 0);
+  const local = utcMilliseconds(
+    year,
+    Number(fields.month),
+    Number(fields.day),
+    hour,
+    Number(fields.minute),
+    Number(fields.second),
+    0,
+  );
   return local - whole;
 }
 
@@ -299,10 +329,20 @@ function exactOffsetAt(instant: number, timeZone: string): number {
  */
 export function resolveDateTimeInput(value: DateTimeInput, timeZone: string): Date {
   if (value.kind === "instant") return new Date(value.date.getTime());
-  const wall = utcMilliseconds(value.year, value.month, value.day, value.hour, value.minute, value.second, value.millisecond);
+  const wall = utcMilliseconds(
+    value.year,
+    value.month,
+    value.day,
+    value.hour,
+    value.minute,
+    value.second,
+    value.millisecond,
+  );
   const before = offsetAt(wall - day, timeZone);
   const after = offsetAt(wall + day, timeZone);
-  const valid = [...new Set([before, after])].map((offset) => wall - offset).filter((instant) => offsetAt(instant, timeZone) === wall - instant);
+  const valid = [...new Set([before, after])]
+    .map((offset) => wall - offset)
+    .filter((instant) => offsetAt(instant, timeZone) === wall - instant);
   if (valid.length > 0) return new Date(Math.min(...valid));
   return new Date(wall - before);
 }
@@ -344,7 +384,9 @@ function serializeDateTime(value: unknown): string {
     return value.toISOString().replace(/Z$/, "+00:00");
   }
   if (typeof value === "string" && formattedPattern.test(value)) return value;
-  throw new TypeError(`DateTime cannot represent ${describe(value)}: resolvers return a Date or a string from formatDateTime.`);
+  throw new TypeError(
+    `DateTime cannot represent ${describe(value)}: resolvers return a Date or a string from formatDateTime.`,
+  );
 }
 
 export const DateTimeScalar = new GraphQLScalarType<DateTimeInput, string>({
@@ -366,7 +408,8 @@ export const DateTimeScalar = new GraphQLScalarType<DateTimeInput, string>({
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return `"${shorten(value)}"`;
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return `${typeof value} ${String(value)}`;
   if (Array.isArray(value)) return "a list";
   return typeof value === "object" ? "an object" : typeof value;
 }

@@ -4,6 +4,7 @@ import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Partner, Store } from "../generated/postgres/client.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
 import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
@@ -19,11 +20,20 @@ for (const [ref, kind, loader] of [
         ? "A point of sale or channel of the tenant's, where credits are earned or spent."
         : "A business partner of the tenant's, through whom credits are earned or spent.",
     id: { resolve: (row) => row.id },
-    loadMany: (ids, context) => context.loaders[loader].loadMany(ids).then(throwLoadErrors) as Promise<(Store | null)[]>,
+    loadMany: (ids, context) =>
+      context.loaders[loader].loadMany(ids).then(throwLoadErrors) as Promise<(Store | null)[]>,
     fields: (t) => ({
-      externalId: t.string({ nullable: true, description: `The tenant's own id of the ${kind}.`, resolve: (row) => row.externalId }),
+      externalId: t.string({
+        nullable: true,
+        description: `The tenant's own id of the ${kind}.`,
+        resolve: (row) => row.externalId,
+      }),
       name: t.string({ description: `Name of the ${kind}.`, resolve: (row) => row.name }),
-      createdAt: t.field({ type: "DateTime", description: "When it was created.", resolve: (row, _args, context) => tenantTime(row.createdAt, context) }),
+      createdAt: t.field({
+        type: "DateTime",
+        description: "When it was created.",
+        resolve: (row, _args, context) => tenantTime(row.createdAt, context),
+      }),
     }),
   });
 }
@@ -37,66 +47,121 @@ for (const [ref, kind, loader] of [
 builder.queryFields((t) => ({
   stores: t.connection({
     type: StoreRef,
-    description: "The tenant's stores, oldest first.",
+    description:
+      "The tenant's stores, oldest first. Never null: a list that exists always (empty when there is nothing); its " +
+      "only failures refuse the request itself (no valid key, a page size out of range), which an error says better than a null.",
     resolve: (_parent, args, context) => listPlaces(args, context, "store") as never,
   }),
   partners: t.connection({
     type: PartnerRef,
-    description: "The tenant's partners, oldest first.",
+    description: "The tenant's partners, oldest first. Never null, for the same reason as `stores`.",
     resolve: (_parent, args, context) => listPlaces(args, context, "partner") as never,
   }),
 }));
 
-function listPlaces(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }, context: Context, kind: "store" | "partner") {
+function listPlaces(
+  args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null },
+  context: Context,
+  kind: "store" | "partner",
+) {
   const tenantId = requireTenant(context).id;
   checkPageSize(args, context);
-  return resolveOffsetConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, ({ limit, offset }) => {
-    const query = { where: { tenantId }, orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }], skip: offset, take: limit };
-    return kind === "store" ? context.database.read.store.findMany(query) : context.database.read.partner.findMany(query);
-  });
+  return resolveOffsetConnection(
+    { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
+    ({ limit, offset }) => {
+      const query = {
+        where: { tenantId },
+        orderBy: [{ createdAt: "asc" as const }, { id: "asc" as const }],
+        skip: offset,
+        take: limit,
+      };
+      return kind === "store"
+        ? context.database.read.store.findMany(query)
+        : context.database.read.partner.findMany(query);
+    },
+  );
 }
 
-const PlaceInput = builder.inputType("CreatePlaceInput", {
-  description: "A new store or partner.",
-  fields: (t) => ({
-    name: t.string({ required: true, description: "Display name (1 to 200 characters)." }),
-    externalId: t.string({ required: false, description: "The tenant's own id for it, unique per tenant." }),
-  }),
-});
+// Each mutation has an input of its own, named after it, although the two take the same fields today: a field
+// one of them gains later (a store's address) must not appear on the other.
+const placeInput = (name: string, kind: "store" | "partner") =>
+  builder.inputType(name, {
+    description: `A new ${kind}.`,
+    fields: (t) => ({
+      name: t.string({ required: true, description: "Display name (1 to 200 characters)." }),
+      externalId: t.string({ required: false, description: "The tenant's own id for it, unique per tenant." }),
+    }),
+  });
+const CreateStoreInput = placeInput("CreateStoreInput", "store");
+const CreatePartnerInput = placeInput("CreatePartnerInput", "partner");
 
-const CreateStorePayload = builder.objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload").implement({
-  description: "Result of createStore.",
-  fields: (t) => ({
-    store: t.field({ type: StoreRef, nullable: true, description: "The new store; null when userErrors is not empty.", resolve: (payload) => payload.store }),
-    userErrors: t.field({ type: [UserErrorRef], description: "Why the store was not created.", resolve: (payload) => payload.userErrors }),
-  }),
-});
+const CreateStorePayload = builder
+  .objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload")
+  .implement({
+    description: "Result of createStore.",
+    fields: (t) => ({
+      store: t.field({
+        type: StoreRef,
+        nullable: true,
+        description: "The new store; null when userErrors is not empty.",
+        resolve: (payload) => payload.store,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why the store was not created.",
+        resolve: (payload) => payload.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+    }),
+  });
 
-const CreatePartnerPayload = builder.objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload").implement({
-  description: "Result of createPartner.",
-  fields: (t) => ({
-    partner: t.field({ type: PartnerRef, nullable: true, description: "The new partner; null when userErrors is not empty.", resolve: (payload) => payload.partner }),
-    userErrors: t.field({ type: [UserErrorRef], description: "Why the partner was not created.", resolve: (payload) => payload.userErrors }),
-  }),
-});
+const CreatePartnerPayload = builder
+  .objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload")
+  .implement({
+    description: "Result of createPartner.",
+    fields: (t) => ({
+      partner: t.field({
+        type: PartnerRef,
+        nullable: true,
+        description: "The new partner; null when userErrors is not empty.",
+        resolve: (payload) => payload.partner,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why the partner was not created.",
+        resolve: (payload) => payload.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+    }),
+  });
 
 builder.mutationFields((t) => ({
   createStore: t.field({
     type: CreateStorePayload,
     description: "Creates a store that credit actions can name.",
-    args: { input: t.arg({ type: PlaceInput, required: true, description: "The new store." }) },
+    args: { input: t.arg({ type: CreateStoreInput, required: true, description: "The new store." }) },
     resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createStore(requireTenant(context).id, { name: input.name, externalId: input.externalId });
-      return result.ok ? { store: result.store, userErrors: [] } : { store: null, userErrors: userErrorsOf(result, context) };
+      const result = await context.ledger.createStore(requireTenant(context).id, {
+        name: input.name,
+        externalId: input.externalId,
+      });
+      return result.ok
+        ? { store: result.store, userErrors: [] }
+        : { store: null, userErrors: userErrorsOf(result, context) };
     },
   }),
   createPartner: t.field({
     type: CreatePartnerPayload,
     description: "Creates a partner that credit actions can name.",
-    args: { input: t.arg({ type: PlaceInput, required: true, description: "The new partner." }) },
+    args: { input: t.arg({ type: CreatePartnerInput, required: true, description: "The new partner." }) },
     resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createPartner(requireTenant(context).id, { name: input.name, externalId: input.externalId });
-      return result.ok ? { partner: result.partner, userErrors: [] } : { partner: null, userErrors: userErrorsOf(result, context) };
+      const result = await context.ledger.createPartner(requireTenant(context).id, {
+        name: input.name,
+        externalId: input.externalId,
+      });
+      return result.ok
+        ? { partner: result.partner, userErrors: [] }
+        : { partner: null, userErrors: userErrorsOf(result, context) };
     },
   }),
 }));

@@ -13,25 +13,41 @@ const day = 24 * 60 * 60 * 1000;
  * Creates the demo tenant with its data and a development API key (read and write) on an empty database.
  * The key's secret is returned once, as every key's is.
  */
-export async function ensureDemoData(database: Database): Promise<{ created: boolean; tenantName: string; apiKey?: string }> {
+export async function ensureDemoData(
+  database: Database,
+): Promise<{ created: boolean; tenantName: string; apiKey?: string }> {
   if ((await database.read.tenant.count()) > 0) return { created: false, tenantName: demoTenantName };
   const ledger = createLedger(database);
   const now = Date.now();
   const daysAgo = (days: number) => new Date(now - days * day);
 
-  const tenant = must(await ledger.createTenant({ name: demoTenantName, timeZone: "Europe/Prague", defaultLocale: "cs" })).tenant;
+  const tenant = must(
+    await ledger.createTenant({ name: demoTenantName, timeZone: "Europe/Prague", defaultLocale: "cs" }),
+  ).tenant;
   const t = tenant.id;
   const oldTown = must(await ledger.createStore(t, { name: "Old Town café", externalId: "store-prague-1" })).store;
   const brno = must(await ledger.createStore(t, { name: "Brno roastery shop", externalId: "store-brno-1" })).store;
-  const airline = must(await ledger.createPartner(t, { name: "Sky Miles partner programme", externalId: "partner-sky" })).partner;
+  const airline = must(
+    await ledger.createPartner(t, { name: "Sky Miles partner programme", externalId: "partner-sky" }),
+  ).partner;
 
-  const jana = must(await ledger.createCustomer(t, { externalId: "CUST-1001", name: "Jana Nováková", email: "jana@example.com" })).customer;
-  const petr = must(await ledger.createCustomer(t, { externalId: "CUST-1002", name: "Petr Svoboda", email: "petr@example.com" })).customer;
+  const jana = must(
+    await ledger.createCustomer(t, { externalId: "CUST-1001", name: "Jana Nováková", email: "jana@example.com" }),
+  ).customer;
+  const petr = must(
+    await ledger.createCustomer(t, { externalId: "CUST-1002", name: "Petr Svoboda", email: "petr@example.com" }),
+  ).customer;
   const alex = must(await ledger.createCustomer(t, { externalId: "CUST-1003", name: "Alex Morgan" })).customer;
 
-  const janaPoints = must(await ledger.openAccount(t, { customerId: jana.id, name: "Loyalty points", currency: "PTS" })).account;
-  const janaCredit = must(await ledger.openAccount(t, { customerId: jana.id, name: "Store credit", currency: "CZK" })).account;
-  const petrPoints = must(await ledger.openAccount(t, { customerId: petr.id, name: "Loyalty points", currency: "PTS" })).account;
+  const janaPoints = must(
+    await ledger.openAccount(t, { customerId: jana.id, name: "Loyalty points", currency: "PTS" }),
+  ).account;
+  const janaCredit = must(
+    await ledger.openAccount(t, { customerId: jana.id, name: "Store credit", currency: "CZK" }),
+  ).account;
+  const petrPoints = must(
+    await ledger.openAccount(t, { customerId: petr.id, name: "Loyalty points", currency: "PTS" }),
+  ).account;
   const alexPrepaid = must(
     await ledger.openAccount(t, { customerId: alex.id, name: "Prepaid card", currency: "EUR", overdraftLimit: 500n }),
   ).account;
@@ -63,10 +79,23 @@ export async function ensureDemoData(database: Database): Promise<{ created: boo
       partnerId: airline.id,
       note: "Welcome bonus from Sky Miles",
       effectiveAt: daysAgo(30),
-      grant: { name: "Partner welcome bonus", category: "PROMOTIONAL", priority: 10, expiresAt: new Date(now + 60 * day) },
+      grant: {
+        name: "Partner welcome bonus",
+        category: "PROMOTIONAL",
+        priority: 10,
+        expiresAt: new Date(now + 60 * day),
+      },
     }),
   );
-  must(await ledger.reduce(t, { accountId: janaPoints.id, amount: 250n, storeId: oldTown.id, note: "Redeemed: free bag of beans", effectiveAt: daysAgo(20) }));
+  must(
+    await ledger.reduce(t, {
+      accountId: janaPoints.id,
+      amount: 250n,
+      storeId: oldTown.id,
+      note: "Redeemed: free bag of beans",
+      effectiveAt: daysAgo(20),
+    }),
+  );
   must(
     await ledger.transfer(t, {
       sourceAccountId: janaPoints.id,
@@ -78,13 +107,48 @@ export async function ensureDemoData(database: Database): Promise<{ created: boo
     }),
   );
 
-  must(await ledger.deposit(t, { accountId: janaCredit.id, amount: 49900n, storeId: brno.id, note: "Refund as store credit (100% quality guarantee)", externalReference: "invoice:INV-2026-0042/line:1", effectiveAt: daysAgo(25) }));
-  const spend = must(await ledger.reduce(t, { accountId: janaCredit.id, amount: 12900n, storeId: oldTown.id, note: "Paid for 'Brazil Santos' 500 g", effectiveAt: daysAgo(5) }));
+  must(
+    await ledger.deposit(t, {
+      accountId: janaCredit.id,
+      amount: 49900n,
+      storeId: brno.id,
+      note: "Refund as store credit (100% quality guarantee)",
+      externalReference: "invoice:INV-2026-0042/line:1",
+      effectiveAt: daysAgo(25),
+    }),
+  );
+  const spend = must(
+    await ledger.reduce(t, {
+      accountId: janaCredit.id,
+      amount: 12900n,
+      storeId: oldTown.id,
+      note: "Paid for 'Brazil Santos' 500 g",
+      effectiveAt: daysAgo(5),
+    }),
+  );
   must(await ledger.reverse(t, { actionId: spend.action.id, note: "Order cancelled", effectiveAt: daysAgo(4) }));
 
-  must(await ledger.deposit(t, { accountId: petrPoints.id, amount: 50n, storeId: brno.id, note: "Points for purchase", effectiveAt: daysAgo(3) }));
-  must(await ledger.deposit(t, { accountId: alexPrepaid.id, amount: 2000n, note: "Card top-up", effectiveAt: daysAgo(8) }));
-  must(await ledger.reduce(t, { accountId: alexPrepaid.id, amount: 2350n, storeId: oldTown.id, note: "Team breakfast (uses the overdraft)", effectiveAt: daysAgo(1) }));
+  must(
+    await ledger.deposit(t, {
+      accountId: petrPoints.id,
+      amount: 50n,
+      storeId: brno.id,
+      note: "Points for purchase",
+      effectiveAt: daysAgo(3),
+    }),
+  );
+  must(
+    await ledger.deposit(t, { accountId: alexPrepaid.id, amount: 2000n, note: "Card top-up", effectiveAt: daysAgo(8) }),
+  );
+  must(
+    await ledger.reduce(t, {
+      accountId: alexPrepaid.id,
+      amount: 2350n,
+      storeId: oldTown.id,
+      note: "Team breakfast (uses the overdraft)",
+      effectiveAt: daysAgo(1),
+    }),
+  );
 
   const problems = await ledger.verify({ tenantId: t });
   if (problems.length > 0) throw new Error(`Demo data does not verify: ${JSON.stringify(problems)}`);

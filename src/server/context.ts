@@ -3,13 +3,12 @@
 // A new context is created for each request, so everything that caches (the loaders) is scoped to one
 // request and one tenant. The caller comes from the request's API key; without a valid key there is no
 // tenant, and every field that reads or writes tenant data refuses with UNAUTHENTICATED.
-import { GraphQLError } from "graphql";
 import { authenticate, type Caller, presentedKey } from "../auth/api-keys.ts";
 import type { Database } from "../db/client.ts";
 import type { Tenant } from "../generated/postgres/client.ts";
 import { negotiateLanguage } from "../i18n/accept-language.ts";
 import { type Language, supportedLanguages, toLanguage } from "../i18n/languages.ts";
-import { translateError } from "../i18n/messages.ts";
+import { unauthenticated } from "../auth/unauthenticated.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 
@@ -29,14 +28,28 @@ export interface CreateContextOptions {
   request: Request;
   database: Database;
   ledger: Ledger;
+  /** The caller, when the request's key was already checked (the gateway checks it at the door). */
+  caller?: Caller | null;
 }
 
-export async function createContext({ request, database, ledger }: CreateContextOptions): Promise<Context> {
-  const key = presentedKey(request.headers);
-  const caller = key ? await authenticate(database, key, ledger.clock()) : null;
+export async function createContext({
+  request,
+  database,
+  ledger,
+  caller: known,
+}: CreateContextOptions): Promise<Context> {
+  const key = known === undefined ? presentedKey(request.headers) : null;
+  const caller = known !== undefined ? known : key ? await authenticate(database, key, ledger.clock()) : null;
   const fallback = toLanguage(caller?.tenant.defaultLocale);
   const language = negotiateLanguage(request.headers.get("accept-language"), supportedLanguages, fallback);
-  return { request, database, ledger, caller, language, loaders: createLoaders(ledger, caller?.tenant.id ?? null, language) };
+  return {
+    request,
+    database,
+    ledger,
+    caller,
+    language,
+    loaders: createLoaders(ledger, caller?.tenant.id ?? null, language),
+  };
 }
 
 /** Replaces the request's loaders with empty ones, after a write (see src/schema/plugins/fresh-loaders.ts). */
@@ -48,9 +61,4 @@ export function renewLoaders(context: Context): void {
 export function requireTenant(context: Context): Tenant {
   if (!context.caller) throw unauthenticated(context.language);
   return context.caller.tenant;
-}
-
-export function unauthenticated(language: Language): GraphQLError {
-  const message = translateError({ code: "UNAUTHENTICATED", params: {}, message: "This needs a valid API key." }, language);
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
 }

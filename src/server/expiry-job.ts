@@ -4,7 +4,11 @@
 // from settling one grant twice.
 import type { Ledger } from "../ledger/index.ts";
 
-export function startExpiryJob(ledger: Ledger, intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
+export function startExpiryJob(
+  ledger: Ledger,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(() => ledger.settleDue()).catch(onError);

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../config/config.ts";
+import { trackAcceptTimes } from "./observability/accept-time.ts";
 import type { Gateway } from "./yoga.ts";
 
 /** How long a client may take to send its request headers, and its whole request. */
@@ -63,6 +64,7 @@ export async function startHttpServer(
     if (shuttingDown) response.setHeader("connection", "close");
     gateway(request, response);
   });
+  trackAcceptTimes(server);
 
   // Slow clients hold a connection (and a socket) while they trickle their request in; these bound how long
   // that may take, well below Node's defaults (60 s for headers, 5 min for the whole request), so that a

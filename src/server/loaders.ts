@@ -32,7 +32,7 @@ import type { Language } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { isStorableText } from "../ledger/validation.ts";
 import { databaseIdPattern } from "../schema/ids.ts";
-import { unauthenticated } from "./context.ts";
+import { unauthenticated } from "../auth/unauthenticated.ts";
 
 export interface HistoryKey {
   parent: HistoryParent;
@@ -43,143 +43,203 @@ export interface HistoryKey {
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
+/** What every loader of one request shares: the ledger, and the tenant it reads for. */
+interface Scope {
+  ledger: Ledger;
+  /** The caller's tenant; throws UNAUTHENTICATED for a request without a valid key. */
+  tenant(): string;
+}
+
+/**
+ * The request's loaders, one per relation. Accounts are read with every expiry due by the moment of the
+ * read recorded first, so no balance, grant or history shown is stale (see src/ledger/reads.ts); rows that
+ * one loader reads for another (a history page's actions and stores, a customer's accounts) are primed
+ * into that one, so the request does not read them twice.
+ */
 export function createLoaders(ledger: Ledger, tenantId: string | null, language: Language) {
-  const database = ledger.database;
-  const tenant = (): string => {
-    if (tenantId === null) throw unauthenticated(language);
-    return tenantId;
-  };
-  // Expirations due by the moment of a read are recorded before an account's balance, grants or history are
-  // shown, so none is ever stale. The account rows say whether one is due (next_lapse_at), so a read that
-  // finds nothing due costs no statement for it.
-  const settle: Settle = async (accountIds) => {
-    await ledger.settleDue({ tenantId: tenant(), accountIds });
-  };
-  const historyOptions = (): HistoryReadOptions => ({
-    asOf: ledger.clock(),
-    settle: async (parents) => {
-      const accountIds = parents.filter((parent) => parent.kind === "account").map((parent) => parent.id);
-      const customerIds = parents.filter((parent) => parent.kind === "customer").map((parent) => parent.id);
-      if (accountIds.length > 0) await ledger.settleDue({ tenantId: tenant(), accountIds });
-      if (customerIds.length > 0) await ledger.settleDue({ tenantId: tenant(), customerIds });
+  const scope: Scope = {
+    ledger,
+    tenant: () => {
+      if (tenantId === null) throw unauthenticated(language);
+      return tenantId;
     },
-  });
+  };
+  const { database } = ledger;
+  const settle: Settle = (accountIds) =>
+    ledger.settleDue({ tenantId: scope.tenant(), accountIds }).then(() => undefined);
 
-  /** A loader of one model by id, scoped to the tenant. */
-  function byId<T extends { id: string }>(find: (ids: string[], tenantId: string) => Promise<T[]>) {
-    return new DataLoader<string, T | null>(async (ids) => {
-      // `node(id:)` decodes any global ID it is given; only ids that can name a row go to the database.
-      const valid = ids.filter((id) => databaseIdPattern.test(id));
-      const rows = valid.length > 0 ? await find(valid, tenant()) : [];
-      const byKey = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byKey.get(id) ?? null);
-    });
-  }
-
-  /** A loader of the rows that belong to each key (one query for all keys). */
-  function groupedBy<T>(find: (keys: string[], tenantId: string) => Promise<T[]>, keyOf: (row: T) => string) {
-    return new DataLoader<string, T[]>(async (keys) => {
-      const rows = await find([...keys], tenant());
-      const groups = new Map<string, T[]>();
-      for (const row of rows) {
-        const group = groups.get(keyOf(row));
-        if (group) group.push(row);
-        else groups.set(keyOf(row), [row]);
-      }
-      return keys.map((key) => groups.get(key) ?? []);
-    });
-  }
-
-  /**
-   * History pages batch per distinct (filter, order, page) signature: 50 customers each asking for their 20
-   * latest actions are one statement, whatever the number of customers.
-   */
-  function historyLoader<R>(read: (parents: HistoryParent[], key: HistoryKey) => Promise<Map<string, R>>, empty: R) {
-    return new DataLoader<HistoryKey, R, string>(
-      async (keys) => {
-        const groups = new Map<string, HistoryKey[]>();
-        for (const key of keys) {
-          const signature = stableKey({ filter: key.filter, order: key.order, page: key.page, kind: key.parent.kind });
-          const group = groups.get(signature);
-          if (group) group.push(key);
-          else groups.set(signature, [key]);
-        }
-        const results = new Map<HistoryKey, R>();
-        for (const group of groups.values()) {
-          const first = group[0] as HistoryKey;
-          const answers = await read(
-            group.map((key) => key.parent),
-            first,
-          );
-          for (const key of group) results.set(key, answers.get(key.parent.id) ?? empty);
-        }
-        return keys.map((key) => results.get(key) ?? empty);
-      },
-      { cacheKeyFn: stableKey },
-    );
-  }
-
-  const account = byId<CreditAccount>((ids, tenantId) => reads.accounts(database, tenantId, ids, ledger.clock(), settle));
-  const action = byId<CreditAction>((ids, tenantId) => reads.actionsById(database, tenantId, ids));
-  const store = byId<Store>((ids, tenantId) => reads.storesById(database, tenantId, ids));
-  const partner = byId<Partner>((ids, tenantId) => reads.partnersById(database, tenantId, ids));
+  const account = byId<CreditAccount>(scope, (ids, tenantId) =>
+    reads.accounts(database, tenantId, ids, ledger.clock(), settle),
+  );
+  const action = byId<CreditAction>(scope, (ids, tenantId) => reads.actionsById(database, tenantId, ids));
+  const store = byId<Store>(scope, (ids, tenantId) => reads.storesById(database, tenantId, ids));
+  const partner = byId<Partner>(scope, (ids, tenantId) => reads.partnersById(database, tenantId, ids));
 
   return {
-    customer: byId<Customer>((ids, tenantId) => reads.customersById(database, tenantId, ids)),
-    customerByExternalId: new DataLoader<string, Customer | null>(async (externalIds) => {
+    customer: byId<Customer>(scope, (ids, tenantId) => reads.customersById(database, tenantId, ids)),
+    customerByExternalId: byKey<Customer>(
+      scope,
       // Text no customer can have (see isStorableText) matches none, without asking the database.
-      const rows = await reads.customersByExternalId(database, tenant(), externalIds.filter(isStorableText));
-      const byKey = new Map(rows.map((row) => [row.externalId, row]));
-      return externalIds.map((externalId) => byKey.get(externalId) ?? null);
-    }),
-    /** Accounts with their current balances: expirations due by now are settled first. */
+      (externalIds, tenantId) => reads.customersByExternalId(database, tenantId, externalIds.filter(isStorableText)),
+      (customer) => customer.externalId,
+    ),
     account,
     accountsOfCustomer: groupedBy<CreditAccount>(
-      async (customerIds, tenantId) => {
-        const rows = await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle);
-        // The same rows answer `account` for the rest of the request.
-        for (const row of rows) account.prime(row.id, row);
-        return rows;
-      },
+      scope,
+      async (customerIds, tenantId) =>
+        primed(account, await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle)),
       (row) => row.customerId,
     ),
     action,
-    reversalOf: new DataLoader<string, CreditAction | null>(async (actionIds) => {
-      const rows = await reads.reversalsOf(database, tenant(), actionIds);
-      const byKey = new Map(rows.map((row) => [row.reversesActionId, row]));
-      return actionIds.map((id) => byKey.get(id) ?? null);
-    }),
-    entriesOfAction: groupedBy<CreditEntry>((actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds), (entry) => entry.actionId),
+    reversalOf: byKey<CreditAction>(
+      scope,
+      (actionIds, tenantId) => reads.reversalsOf(database, tenantId, actionIds),
+      (row) => row.reversesActionId,
+    ),
+    entriesOfAction: groupedBy<CreditEntry>(
+      scope,
+      (actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds),
+      (entry) => entry.actionId,
+    ),
     allocationsOfAction: groupedBy<CreditAllocation>(
+      scope,
       (actionIds, tenantId) => reads.allocationsOfActions(database, tenantId, actionIds),
       (allocation) => allocation.actionId,
     ),
-    /** All grants of each account, oldest first; expirations due by now are settled first. */
+    /** All grants of each account, oldest first, after the accounts' due expiries are recorded. */
     grantsOfAccount: groupedBy<CreditGrant>(
+      scope,
       async (accountIds, tenantId) => {
         await account.loadMany(accountIds);
         return reads.grantsOfAccounts(database, tenantId, accountIds);
       },
       (grant) => grant.accountId,
     ),
-    grant: byId<CreditGrant>((ids, tenantId) => reads.grantsById(database, tenantId, ids)),
+    grant: byId<CreditGrant>(scope, (ids, tenantId) => reads.grantsById(database, tenantId, ids)),
     store,
     partner,
-    history: historyLoader<HistoryPage>(
-      async (parents, key) => {
-        const pages = await readHistories(database, tenant(), parents, key.filter, key.order, key.page, historyOptions());
-        // Each page came with its actions, stores and partners: they answer those loaders for the request.
-        for (const page of pages.values()) {
-          for (const row of page.actions) action.prime(row.id, row);
-          for (const row of page.stores) store.prime(row.id, row);
-          for (const row of page.partners) partner.prime(row.id, row);
-        }
-        return pages;
-      },
-      { entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    history: historyLoader<HistoryPage>(scope, emptyPage, async (parents, key, tenantId) => {
+      const pages = await readHistories(database, tenantId, parents, key.filter, key.order, key.page, settling(scope));
+      // Each page came with its actions, stores and partners: they answer those loaders for the request.
+      for (const page of pages.values()) {
+        primed(action, page.actions);
+        primed(store, page.stores);
+        primed(partner, page.partners);
+      }
+      return pages;
+    }),
+    historyCount: historyLoader<number>(scope, 0, (parents, key, tenantId) =>
+      countHistories(database, tenantId, parents, key.filter, settling(scope)),
     ),
-    historyCount: historyLoader<number>((parents, key) => countHistories(database, tenant(), parents, key.filter, historyOptions()), 0),
   };
+}
+
+const emptyPage: HistoryPage = {
+  entries: [],
+  actions: [],
+  stores: [],
+  partners: [],
+  cursors: [],
+  hasNextPage: false,
+  hasPreviousPage: false,
+  startCursor: null,
+  endCursor: null,
+};
+
+/** A history read as of now, recording the expirations due on its parents' accounts first. */
+function settling(scope: Scope): HistoryReadOptions {
+  return {
+    asOf: scope.ledger.clock(),
+    settle: async (parents) => {
+      const tenantId = scope.tenant();
+      const accountIds = parents.filter((parent) => parent.kind === "account").map((parent) => parent.id);
+      const customerIds = parents.filter((parent) => parent.kind === "customer").map((parent) => parent.id);
+      if (accountIds.length > 0) await scope.ledger.settleDue({ tenantId, accountIds });
+      if (customerIds.length > 0) await scope.ledger.settleDue({ tenantId, customerIds });
+    },
+  };
+}
+
+/** Puts rows read for another loader into this one, and returns them. */
+function primed<T extends { id: string }>(loader: DataLoader<string, T | null>, rows: T[]): T[] {
+  for (const row of rows) loader.prime(row.id, row);
+  return rows;
+}
+
+/** A loader of one row by id, scoped to the tenant. */
+function byId<T extends { id: string }>(scope: Scope, find: (ids: string[], tenantId: string) => Promise<T[]>) {
+  return new DataLoader<string, T | null>(async (ids) => {
+    // `node(id:)` decodes any global ID it is given; only ids that can name a row go to the database.
+    const valid = ids.filter((id) => databaseIdPattern.test(id));
+    const rows = valid.length > 0 ? await find(valid, scope.tenant()) : [];
+    const found = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
+}
+
+/** A loader of at most one row per key, found by another unique column. */
+function byKey<T>(
+  scope: Scope,
+  find: (keys: string[], tenantId: string) => Promise<T[]>,
+  keyOf: (row: T) => string | null,
+) {
+  return new DataLoader<string, T | null>(async (keys) => {
+    const rows = await find([...keys], scope.tenant());
+    const found = new Map(rows.map((row) => [keyOf(row), row]));
+    return keys.map((key) => found.get(key) ?? null);
+  });
+}
+
+/** A loader of the rows that belong to each key (one query for all keys). */
+function groupedBy<T>(
+  scope: Scope,
+  find: (keys: string[], tenantId: string) => Promise<T[]>,
+  keyOf: (row: T) => string,
+) {
+  return new DataLoader<string, T[]>(async (keys) => {
+    const rows = await find([...keys], scope.tenant());
+    const groups = new Map<string, T[]>();
+    for (const row of rows) {
+      const group = groups.get(keyOf(row));
+      if (group) group.push(row);
+      else groups.set(keyOf(row), [row]);
+    }
+    return keys.map((key) => groups.get(key) ?? []);
+  });
+}
+
+/**
+ * History pages batch per distinct (filter, order, page) signature: 50 customers each asking for their 20
+ * latest actions are one statement, whatever the number of customers.
+ */
+function historyLoader<R>(
+  scope: Scope,
+  empty: R,
+  read: (parents: HistoryParent[], key: HistoryKey, tenantId: string) => Promise<Map<string, R>>,
+) {
+  return new DataLoader<HistoryKey, R, string>(
+    async (keys) => {
+      const groups = new Map<string, HistoryKey[]>();
+      for (const key of keys) {
+        const signature = stableKey({ filter: key.filter, order: key.order, page: key.page, kind: key.parent.kind });
+        const group = groups.get(signature);
+        if (group) group.push(key);
+        else groups.set(signature, [key]);
+      }
+      const results = new Map<HistoryKey, R>();
+      for (const group of groups.values()) {
+        const first = group[0] as HistoryKey;
+        const answers = await read(
+          group.map((key) => key.parent),
+          first,
+          scope.tenant(),
+        );
+        for (const key of group) results.set(key, answers.get(key.parent.id) ?? empty);
+      }
+      return keys.map((key) => results.get(key) ?? empty);
+    },
+    { cacheKeyFn: stableKey },
+  );
 }
 
 /** JSON with sorted keys and bigints and dates spelled out, so equal requests batch and cache together. */

@@ -11,15 +11,21 @@ import type { Database } from "../db/client.ts";
 import { useGlobalIdErrors } from "../schema/ids.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
+import { useContentNegotiation } from "./content-negotiation.ts";
 import { createContext, type Context } from "./context.ts";
+import { requestLanguage } from "./guards/refusal.ts";
+import { useErrorPresentation } from "./error-presentation.ts";
 import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.ts";
+import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
+import { databaseFaultMasking } from "./observability/database-faults.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
+import { defined } from "../assert.ts";
 
 /** The settings the gateway itself reads; any left out take their documented defaults. */
 export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
@@ -59,8 +65,6 @@ export interface CreateGatewayOptions {
    * with resolvers the real API does not have.
    */
   schema?: GraphQLSchema;
-  /** An API key GraphiQL sends by default (the development demo key); null leaves the headers to the user. */
-  graphiqlApiKey?: string | null;
   /**
    * Maintenance and load-shedding state, to switch maintenance at run time; by default one built from the
    * configuration.
@@ -82,7 +86,6 @@ export function createGateway({
   ledger = createLedger(database),
   config: givenConfig,
   schema = gatewaySchema,
-  graphiqlApiKey = null,
   admission: givenAdmission,
   logWriter,
   rateLimitKeyPrefix,
@@ -105,17 +108,26 @@ export function createGateway({
       ...(rateLimitKeyPrefix ? { keyPrefix: rateLimitKeyPrefix } : {}),
     });
   const rateLimit = createRateLimitGuard(rateLimiter, { graphqlEndpoint, trustedProxies: config.trustedProxies });
+  const authentication = createAuthentication({
+    database,
+    clock: () => ledger.clock(),
+    graphqlEndpoint,
+    countInvalidKey: (request) => rateLimit.checkCaller(request, null),
+  });
   const metrics = config.metrics
-    ? useMetrics({ routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint], inFlight: () => admission.inFlight })
+    ? useMetrics({
+        routes: [graphqlEndpoint, healthEndpoint, readyEndpoint, metricsEndpoint],
+        inFlight: () => admission.inFlight,
+      })
     : null;
 
   // Order matters for the request hooks: the log and the metrics see every request, including refused
   // ones; the operational endpoints answer before any guard can refuse them; admission control sheds load
-  // before the rate limiter spends a Redis round trip; the query limits run while GraphQL parses and
-  // validates.
+  // before the rate limiter spends a Redis round trip; a request without a valid key is refused before
+  // anything is parsed; the query limits run while GraphQL parses and validates.
   const plugins: Plugin[] = [
     requestLog.plugin,
-    ...(metrics ? [metrics.plugins[0]!] : []),
+    ...(metrics ? [defined(metrics.plugins[0], "the request metrics plugin")] : []),
     useHealthEndpoint(),
     useReadyEndpoint({
       probe: () => database.read.$queryRawUnsafe("SELECT 1"),
@@ -124,11 +136,17 @@ export function createGateway({
     }),
     admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
     rateLimit.plugin,
+    authentication.plugin,
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
     useScopes(),
     useGlobalIdErrors(),
     ...(metrics ? metrics.plugins.slice(1) : []),
+    useErrorPresentation({
+      introspection: config.introspection,
+      languageOf: (request) => requestLanguage(request, authentication.callerOf(request)),
+    }),
+    useContentNegotiation(),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after
       // the last in-flight request has finished.
@@ -142,7 +160,9 @@ export function createGateway({
     schema,
     graphqlEndpoint,
     context: async ({ request }) => {
-      const context = await createContext({ request, database, ledger });
+      // The authentication plugin has refused every request without a valid key by now.
+      const caller = authentication.callerOf(request) ?? null;
+      const context = await createContext({ request, database, ledger, caller });
       requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
       await rateLimit.checkCaller(request, context.caller);
       return context;
@@ -151,16 +171,17 @@ export function createGateway({
     // error." with the code INTERNAL_SERVER_ERROR and only the log has its message, so internals (SQL,
     // stack traces) never leak. Errors meant for clients are thrown as GraphQLError. Development mode,
     // which would add the original error to the response, is off whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    maskedErrors: { isDev: false, maskError: databaseFaultMasking(config) },
     logging: logger,
     // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
-    // cannot reach one and under a strict content security policy.
+    // cannot reach one and under a strict content security policy. The page is served without a key, so it
+    // never contains one: its Headers tab holds a placeholder that the user replaces with their key.
     renderGraphiQL,
     graphiql: config.graphiql
       ? {
           title: "Credit ledger gateway",
           defaultQuery: exampleQuery,
-          headers: JSON.stringify({ Authorization: `Bearer ${graphiqlApiKey ?? "<your API key>"}` }, null, 2),
+          headers: JSON.stringify({ Authorization: "Bearer <paste your API key here>" }, null, 2),
         }
       : false,
     // Yoga's landing page would describe the server to anyone who opens an unknown path.
@@ -180,8 +201,11 @@ export type Gateway = ReturnType<typeof createGateway>;
 
 /** What GraphiQL opens with: a query that works against the demo data. */
 export const exampleQuery = `# A demo customer: balances, accounts, latest history.
-# Press the run button. The API key is in the Headers tab;
-# add "Accept-Language": "cs" there for Czech names.
+# Paste your API key into the Headers tab first (npm start
+# prints the demo key at the first start; npm run keys makes
+# more), then press the run button. The demo tenant answers
+# in Czech unless asked otherwise: add "Accept-Language": "en"
+# to the headers for English (or "cs" for Czech elsewhere).
 # The Docs panel lists every filter and mutation.
 query CustomerHistory {
   customer(externalId: "CUST-1001") {

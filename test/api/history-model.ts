@@ -93,7 +93,17 @@ export class HistoryModel {
   /** Runs a mutation, checks its payload against the model, records it, and moves the clock a minute on. */
   async run(step: Step): Promise<ModelAction> {
     const { field, input } = mutationOf[step.type];
-    const body = await this.api.data<Record<string, { action: { id: string; type: string; amount: string; effectiveAt: string; createdAt: string } | null; accounts: { id: string; balance: string }[]; replayed: boolean; userErrors: UserErrorBody[] }>>(
+    const body = await this.api.data<
+      Record<
+        string,
+        {
+          action: { id: string; type: string; amount: string; effectiveAt: string; createdAt: string } | null;
+          accounts: { id: string; balance: string }[];
+          replayed: boolean;
+          userErrors: UserErrorBody[];
+        }
+      >
+    >(
       `mutation ($input: ${input}!) { ${field}(input: $input) {
         action { id type amount effectiveAt createdAt } accounts { id balance } replayed userErrors { code field message } } }`,
       { input: step.input },
@@ -108,7 +118,9 @@ export class HistoryModel {
     expect(Date.parse(payload.action!.createdAt)).toBe(action.createdAt.getTime());
     // The mutation answers with every touched account's new balance (Inveterate's "returns the new balance").
     expect(Object.fromEntries(payload.accounts.map((account) => [account.id, account.balance]))).toEqual(
-      Object.fromEntries(action.entries.map((entry) => [entry.accountId, this.balances.get(entry.accountId)!.toString()])),
+      Object.fromEntries(
+        action.entries.map((entry) => [entry.accountId, this.balances.get(entry.accountId)!.toString()]),
+      ),
     );
     this.api.advance(60_000);
     return action;
@@ -147,7 +159,10 @@ export class HistoryModel {
                 { accountId: input.sourceAccountId as string, direction: "DEBIT" },
                 { accountId: input.targetAccountId as string, direction: "CREDIT" },
               ]
-            : original!.entries.map((entry) => ({ accountId: entry.accountId, direction: entry.direction === "CREDIT" ? "DEBIT" : "CREDIT" }));
+            : original!.entries.map((entry) => ({
+                accountId: entry.accountId,
+                direction: entry.direction === "CREDIT" ? "DEBIT" : "CREDIT",
+              }));
     for (const { accountId, direction } of sides) {
       const before = this.balances.get(accountId);
       if (before === undefined) throw new Error("The model does not know this account.");
@@ -182,7 +197,10 @@ export class HistoryModel {
   async learnEntryOrder(customerIds: string[]): Promise<void> {
     const listed: string[] = [];
     for (const customerId of customerIds) {
-      const keys = await historyKeys(this.api, customerId, "customer", { orderBy: { field: "ID", direction: "ASC" }, first: 100 });
+      const keys = await historyKeys(this.api, customerId, "customer", {
+        orderBy: { field: "ID", direction: "ASC" },
+        first: 100,
+      });
       listed.push(...keys);
     }
     const byKey = new Map(this.entries().map((entry) => [entry.key, entry]));
@@ -192,7 +210,9 @@ export class HistoryModel {
       .map((entry) => entry.action.index);
     // Entries of different customers interleave in recording order, so compare per customer and overall sorted.
     for (const customerId of customerIds) {
-      const ofCustomer = listed.filter((key) => byKey.get(key)?.customerId === customerId).map((key) => byKey.get(key)!.action.index);
+      const ofCustomer = listed
+        .filter((key) => byKey.get(key)?.customerId === customerId)
+        .map((key) => byKey.get(key)!.action.index);
       expect(ofCustomer).toEqual([...ofCustomer].sort((a, b) => a - b));
     }
     expect([...actionOrder].sort((a, b) => a! - b!)).toEqual(expectedOrder);
@@ -214,7 +234,10 @@ export class HistoryModel {
     return this.entries()
       .filter((entry) => (parent.kind === "account" ? entry.accountId === parent.id : entry.customerId === parent.id))
       .filter(options.where ?? (() => true))
-      .sort((a, b) => sign * (compare(sortValue(a, order.field), sortValue(b, order.field)) || this.rankOf(a) - this.rankOf(b)));
+      .sort(
+        (a, b) =>
+          sign * (compare(sortValue(a, order.field), sortValue(b, order.field)) || this.rankOf(a) - this.rankOf(b)),
+      );
   }
 
   private rankOf(entry: ModelEntry): number {
@@ -325,20 +348,39 @@ export async function historyPage(
   args: Record<string, unknown> = {},
   options: { language?: string } = {},
 ): Promise<HistoryConnection> {
-  const data = await api.data<{ node: { history: HistoryConnection } }>(historyQuery(kind), { id: parentId, ...args }, options);
+  const data = await api.data<{ node: { history: HistoryConnection } }>(
+    historyQuery(kind),
+    { id: parentId, ...args },
+    options,
+  );
   return data.node.history;
 }
 
 /** The raw response of a history request, for tests that expect top-level errors. */
-export function historyRequest(api: ApiFixture, parentId: string, kind: "account" | "customer", args: Record<string, unknown>, options: { language?: string } = {}) {
-  return api.graphql<{ node: { history: HistoryConnection } | null }>(historyQuery(kind), { id: parentId, ...args }, options);
+export function historyRequest(
+  api: ApiFixture,
+  parentId: string,
+  kind: "account" | "customer",
+  args: Record<string, unknown>,
+  options: { language?: string } = {},
+) {
+  return api.graphql<{ node: { history: HistoryConnection } | null }>(
+    historyQuery(kind),
+    { id: parentId, ...args },
+    options,
+  );
 }
 
 export function keyOf(edge: HistoryEdge): string {
   return `${edge.node.id}/${edge.account.id}`;
 }
 
-export async function historyKeys(api: ApiFixture, parentId: string, kind: "account" | "customer", args: Record<string, unknown> = {}): Promise<string[]> {
+export async function historyKeys(
+  api: ApiFixture,
+  parentId: string,
+  kind: "account" | "customer",
+  args: Record<string, unknown> = {},
+): Promise<string[]> {
   return (await historyPage(api, parentId, kind, args)).edges.map(keyOf);
 }
 
@@ -393,36 +435,169 @@ export async function buildDataset(api: ApiFixture): Promise<Dataset> {
   const run = async (name: string, step: Step) => {
     steps[name] = await model.run(step);
   };
-  const deposit = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({ type: "DEPOSIT", input, effectiveInstant });
-  const reduce = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({ type: "REDUCTION", input, effectiveInstant });
-  const transfer = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({ type: "TRANSFER", input, effectiveInstant });
+  const deposit = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({
+    type: "DEPOSIT",
+    input,
+    effectiveInstant,
+  });
+  const reduce = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({
+    type: "REDUCTION",
+    input,
+    effectiveInstant,
+  });
+  const transfer = (input: Record<string, unknown>, effectiveInstant?: string): Step => ({
+    type: "TRANSFER",
+    input,
+    effectiveInstant,
+  });
 
-  await run("welcome", deposit({ accountId: main, amount: "1000", storeId: mustek, partnerId: alfa, note: "Uvítací bonus 10 %" }));
-  await run("bonusStart", deposit({ accountId: bonus, amount: "500", storeId: brno, note: "bonus_2026", initiator: { type: "USER", id: "cashier-7" } }));
-  await run("giftCard", deposit({ accountId: wallet, amount: "25000", partnerId: beta, note: "Dárková karta O'Brien", externalReference: "invoice:in_1/line:il_1" }));
-  await run("otherStart", deposit({ accountId: otherPoints, amount: "700", storeId: mustek, partnerId: beta, note: "Uvítací bonus 10 %" }));
-  await run("horse1", reduce({ accountId: main, amount: "120", storeId: mustek, partnerId: beta, note: "ŽLUŤOUČKÝ kůň úpěl", effectiveAt: "2026-02-14 12:00:00" }, "2026-02-14T11:00:00Z"));
-  await run("horse2", reduce({ accountId: main, amount: "80", storeId: brno, note: "žluťoučký KŮŇ", effectiveAt: "2026-02-14T11:00:00Z" }, "2026-02-14T11:00:00Z"));
-  await run("toBonus", transfer({ sourceAccountId: main, targetAccountId: bonus, amount: "200", storeId: mustek, note: "Převod na bonus", initiator: { type: "SYSTEM" } }));
-  await run("summer", deposit({ accountId: main, amount: "300", partnerId: alfa, note: "100% sleva", effectiveAt: "2025-07-01 09:00:00" }, "2025-07-01T07:00:00Z"));
+  await run(
+    "welcome",
+    deposit({ accountId: main, amount: "1000", storeId: mustek, partnerId: alfa, note: "Uvítací bonus 10 %" }),
+  );
+  await run(
+    "bonusStart",
+    deposit({
+      accountId: bonus,
+      amount: "500",
+      storeId: brno,
+      note: "bonus_2026",
+      initiator: { type: "USER", id: "cashier-7" },
+    }),
+  );
+  await run(
+    "giftCard",
+    deposit({
+      accountId: wallet,
+      amount: "25000",
+      partnerId: beta,
+      note: "Dárková karta O'Brien",
+      externalReference: "invoice:in_1/line:il_1",
+    }),
+  );
+  await run(
+    "otherStart",
+    deposit({ accountId: otherPoints, amount: "700", storeId: mustek, partnerId: beta, note: "Uvítací bonus 10 %" }),
+  );
+  // Recorded before the reductions backdated to February, which may spend only credits in effect by then.
+  await run(
+    "summer",
+    deposit(
+      { accountId: main, amount: "300", partnerId: alfa, note: "100% sleva", effectiveAt: "2025-07-01 09:00:00" },
+      "2025-07-01T07:00:00Z",
+    ),
+  );
+  await run(
+    "horse1",
+    reduce(
+      {
+        accountId: main,
+        amount: "120",
+        storeId: mustek,
+        partnerId: beta,
+        note: "ŽLUŤOUČKÝ kůň úpěl",
+        effectiveAt: "2026-02-14 12:00:00",
+      },
+      "2026-02-14T11:00:00Z",
+    ),
+  );
+  await run(
+    "horse2",
+    reduce(
+      { accountId: main, amount: "80", storeId: brno, note: "žluťoučký KŮŇ", effectiveAt: "2026-02-14T11:00:00Z" },
+      "2026-02-14T11:00:00Z",
+    ),
+  );
+  await run(
+    "toBonus",
+    transfer({
+      sourceAccountId: main,
+      targetAccountId: bonus,
+      amount: "200",
+      storeId: mustek,
+      note: "Převod na bonus",
+      initiator: { type: "SYSTEM" },
+    }),
+  );
   await run("fifty", reduce({ accountId: bonus, amount: "50", storeId: brno, partnerId: beta, note: "50_50 akce" }));
   await run("plain", deposit({ accountId: main, amount: "10" }));
-  await run("receipt", reduce({ accountId: wallet, amount: "5000", storeId: mustek, note: "Nákup – účtenka #42", externalReference: "invoice:in_2/line:il_9" }));
-  await run("back", transfer({ sourceAccountId: bonus, targetAccountId: main, amount: "100", partnerId: beta, note: "zpět 'vráceno'" }));
-  await run("boundary", deposit({ accountId: main, amount: "70", note: "Hranice", effectiveAt: "2026-02-20 00:00:00" }, "2026-02-19T23:00:00Z"));
+  await run(
+    "receipt",
+    reduce({
+      accountId: wallet,
+      amount: "5000",
+      storeId: mustek,
+      note: "Nákup – účtenka #42",
+      externalReference: "invoice:in_2/line:il_9",
+    }),
+  );
+  await run(
+    "back",
+    transfer({ sourceAccountId: bonus, targetAccountId: main, amount: "100", partnerId: beta, note: "zpět 'vráceno'" }),
+  );
+  await run(
+    "boundary",
+    deposit(
+      { accountId: main, amount: "70", note: "Hranice", effectiveAt: "2026-02-20 00:00:00" },
+      "2026-02-19T23:00:00Z",
+    ),
+  );
   await run("fine", reduce({ accountId: main, amount: "30", storeId: mustek, note: "it's fine" }));
-  await run("christmas", deposit({ accountId: bonus, amount: "45", note: "Štědrý den", effectiveAt: "2025-12-24 18:30:00" }, "2025-12-24T17:30:00Z"));
+  await run(
+    "christmas",
+    deposit(
+      { accountId: bonus, amount: "45", note: "Štědrý den", effectiveAt: "2025-12-24 18:30:00" },
+      "2025-12-24T17:30:00Z",
+    ),
+  );
   await run("symbols", reduce({ accountId: main, amount: "15", partnerId: alfa, note: "%_'" }));
   await run("topUp", deposit({ accountId: wallet, amount: "1000", storeId: brno, note: "dobití" }));
-  await run("coffee", reduce({ accountId: bonus, amount: "20", storeId: mustek, partnerId: alfa, note: "káva", initiator: { type: "USER", id: "barista-1" } }));
-  await run("change", deposit({ accountId: main, amount: "5", note: "DROBNÉ", effectiveAt: "2026-02-14T12:00:00+01:00" }, "2026-02-14T11:00:00Z"));
+  await run(
+    "coffee",
+    reduce({
+      accountId: bonus,
+      amount: "20",
+      storeId: mustek,
+      partnerId: alfa,
+      note: "káva",
+      initiator: { type: "USER", id: "barista-1" },
+    }),
+  );
+  await run(
+    "change",
+    deposit(
+      { accountId: main, amount: "5", note: "DROBNÉ", effectiveAt: "2026-02-14T12:00:00+01:00" },
+      "2026-02-14T11:00:00Z",
+    ),
+  );
   await run("lunch", reduce({ accountId: main, amount: "40", storeId: brno, partnerId: beta, note: "Oběd" }));
-  await run("gift", transfer({ sourceAccountId: main, targetAccountId: bonus, amount: "25", storeId: brno, note: "Dárek" }));
+  await run(
+    "gift",
+    transfer({ sourceAccountId: main, targetAccountId: bonus, amount: "25", storeId: brno, note: "Dárek" }),
+  );
   await run("sure", deposit({ accountId: bonus, amount: "60", partnerId: alfa, note: "100 % jistota" }));
-  await run("cinema", reduce({ accountId: wallet, amount: "2500", partnerId: alfa, note: "Kino", externalReference: "invoice:in_3/line:il_1" }));
-  await run("cafe", deposit({ accountId: main, amount: "33", storeId: mustek, note: "Café", effectiveAt: "2026-01-31 23:59:59" }, "2026-01-31T22:59:59Z"));
+  await run(
+    "cinema",
+    reduce({
+      accountId: wallet,
+      amount: "2500",
+      partnerId: alfa,
+      note: "Kino",
+      externalReference: "invoice:in_3/line:il_1",
+    }),
+  );
+  await run(
+    "cafe",
+    deposit(
+      { accountId: main, amount: "33", storeId: mustek, note: "Café", effectiveAt: "2026-01-31 23:59:59" },
+      "2026-01-31T22:59:59Z",
+    ),
+  );
   await run("last", reduce({ accountId: bonus, amount: "10", note: "poslední", initiator: { type: "SYSTEM" } }));
-  await run("otherSpend", reduce({ accountId: otherPoints, amount: "15", storeId: brno, partnerId: alfa, note: "%_'" }));
+  await run(
+    "otherSpend",
+    reduce({ accountId: otherPoints, amount: "15", storeId: brno, partnerId: alfa, note: "%_'" }),
+  );
   await run("storno", { type: "REVERSAL", input: { actionId: steps.fine!.id, note: "storno" } });
 
   await model.learnEntryOrder([customer, other]);

@@ -17,7 +17,9 @@ beforeAll(async () => {
   api = await createApiFixture();
   customerId = await api.createCustomer("hostile-1", { name: "Target" });
   accountId = await api.openAccount(customerId);
-  await api.data(`mutation($a: ID!) { deposit(input: { accountId: $a, amount: "100" }) { userErrors { code } } }`, { a: accountId });
+  await api.data(`mutation($a: ID!) { deposit(input: { accountId: $a, amount: "100" }) { userErrors { code } } }`, {
+    a: accountId,
+  });
 });
 
 afterAll(async () => {
@@ -33,15 +35,60 @@ function expectNoFault(body: { errors?: { message: string; extensions?: Record<s
 
 describe("text no database can store", () => {
   const writes: [string, string, (text: string) => Record<string, unknown>, string][] = [
-    ["deposit note", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", note: text } }), "note"],
-    ["deposit externalReference", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", externalReference: text } }), "externalReference"],
-    ["reduce initiator", `mutation($input: ReduceInput!) { reduce(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", initiator: { type: "USER", id: text } } }), "initiator"],
-    ["grant name", `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`, (text) => ({ input: { accountId, amount: "1", grant: { name: text } } }), "grant.name"],
-    ["customer externalId", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: text } }), "externalId"],
-    ["customer name", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", name: text } }), "name"],
-    ["customer email", `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`, (text) => ({ input: { externalId: "fine", email: `${text}@example.com` } }), "email"],
-    ["account name", `mutation($input: OpenCreditAccountInput!) { openCreditAccount(input: $input) { userErrors { code field } } }`, (text) => ({ input: { customerId, name: text, currency: "PTS" } }), "name"],
-    ["store name", `mutation($input: CreatePlaceInput!) { createStore(input: $input) { userErrors { code field } } }`, (text) => ({ input: { name: text } }), "name"],
+    [
+      "deposit note",
+      `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { accountId, amount: "1", note: text } }),
+      "note",
+    ],
+    [
+      "deposit externalReference",
+      `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { accountId, amount: "1", externalReference: text } }),
+      "externalReference",
+    ],
+    [
+      "reduce initiator",
+      `mutation($input: ReduceInput!) { reduce(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { accountId, amount: "1", initiator: { type: "USER", id: text } } }),
+      "initiator",
+    ],
+    [
+      "grant name",
+      `mutation($input: DepositInput!) { deposit(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { accountId, amount: "1", grant: { name: text } } }),
+      "grant.name",
+    ],
+    [
+      "customer externalId",
+      `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { externalId: text } }),
+      "externalId",
+    ],
+    [
+      "customer name",
+      `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { externalId: "fine", name: text } }),
+      "name",
+    ],
+    [
+      "customer email",
+      `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { externalId: "fine", email: `${text}@example.com` } }),
+      "email",
+    ],
+    [
+      "account name",
+      `mutation($input: OpenCreditAccountInput!) { openCreditAccount(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { customerId, name: text, currency: "PTS" } }),
+      "name",
+    ],
+    [
+      "store name",
+      `mutation($input: CreateStoreInput!) { createStore(input: $input) { userErrors { code field } } }`,
+      (text) => ({ input: { name: text } }),
+      "name",
+    ],
   ];
   for (const [name, mutation, variables, field] of writes) {
     it(`refuses ${name} with NUL or invalid Unicode as INVALID_TEXT, writing nothing`, async () => {
@@ -60,10 +107,15 @@ describe("text no database can store", () => {
     const byExternalId = await api.graphql(`query($e: String!) { customer(externalId: $e) { id } }`, { e: nul });
     expect(byExternalId).toMatchObject({ data: { customer: null } });
     expectNoFault(byExternalId);
-    const search = await api.graphql(`query($s: String!) { customers(search: $s) { edges { node { id } } } }`, { s: nul });
+    const search = await api.graphql(`query($s: String!) { customers(search: $s) { edges { node { id } } } }`, {
+      s: nul,
+    });
     expect(search).toMatchObject({ data: { customers: { edges: [] } } });
     expectNoFault(search);
-    const history = await api.graphql(`query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`, { id: accountId, n: nul });
+    const history = await api.graphql(
+      `query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`,
+      { id: accountId, n: nul },
+    );
     expectNoFault(history);
     expect(history.errors?.[0]?.extensions?.code).toBe("INVALID_FILTER");
   });
@@ -89,10 +141,19 @@ describe("IDs and cursors that were never issued", () => {
   });
 
   it("refuses IDs of the wrong shape in mutations with INVALID_ID", async () => {
-    for (const id of [encodeGlobalID("CreditAccount", nul), encodeGlobalID("CreditAccount", "1; DROP TABLE credit_entry"), customerId]) {
-      const body = await api.graphql(`mutation($a: ID!) { reduce(input: { accountId: $a, amount: "1" }) { userErrors { code field } } }`, { a: id });
+    for (const id of [
+      encodeGlobalID("CreditAccount", nul),
+      encodeGlobalID("CreditAccount", "1; DROP TABLE credit_entry"),
+      customerId,
+    ]) {
+      const body = await api.graphql(
+        `mutation($a: ID!) { reduce(input: { accountId: $a, amount: "1" }) { userErrors { code field } } }`,
+        { a: id },
+      );
       expectNoFault(body);
-      expect((body.data as { reduce: { userErrors: unknown[] } }).reduce.userErrors).toEqual([{ code: "INVALID_ID", field: ["input", "accountId"] }]);
+      expect((body.data as { reduce: { userErrors: unknown[] } }).reduce.userErrors).toEqual([
+        { code: "INVALID_ID", field: ["input", "accountId"] },
+      ]);
     }
   });
 
@@ -100,15 +161,22 @@ describe("IDs and cursors that were never issued", () => {
     const forged = [
       "not-a-cursor",
       Buffer.from(JSON.stringify(["EFFECTIVE_AT", "DESC", "2026-01-01T00:00:00.000Z", nul])).toString("base64url"),
-      Buffer.from(JSON.stringify(["EFFECTIVE_AT", "DESC", "not a date", "00000000-0000-7000-8000-000000000000"])).toString("base64url"),
-      Buffer.from(JSON.stringify(["AMOUNT", "ASC", "1e999", "00000000-0000-7000-8000-000000000000"])).toString("base64url"),
+      Buffer.from(
+        JSON.stringify(["EFFECTIVE_AT", "DESC", "not a date", "00000000-0000-7000-8000-000000000000"]),
+      ).toString("base64url"),
+      Buffer.from(JSON.stringify(["AMOUNT", "ASC", "1e999", "00000000-0000-7000-8000-000000000000"])).toString(
+        "base64url",
+      ),
       Buffer.from(JSON.stringify({ a: 1 })).toString("base64url"),
     ];
     for (const after of forged) {
-      const body = await api.graphql(`query($id: ID!, $after: String!) { node(id: $id) { ... on CreditAccount { history(first: 5, after: $after) { totalCount } } } }`, {
-        id: accountId,
-        after,
-      });
+      const body = await api.graphql(
+        `query($id: ID!, $after: String!) { node(id: $id) { ... on CreditAccount { history(first: 5, after: $after) { totalCount } } } }`,
+        {
+          id: accountId,
+          after,
+        },
+      );
       expectNoFault(body);
       expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_CURSOR");
     }
@@ -124,7 +192,10 @@ describe("absurd values", () => {
       ["page: 0", "INVALID_PAGINATION"],
       ["first: 5, last: 5", "INVALID_PAGINATION"],
     ] as const) {
-      const body = await api.graphql(`query($id: ID!) { node(id: $id) { ... on CreditAccount { history(${args}) { totalCount } } } }`, { id: accountId });
+      const body = await api.graphql(
+        `query($id: ID!) { node(id: $id) { ... on CreditAccount { history(${args}) { totalCount } } } }`,
+        { id: accountId },
+      );
       expectNoFault(body);
       expect(body.errors?.[0]?.extensions?.code).toBe(code);
     }
@@ -132,12 +203,18 @@ describe("absurd values", () => {
 
   it("refuses out-of-range and malformed scalars before anything runs", async () => {
     for (const amount of ["99999999999999999999", "1e3", "0x10", "", " 1"]) {
-      const body = await api.graphql(`mutation($a: ID!, $m: Amount!) { deposit(input: { accountId: $a, amount: $m }) { userErrors { code } } }`, { a: accountId, m: amount });
+      const body = await api.graphql(
+        `mutation($a: ID!, $m: Amount!) { deposit(input: { accountId: $a, amount: $m }) { userErrors { code } } }`,
+        { a: accountId, m: amount },
+      );
       expectNoFault(body);
       expect(["INVALID_AMOUNT", "AMOUNT_OUT_OF_RANGE"]).toContain(body.errors?.[0]?.extensions?.code);
     }
     for (const at of ["2026-02-30 10:00:00", "yesterday", "2026-13-01", "9999999-01-01"]) {
-      const body = await api.graphql(`query($id: ID!, $at: DateTime!) { node(id: $id) { ... on CreditAccount { balanceAt(at: $at) } } }`, { id: accountId, at });
+      const body = await api.graphql(
+        `query($id: ID!, $at: DateTime!) { node(id: $id) { ... on CreditAccount { balanceAt(at: $at) } } }`,
+        { id: accountId, at },
+      );
       expectNoFault(body);
       expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_DATE_TIME");
     }

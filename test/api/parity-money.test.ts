@@ -21,7 +21,7 @@ const mutations = {
   deposit: "DepositInput",
   reduce: "ReduceInput",
   transfer: "TransferInput",
-  createCreditGrant: "DepositInput",
+  createCreditGrant: "CreateCreditGrantInput",
   voidCreditGrant: "VoidCreditGrantInput",
   reverseCreditAction: "ReverseCreditActionInput",
   openCreditAccount: "OpenCreditAccountInput",
@@ -48,7 +48,11 @@ const payloadFields: Record<MutationName, string> = {
 };
 
 /** Runs a mutation and returns its payload; top-level errors fail the test. */
-async function mutate(name: MutationName, input: Record<string, unknown>, options: { key?: string; language?: string; keyHeader?: "x-api-key" } = {}) {
+async function mutate(
+  name: MutationName,
+  input: Record<string, unknown>,
+  options: { key?: string; language?: string; keyHeader?: "x-api-key" } = {},
+) {
   const data = await api.data(
     `mutation ($input: ${mutations[name]}!) { ${name}(input: $input) { ${payloadFields[name]} userErrors { code field message } } }`,
     { input },
@@ -58,14 +62,24 @@ async function mutate(name: MutationName, input: Record<string, unknown>, option
 }
 
 /** Runs a mutation that must succeed and returns its payload. */
-async function ok(name: MutationName, input: Record<string, unknown>, options: { key?: string; keyHeader?: "x-api-key" } = {}) {
+async function ok(
+  name: MutationName,
+  input: Record<string, unknown>,
+  options: { key?: string; keyHeader?: "x-api-key" } = {},
+) {
   const payload = await mutate(name, input, options);
   expect(payload.userErrors).toEqual([]);
   return payload;
 }
 
 /** Runs a mutation that must be refused with the code (and field) and proves that nothing was written. */
-async function refused(name: MutationName, input: Record<string, unknown>, code: string, field?: string[] | null, options: { key?: string; language?: string } = {}) {
+async function refused(
+  name: MutationName,
+  input: Record<string, unknown>,
+  code: string,
+  field?: string[] | null,
+  options: { key?: string; language?: string } = {},
+) {
   const before = await api.snapshot();
   const payload = await mutate(name, input, options);
   expect({ name, code, errors: payload.userErrors.map((error) => error.code) }).toEqual({ name, code, errors: [code] });
@@ -87,7 +101,8 @@ async function newAccount(options: { currency?: string; overdraftLimit?: string;
 }
 
 async function balanceOf(accountId: string): Promise<string> {
-  return (await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }`, { id: accountId })).node.balance;
+  return (await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }`, { id: accountId }))
+    .node.balance;
 }
 
 /** A well-formed global ID of the type that names no object. */
@@ -110,7 +125,10 @@ describe("Times", () => {
     const overlap = await ok("deposit", { accountId: account, amount: "1", effectiveAt: "2025-10-26 02:30:00" });
     expect(overlap.action.effectiveAt).toBe("2025-10-26T02:30:00.000+02:00");
     expect(gap.action.createdAt).toMatch(/^2026-04-1\dT\d\d:\d\d:00\.000\+02:00$/);
-    const customer = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { createdAt updatedAt customer { createdAt } } } }`, { id: account });
+    const customer = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditAccount { createdAt updatedAt customer { createdAt } } } }`,
+      { id: account },
+    );
     for (const value of [customer.node.createdAt, customer.node.customer.createdAt]) expect(value).toMatch(/\+01:00$/);
     expect(customer.node.updatedAt).toMatch(/\+02:00$/);
   });
@@ -119,7 +137,11 @@ describe("Times", () => {
 describe("Inveterate", () => {
   it("Inveterate deposit/reduce: a non-zero amount and an optional note; the new balance comes back and the next read sees it", async () => {
     const { account } = await newAccount();
-    const deposited = await ok("deposit", { accountId: account, amount: "250", note: "Welcome points" }, { keyHeader: "x-api-key" });
+    const deposited = await ok(
+      "deposit",
+      { accountId: account, amount: "250", note: "Welcome points" },
+      { keyHeader: "x-api-key" },
+    );
     expect(deposited.accounts).toEqual([{ id: account, balance: "250", available: "250" }]);
     expect(deposited.action.note).toBe("Welcome points");
     expect(await balanceOf(account)).toBe("250");
@@ -151,14 +173,19 @@ describe("Inveterate", () => {
           `mutation ($input: ${name === "deposit" ? "DepositInput" : "ReduceInput"}!) { ${name}(input: $input) { action { id } userErrors { code } } }`,
           { input: { accountId: account, amount } },
         );
-        expect({ amount, codes: body.errors?.map((error) => error.extensions?.code) }).toEqual({ amount, codes: [code] });
+        expect({ amount, codes: body.errors?.map((error) => error.extensions?.code) }).toEqual({
+          amount,
+          codes: [code],
+        });
         expect(body.errors![0]!.message.length).toBeGreaterThan(20);
         expect(body.data ?? null).toBeNull();
         expect(await api.snapshot()).toBe(before);
       }
     }
     // A fraction written into the query itself is refused the same way.
-    const literal = await api.graphql(`mutation { deposit(input: { accountId: "${account}", amount: 2.5 }) { userErrors { code } } }`);
+    const literal = await api.graphql(
+      `mutation { deposit(input: { accountId: "${account}", amount: 2.5 }) { userErrors { code } } }`,
+    );
     expect(literal.errors?.map((error) => error.extensions?.code)).toEqual(["INVALID_AMOUNT"]);
     expect(await balanceOf(account)).toBe("100");
   });
@@ -175,12 +202,29 @@ describe("Inveterate", () => {
     const theirAccount = await api.openAccount(theirCustomer, { currency: "PTS", ...asOther });
     const theirStore = await api.createStore("Their store", asOther);
     const theirPartner = await api.createPartner("Their partner", asOther);
-    const theirDeposit = await ok("deposit", { accountId: theirAccount, amount: "900", storeId: theirStore, partnerId: theirPartner, idempotencyKey: "shared-key-1" }, asOther);
+    const theirDeposit = await ok(
+      "deposit",
+      {
+        accountId: theirAccount,
+        amount: "900",
+        storeId: theirStore,
+        partnerId: theirPartner,
+        idempotencyKey: "shared-key-1",
+      },
+      asOther,
+    );
     // The same idempotency key in another tenant is another request, not a replay of ours.
     expect(theirDeposit.replayed).toBe(false);
     const theirAction = theirDeposit.action.id as string;
     const theirGrant = theirDeposit.action.grant.id as string;
-    const theirs = { Customer: theirCustomer, CreditAccount: theirAccount, Store: theirStore, Partner: theirPartner, CreditAction: theirAction, CreditGrant: theirGrant };
+    const theirs = {
+      Customer: theirCustomer,
+      CreditAccount: theirAccount,
+      Store: theirStore,
+      Partner: theirPartner,
+      CreditAction: theirAction,
+      CreditGrant: theirGrant,
+    };
 
     const x = { keyHeader: "x-api-key" as const };
     for (const [type, id] of Object.entries(theirs)) {
@@ -189,13 +233,25 @@ describe("Inveterate", () => {
       expect({ type, data: seen.data, errors: seen.errors }).toEqual({ type, data: { node: null }, errors: undefined });
       expect(seen).toEqual(nothing);
     }
-    const many = await api.data(`query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: [...Object.values(theirs), ours] }, x);
+    const many = await api.data(
+      `query ($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+      { ids: [...Object.values(theirs), ours] },
+      x,
+    );
     expect(many.nodes).toEqual([null, null, null, null, null, null, { id: ours }]);
-    expect((await api.data(`query ($id: ID!) { customer(id: $id) { id } }`, { id: theirCustomer }, x)).customer).toBeNull();
+    expect(
+      (await api.data(`query ($id: ID!) { customer(id: $id) { id } }`, { id: theirCustomer }, x)).customer,
+    ).toBeNull();
     expect((await api.data(`{ customer(externalId: "only-theirs") { id } }`, {}, x)).customer).toBeNull();
     expect((await api.data(`{ customer(externalId: "shared-ext") { id } }`, {}, x)).customer).toEqual({ id: ours });
-    expect((await api.data(`{ customers(search: "only") { edges { node { id } } } }`, {}, x)).customers.edges).toEqual([]);
-    const lists = await api.data(`{ stores(first: 100) { edges { node { id } } } partners(first: 100) { edges { node { id } } } }`, {}, x);
+    expect((await api.data(`{ customers(search: "only") { edges { node { id } } } }`, {}, x)).customers.edges).toEqual(
+      [],
+    );
+    const lists = await api.data(
+      `{ stores(first: 100) { edges { node { id } } } partners(first: 100) { edges { node { id } } } }`,
+      {},
+      x,
+    );
     expect(JSON.stringify(lists)).not.toContain(theirStore);
     expect(JSON.stringify(lists)).not.toContain(theirPartner);
     // Their IDs in our history filters match nothing of ours and reveal nothing of theirs.
@@ -210,24 +266,48 @@ describe("Inveterate", () => {
       ["deposit", (id) => ({ accountId: id("CreditAccount"), amount: "5" }), "ACCOUNT_NOT_FOUND"],
       ["createCreditGrant", (id) => ({ accountId: id("CreditAccount"), amount: "5" }), "ACCOUNT_NOT_FOUND"],
       ["reduce", (id) => ({ accountId: id("CreditAccount"), amount: "5" }), "ACCOUNT_NOT_FOUND"],
-      ["transfer", (id) => ({ sourceAccountId: ourAccount, targetAccountId: id("CreditAccount"), amount: "5" }), "ACCOUNT_NOT_FOUND"],
-      ["transfer", (id) => ({ sourceAccountId: id("CreditAccount"), targetAccountId: ourAccount, amount: "5" }), "ACCOUNT_NOT_FOUND"],
+      [
+        "transfer",
+        (id) => ({ sourceAccountId: ourAccount, targetAccountId: id("CreditAccount"), amount: "5" }),
+        "ACCOUNT_NOT_FOUND",
+      ],
+      [
+        "transfer",
+        (id) => ({ sourceAccountId: id("CreditAccount"), targetAccountId: ourAccount, amount: "5" }),
+        "ACCOUNT_NOT_FOUND",
+      ],
       ["deposit", (id) => ({ accountId: ourAccount, amount: "5", storeId: id("Store") }), "STORE_NOT_FOUND"],
       ["deposit", (id) => ({ accountId: ourAccount, amount: "5", partnerId: id("Partner") }), "PARTNER_NOT_FOUND"],
       ["voidCreditGrant", (id) => ({ grantId: id("CreditGrant") }), "GRANT_NOT_FOUND"],
       ["reverseCreditAction", (id) => ({ actionId: id("CreditAction") }), "ACTION_NOT_FOUND"],
-      ["openCreditAccount", (id) => ({ customerId: id("Customer"), currency: "PTS", name: "Sneaky" }), "CUSTOMER_NOT_FOUND"],
+      [
+        "openCreditAccount",
+        (id) => ({ customerId: id("Customer"), currency: "PTS", name: "Sneaky" }),
+        "CUSTOMER_NOT_FOUND",
+      ],
       ["updateCustomer", (id) => ({ customerId: id("Customer"), name: "Renamed" }), "CUSTOMER_NOT_FOUND"],
       ["updateCreditAccount", (id) => ({ accountId: id("CreditAccount"), name: "Renamed" }), "ACCOUNT_NOT_FOUND"],
       ["closeCreditAccount", (id) => ({ accountId: id("CreditAccount") }), "ACCOUNT_NOT_FOUND"],
     ];
     for (const [name, input, code] of cases) {
-      const theirError = await refused(name, input((type) => theirs[type]), code);
-      const missingError = await refused(name, input((type) => missing(type)), code);
+      const theirError = await refused(
+        name,
+        input((type) => theirs[type]),
+        code,
+      );
+      const missingError = await refused(
+        name,
+        input((type) => missing(type)),
+        code,
+      );
       expect({ name, error: theirError }).toEqual({ name, error: missingError });
     }
     // Their data is as they left it.
-    const theirView = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance name history { totalCount } } } }`, { id: theirAccount }, asOther);
+    const theirView = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance name history { totalCount } } } }`,
+      { id: theirAccount },
+      asOther,
+    );
     expect(theirView.node).toEqual({ balance: "900", name: "Body", history: { totalCount: 1 } });
   });
 });
@@ -236,14 +316,31 @@ describe("API key scopes", () => {
   it("Inveterate per-tenant API keys: a key with only the read scope reads but cannot write", async () => {
     const { account } = await newAccount();
     await ok("deposit", { accountId: account, amount: "50" });
-    const { secret } = await createApiKey(api.database, { tenantId: api.tenantId, name: "Read only", scopes: ["read"] });
-    expect(await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }`, { id: account }, { key: secret })).toEqual({ node: { balance: "50" } });
+    const { secret } = await createApiKey(api.database, {
+      tenantId: api.tenantId,
+      name: "Read only",
+      scopes: ["read"],
+    });
+    expect(
+      await api.data(
+        `query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }`,
+        { id: account },
+        { key: secret },
+      ),
+    ).toEqual({ node: { balance: "50" } });
     const before = await api.snapshot();
-    const body = await api.graphql(`mutation ($input: ReduceInput!) { reduce(input: $input) { action { id } userErrors { code } } }`, { input: { accountId: account, amount: "5" } }, { key: secret });
+    const body = await api.graphql(
+      `mutation ($input: ReduceInput!) { reduce(input: $input) { action { id } userErrors { code } } }`,
+      { input: { accountId: account, amount: "5" } },
+      { key: secret },
+    );
     // Refused either as a top-level error or as a user error; what matters is that nothing was written.
     const refusedAtTop = (body.errors?.length ?? 0) > 0;
     const refusedInPayload = (body.data as any)?.reduce?.userErrors?.length > 0;
-    expect({ refused: refusedAtTop || refusedInPayload, action: (body.data as any)?.reduce?.action ?? null }).toEqual({ refused: true, action: null });
+    expect({ refused: refusedAtTop || refusedInPayload, action: (body.data as any)?.reduce?.action ?? null }).toEqual({
+      refused: true,
+      action: null,
+    });
     expect(await api.snapshot()).toBe(before);
   });
 });
@@ -284,17 +381,30 @@ describe("Stripe credit grants and balance transactions", () => {
       account: { id: account },
       createdBy: { id: created.action.id },
     });
-    const defaults = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditGrant { category priority expiresAt } } }`, { id: paid.action.grant.id });
+    const defaults = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditGrant { category priority expiresAt } } }`,
+      { id: paid.action.grant.id },
+    );
     expect(defaults.node).toEqual({ category: "PAID", priority: 50, expiresAt: null });
-    const active = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { grants(state: ACTIVE) { edges { node { id } } } } } }`, { id: account });
+    const active = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditAccount { grants(state: ACTIVE) { edges { node { id } } } } } }`,
+      { id: account },
+    );
     expect(active.node.grants.edges.map((edge: any) => edge.node.id)).toEqual([grantId, paid.action.grant.id]);
 
     api.advance(60_000);
     const voidedAt = new Date(api.now().getTime() - 30_000);
-    const voided = await ok("voidCreditGrant", { grantId, effectiveAt: voidedAt.toISOString(), note: "campaign cancelled" });
+    const voided = await ok("voidCreditGrant", {
+      grantId,
+      effectiveAt: voidedAt.toISOString(),
+      note: "campaign cancelled",
+    });
     expect(voided.action).toEqual({ id: expect.any(String), type: "VOID", amount: "5000", grant: { id: grantId } });
     expect(voided.accounts).toEqual([{ id: account, balance: "700" }]);
-    const after = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditGrant { state voidedAt remainingAmount } } }`, { id: grantId });
+    const after = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditGrant { state voidedAt remainingAmount } } }`,
+      { id: grantId },
+    );
     expect(after.node).toEqual({ state: "VOIDED", voidedAt: formatPrague(voidedAt), remainingAmount: "0" });
     await refused("voidCreditGrant", { grantId }, "GRANT_NOT_ACTIVE", ["input", "grantId"]);
   });
@@ -302,7 +412,14 @@ describe("Stripe credit grants and balance transactions", () => {
   it("Stripe reductions consume grants by priority, then soonest expiry, then oldest", async () => {
     const { account } = await newAccount({ currency: "USD" });
     const grant = async (amount: string, options: Record<string, unknown>, effectiveAt?: string) =>
-      (await ok("createCreditGrant", { accountId: account, amount, grant: options, ...(effectiveAt ? { effectiveAt } : {}) })).action.grant.id as string;
+      (
+        await ok("createCreditGrant", {
+          accountId: account,
+          amount,
+          grant: options,
+          ...(effectiveAt ? { effectiveAt } : {}),
+        })
+      ).action.grant.id as string;
     const oldNever = await grant("100", { priority: 50 }, "2026-01-10 10:00:00");
     const june = await grant("100", { priority: 50, expiresAt: "2026-06-01" });
     const promo = await grant("50", { priority: 10, category: "PROMOTIONAL" });
@@ -326,9 +443,12 @@ describe("Stripe credit grants and balance transactions", () => {
       ]),
     );
     expect(second.action.allocations).toHaveLength(2);
-    const remaining = await api.data(`query ($ids: [ID!]!) { nodes(ids: $ids) { ... on CreditGrant { id remainingAmount state } } }`, {
-      ids: [oldNever, june, promo, may, newNever],
-    });
+    const remaining = await api.data(
+      `query ($ids: [ID!]!) { nodes(ids: $ids) { ... on CreditGrant { id remainingAmount state } } }`,
+      {
+        ids: [oldNever, june, promo, may, newNever],
+      },
+    );
     expect(remaining.nodes).toEqual([
       { id: oldNever, remainingAmount: "20", state: "ACTIVE" },
       { id: june, remainingAmount: "0", state: "DEPLETED" },
@@ -339,19 +459,39 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(await balanceOf(account)).toBe("120");
 
     // Stripe's credit_grant filter: only the actions that filled or spent the grant.
-    const ofGrant = async (grantId: string) => (await historyPage(api, account, "account", { filter: { grant: grantId }, orderBy: { field: "ID", direction: "ASC" } })).edges.map((edge) => edge.node.id);
-    const depositOf = async (grantId: string) => (await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditGrant { createdBy { id } } } }`, { id: grantId })).node.createdBy.id;
+    const ofGrant = async (grantId: string) =>
+      (
+        await historyPage(api, account, "account", {
+          filter: { grant: grantId },
+          orderBy: { field: "ID", direction: "ASC" },
+        })
+      ).edges.map((edge) => edge.node.id);
+    const depositOf = async (grantId: string) =>
+      (
+        await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditGrant { createdBy { id } } } }`, {
+          id: grantId,
+        })
+      ).node.createdBy.id;
     expect(await ofGrant(june)).toEqual([await depositOf(june), first.action.id, second.action.id]);
     expect(await ofGrant(promo)).toEqual([await depositOf(promo), first.action.id]);
     expect(await ofGrant(newNever)).toEqual([await depositOf(newNever)]);
-    const wrongType = await api.graphql(`query ($id: ID!, $g: ID!) { node(id: $id) { ... on CreditAccount { history(filter: { grant: $g }) { totalCount } } } }`, { id: account, g: account });
+    const wrongType = await api.graphql(
+      `query ($id: ID!, $g: ID!) { node(id: $id) { ... on CreditAccount { history(filter: { grant: $g }) { totalCount } } } }`,
+      { id: account, g: account },
+    );
     expect(wrongType.errors?.map((error) => error.extensions?.code)).toEqual(["INVALID_ID"]);
   });
 
   it("Stripe expiry and voids are ledger entries, effective when the grant lapsed", async () => {
     const { account } = await newAccount({ currency: "USD" });
     const expiresAt = new Date(api.now().getTime() + 2 * 24 * 3_600_000 + 90 * 60_000);
-    const expiring = (await ok("createCreditGrant", { accountId: account, amount: "400", grant: { expiresAt: formatPrague(expiresAt) } })).action.grant.id;
+    const expiring = (
+      await ok("createCreditGrant", {
+        accountId: account,
+        amount: "400",
+        grant: { expiresAt: formatPrague(expiresAt) },
+      })
+    ).action.grant.id;
     const kept = (await ok("createCreditGrant", { accountId: account, amount: "250" })).action.grant.id;
     await ok("reduce", { accountId: account, amount: "100" });
     expect(await balanceOf(account)).toBe("550");
@@ -373,14 +513,23 @@ describe("Stripe credit grants and balance transactions", () => {
       sourceBalanceAfter: "250",
     });
     expect(expiration.direction).toBe("DEBIT");
-    const grant = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditGrant { state remainingAmount } } }`, { id: expiring });
+    const grant = await api.data(
+      `query ($id: ID!) { node(id: $id) { ... on CreditGrant { state remainingAmount } } }`,
+      { id: expiring },
+    );
     expect(grant.node).toEqual({ state: "EXPIRED", remainingAmount: "0" });
     // An expiration is not undone by a reversal.
     await refused("reverseCreditAction", { actionId: expiration.node.id }, "NOT_REVERSIBLE");
 
     const voided = await ok("voidCreditGrant", { grantId: kept });
-    const voidPage = await historyPage(api, account, "account", { first: 1, filter: { types: ["VOID", "EXPIRATION"] }, orderBy: { field: "ID", direction: "DESC" } });
-    expect(voidPage.edges.map((edge) => [edge.node.id, edge.node.type, edge.amount, edge.balanceAfter])).toEqual([[voided.action.id, "VOID", "250", "0"]]);
+    const voidPage = await historyPage(api, account, "account", {
+      first: 1,
+      filter: { types: ["VOID", "EXPIRATION"] },
+      orderBy: { field: "ID", direction: "DESC" },
+    });
+    expect(voidPage.edges.map((edge) => [edge.node.id, edge.node.type, edge.amount, edge.balanceAfter])).toEqual([
+      [voided.action.id, "VOID", "250", "0"],
+    ]);
     expect(voidPage.totalCount).toBe(2);
     expect(await balanceOf(account)).toBe("0");
   });
@@ -390,37 +539,62 @@ describe("Stripe credit grants and balance transactions", () => {
     const max = "9223372036854775807";
     const deposited = await ok("deposit", { accountId: account, amount: max });
     expect(deposited.accounts).toEqual([{ id: account, balance: max, available: max }]);
-    expect(deposited.action).toMatchObject({ amount: max, currency: "USD", targetBalanceBefore: "0", targetBalanceAfter: max });
+    expect(deposited.action).toMatchObject({
+      amount: max,
+      currency: "USD",
+      targetBalanceBefore: "0",
+      targetBalanceAfter: max,
+    });
     const page = await historyPage(api, account, "account");
     expect(page.edges.map((edge) => [edge.amount, edge.balanceAfter])).toEqual([[max, max]]);
     await refused("deposit", { accountId: account, amount: "1" }, "BALANCE_OUT_OF_RANGE", ["input", "amount"]);
     const reduced = await ok("reduce", { accountId: account, amount: "9223372036854775806" });
     expect(reduced.accounts[0].balance).toBe("1");
-    const balances = await api.data(`query ($id: ID!) { customer(id: $id) { balances { currency balance available } } }`, { id: customer });
+    const balances = await api.data(
+      `query ($id: ID!) { customer(id: $id) { balances { currency balance available } } }`,
+      { id: customer },
+    );
     expect(balances.customer.balances).toEqual([{ currency: "USD", balance: "1", available: "1" }]);
     // The raw JSON carries the digits as a string, never as a (rounded) number.
     const raw = await api.gateway.fetch("http://gateway.test/graphql", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${api.key}` },
-      body: JSON.stringify({ query: `query ($id: ID!) { node(id: $id) { ... on CreditAccount { history { edges { amount } } } } }`, variables: { id: account } }),
+      body: JSON.stringify({
+        query: `query ($id: ID!) { node(id: $id) { ... on CreditAccount { history { edges { amount } } } } }`,
+        variables: { id: account },
+      }),
     });
     expect(await raw.text()).toContain(`"amount":"${max}"`);
   });
 
   it("Stripe external reference (invoice and line item) and effective_at distinct from created", async () => {
     const { account } = await newAccount({ currency: "USD" });
+    // A backdated reduction may spend only credits in effect at its time (as Stripe requires), so the
+    // credits it spends arrive before it.
+    await ok("deposit", { accountId: account, amount: "500", effectiveAt: "2026-02-20T09:00:00Z" });
     await ok("deposit", { accountId: account, amount: "1000" });
     api.advance(60_000);
-    const applied = await ok("reduce", { accountId: account, amount: "275", externalReference: "invoice:in_1Q2w3E/line:il_9Z8y7X", effectiveAt: "2026-02-27T09:15:00Z" });
+    const applied = await ok("reduce", {
+      accountId: account,
+      amount: "275",
+      externalReference: "invoice:in_1Q2w3E/line:il_9Z8y7X",
+      effectiveAt: "2026-02-27T09:15:00Z",
+    });
     expect(applied.action.externalReference).toBe("invoice:in_1Q2w3E/line:il_9Z8y7X");
     expect(applied.action.effectiveAt).toBe("2026-02-27T10:15:00.000+01:00");
     expect(applied.action.createdAt).toBe(formatPrague(api.now()));
     expect(applied.action.effectiveAt).not.toBe(applied.action.createdAt);
-    const byCreated = await historyPage(api, account, "account", { orderBy: { field: "CREATED_AT", direction: "DESC" } });
-    const byEffective = await historyPage(api, account, "account", { orderBy: { field: "EFFECTIVE_AT", direction: "DESC" } });
+    const byCreated = await historyPage(api, account, "account", {
+      orderBy: { field: "CREATED_AT", direction: "DESC" },
+    });
+    const byEffective = await historyPage(api, account, "account", {
+      orderBy: { field: "EFFECTIVE_AT", direction: "DESC" },
+    });
     expect(byCreated.edges[0]!.node.id).toBe(applied.action.id);
     expect(byEffective.edges[1]!.node.id).toBe(applied.action.id);
-    const sorted = await historyPage(api, account, "account", { orderBy: { field: "EXTERNAL_REFERENCE", direction: "DESC" } });
+    const sorted = await historyPage(api, account, "account", {
+      orderBy: { field: "EXTERNAL_REFERENCE", direction: "DESC" },
+    });
     expect(sorted.edges[0]!.node.externalReference).toBe("invoice:in_1Q2w3E/line:il_9Z8y7X");
   });
 
@@ -432,26 +606,67 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(moved.action.type).toBe("TRANSFER");
     expect(moved.action.entries).toEqual(
       expect.arrayContaining([
-        { account: { id: source }, direction: "DEBIT", amount: "120", balanceBefore: "500", balanceAfter: "380", sequence: 2 },
-        { account: { id: target }, direction: "CREDIT", amount: "120", balanceBefore: "0", balanceAfter: "120", sequence: 1 },
+        {
+          account: { id: source },
+          direction: "DEBIT",
+          amount: "120",
+          balanceBefore: "500",
+          balanceAfter: "380",
+          sequence: 2,
+        },
+        {
+          account: { id: target },
+          direction: "CREDIT",
+          amount: "120",
+          balanceBefore: "0",
+          balanceAfter: "120",
+          sequence: 1,
+        },
       ]),
     );
-    expect(moved.accounts).toEqual(expect.arrayContaining([{ id: source, balance: "380" }, { id: target, balance: "120" }]));
+    expect(moved.accounts).toEqual(
+      expect.arrayContaining([
+        { id: source, balance: "380" },
+        { id: target, balance: "120" },
+      ]),
+    );
     const reversed = await ok("reverseCreditAction", { actionId: moved.action.id });
-    expect(reversed.action).toEqual({ id: expect.any(String), type: "REVERSAL", amount: "120", reverses: { id: moved.action.id } });
+    expect(reversed.action).toEqual({
+      id: expect.any(String),
+      type: "REVERSAL",
+      amount: "120",
+      reverses: { id: moved.action.id },
+    });
     const page = await historyPage(api, customer, "customer", { orderBy: { field: "ID", direction: "ASC" } });
-    expect(page.edges.map((edge) => [edge.node.type, edge.account.id === source ? "source" : "target", edge.direction, edge.amount])).toEqual([
+    expect(
+      page.edges.map((edge) => [
+        edge.node.type,
+        edge.account.id === source ? "source" : "target",
+        edge.direction,
+        edge.amount,
+      ]),
+    ).toEqual([
       ["DEPOSIT", "source", "CREDIT", "500"],
       expect.anything(),
       expect.anything(),
       expect.anything(),
       expect.anything(),
     ]);
-    expect(page.edges.slice(1, 3).map((edge) => [edge.node.type, edge.account.id === source ? "source" : "target", edge.direction]).sort()).toEqual([
+    expect(
+      page.edges
+        .slice(1, 3)
+        .map((edge) => [edge.node.type, edge.account.id === source ? "source" : "target", edge.direction])
+        .sort(),
+    ).toEqual([
       ["TRANSFER", "source", "DEBIT"],
       ["TRANSFER", "target", "CREDIT"],
     ]);
-    expect(page.edges.slice(3).map((edge) => [edge.node.type, edge.account.id === source ? "source" : "target", edge.direction]).sort()).toEqual([
+    expect(
+      page.edges
+        .slice(3)
+        .map((edge) => [edge.node.type, edge.account.id === source ? "source" : "target", edge.direction])
+        .sort(),
+    ).toEqual([
       ["REVERSAL", "source", "CREDIT"],
       ["REVERSAL", "target", "DEBIT"],
     ]);
@@ -467,8 +682,16 @@ describe("What a good ledger guarantees", () => {
     const writes: [MutationName, Record<string, unknown>, Record<string, unknown>][] = [
       ["deposit", { accountId: account, amount: "300", note: "a", idempotencyKey: "idem-deposit" }, { amount: "301" }],
       ["reduce", { accountId: account, amount: "40", idempotencyKey: "idem-reduce" }, { note: "changed" }],
-      ["transfer", { sourceAccountId: account, targetAccountId: spare, amount: "25", idempotencyKey: "idem-transfer" }, { targetAccountId: account, sourceAccountId: spare }],
-      ["createCreditGrant", { accountId: spare, amount: "60", grant: { priority: 5 }, idempotencyKey: "idem-grant" }, { grant: { priority: 6 } }],
+      [
+        "transfer",
+        { sourceAccountId: account, targetAccountId: spare, amount: "25", idempotencyKey: "idem-transfer" },
+        { targetAccountId: account, sourceAccountId: spare },
+      ],
+      [
+        "createCreditGrant",
+        { accountId: spare, amount: "60", grant: { priority: 5 }, idempotencyKey: "idem-grant" },
+        { grant: { priority: 6 } },
+      ],
       ["voidCreditGrant", { grantId: grantTarget.grant.id, idempotencyKey: "idem-void" }, { note: "other" }],
     ];
     for (const [name, input, change] of writes) {
@@ -476,7 +699,11 @@ describe("What a good ledger guarantees", () => {
       expect(first.replayed).toBe(false);
       const before = await api.snapshot();
       const again = await ok(name, input);
-      expect({ name, replayed: again.replayed, id: again.action.id }).toEqual({ name, replayed: true, id: first.action.id });
+      expect({ name, replayed: again.replayed, id: again.action.id }).toEqual({
+        name,
+        replayed: true,
+        id: first.action.id,
+      });
       expect(await api.snapshot()).toBe(before);
       await refused(name, { ...input, ...change }, "IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"]);
     }
@@ -485,15 +712,25 @@ describe("What a good ledger guarantees", () => {
     const replay = await ok("reverseCreditAction", { actionId: reduction, idempotencyKey: "idem-reverse" });
     expect([replay.replayed, replay.action.id]).toEqual([true, reversal.action.id]);
     // A key used by one kind of write cannot be reused by another.
-    await refused("reduce", { accountId: account, amount: "300", note: "a", idempotencyKey: "idem-deposit" }, "IDEMPOTENCY_KEY_REUSED");
-    const action = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAction { idempotencyKey } } }`, { id: reversal.action.id });
+    await refused(
+      "reduce",
+      { accountId: account, amount: "300", note: "a", idempotencyKey: "idem-deposit" },
+      "IDEMPOTENCY_KEY_REUSED",
+    );
+    const action = await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAction { idempotencyKey } } }`, {
+      id: reversal.action.id,
+    });
     expect(action.node.idempotencyKey).toBe("idem-reverse");
   });
 
   it("No money created or lost: every balance is the sum of its entries, balances chain without gaps, the ledger verifies clean", async () => {
     const { customer, account: a } = await newAccount({ currency: "PTS" });
     const b = await api.openAccount(customer, { currency: "PTS", name: "Second" });
-    await ok("deposit", { accountId: a, amount: "900", grant: { expiresAt: new Date(api.now().getTime() + 10 * 24 * 3_600_000).toISOString() } });
+    await ok("deposit", {
+      accountId: a,
+      amount: "900",
+      grant: { expiresAt: new Date(api.now().getTime() + 10 * 24 * 3_600_000).toISOString() },
+    });
     await ok("deposit", { accountId: b, amount: "300" });
     const t = await ok("transfer", { sourceAccountId: a, targetAccountId: b, amount: "450" });
     await ok("reduce", { accountId: b, amount: "200" });
@@ -501,7 +738,10 @@ describe("What a good ledger guarantees", () => {
     await ok("transfer", { sourceAccountId: b, targetAccountId: a, amount: "100" });
     api.advance(30 * 24 * 3_600_000);
     for (const accountId of [a, b]) {
-      const page = await historyPage(api, accountId, "account", { first: 100, orderBy: { field: "ID", direction: "ASC" } });
+      const page = await historyPage(api, accountId, "account", {
+        first: 100,
+        orderBy: { field: "ID", direction: "ASC" },
+      });
       let running = 0n;
       for (const edge of page.edges) {
         expect(BigInt(edge.balanceBefore)).toBe(running);
@@ -513,10 +753,18 @@ describe("What a good ledger guarantees", () => {
     // Credits leave the tenant only by reductions, expirations and voids; everything else moves them around.
     const all = await historyPage(api, customer, "customer", { first: 100 });
     const total = (types: string[], direction: string) =>
-      all.edges.filter((edge) => types.includes(edge.node.type) && edge.direction === direction).reduce((sum, edge) => sum + BigInt(edge.amount), 0n);
+      all.edges
+        .filter((edge) => types.includes(edge.node.type) && edge.direction === direction)
+        .reduce((sum, edge) => sum + BigInt(edge.amount), 0n);
     expect(total(["TRANSFER"], "CREDIT")).toBe(total(["TRANSFER"], "DEBIT"));
-    const balances = await api.data(`query ($id: ID!) { customer(id: $id) { balances { balance } } }`, { id: customer });
-    const expected = 1200n - total(["REDUCTION", "EXPIRATION", "VOID"], "DEBIT") + total(["REVERSAL"], "CREDIT") - total(["REVERSAL"], "DEBIT");
+    const balances = await api.data(`query ($id: ID!) { customer(id: $id) { balances { balance } } }`, {
+      id: customer,
+    });
+    const expected =
+      1200n -
+      total(["REDUCTION", "EXPIRATION", "VOID"], "DEBIT") +
+      total(["REVERSAL"], "CREDIT") -
+      total(["REVERSAL"], "DEBIT");
     expect(balances.customer.balances[0].balance).toBe(expected.toString());
     expect(all.edges.some((edge) => edge.node.type === "EXPIRATION")).toBe(true);
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
@@ -525,7 +773,9 @@ describe("What a good ledger guarantees", () => {
   it("No double spend: concurrent reductions never take more than the balance, concurrent retries write once", async () => {
     const { account } = await newAccount({ currency: "PTS" });
     await ok("deposit", { accountId: account, amount: "100" });
-    const attempts = await Promise.all(Array.from({ length: 8 }, () => mutate("reduce", { accountId: account, amount: "30" })));
+    const attempts = await Promise.all(
+      Array.from({ length: 8 }, () => mutate("reduce", { accountId: account, amount: "30" })),
+    );
     const succeeded = attempts.filter((payload) => payload.userErrors.length === 0).length;
     for (const payload of attempts.filter((p) => p.userErrors.length > 0)) {
       expect(["INSUFFICIENT_CREDITS", "LEDGER_BUSY"]).toContain(payload.userErrors[0]!.code);
@@ -534,9 +784,14 @@ describe("What a good ledger guarantees", () => {
     expect(succeeded).toBeLessThanOrEqual(3);
     expect(await balanceOf(account)).toBe(String(100 - 30 * succeeded));
 
-    const retries = await Promise.all(Array.from({ length: 6 }, () => mutate("deposit", { accountId: account, amount: "7", idempotencyKey: "same-retry" })));
+    const retries = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        mutate("deposit", { accountId: account, amount: "7", idempotencyKey: "same-retry" }),
+      ),
+    );
     const written = retries.filter((payload) => payload.userErrors.length === 0);
-    for (const payload of retries.filter((p) => p.userErrors.length > 0)) expect(payload.userErrors[0]!.code).toBe("LEDGER_BUSY");
+    for (const payload of retries.filter((p) => p.userErrors.length > 0))
+      expect(payload.userErrors[0]!.code).toBe("LEDGER_BUSY");
     expect(new Set(written.map((payload) => payload.action.id)).size).toBe(1);
     expect(written.filter((payload) => !payload.replayed).length).toBeLessThanOrEqual(1);
     expect(await balanceOf(account)).toBe(String(100 - 30 * succeeded + 7));
@@ -556,7 +811,12 @@ describe("What a good ledger guarantees", () => {
       ["deposit", { accountId: "garbage", amount: "1" }, "INVALID_ID", ["input", "accountId"]],
       ["deposit", { accountId: store, amount: "1" }, "INVALID_ID", ["input", "accountId"]],
       ["reduce", { accountId: customer, amount: "1" }, "INVALID_ID", ["input", "accountId"]],
-      ["transfer", { sourceAccountId: account, targetAccountId: "Q3JlZGl0QWNjb3VudDo=", amount: "1" }, "INVALID_ID", ["input", "targetAccountId"]],
+      [
+        "transfer",
+        { sourceAccountId: account, targetAccountId: "Q3JlZGl0QWNjb3VudDo=", amount: "1" },
+        "INVALID_ID",
+        ["input", "targetAccountId"],
+      ],
       ["deposit", { accountId: account, amount: "1", storeId: account }, "INVALID_ID", ["input", "storeId"]],
       ["deposit", { accountId: account, amount: "1", partnerId: "%%%" }, "INVALID_ID", ["input", "partnerId"]],
       ["voidCreditGrant", { grantId: account }, "INVALID_ID", ["input", "grantId"]],
@@ -568,20 +828,75 @@ describe("What a good ledger guarantees", () => {
       ["transfer", { sourceAccountId: account, targetAccountId: czk, amount: "1" }, "CURRENCY_MISMATCH", undefined],
       ["transfer", { sourceAccountId: account, targetAccountId: account, amount: "1" }, "SAME_ACCOUNT", undefined],
       ["deposit", { accountId: account, amount: "1", note: "x".repeat(1001) }, "NOTE_TOO_LONG", ["input", "note"]],
-      ["deposit", { accountId: account, amount: "1", externalReference: "r".repeat(256) }, "EXTERNAL_REFERENCE_TOO_LONG", ["input", "externalReference"]],
-      ["deposit", { accountId: account, amount: "1", effectiveAt: future }, "INVALID_EFFECTIVE_AT", ["input", "effectiveAt"]],
-      ["deposit", { accountId: account, amount: "1", effectiveAt: "1969-12-31T23:59:59Z" }, "INVALID_EFFECTIVE_AT", ["input", "effectiveAt"]],
-      ["deposit", { accountId: account, amount: "1", grant: { expiresAt: past } }, "INVALID_EXPIRES_AT", ["input", "grant", "expiresAt"]],
-      ["deposit", { accountId: account, amount: "1", idempotencyKey: "has space" }, "INVALID_IDEMPOTENCY_KEY", ["input", "idempotencyKey"]],
-      ["deposit", { accountId: account, amount: "1", initiator: { type: "USER" } }, "INVALID_INITIATOR", ["input", "initiator"]],
-      ["deposit", { accountId: account, amount: "1", storeId: missing("Store") }, "STORE_NOT_FOUND", ["input", "storeId"]],
-      ["deposit", { accountId: account, amount: "1", partnerId: missing("Partner") }, "PARTNER_NOT_FOUND", ["input", "partnerId"]],
+      [
+        "deposit",
+        { accountId: account, amount: "1", externalReference: "r".repeat(256) },
+        "EXTERNAL_REFERENCE_TOO_LONG",
+        ["input", "externalReference"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", effectiveAt: future },
+        "INVALID_EFFECTIVE_AT",
+        ["input", "effectiveAt"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", effectiveAt: "1969-12-31T23:59:59Z" },
+        "INVALID_EFFECTIVE_AT",
+        ["input", "effectiveAt"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", grant: { expiresAt: past } },
+        "INVALID_EXPIRES_AT",
+        ["input", "grant", "expiresAt"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", idempotencyKey: "has space" },
+        "INVALID_IDEMPOTENCY_KEY",
+        ["input", "idempotencyKey"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", initiator: { type: "USER" } },
+        "INVALID_INITIATOR",
+        ["input", "initiator"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", storeId: missing("Store") },
+        "STORE_NOT_FOUND",
+        ["input", "storeId"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", partnerId: missing("Partner") },
+        "PARTNER_NOT_FOUND",
+        ["input", "partnerId"],
+      ],
       ["voidCreditGrant", { grantId: missing("CreditGrant") }, "GRANT_NOT_FOUND", ["input", "grantId"]],
       ["reverseCreditAction", { actionId: missing("CreditAction") }, "ACTION_NOT_FOUND", ["input", "actionId"]],
-      ["openCreditAccount", { customerId: missing("Customer"), currency: "PTS", name: "X" }, "CUSTOMER_NOT_FOUND", ["input", "customerId"]],
-      ["openCreditAccount", { customerId: customer, currency: "p", name: "X" }, "INVALID_CURRENCY", ["input", "currency"]],
+      [
+        "openCreditAccount",
+        { customerId: missing("Customer"), currency: "PTS", name: "X" },
+        "CUSTOMER_NOT_FOUND",
+        ["input", "customerId"],
+      ],
+      [
+        "openCreditAccount",
+        { customerId: customer, currency: "p", name: "X" },
+        "INVALID_CURRENCY",
+        ["input", "currency"],
+      ],
       ["openCreditAccount", { customerId: customer, currency: "PTS", name: "  " }, "INVALID_NAME", ["input", "name"]],
-      ["openCreditAccount", { customerId: customer, currency: "PTS", name: "X", overdraftLimit: "-1" }, "INVALID_OVERDRAFT_LIMIT", ["input", "overdraftLimit"]],
+      [
+        "openCreditAccount",
+        { customerId: customer, currency: "PTS", name: "X", overdraftLimit: "-1" },
+        "INVALID_OVERDRAFT_LIMIT",
+        ["input", "overdraftLimit"],
+      ],
       ["closeCreditAccount", { accountId: account }, "ACCOUNT_NOT_EMPTY", ["input", "accountId"]],
       ["createCustomer", { externalId: takenExternalId }, "EXTERNAL_ID_TAKEN", ["input", "externalId"]],
       ["createCustomer", { externalId: "new-one", email: "not-an-email" }, "INVALID_EMAIL", ["input", "email"]],
@@ -594,16 +909,36 @@ describe("What a good ledger guarantees", () => {
     await refused("deposit", { accountId: empty, amount: "1" }, "ACCOUNT_CLOSED", ["input", "accountId"]);
     await refused("closeCreditAccount", { accountId: empty }, "ACCOUNT_ALREADY_CLOSED", ["input", "accountId"]);
     // The field path of a grant option names the grant, as it does for grant.expiresAt above.
-    await refused("deposit", { accountId: account, amount: "1", grant: { priority: 101 } }, "INVALID_PRIORITY", undefined);
+    await refused(
+      "deposit",
+      { accountId: account, amount: "1", grant: { priority: 101 } },
+      "INVALID_PRIORITY",
+      undefined,
+    );
     // The messages are in the negotiated language.
-    const czech = await refused("transfer", { sourceAccountId: account, targetAccountId: account, amount: "1" }, "SAME_ACCOUNT", undefined, { language: "cs" });
+    const czech = await refused(
+      "transfer",
+      { sourceAccountId: account, targetAccountId: account, amount: "1" },
+      "SAME_ACCOUNT",
+      undefined,
+      { language: "cs" },
+    );
     expect(czech.message).toBe("Převod vyžaduje dva různé účty.");
   });
 
   it("Typed errors in payloads: the field of a refused grant option is its path in the input (input.grant.priority)", async () => {
     const { account } = await newAccount();
-    await refused("deposit", { accountId: account, amount: "1", grant: { priority: 101 } }, "INVALID_PRIORITY", ["input", "grant", "priority"]);
-    await refused("createCreditGrant", { accountId: account, amount: "1", grant: { priority: -1 } }, "INVALID_PRIORITY", ["input", "grant", "priority"]);
+    await refused("deposit", { accountId: account, amount: "1", grant: { priority: 101 } }, "INVALID_PRIORITY", [
+      "input",
+      "grant",
+      "priority",
+    ]);
+    await refused(
+      "createCreditGrant",
+      { accountId: account, amount: "1", grant: { priority: -1 } },
+      "INVALID_PRIORITY",
+      ["input", "grant", "priority"],
+    );
   });
 
   it("Top-level errors for malformed scalars: a fractional amount is INVALID_AMOUNT, a bad date INVALID_DATE_TIME, nothing written", async () => {
@@ -611,13 +946,41 @@ describe("What a good ledger guarantees", () => {
     await ok("deposit", { accountId: account, amount: "10" });
     const before = await api.snapshot();
     const cases: [string, Record<string, unknown>, string][] = [
-      [`mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`, { input: { accountId: account, amount: 0.5 } }, "INVALID_AMOUNT"],
-      [`mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { code } } }`, { input: { accountId: account, amount: "3.00" } }, "INVALID_AMOUNT"],
-      [`mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`, { input: { accountId: account, amount: "1", effectiveAt: "2026-02-30 10:00:00" } }, "INVALID_DATE_TIME"],
-      [`mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`, { input: { accountId: account, amount: "1", effectiveAt: "yesterday" } }, "INVALID_DATE_TIME"],
-      [`mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`, { input: { accountId: account, amount: "1", grant: { expiresAt: "2026-13-01" } } }, "INVALID_DATE_TIME"],
-      [`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balanceAt(at: "2026-02-29") } } }`, { id: account }, "INVALID_DATE_TIME"],
-      [`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balanceAt(at: "2026-03-01T24:00:00Z") } } }`, { id: account }, "INVALID_DATE_TIME"],
+      [
+        `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+        { input: { accountId: account, amount: 0.5 } },
+        "INVALID_AMOUNT",
+      ],
+      [
+        `mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { code } } }`,
+        { input: { accountId: account, amount: "3.00" } },
+        "INVALID_AMOUNT",
+      ],
+      [
+        `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+        { input: { accountId: account, amount: "1", effectiveAt: "2026-02-30 10:00:00" } },
+        "INVALID_DATE_TIME",
+      ],
+      [
+        `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+        { input: { accountId: account, amount: "1", effectiveAt: "yesterday" } },
+        "INVALID_DATE_TIME",
+      ],
+      [
+        `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+        { input: { accountId: account, amount: "1", grant: { expiresAt: "2026-13-01" } } },
+        "INVALID_DATE_TIME",
+      ],
+      [
+        `query ($id: ID!) { node(id: $id) { ... on CreditAccount { balanceAt(at: "2026-02-29") } } }`,
+        { id: account },
+        "INVALID_DATE_TIME",
+      ],
+      [
+        `query ($id: ID!) { node(id: $id) { ... on CreditAccount { balanceAt(at: "2026-03-01T24:00:00Z") } } }`,
+        { id: account },
+        "INVALID_DATE_TIME",
+      ],
     ];
     for (const [query, variables, code] of cases) {
       const body = await api.graphql(query, variables);
@@ -658,7 +1021,15 @@ describe("What a good ledger guarantees", () => {
       expect(rawId(id).length).toBeGreaterThan(0);
     }
     const list = await api.data(`query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, {
-      ids: [ids.Partner, missing("Customer"), ids.CreditGrant, ids.Customer, ids.CreditAction, ids.Store, ids.CreditAccount],
+      ids: [
+        ids.Partner,
+        missing("Customer"),
+        ids.CreditGrant,
+        ids.Customer,
+        ids.CreditAction,
+        ids.Store,
+        ids.CreditAccount,
+      ],
     });
     expect(list.nodes).toEqual([
       { __typename: "Partner", id: ids.Partner },
@@ -694,15 +1065,26 @@ describe("What a good ledger guarantees", () => {
       } } }`,
       { id: account },
     );
-    expect(at.node).toEqual({ balance: "-300", available: "200", overdraftLimit: "500", before: "0", afterDeposit: "1000", justBefore: "1000", exactly: "700", now: "-300" });
+    expect(at.node).toEqual({
+      balance: "-300",
+      available: "200",
+      overdraftLimit: "500",
+      before: "0",
+      afterDeposit: "1000",
+      justBefore: "1000",
+      exactly: "700",
+      now: "-300",
+    });
     await refused("reduce", { accountId: account, amount: "201" }, "INSUFFICIENT_CREDITS");
-    const totals = await api.data(`query ($id: ID!) { customer(id: $id) { balances { currency balance available accountCount } } }`, { id: customer });
+    const totals = await api.data(
+      `query ($id: ID!) { customer(id: $id) { balances { currency balance available accountCount } } }`,
+      { id: customer },
+    );
     expect(totals.customer.balances).toEqual([
       { currency: "CZK", balance: "12345", available: "12345", accountCount: 1 },
       { currency: "PTS", balance: "-260", available: "240", accountCount: 2 },
     ]);
   });
-
 });
 
 /** The instant as Prague's wall clock with its offset, computed here without the gateway's formatter. */
@@ -725,4 +1107,3 @@ function isPragueSummer(date: Date): boolean {
 function rawCustomerExternalId(): string {
   return `money-${customers}`;
 }
-

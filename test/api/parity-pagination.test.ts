@@ -4,7 +4,16 @@
 // add to it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, createApiFixture } from "../support/api.ts";
-import { buildDataset, type Dataset, historyPage, historyRequest, keyOf, keys, type ModelEntry, type OrderField } from "./history-model.ts";
+import {
+  buildDataset,
+  type Dataset,
+  historyPage,
+  historyRequest,
+  keyOf,
+  keys,
+  type ModelEntry,
+  type OrderField,
+} from "./history-model.ts";
 
 let api: ApiFixture;
 let set: Dataset;
@@ -23,10 +32,19 @@ afterAll(async () => {
  * ranks of new entries from the API without trusting it, and a single entry needs no tie-break inside its
  * action).
  */
-async function addAction(type: "DEPOSIT" | "REDUCTION", amount: string, effective?: { send: string; instant: string }): Promise<ModelEntry> {
+async function addAction(
+  type: "DEPOSIT" | "REDUCTION",
+  amount: string,
+  effective?: { send: string; instant: string },
+): Promise<ModelEntry> {
   const action = await set.model.run({
     type,
-    input: { accountId: set.accounts.main, amount, note: `added ${type.toLowerCase()}`, ...(effective ? { effectiveAt: effective.send } : {}) },
+    input: {
+      accountId: set.accounts.main,
+      amount,
+      note: `added ${type.toLowerCase()}`,
+      ...(effective ? { effectiveAt: effective.send } : {}),
+    },
     effectiveInstant: effective?.instant,
   });
   const entry = action.entries[0]!;
@@ -107,7 +125,10 @@ describe("Relay pagination while the history grows", () => {
 
   it("Stripe has_more: hasNextPage and hasPreviousPage on pages in the middle, at both ends, and of an empty list", async () => {
     const all = keys(set.model.history(parent()));
-    const middle = await historyPage(api, set.customer, "customer", { first: 5, after: (await historyPage(api, set.customer, "customer", { first: 5 })).pageInfo.endCursor });
+    const middle = await historyPage(api, set.customer, "customer", {
+      first: 5,
+      after: (await historyPage(api, set.customer, "customer", { first: 5 })).pageInfo.endCursor,
+    });
     expect(middle.edges.map(keyOf)).toEqual(all.slice(5, 10));
     expect(middle.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
     const tail = await historyPage(api, set.customer, "customer", { last: 3 });
@@ -117,11 +138,18 @@ describe("Relay pagination while the history grows", () => {
     expect(before.edges.map(keyOf)).toEqual(all.slice(0, 5));
     expect(before.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
     const none = await historyPage(api, set.customer, "customer", { first: 5, filter: { note: "no such note" } });
-    expect(none).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } });
+    expect(none).toEqual({
+      totalCount: 0,
+      edges: [],
+      pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    });
   });
 
   it("Inveterate opaque cursor: a cursor of another order, a forged or a broken one is refused with INVALID_CURSOR", async () => {
-    const byAmount = await historyPage(api, set.customer, "customer", { first: 2, orderBy: { field: "AMOUNT", direction: "ASC" } });
+    const byAmount = await historyPage(api, set.customer, "customer", {
+      first: 2,
+      orderBy: { field: "AMOUNT", direction: "ASC" },
+    });
     for (const args of [
       { first: 2, after: byAmount.pageInfo.endCursor },
       { first: 2, after: "not a cursor" },
@@ -154,7 +182,9 @@ describe("Page sizes", () => {
         expect(refused.errors![0]!.message).toMatch(/from 1 to 100/);
       }
     }
-    expect((await historyPage(api, set.customer, "customer", { first: 100 })).edges.length).toBe(Math.min(100, keys(set.model.history(parent())).length));
+    expect((await historyPage(api, set.customer, "customer", { first: 100 })).edges.length).toBe(
+      Math.min(100, keys(set.model.history(parent())).length),
+    );
     expect((await historyPage(api, set.customer, "customer", { first: 1 })).edges.length).toBe(1);
   });
 
@@ -166,7 +196,10 @@ describe("Page sizes", () => {
       `query ($id: ID!) { node(id: $id) { ... on CreditAccount { grants(first: 101) { edges { node { id } } } } } }`,
     ]) {
       const body = await api.graphql(query, { id: set.accounts.main });
-      expect({ query, codes: body.errors?.map((error) => error.extensions?.code) }).toEqual({ query, codes: ["PAGE_SIZE_OUT_OF_RANGE"] });
+      expect({ query, codes: body.errors?.map((error) => error.extensions?.code) }).toEqual({
+        query,
+        codes: ["PAGE_SIZE_OUT_OF_RANGE"],
+      });
     }
   });
 });

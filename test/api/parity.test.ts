@@ -57,7 +57,9 @@ describe("CareCloud", () => {
       expect(accountKeys).toEqual(keys(set.model.history({ kind: "account", id: accountId })));
     }
     const otherKeys = await historyKeys(api, set.other, "customer", { first: 100 });
-    expect(otherKeys).toEqual([set.steps.otherSpend!.id, set.steps.otherStart!.id].map((id) => `${id}/${set.accounts.otherPoints}`));
+    expect(otherKeys).toEqual(
+      [set.steps.otherSpend!.id, set.steps.otherStart!.id].map((id) => `${id}/${set.accounts.otherPoints}`),
+    );
   });
 
   it("CareCloud record: type, amount, timestamp, store, partner and note on every entry, with the account's balances", async () => {
@@ -147,7 +149,11 @@ describe("CareCloud", () => {
       const walked: string[] = [];
       let after: string | null = null;
       do {
-        const page = await historyPage(api, set.customer, "customer", { first: 4, after, orderBy: { field, direction: "ASC" } });
+        const page = await historyPage(api, set.customer, "customer", {
+          first: 4,
+          after,
+          orderBy: { field, direction: "ASC" },
+        });
         walked.push(...page.edges.map(keyOf));
         after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       } while (after);
@@ -172,7 +178,9 @@ describe("CareCloud", () => {
       expect(page.edges.map(keyOf)).toEqual(keys(expected));
       expect(page.totalCount).toBe(expected.length);
     }
-    expect(set.model.history(customerParent(), { where: (e) => e.action.storeId === set.stores.mustek }).length).toBeGreaterThan(3);
+    expect(
+      set.model.history(customerParent(), { where: (e) => e.action.storeId === set.stores.mustek }).length,
+    ).toBeGreaterThan(3);
 
     // An ID of another type is refused rather than silently matching nothing.
     const wrongType = await historyRequest(api, set.customer, "customer", { filter: { stores: [set.partners.alfa] } });
@@ -184,7 +192,9 @@ describe("CareCloud", () => {
       entry.action.effectiveAt.getTime() >= Date.parse(from) && entry.action.effectiveAt.getTime() < Date.parse(to);
     // 12:00 in Prague in February is 11:00 UTC: the three actions at that instant are included (from is
     // inclusive), the deposit at midnight of 20 February is not (to is exclusive).
-    const expected = keys(set.model.history(customerParent(), { where: between("2026-02-14T11:00:00Z", "2026-02-19T23:00:00Z") }));
+    const expected = keys(
+      set.model.history(customerParent(), { where: between("2026-02-14T11:00:00Z", "2026-02-19T23:00:00Z") }),
+    );
     expect(expected).toHaveLength(3);
     for (const filter of [
       { effectiveFrom: "2026-02-14 12:00:00", effectiveTo: "2026-02-20 00:00:00" },
@@ -196,12 +206,20 @@ describe("CareCloud", () => {
       expect({ filter, listed: page.edges.map(keyOf) }).toEqual({ filter, listed: expected });
     }
     // One second later the boundary deposit is in.
-    const inclusive = await historyKeys(api, set.customer, "customer", { first: 100, filter: { effectiveFrom: "2026-02-14 12:00:00", effectiveTo: "2026-02-20 00:00:01" } });
-    expect(inclusive).toEqual(keys(set.model.history(customerParent(), { where: between("2026-02-14T11:00:00Z", "2026-02-19T23:00:01Z") })));
+    const inclusive = await historyKeys(api, set.customer, "customer", {
+      first: 100,
+      filter: { effectiveFrom: "2026-02-14 12:00:00", effectiveTo: "2026-02-20 00:00:01" },
+    });
+    expect(inclusive).toEqual(
+      keys(set.model.history(customerParent(), { where: between("2026-02-14T11:00:00Z", "2026-02-19T23:00:01Z") })),
+    );
     expect(inclusive).toHaveLength(4);
 
     // In July, Prague is two hours ahead of UTC: 09:00 local is 07:00 UTC.
-    const summer = await historyKeys(api, set.customer, "customer", { first: 100, filter: { effectiveFrom: "2025-07-01 09:00:00", effectiveTo: "2025-07-01 09:00:01" } });
+    const summer = await historyKeys(api, set.customer, "customer", {
+      first: 100,
+      filter: { effectiveFrom: "2025-07-01 09:00:00", effectiveTo: "2025-07-01 09:00:01" },
+    });
     expect(summer).toEqual([`${set.steps.summer!.id}/${set.accounts.main}`]);
 
     // Recording time has the same two bounds.
@@ -212,7 +230,9 @@ describe("CareCloud", () => {
     expect(created).toEqual(
       keys(
         set.model.history(customerParent(), {
-          where: (e) => e.action.createdAt.getTime() >= Date.parse("2026-03-01T10:05:00Z") && e.action.createdAt.getTime() < Date.parse("2026-03-01T10:10:00Z"),
+          where: (e) =>
+            e.action.createdAt.getTime() >= Date.parse("2026-03-01T10:05:00Z") &&
+            e.action.createdAt.getTime() < Date.parse("2026-03-01T10:10:00Z"),
         }),
       ),
     );
@@ -241,10 +261,22 @@ describe("CareCloud", () => {
         .filter(([, names]) => names.some((name) => plain(name).includes(plain(text))))
         .map(([type]) => type);
       const expected = keys(set.model.history(customerParent(), { where: (e) => matching.includes(e.action.type) }));
-      const listed = await historyPage(api, set.customer, "customer", { first: 100, filter: { typeName: text } }, { language });
+      const listed = await historyPage(
+        api,
+        set.customer,
+        "customer",
+        { first: 100, filter: { typeName: text } },
+        { language },
+      );
       expect({ text, listed: listed.edges.map(keyOf) }).toEqual({ text, listed: expected });
     }
-    const czech = await historyPage(api, set.customer, "customer", { first: 3, filter: { typeName: "vklad" } }, { language: "cs" });
+    const czech = await historyPage(
+      api,
+      set.customer,
+      "customer",
+      { first: 3, filter: { typeName: "vklad" } },
+      { language: "cs" },
+    );
     expect(czech.edges.map((edge) => edge.node.typeName)).toEqual(["Vklad", "Vklad", "Vklad"]);
   });
 
@@ -267,13 +299,19 @@ describe("CareCloud", () => {
       "\\",
       "bonus",
     ]) {
-      const expected = keys(set.model.history(customerParent(), { where: (e) => e.action.note !== null && fold(e.action.note).includes(fold(text)) }));
+      const expected = keys(
+        set.model.history(customerParent(), {
+          where: (e) => e.action.note !== null && fold(e.action.note).includes(fold(text)),
+        }),
+      );
       const listed = await historyKeys(api, set.customer, "customer", { first: 100, filter: { note: text } });
       expect({ text, listed }).toEqual({ text, listed: expected });
     }
     // The cases above did find something where they should: "%" matches the notes with a percent sign only.
     expect(await historyKeys(api, set.customer, "customer", { first: 100, filter: { note: "%" } })).toHaveLength(4);
-    expect(await historyKeys(api, set.customer, "customer", { first: 100, filter: { note: "žluťoučký kůň" } })).toHaveLength(2);
+    expect(
+      await historyKeys(api, set.customer, "customer", { first: 100, filter: { note: "žluťoučký kůň" } }),
+    ).toHaveLength(2);
   });
 
   it("CareCloud Accept-Language: ISO 639-1 with q-values (default cs, en-gb;q=0.8) for type names and error messages", async () => {
@@ -311,14 +349,25 @@ describe("CareCloud", () => {
       expect(refused.data.reduce.userErrors).toEqual([
         {
           code: "INSUFFICIENT_CREDITS",
-          message: language === "cs" ? expect.stringMatching(/^Na účtu je k dispozici \d+ PTS; požadováno bylo 99999999\.$/) : expect.stringMatching(/^The account has \d+ PTS available; 99999999 were requested\.$/),
+          message:
+            language === "cs"
+              ? expect.stringMatching(/^Na účtu je k dispozici \d+ PTS; požadováno bylo 99999999\.$/)
+              : expect.stringMatching(/^The account has \d+ PTS available; 99999999 were requested\.$/),
         },
       ]);
 
       // Top-level errors about a query's arguments too.
-      const tooMany = await historyRequest(api, set.customer, "customer", { first: 500 }, header === undefined ? {} : { language: header });
+      const tooMany = await historyRequest(
+        api,
+        set.customer,
+        "customer",
+        { first: 500 },
+        header === undefined ? {} : { language: header },
+      );
       expect(tooMany.errors?.[0]?.extensions?.code).toBe("PAGE_SIZE_OUT_OF_RANGE");
-      expect(tooMany.errors?.[0]?.message).toMatch(language === "cs" ? /musí být celé číslo od 1 do 100/ : /must be a whole number from 1 to 100/);
+      expect(tooMany.errors?.[0]?.message).toMatch(
+        language === "cs" ? /musí být celé číslo od 1 do 100/ : /must be a whole number from 1 to 100/,
+      );
     }
   });
 
@@ -329,7 +378,10 @@ describe("CareCloud", () => {
     ] as const) {
       const body = await api.graphql(`{ customer(externalId: "cc-1001") { id } }`, {}, { key: null, language });
       expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-      expect({ language, message: body.errors?.[0]?.message }).toEqual({ language, message: expect.stringMatching(message) });
+      expect({ language, message: body.errors?.[0]?.message }).toEqual({
+        language,
+        message: expect.stringMatching(message),
+      });
     }
   });
 
@@ -340,9 +392,27 @@ describe("CareCloud", () => {
     );
     const balance = (id: string) => set.model.balances.get(id)!;
     expect(body.customer.accounts).toEqual([
-      { id: set.accounts.main, name: "Hlavní body", currency: "PTS", balance: balance(set.accounts.main).toString(), available: balance(set.accounts.main).toString() },
-      { id: set.accounts.bonus, name: "Bonusové body", currency: "PTS", balance: balance(set.accounts.bonus).toString(), available: balance(set.accounts.bonus).toString() },
-      { id: set.accounts.wallet, name: "Peněženka", currency: "CZK", balance: balance(set.accounts.wallet).toString(), available: balance(set.accounts.wallet).toString() },
+      {
+        id: set.accounts.main,
+        name: "Hlavní body",
+        currency: "PTS",
+        balance: balance(set.accounts.main).toString(),
+        available: balance(set.accounts.main).toString(),
+      },
+      {
+        id: set.accounts.bonus,
+        name: "Bonusové body",
+        currency: "PTS",
+        balance: balance(set.accounts.bonus).toString(),
+        available: balance(set.accounts.bonus).toString(),
+      },
+      {
+        id: set.accounts.wallet,
+        name: "Peněženka",
+        currency: "CZK",
+        balance: balance(set.accounts.wallet).toString(),
+        available: balance(set.accounts.wallet).toString(),
+      },
     ]);
     const points = balance(set.accounts.main) + balance(set.accounts.bonus);
     expect(body.customer.balances).toEqual([
@@ -357,7 +427,9 @@ describe("CareCloud", () => {
 
 describe("Thought Industries", () => {
   it("Thought Industries: several credit accounts per customer, history per account and per customer, with creditAccountName", async () => {
-    const body = await api.data(`query ($id: ID!) { node(id: $id) { ... on Customer { accounts { id name } } } }`, { id: set.customer });
+    const body = await api.data(`query ($id: ID!) { node(id: $id) { ... on Customer { accounts { id name } } } }`, {
+      id: set.customer,
+    });
     expect(body.node.accounts).toEqual([
       { id: set.accounts.main, name: "Hlavní body" },
       { id: set.accounts.bonus, name: "Bonusové body" },
@@ -383,7 +455,11 @@ describe("Thought Industries", () => {
 
   it("Thought Industries actionType: the debit/credit filter is the direction relative to the account", async () => {
     for (const direction of ["CREDIT", "DEBIT"] as const) {
-      for (const parent of [customerParent(), { kind: "account" as const, id: set.accounts.main }, { kind: "account" as const, id: set.accounts.bonus }]) {
+      for (const parent of [
+        customerParent(),
+        { kind: "account" as const, id: set.accounts.main },
+        { kind: "account" as const, id: set.accounts.bonus },
+      ]) {
         const expected = keys(set.model.history(parent, { where: (e) => e.direction === direction }));
         const page = await historyPage(api, parent.id, parent.kind, { first: 100, filter: { direction } });
         expect(page.edges.map(keyOf)).toEqual(expected);
@@ -391,8 +467,13 @@ describe("Thought Industries", () => {
       }
     }
     // A transfer from main to bonus is a debit of main and a credit of bonus.
-    const mainDebits = await historyKeys(api, set.accounts.main, "account", { first: 100, filter: { direction: "DEBIT", types: ["TRANSFER"] } });
-    expect(mainDebits).toEqual([set.steps.gift!, set.steps.toBonus!].map((action) => `${action.id}/${set.accounts.main}`));
+    const mainDebits = await historyKeys(api, set.accounts.main, "account", {
+      first: 100,
+      filter: { direction: "DEBIT", types: ["TRANSFER"] },
+    });
+    expect(mainDebits).toEqual(
+      [set.steps.gift!, set.steps.toBonus!].map((action) => `${action.id}/${set.accounts.main}`),
+    );
   });
 
   it("Thought Industries page: page-number access", async () => {
@@ -411,7 +492,9 @@ describe("Thought Industries", () => {
       expect(listed.totalCount).toBe(expected.length);
     }
     // Without first, a page has the default 20 entries.
-    expect((await historyPage(api, set.customer, "customer", { page: 2 })).edges.map(keyOf)).toEqual(expected.slice(20, 40));
+    expect((await historyPage(api, set.customer, "customer", { page: 2 })).edges.map(keyOf)).toEqual(
+      expected.slice(20, 40),
+    );
     for (const args of [{ page: 0 }, { page: -2 }, { page: 2, offset: 3 }, { page: 2, last: 3 }]) {
       const refused = await historyRequest(api, set.customer, "customer", args);
       expect(refused.errors?.[0]?.extensions?.code).toBe("INVALID_PAGINATION");
@@ -446,23 +529,47 @@ describe("Thought Industries", () => {
       const action = byId.get(edge.node.id)!;
       expect(edge.node.initiator).toEqual({ type: action.initiatorType, id: action.initiatorId });
     }
-    expect(page.edges.find((edge) => edge.node.id === set.steps.welcome!.id)!.node.initiator).toEqual({ type: "API_KEY", id: api.apiKeyId });
-    expect(page.edges.find((edge) => edge.node.id === set.steps.coffee!.id)!.node.initiator).toEqual({ type: "USER", id: "barista-1" });
-    expect(page.edges.find((edge) => edge.node.id === set.steps.toBonus!.id)!.node.initiator).toEqual({ type: "SYSTEM", id: null });
+    expect(page.edges.find((edge) => edge.node.id === set.steps.welcome!.id)!.node.initiator).toEqual({
+      type: "API_KEY",
+      id: api.apiKeyId,
+    });
+    expect(page.edges.find((edge) => edge.node.id === set.steps.coffee!.id)!.node.initiator).toEqual({
+      type: "USER",
+      id: "barista-1",
+    });
+    expect(page.edges.find((edge) => edge.node.id === set.steps.toBonus!.id)!.node.initiator).toEqual({
+      type: "SYSTEM",
+      id: null,
+    });
     for (const initiatorTypes of [["USER"], ["SYSTEM", "USER"], ["API_KEY"]]) {
       const listed = await historyKeys(api, set.customer, "customer", { first: 100, filter: { initiatorTypes } });
-      expect(listed).toEqual(keys(set.model.history(customerParent(), { where: (e) => initiatorTypes.includes(e.action.initiatorType) })));
+      expect(listed).toEqual(
+        keys(set.model.history(customerParent(), { where: (e) => initiatorTypes.includes(e.action.initiatorType) })),
+      );
     }
   });
 
   it("Thought Industries pageInfo (perPage, cursor, total, hasMore): Relay pageInfo with totalCount", async () => {
     const filter = { types: ["DEPOSIT", "REDUCTION"] };
-    const expected = keys(set.model.history(customerParent(), { where: (e) => e.action.type === "DEPOSIT" || e.action.type === "REDUCTION" }));
+    const expected = keys(
+      set.model.history(customerParent(), {
+        where: (e) => e.action.type === "DEPOSIT" || e.action.type === "REDUCTION",
+      }),
+    );
     const first = await historyPage(api, set.customer, "customer", { first: 7, filter });
     expect(first.totalCount).toBe(expected.length);
     expect(first.edges.map(keyOf)).toEqual(expected.slice(0, 7));
-    expect(first.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: first.edges[0]!.cursor, endCursor: first.edges[6]!.cursor });
-    const second = await historyPage(api, set.customer, "customer", { first: 100, after: first.pageInfo.endCursor, filter });
+    expect(first.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: first.edges[0]!.cursor,
+      endCursor: first.edges[6]!.cursor,
+    });
+    const second = await historyPage(api, set.customer, "customer", {
+      first: 100,
+      after: first.pageInfo.endCursor,
+      filter,
+    });
     expect(second.edges.map(keyOf)).toEqual(expected.slice(7));
     expect(second.pageInfo.hasNextPage).toBe(false);
     expect(second.pageInfo.hasPreviousPage).toBe(true);
@@ -478,7 +585,10 @@ describe("Thought Industries", () => {
       for (const request of [
         { query, variables: { id: set.customer } },
         { query: `{ customer(externalId: "cc-1001") { id } }`, variables: {} },
-        { query: `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`, variables: { input: { accountId: set.accounts.main, amount: "1" } } },
+        {
+          query: `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+          variables: { input: { accountId: set.accounts.main, amount: "1" } },
+        },
       ]) {
         const body = await api.graphql(request.query, request.variables, { key });
         expect(body.errors?.map((error) => error.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
@@ -486,6 +596,8 @@ describe("Thought Industries", () => {
       }
     }
     // Nothing was written by the refused deposits.
-    expect(await historyKeys(api, set.accounts.main, "account", { first: 100 })).toEqual(keys(set.model.history({ kind: "account", id: set.accounts.main })));
+    expect(await historyKeys(api, set.accounts.main, "account", { first: 100 })).toEqual(
+      keys(set.model.history({ kind: "account", id: set.accounts.main })),
+    );
   });
 });

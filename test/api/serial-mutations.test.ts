@@ -54,7 +54,11 @@ describe("mutation fields in one document", () => {
     expect(data.first.accounts).toEqual([expected("10", 1, ["10"])]);
     expect(data.second.accounts).toEqual([expected("15", 2, ["10", "5"])]);
     expect(data.third.accounts).toEqual([expected("12", 3, ["7", "5"])]);
-    expect(data.third.accounts[0].history.edges.map((edge: { node: { amount: string } }) => edge.node.amount)).toEqual(["3", "5", "10"]);
+    expect(data.third.accounts[0].history.edges.map((edge: { node: { amount: string } }) => edge.node.amount)).toEqual([
+      "3",
+      "5",
+      "10",
+    ]);
   });
 
   it("a reversal in a later field shows on the action and grant an earlier field loaded", async () => {
@@ -76,8 +80,14 @@ describe("mutation fields in one document", () => {
       }`,
       { id: accountId, action: actionId },
     );
-    const original = data.first.accounts[0].history.edges.map((edge: { node: { id: string } }) => edge.node).find((node: { id: string }) => node.id === actionId);
-    expect(original).toMatchObject({ id: actionId, reversedBy: null, grant: { remainingAmount: "100", state: "ACTIVE" } });
+    const original = data.first.accounts[0].history.edges
+      .map((edge: { node: { id: string } }) => edge.node)
+      .find((node: { id: string }) => node.id === actionId);
+    expect(original).toMatchObject({
+      id: actionId,
+      reversedBy: null,
+      grant: { remainingAmount: "100", state: "ACTIVE" },
+    });
     const reversed = data.second.action.reverses;
     expect(reversed).toMatchObject({
       id: actionId,

@@ -3,7 +3,14 @@
 // the initiator of what it writes unless the caller names a user.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiKeyCacheMs, authenticate, createApiKey, lastUseResolutionMs, listApiKeys, revokeApiKey } from "../../src/auth/api-keys.ts";
+import {
+  apiKeyCacheMs,
+  authenticate,
+  createApiKey,
+  lastUseResolutionMs,
+  listApiKeys,
+  revokeApiKey,
+} from "../../src/auth/api-keys.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { createLedger } from "../../src/ledger/index.ts";
 import { decodeId } from "../../src/schema/ids.ts";
@@ -50,7 +57,11 @@ describe("presenting a key", () => {
 
 describe("storage", () => {
   it("keeps only the SHA-256 of the key and a prefix, never the key itself", async () => {
-    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "stored", scopes: ["write", "read", "read"] });
+    const { apiKey, secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "stored",
+      scopes: ["write", "read", "read"],
+    });
     const row = await keyRow(apiKey.id);
     expect(row.secretHash).toBe(createHash("sha256").update(secret).digest("hex"));
     expect(secret.startsWith(`${row.prefix}_`)).toBe(true);
@@ -64,7 +75,12 @@ describe("storage", () => {
 describe("expiry", () => {
   it("a key works until its expiry and answers UNAUTHENTICATED from that moment", async () => {
     const expiresAt = new Date(fixture.now().getTime() + 60 * 60 * 1000);
-    const { secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "short-lived", scopes: ["read"], expiresAt });
+    const { secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "short-lived",
+      scopes: ["read"],
+      expiresAt,
+    });
     expect(await codeFor(secret)).toBeUndefined();
     fixture.advance(60 * 60 * 1000 - 1);
     expect(await codeFor(secret)).toBeUndefined();
@@ -78,7 +94,11 @@ describe("expiry", () => {
 
 describe("revocation", () => {
   it("a key revoked by another process (the keys CLI, another instance) is refused here within apiKeyCacheMs", async () => {
-    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "elsewhere", scopes: ["read"] });
+    const { apiKey, secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "elsewhere",
+      scopes: ["read"],
+    });
     expect(await codeFor(secret)).toBeUndefined();
     // Another process has its own connection and its own memory: a second database handle on the same data.
     const other = await openDatabase(fixture.testDatabase.url);
@@ -97,8 +117,16 @@ describe("revocation", () => {
   });
 
   it("a revoked key answers UNAUTHENTICATED at once, by id or by prefix, and revoking twice changes nothing", async () => {
-    const first = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by id", scopes: ["read", "write"] });
-    const second = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "by prefix", scopes: ["read"] });
+    const first = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "by id",
+      scopes: ["read", "write"],
+    });
+    const second = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "by prefix",
+      scopes: ["read"],
+    });
     expect(await codeFor(first.secret)).toBeUndefined();
     expect(await codeFor(second.secret, "x-api-key")).toBeUndefined();
 
@@ -107,19 +135,27 @@ describe("revocation", () => {
     expect(await codeFor(first.secret)).toBe("UNAUTHENTICATED");
     expect(await codeFor(second.secret)).toBeUndefined();
 
-    expect(await revokeApiKey(fixture.database, second.apiKey.prefix, fixture.now())).toMatchObject({ outcome: "revoked" });
+    expect(await revokeApiKey(fixture.database, second.apiKey.prefix, fixture.now())).toMatchObject({
+      outcome: "revoked",
+    });
     expect(await codeFor(second.secret, "x-api-key")).toBe("UNAUTHENTICATED");
 
     const revokedAt = (await keyRow(first.apiKey.id)).revokedAt;
     fixture.advance(5_000);
-    expect(await revokeApiKey(fixture.database, first.apiKey.id, fixture.now())).toMatchObject({ outcome: "already-revoked" });
+    expect(await revokeApiKey(fixture.database, first.apiKey.id, fixture.now())).toMatchObject({
+      outcome: "already-revoked",
+    });
     expect((await keyRow(first.apiKey.id)).revokedAt).toEqual(revokedAt);
     expect(await revokeApiKey(fixture.database, "clk_nosuchkey", fixture.now())).toEqual({ outcome: "not-found" });
     expect(await revokeApiKey(fixture.database, "", fixture.now())).toEqual({ outcome: "not-found" });
   });
 
   it("a revoked key writes nothing", async () => {
-    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "gone", scopes: ["read", "write"] });
+    const { apiKey, secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "gone",
+      scopes: ["read", "write"],
+    });
     await revokeApiKey(fixture.database, apiKey.id, fixture.now());
     const before = await fixture.snapshot();
     const body = await fixture.graphql(
@@ -134,7 +170,11 @@ describe("revocation", () => {
 
 describe("last use", () => {
   it("is recorded on first use and then at most once a minute", async () => {
-    const { apiKey, secret } = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "counted", scopes: ["read"] });
+    const { apiKey, secret } = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "counted",
+      scopes: ["read"],
+    });
     expect((await keyRow(apiKey.id)).lastUsedAt).toBeNull();
 
     const first = fixture.now();
@@ -157,11 +197,17 @@ describe("last use", () => {
   it("is written once for a burst of concurrent requests", async () => {
     // A database of its own, to count the statements that write the key.
     const updates: string[] = [];
-    const counted = await createTestDatabase({ onQuery: ({ query }) => void (/^UPDATE\b.*api_key/is.test(query) && updates.push(query)) });
+    const counted = await createTestDatabase({
+      onQuery: ({ query }) => void (/^UPDATE\b.*api_key/is.test(query) && updates.push(query)),
+    });
     try {
       const tenant = await createLedger(counted.database).createTenant({ name: "Burst" });
       if (!tenant.ok) throw new Error(tenant.error.message);
-      const { apiKey, secret } = await createApiKey(counted.database, { tenantId: tenant.tenant.id, name: "burst", scopes: ["read"] });
+      const { apiKey, secret } = await createApiKey(counted.database, {
+        tenantId: tenant.tenant.id,
+        name: "burst",
+        scopes: ["read"],
+      });
       const now = new Date("2026-03-01T10:00:00.000Z");
       const callers = await Promise.all(Array.from({ length: 10 }, () => authenticate(counted.database, secret, now)));
       expect(callers.every((caller) => caller?.apiKey.id === apiKey.id)).toBe(true);
@@ -192,7 +238,11 @@ describe("the initiator of an action", () => {
   }`;
 
   async function depositWith(key: string, initiator?: Record<string, unknown>) {
-    const data = await fixture.data(deposit, { input: { accountId, amount: "1", ...(initiator ? { initiator } : {}) } }, { key });
+    const data = await fixture.data(
+      deposit,
+      { input: { accountId, amount: "1", ...(initiator ? { initiator } : {}) } },
+      { key },
+    );
     expect(data.deposit.userErrors).toEqual([]);
     const actionId = decodeId(data.deposit.action.id, "CreditAction") as string;
     const row = await fixture.database.read.creditAction.findUniqueOrThrow({ where: { id: actionId } });
@@ -200,18 +250,31 @@ describe("the initiator of an action", () => {
   }
 
   it("is the API key that sent the request, unless the request names a user", async () => {
-    expect(await depositWith(fixture.key)).toEqual({ initiator: { type: "API_KEY", id: fixture.apiKeyId }, apiKeyId: fixture.apiKeyId });
+    expect(await depositWith(fixture.key)).toEqual({
+      initiator: { type: "API_KEY", id: fixture.apiKeyId },
+      apiKeyId: fixture.apiKeyId,
+    });
 
     // Another key of the same tenant is recorded as itself, not as the tenant's first key.
-    const other = await createApiKey(fixture.database, { tenantId: fixture.tenantId, name: "till 2", scopes: ["read", "write"] });
-    expect(await depositWith(other.secret)).toEqual({ initiator: { type: "API_KEY", id: other.apiKey.id }, apiKeyId: other.apiKey.id });
+    const other = await createApiKey(fixture.database, {
+      tenantId: fixture.tenantId,
+      name: "till 2",
+      scopes: ["read", "write"],
+    });
+    expect(await depositWith(other.secret)).toEqual({
+      initiator: { type: "API_KEY", id: other.apiKey.id },
+      apiKeyId: other.apiKey.id,
+    });
 
     // A named user is the initiator; the key that carried the request is still recorded on the action.
     expect(await depositWith(fixture.key, { type: "USER", id: "clerk-17" })).toEqual({
       initiator: { type: "USER", id: "clerk-17" },
       apiKeyId: fixture.apiKeyId,
     });
-    expect(await depositWith(other.secret, { type: "SYSTEM" })).toEqual({ initiator: { type: "SYSTEM", id: null }, apiKeyId: other.apiKey.id });
+    expect(await depositWith(other.secret, { type: "SYSTEM" })).toEqual({
+      initiator: { type: "SYSTEM", id: null },
+      apiKeyId: other.apiKey.id,
+    });
     // Naming API_KEY cannot impersonate another key: the sending key is recorded.
     expect(await depositWith(other.secret, { type: "API_KEY", id: fixture.apiKeyId })).toEqual({
       initiator: { type: "API_KEY", id: other.apiKey.id },

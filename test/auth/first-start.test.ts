@@ -1,11 +1,13 @@
 // The first `npm start` on an empty database, on both engines: the server creates the demo tenant, prints a
 // development key once, and that key reads and writes the demo data over HTTP. A second start on the same
-// database creates nothing and prints no key.
+// database creates nothing and prints no key. Demo data is made on the embedded SQLite database by default,
+// on PostgreSQL (production) only when DEMO_DATA=true asks for it.
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { createTestDatabase, testEngine, type TestDatabase } from "../support/database.ts";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -28,10 +30,20 @@ interface Started {
 }
 
 /** Starts the server as `npm start` does and waits until it says it is ready. */
-function start(): Promise<Started> {
+function start(env: Record<string, string> = {}, database: TestDatabase = testDatabase): Promise<Started> {
+  // PostgreSQL makes no demo data unless asked: these tests ask, the ones below check that it is not made.
+  const demoData = testEngine === "postgres" ? { DEMO_DATA: "true" } : {};
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: testDatabase.url, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "error" },
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "error",
+      ...demoData,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
@@ -88,7 +100,11 @@ describe("the first start", { timeout: 120_000 }, () => {
       expect(key).toBeDefined();
       developmentKey = key as string;
 
-      const read = await query(server.url, developmentKey, '{ customer(externalId: "CUST-1001") { name accounts { id currency } } }');
+      const read = await query(
+        server.url,
+        developmentKey,
+        '{ customer(externalId: "CUST-1001") { name accounts { id currency } } }',
+      );
       expect(read.errors).toBeUndefined();
       expect(read.data.customer.name).toBe("Jana Nováková");
 
@@ -101,6 +117,17 @@ describe("the first start", { timeout: 120_000 }, () => {
       );
       expect(write.errors).toBeUndefined();
       expect(write.data.deposit).toEqual({ action: { initiator: { type: "API_KEY" } }, userErrors: [] });
+
+      // The key is printed for whoever started the server, and served to nobody: the GraphiQL page (which
+      // needs no key) does not contain it, and it is not kept in a file either.
+      const page = await fetch(server.url, { headers: { accept: "text/html" } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).not.toContain(developmentKey);
+      expect(html).not.toMatch(/clk_[a-z0-9]{8}_/);
+      if (testDatabase.url.startsWith("file:")) {
+        expect(existsSync(path.join(path.dirname(testDatabase.url.slice("file:".length)), "demo-api-key"))).toBe(false);
+      }
     } finally {
       await server.stop();
     }
@@ -122,5 +149,24 @@ describe("the first start", { timeout: 120_000 }, () => {
     }
     expect(await testDatabase.database.read.tenant.count()).toBe(1);
     expect(await testDatabase.database.read.apiKey.count()).toBe(1);
+  });
+});
+
+describe("demo data where it does not belong", { timeout: 120_000 }, () => {
+  it(`is not made ${testEngine === "postgres" ? "on PostgreSQL by default" : "with DEMO_DATA=false"}; the start says how to create a tenant`, async () => {
+    const empty = await createTestDatabase();
+    try {
+      const server = await start(testEngine === "postgres" ? { DEMO_DATA: "" } : { DEMO_DATA: "false" }, empty);
+      try {
+        expect(server.output).not.toMatch(/Demo Coffee Roasters|Development API key|clk_/);
+        expect(server.output).toMatch(/npm run keys -- create-tenant/);
+      } finally {
+        await server.stop();
+      }
+      expect(await empty.database.read.tenant.count()).toBe(0);
+      expect(await empty.database.read.apiKey.count()).toBe(0);
+    } finally {
+      await empty.drop();
+    }
   });
 });

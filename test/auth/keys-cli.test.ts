@@ -76,7 +76,11 @@ function secretIn(output: string): string {
 
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
-  gateway = createGateway({ database: testDatabase.database, ledger: createLedger(testDatabase.database), config: loadConfig({ LOG_LEVEL: "silent" }) });
+  gateway = createGateway({
+    database: testDatabase.database,
+    ledger: createLedger(testDatabase.database),
+    config: loadConfig({ LOG_LEVEL: "silent" }),
+  });
 });
 
 afterAll(async () => {
@@ -90,7 +94,15 @@ describe("npm run keys", { timeout: 180_000 }, () => {
   let readPrefix: string;
 
   it("creates a tenant and lists it", async () => {
-    const created = await succeeds(["create-tenant", "--name", "Acme Coffee", "--time-zone", "Europe/Prague", "--locale", "cs"]);
+    const created = await succeeds([
+      "create-tenant",
+      "--name",
+      "Acme Coffee",
+      "--time-zone",
+      "Europe/Prague",
+      "--locale",
+      "cs",
+    ]);
     expect(created).toMatch(/Created tenant "Acme Coffee" \(time zone Europe\/Prague, language cs\)/);
     tenantId = /Tenant id: (\S+)/.exec(created)?.[1] as string;
     const tenant = await testDatabase.database.read.tenant.findUniqueOrThrow({ where: { id: tenantId } });
@@ -99,18 +111,40 @@ describe("npm run keys", { timeout: 180_000 }, () => {
     const listed = await succeeds(["tenants"]);
     expect(listed).toMatch(new RegExp(`${tenantId}\\s+Acme Coffee\\s+Europe/Prague\\s+cs`));
     const json = JSON.parse(await succeeds(["tenants", "--json"])) as { id: string; name: string }[];
-    expect(json).toEqual([expect.objectContaining({ id: tenantId, name: "Acme Coffee", timeZone: "Europe/Prague", defaultLocale: "cs" })]);
+    expect(json).toEqual([
+      expect.objectContaining({ id: tenantId, name: "Acme Coffee", timeZone: "Europe/Prague", defaultLocale: "cs" }),
+    ]);
   });
 
   it("creates keys whose secret is printed once and works on the gateway", async () => {
-    const ci = await succeeds(["create", "--tenant", tenantId, "--name", "ci", "--scopes", "read,write", "--expires", "2099-01-01"]);
-    expect(ci).toMatch(/Created API key "ci" for tenant "Acme Coffee": .*scopes read, write, expires 2099-01-01T00:00:00\+01:00\./);
+    const ci = await succeeds([
+      "create",
+      "--tenant",
+      tenantId,
+      "--name",
+      "ci",
+      "--scopes",
+      "read,write",
+      "--expires",
+      "2099-01-01",
+    ]);
+    expect(ci).toMatch(
+      /Created API key "ci" for tenant "Acme Coffee": .*scopes read, write, expires 2099-01-01T00:00:00\+01:00\./,
+    );
     expect(ci).toMatch(/shown only this once/);
     ciSecret = secretIn(ci);
     expect(await tryKey(ciSecret)).toBe("OK");
 
-    const readOnly = JSON.parse(await succeeds(["create", "--tenant", tenantId, "--name", "reports", "--scopes", "read", "--json"]));
-    expect(readOnly).toMatchObject({ name: "reports", scopes: ["read"], status: "active", expiresAt: null, lastUsedAt: null });
+    const readOnly = JSON.parse(
+      await succeeds(["create", "--tenant", tenantId, "--name", "reports", "--scopes", "read", "--json"]),
+    );
+    expect(readOnly).toMatchObject({
+      name: "reports",
+      scopes: ["read"],
+      status: "active",
+      expiresAt: null,
+      lastUsedAt: null,
+    });
     readSecret = readOnly.secret;
     readPrefix = readOnly.prefix;
     expect(readSecret.startsWith(`${readPrefix}_`)).toBe(true);
@@ -128,7 +162,11 @@ describe("npm run keys", { timeout: 180_000 }, () => {
   it("lists keys with prefix, name, scopes, times and status, and never their secrets", async () => {
     const listed = await succeeds(["list", "--tenant", tenantId]);
     expect(listed).toMatch(/PREFIX\s+NAME\s+SCOPES\s+STATUS\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED/);
-    expect(listed).toMatch(new RegExp(`${ciSecret.slice(0, 12)}\\s+ci\\s+read,write\\s+active\\s+\\S+\\s+\\S+\\s+2099-01-01T00:00:00\\+01:00\\s+-`));
+    expect(listed).toMatch(
+      new RegExp(
+        `${ciSecret.slice(0, 12)}\\s+ci\\s+read,write\\s+active\\s+\\S+\\s+\\S+\\s+2099-01-01T00:00:00\\+01:00\\s+-`,
+      ),
+    );
     expect(listed).toMatch(new RegExp(`${readPrefix}\\s+reports\\s+read\\s+active`));
     expect(listed).not.toContain(ciSecret);
     expect(listed).not.toContain(readSecret);
@@ -157,7 +195,9 @@ describe("npm run keys", { timeout: 180_000 }, () => {
     expect(await tryKey(ciSecret)).toBe("UNAUTHENTICATED");
 
     const listed = await succeeds(["list", "--tenant", tenantId]);
-    expect(listed).toMatch(new RegExp(`${readPrefix}\\s+reports\\s+read\\s+revoked\\s+.*\\d{4}-\\d{2}-\\d{2}T\\S+$`, "m"));
+    expect(listed).toMatch(
+      new RegExp(`${readPrefix}\\s+reports\\s+read\\s+revoked\\s+.*\\d{4}-\\d{2}-\\d{2}T\\S+$`, "m"),
+    );
   });
 
   it("works through the npm script", async () => {
@@ -167,11 +207,27 @@ describe("npm run keys", { timeout: 180_000 }, () => {
   });
 
   it("explains mistakes on stderr and exits non-zero", async () => {
-    await fails(["create", "--tenant", "no-such-tenant", "--name", "x", "--scopes", "read"], 1, /No tenant has the id "no-such-tenant"/);
+    await fails(
+      ["create", "--tenant", "no-such-tenant", "--name", "x", "--scopes", "read"],
+      1,
+      /No tenant has the id "no-such-tenant"/,
+    );
     await fails(["list", "--tenant", "no-such-tenant"], 1, /No tenant has the id/);
-    await fails(["create", "--tenant", tenantId, "--name", "x", "--scopes", "admin"], 1, /Unknown scope "admin"; the scopes are read and write/);
-    await fails(["create", "--tenant", tenantId, "--name", "x", "--scopes", "read", "--expires", "2020-01-01"], 1, /--expires must be in the future/);
-    await fails(["create", "--tenant", tenantId, "--name", "x", "--scopes", "read", "--expires", "someday"], 1, /--expires: DateTime must be/);
+    await fails(
+      ["create", "--tenant", tenantId, "--name", "x", "--scopes", "admin"],
+      1,
+      /Unknown scope "admin"; the scopes are read and write/,
+    );
+    await fails(
+      ["create", "--tenant", tenantId, "--name", "x", "--scopes", "read", "--expires", "2020-01-01"],
+      1,
+      /--expires must be in the future/,
+    );
+    await fails(
+      ["create", "--tenant", tenantId, "--name", "x", "--scopes", "read", "--expires", "someday"],
+      1,
+      /--expires: DateTime must be/,
+    );
     await fails(["create-tenant", "--name", "Bad", "--time-zone", "Mars/Olympus"], 1, /not an IANA time zone/);
     await fails(["revoke", "clk_nothing"], 1, /No API key has the id or prefix "clk_nothing"/);
     await fails(["create", "--tenant", tenantId, "--name", "x"], 2, /"create" needs --scopes/);
@@ -179,7 +235,9 @@ describe("npm run keys", { timeout: 180_000 }, () => {
     await fails(["revoke"], 2, /"revoke" takes exactly 1 argument/);
     await fails(["launch"], 2, /Unknown command "launch"/);
     await fails(["list", "--tenant", tenantId, "--verbose"], 2, /Unknown option '--verbose'/);
-    await fails(["tenants"], 1, /DATABASE_URL must start with "file:" \(SQLite\) or "postgres:\/\/" \(PostgreSQL\)/, { DATABASE_URL: "mysql://localhost/x" });
+    await fails(["tenants"], 1, /DATABASE_URL must start with "file:" \(SQLite\) or "postgres:\/\/" \(PostgreSQL\)/, {
+      DATABASE_URL: "mysql://localhost/x",
+    });
     // Nothing above created anything.
     expect(await testDatabase.database.read.tenant.count()).toBe(1);
     expect(await testDatabase.database.read.apiKey.count()).toBe(2);

@@ -64,12 +64,16 @@ const readQuery = `query ($id: ID!) { node(id: $id) { ... on CreditAccount { bal
 
 describe("requiredScope", () => {
   it("asks write of mutations, read of queries, and nothing of introspection alone", () => {
-    expect(requiredScope(parse("mutation { createStore(input: { name: \"x\" }) { userErrors { code } } }"))).toBe("write");
+    expect(requiredScope(parse('mutation { createStore(input: { name: "x" }) { userErrors { code } } }'))).toBe(
+      "write",
+    );
     expect(requiredScope(parse("{ stores { edges { cursor } } }"))).toBe("read");
     expect(requiredScope(parse("query { __typename }"))).toBeNull();
     expect(requiredScope(parse("{ __schema { queryType { name } } }"))).toBeNull();
     expect(requiredScope(parse("{ __typename stores { edges { cursor } } }"))).toBe("read");
-    const both = parse("query Read { __typename } mutation Write { createStore(input: { name: \"x\" }) { userErrors { code } } }");
+    const both = parse(
+      'query Read { __typename } mutation Write { createStore(input: { name: "x" }) { userErrors { code } } }',
+    );
     expect(requiredScope(both, "Read")).toBeNull();
     expect(requiredScope(both, "Write")).toBe("write");
     // Without a name, a document with two operations names no single one; execution reports that itself.
@@ -112,12 +116,20 @@ describe("a read-only key", () => {
   });
 
   it("gets the message in the request's language, or else the tenant's", async () => {
-    const czech = await send(server, readKey, depositMutation, { input: { accountId, amount: "100" } }, { "accept-language": "cs" });
+    const czech = await send(
+      server,
+      readKey,
+      depositMutation,
+      { input: { accountId, amount: "100" } },
+      { "accept-language": "cs" },
+    );
     expect(czech.body.errors?.[0]?.message).toBe(
       "Tento API klíč je jen pro čtení: nesmí spouštět mutace a nic nebylo zapsáno. Použijte klíč s oprávněním write.",
     );
     const tenant = await fixture.createTenant("Czech tenant", { defaultLocale: "cs" });
-    const czechReadKey = (await createApiKey(fixture.database, { tenantId: tenant.tenantId, name: "r", scopes: ["read"] })).secret;
+    const czechReadKey = (
+      await createApiKey(fixture.database, { tenantId: tenant.tenantId, name: "r", scopes: ["read"] })
+    ).secret;
     const byTenant = await send(server, czechReadKey, depositMutation, { input: { accountId, amount: "100" } });
     expect(byTenant.body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(byTenant.body.errors?.[0]?.message).toMatch(/^Tento API klíč je jen pro čtení/);
@@ -131,7 +143,11 @@ describe("a read-only key", () => {
         await server.fetch("http://gateway.test/graphql", {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${readKey}` },
-          body: JSON.stringify({ query: document, operationName, variables: { id: accountId, input: { accountId, amount: "1" } } }),
+          body: JSON.stringify({
+            query: document,
+            operationName,
+            variables: { id: accountId, input: { accountId, amount: "1" } },
+          }),
         })
       ).json() as Promise<GraphQLBody>;
     expect((await response("Read")).data).toEqual({ node: { id: accountId } });
@@ -168,7 +184,9 @@ describe("the gateway", () => {
   // Fails until src/server/yoga.ts lists useScopes() among its plugins.
   it("refuses a read-only key's mutation with FORBIDDEN and writes nothing", async () => {
     const before = await snapshot(fixture.database);
-    const { status, body } = await send(fixture.gateway, readKey, depositMutation, { input: { accountId, amount: "100" } });
+    const { status, body } = await send(fixture.gateway, readKey, depositMutation, {
+      input: { accountId, amount: "100" },
+    });
     expect(body.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(status).toBe(403);
     expect(await snapshot(fixture.database)).toBe(before);

@@ -19,17 +19,36 @@ beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const ledger = createLedger(testDatabase.database);
   const tenant = (await must(ledger.createTenant({ name: "Rows", timeZone: "Europe/Prague" }))).tenant;
-  await createApiKey(testDatabase.database, { tenantId: tenant.id, name: "k", scopes: ["read"], expiresAt: new Date("2030-01-01T00:00:00Z") });
+  await createApiKey(testDatabase.database, {
+    tenantId: tenant.id,
+    name: "k",
+    scopes: ["read"],
+    expiresAt: new Date("2030-01-01T00:00:00Z"),
+  });
   const store = (await must(ledger.createStore(tenant.id, { name: "Shop", externalId: "s1" }))).store;
   const partner = (await must(ledger.createPartner(tenant.id, { name: "Partner" }))).partner;
-  const customer = (await must(ledger.createCustomer(tenant.id, { externalId: "c1", name: "Žofie", email: "z@example.com" }))).customer;
+  const customer = (
+    await must(ledger.createCustomer(tenant.id, { externalId: "c1", name: "Žofie", email: "z@example.com" }))
+  ).customer;
   const open = (name: string, overdraftLimit: bigint) =>
-    must(ledger.openAccount(tenant.id, { customerId: customer.id, name, currency: "PTS", overdraftLimit })).then((result) => result.account);
+    must(ledger.openAccount(tenant.id, { customerId: customer.id, name, currency: "PTS", overdraftLimit })).then(
+      (result) => result.account,
+    );
   const a = await open("a", 0n);
   const b = await open("b", 100n);
-  await must(ledger.deposit(tenant.id, { accountId: a.id, amount: 9_007_199_254_740_993n, note: "Big", storeId: store.id }));
-  await must(ledger.deposit(tenant.id, { accountId: a.id, amount: 5n, grant: { expiresAt: new Date("2031-01-01T00:00:00Z"), priority: 3, category: "PROMOTIONAL" } }));
-  await must(ledger.transfer(tenant.id, { sourceAccountId: a.id, targetAccountId: b.id, amount: 7n, partnerId: partner.id }));
+  await must(
+    ledger.deposit(tenant.id, { accountId: a.id, amount: 9_007_199_254_740_993n, note: "Big", storeId: store.id }),
+  );
+  await must(
+    ledger.deposit(tenant.id, {
+      accountId: a.id,
+      amount: 5n,
+      grant: { expiresAt: new Date("2031-01-01T00:00:00Z"), priority: 3, category: "PROMOTIONAL" },
+    }),
+  );
+  await must(
+    ledger.transfer(tenant.id, { sourceAccountId: a.id, targetAccountId: b.id, amount: 7n, partnerId: partner.id }),
+  );
   await must(ledger.reduce(tenant.id, { accountId: b.id, amount: 50n }));
 });
 
@@ -53,9 +72,13 @@ const tables = [
 describe("rows read through the driver adapter", () => {
   it.each(tables)("%s: the same objects as the Prisma client's", async (model, table, order) => {
     const { database } = testDatabase;
-    const rawRows = await database.reader.query<Record<string, unknown>>(sql`SELECT * FROM ${raw(table)} ORDER BY ${raw(order)}`);
+    const rawRows = await database.reader.query<Record<string, unknown>>(
+      sql`SELECT * FROM ${raw(table)} ORDER BY ${raw(order)}`,
+    );
     const delegate = database.read[model] as unknown as { findMany(args: object): Promise<Record<string, unknown>[]> };
-    const orderBy = order.split(", ").map((column) => ({ [column.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())]: "asc" }));
+    const orderBy = order
+      .split(", ")
+      .map((column) => ({ [column.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())]: "asc" }));
     const prismaRows = await delegate.findMany({ orderBy });
     expect(rawRows.length).toBeGreaterThan(0);
     expect(rawRows).toEqual(prismaRows);

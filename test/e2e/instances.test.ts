@@ -27,7 +27,14 @@ interface Instance {
 async function startInstance(): Promise<Instance> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: testDatabase.url, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", GRAPHIQL: "false" },
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabase.url,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      GRAPHIQL: "false",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
@@ -65,7 +72,11 @@ beforeAll(async () => {
   const customer = await ledger.createCustomer(tenantId, { externalId: "load" });
   if (!customer.ok) throw new Error("customer");
   for (let index = 0; index < 4; index++) {
-    const account = await ledger.openAccount(tenantId, { customerId: customer.customer.id, name: `a${index}`, currency: "PTS" });
+    const account = await ledger.openAccount(tenantId, {
+      customerId: customer.customer.id,
+      name: `a${index}`,
+      currency: "PTS",
+    });
     if (!account.ok) throw new Error("account");
     accounts.push(account.account.id);
     await ledger.deposit(tenantId, { accountId: account.account.id, amount: 1000n });
@@ -109,7 +120,9 @@ describe("two gateway instances with a restart in between", () => {
             },
           }),
         });
-        const body = (await response.json()) as { data?: { transfer: { action: { id: string } | null; userErrors: { code: string }[] } } };
+        const body = (await response.json()) as {
+          data?: { transfer: { action: { id: string } | null; userErrors: { code: string }[] } };
+        };
         const payload = body.data?.transfer;
         if (payload?.action) return payload.action.id;
         throw new Error(payload?.userErrors.map((error) => error.code).join(",") || `HTTP ${response.status}`);
@@ -134,7 +147,10 @@ describe("two gateway instances with a restart in between", () => {
     // Each transfer wrote exactly one action, even those retried after a restart.
     expect(new Set(actionIds).size).toBe(80);
     expect(await testDatabase.database.read.creditAction.count({ where: { tenantId, type: "TRANSFER" } })).toBe(80);
-    const balances = await testDatabase.database.read.creditAccount.findMany({ where: { tenantId }, select: { balance: true } });
+    const balances = await testDatabase.database.read.creditAccount.findMany({
+      where: { tenantId },
+      select: { balance: true },
+    });
     expect(balances.reduce((sum, account) => sum + account.balance, 0n)).toBe(4000n);
     expect(await ledger.verify({ tenantId })).toEqual([]);
     for (const instance of instances) expect(await stopInstance(instance)).toBe(0);

@@ -4,22 +4,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.ts";
 import { createAdmissionControl } from "../../src/server/guards/admission.ts";
 import { createGateway, type Gateway } from "../../src/server/yoga.ts";
+import { createTenantKey } from "../support/api.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 let testDatabase: TestDatabase;
+let key: string | null = null;
 
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
+  key = await createTenantKey(testDatabase.database);
 });
 
 afterAll(async () => {
   await testDatabase?.drop();
 });
 
-const query = (target: Gateway, text = "{ apiVersion }") =>
+const query = (target: Gateway, text = "{ apiVersion }", withKey = true) =>
   target.fetch("http://gateway.test/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(withKey && key ? { authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify({ query: text }),
   });
 
@@ -98,11 +101,17 @@ describe("load shedding", () => {
   it("does not leave refused requests counted", async () => {
     const config = loadConfig({ LOG_LEVEL: "silent", MAX_IN_FLIGHT_REQUESTS: "5", RATE_LIMIT_ANONYMOUS_REQUESTS: "1" });
     const admission = createAdmissionControl(config);
-    const gateway = createGateway({ database: testDatabase.database, config, admission, rateLimitKeyPrefix: `admission-${Date.now()}` });
+    const gateway = createGateway({
+      database: testDatabase.database,
+      config,
+      admission,
+      rateLimitKeyPrefix: `admission-${Date.now()}`,
+    });
     const statuses = [];
-    for (let index = 0; index < 8; index++) statuses.push((await query(gateway)).status);
-    // The rate limiter refuses all but the first, after admission counted them; none may stay counted.
-    expect(statuses).toEqual([200, 429, 429, 429, 429, 429, 429, 429]);
+    for (let index = 0; index < 8; index++) statuses.push((await query(gateway, "{ apiVersion }", false)).status);
+    // The rate limiter refuses all but the first (which has no key: 401), after admission counted them; none
+    // may stay counted.
+    expect(statuses).toEqual([401, 429, 429, 429, 429, 429, 429, 429]);
     expect(admission.inFlight).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { GraphQLObjectType, GraphQLSchema, GraphQLString } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.ts";
 import { createGateway, type Gateway } from "../../src/server/yoga.ts";
+import { createTenantKey } from "../support/api.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 let testDatabase: TestDatabase;
@@ -13,13 +14,21 @@ const config = loadConfig({ LOG_LEVEL: "silent" });
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   gateway = createGateway({ database: testDatabase.database, config });
+  const key = await createTenantKey(testDatabase.database);
+  json.authorization = `Bearer ${key}`;
+  authorization.authorization = `Bearer ${key}`;
 });
 
 afterAll(async () => {
   await testDatabase?.drop();
 });
 
-const json = { "content-type": "application/json", accept: "application/graphql-response+json" };
+// Every GraphQL request needs a valid key; beforeAll fills it in.
+const authorization: Record<string, string> = {};
+const json: Record<string, string> = {
+  "content-type": "application/json",
+  accept: "application/graphql-response+json",
+};
 
 describe("error masking", () => {
   it("does not let a Prisma error's message, SQL or stack reach the client", async () => {
@@ -54,7 +63,14 @@ describe("error masking", () => {
       }
       expect(JSON.parse(text)).toEqual({
         data: { broken: null },
-        errors: [{ message: "Unexpected error.", path: ["broken"], locations: [{ line: 1, column: 3 }], extensions: { code: "INTERNAL_SERVER_ERROR" } }],
+        errors: [
+          {
+            message: "Unexpected error.",
+            path: ["broken"],
+            locations: [{ line: 1, column: 3 }],
+            extensions: { code: "INTERNAL_SERVER_ERROR" },
+          },
+        ],
         extensions: { cost: { requestedQueryCost: 0, maximumAvailable: config.maxQueryCost } },
       });
     } finally {
@@ -78,7 +94,10 @@ describe("introspection", () => {
   });
 
   it("is refused with INTROSPECTION=false", async () => {
-    const closed = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", INTROSPECTION: "false" }) });
+    const closed = createGateway({
+      database: testDatabase.database,
+      config: loadConfig({ LOG_LEVEL: "silent", INTROSPECTION: "false" }),
+    });
     const response = await introspect(closed);
     expect(response.status).toBe(400);
     const body = (await response.json()) as { data?: unknown; errors: { message: string }[] };
@@ -91,7 +110,9 @@ describe("CSRF prevention", () => {
   const query = encodeURIComponent("{ apiVersion }");
 
   it("refuses a GET query without a preflight-forcing header with CSRF_HEADER_REQUIRED", async () => {
-    const response = await gateway.fetch(`http://gateway.test/graphql?query=${query}`, { headers: { accept: "application/json" } });
+    const response = await gateway.fetch(`http://gateway.test/graphql?query=${query}`, {
+      headers: { accept: "application/json" },
+    });
     expect(response.status).toBe(403);
     const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
     expect(body.errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
@@ -108,16 +129,25 @@ describe("CSRF prevention", () => {
 
   it("accepts a GET query with the header, and JSON POSTs without it", async () => {
     const get = await gateway.fetch(`http://gateway.test/graphql?query=${query}`, {
-      headers: { accept: "application/json", "graphql-require-preflight": "1" },
+      headers: { accept: "application/json", "graphql-require-preflight": "1", ...authorization },
     });
     expect(get.status).toBe(200);
-    const post = await gateway.fetch("http://gateway.test/graphql", { method: "POST", headers: json, body: JSON.stringify({ query: "{ apiVersion }" }) });
+    const post = await gateway.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ query: "{ apiVersion }" }),
+    });
     expect(post.status).toBe(200);
   });
 
   it("can be turned off with CSRF_PREVENTION=false", async () => {
-    const open = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent", CSRF_PREVENTION: "false" }) });
-    const response = await open.fetch(`http://gateway.test/graphql?query=${query}`, { headers: { accept: "application/json" } });
+    const open = createGateway({
+      database: testDatabase.database,
+      config: loadConfig({ LOG_LEVEL: "silent", CSRF_PREVENTION: "false" }),
+    });
+    const response = await open.fetch(`http://gateway.test/graphql?query=${query}`, {
+      headers: { accept: "application/json", ...authorization },
+    });
     expect(response.status).toBe(200);
   });
 });
@@ -126,7 +156,11 @@ describe("CORS", () => {
   const preflight = (target: Gateway, origin: string) =>
     target.fetch("http://gateway.test/graphql", {
       method: "OPTIONS",
-      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
     });
 
   it("allows no other origin by default", async () => {

@@ -26,9 +26,19 @@ const config = loadConfig({
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const ledger = createLedger(testDatabase.database);
-  const created = await ledger.createTenant({ name: "Limited merchant", timeZone: "Europe/Prague", defaultLocale: "en" });
+  const created = await ledger.createTenant({
+    name: "Limited merchant",
+    timeZone: "Europe/Prague",
+    defaultLocale: "en",
+  });
   if (!created.ok) throw new Error(created.error.message);
-  key = (await createApiKey(testDatabase.database, { tenantId: created.tenant.id, name: "limits", scopes: ["read", "write"] })).secret;
+  key = (
+    await createApiKey(testDatabase.database, {
+      tenantId: created.tenant.id,
+      name: "limits",
+      scopes: ["read", "write"],
+    })
+  ).secret;
   gateway = createGateway({ database: testDatabase.database, ledger, config });
 });
 
@@ -45,7 +55,11 @@ interface Body {
 async function post(payload: unknown, target: Gateway = gateway): Promise<{ status: number; body: Body }> {
   const response = await target.fetch("http://gateway.test/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${key}` },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json",
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify(payload),
   });
   return { status: response.status, body: (await response.json()) as Body };
@@ -112,7 +126,9 @@ describe("query cost", () => {
     expect(await cost(customers("(first: 50)"))).toBe(1 + 50 * 3);
     expect(await cost(customers("(last: 7)"))).toBe(1 + 7 * 3);
     // Page sizes given as variables count the same.
-    expect(await cost("query ($n: Int) { customers(first: $n) { edges { node { id } } } }", { n: 30 })).toBe(1 + 30 * 2);
+    expect(await cost("query ($n: Int) { customers(first: $n) { edges { node { id } } } }", { n: 30 })).toBe(
+      1 + 30 * 2,
+    );
   });
 
   it("refuses an operation costing more than MAX_QUERY_COST with QUERY_TOO_COSTLY", async () => {
@@ -127,9 +143,75 @@ describe("query cost", () => {
     expect(body.extensions?.cost).toEqual({ requestedQueryCost: 1 + 100 * (2 + 1 + 100 * 2), maximumAvailable: 1000 });
   });
 
+  // Fragments spread inside fragments: a few hundred bytes that expand to 10^4 fields. The estimator gives up
+  // on such a document; the guard must then refuse it (fail closed), not run it unchecked.
+  const spreads = (name: string, times: number) => Array.from({ length: times }, () => `...${name}`).join(" ");
+  const fanOut = (levels: number) =>
+    [
+      "fragment P0 on Query { __typename }",
+      ...Array.from(
+        { length: levels },
+        (_, level) => `fragment P${level + 1} on Query { ${spreads(`P${level}`, 10)} }`,
+      ),
+    ].join("\n");
+
+  it("refuses a document whose cost cannot be estimated with QUERY_TOO_COMPLEX, cheap or costly", async () => {
+    const roomy = createGateway({
+      database: testDatabase.database,
+      config: { ...config, maxTokens: 3000, maxQueryDepth: 12 },
+    });
+    for (const selection of [
+      "apiVersion",
+      "customers(first: 100) { edges { node { history(first: 100) { edges { node { id } } } } } }",
+    ]) {
+      const { status, body } = await post({ query: `query { ${selection} ...P4 }\n${fanOut(4)}` }, roomy);
+      expect(status).toBe(400);
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.map((error) => error.extensions?.code)).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // Inside a batch, inside a mutation's selection and behind a named operation alike.
+    const batch = await post([{ query: "{ apiVersion }" }, { query: `query { ...P4 }\n${fanOut(4)}` }], roomy);
+    expect((batch.body as unknown as Body[])[1]?.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    const named = await post(
+      { query: `query Other { apiVersion } query Padded { ...P4 }\n${fanOut(4)}`, operationName: "Padded" },
+      roomy,
+    );
+    expect(named.body.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    // A smaller fan-out the estimator can follow is costed as usual (__typename costs nothing).
+    const small = await post({ query: `query { ...P2 }\n${fanOut(2)}` }, roomy);
+    expect(small.status).toBe(200);
+    expect(small.body.extensions?.cost?.requestedQueryCost).toBe(0);
+  });
+
+  it("leaves invalid variables to execution, which reports them with their own code", async () => {
+    const { body } = await post({
+      query: "query ($n: Int) { customers(first: $n) { edges { cursor } } }",
+      variables: { n: "many" },
+    });
+    expect(body.errors?.[0]?.extensions?.code).not.toBe("QUERY_TOO_COMPLEX");
+    expect(body.data).toBeUndefined();
+  });
+
+  it("counts aliases, directives and depth through every spread of a fragment", async () => {
+    // The neighbours of the cost guard, on the same kind of document: each spread of a fragment counts again.
+    const aliases = await post({ query: "query { ...A ...A } fragment A on Query { a: apiVersion b: apiVersion }" });
+    expect(aliases.body.errors?.map((error) => error.extensions?.code)).toContain("TOO_MANY_ALIASES");
+    const directives = await post({
+      query: "query { ...D ...D } fragment D on Query { apiVersion @include(if: true) apiVersion @skip(if: false) }",
+    });
+    expect(directives.body.errors?.map((error) => error.extensions?.code)).toContain("TOO_MANY_DIRECTIVES");
+    const depth = await post({
+      query:
+        "query { ...C } fragment C on Query { customers { edges { node { ...H } } } } " +
+        "fragment H on Customer { history { edges { node { id } } } }",
+    });
+    expect(depth.body.errors?.map((error) => error.extensions?.code)).toContain("QUERY_TOO_DEEP");
+  });
+
   it("counts a mutation as a write", async () => {
     const { body } = await post({
-      query: 'mutation { createStore(input: { externalId: "S-1", name: "Main street" }) { store { id } userErrors { code } } }',
+      query:
+        'mutation { createStore(input: { externalId: "S-1", name: "Main street" }) { store { id } userErrors { code } } }',
     });
     expect(body.errors).toBeUndefined();
     // 10 for the mutation, 1 for the store, 1 for the list of user errors.
@@ -154,11 +236,21 @@ describe("batching and request size", () => {
   });
 
   it("refuses a chunked body (no Content-Length) once it passes MAX_REQUEST_BYTES", async () => {
-    const server = await startHttpServer(gateway, { host: "127.0.0.1", port: 0, shutdownTimeoutMs: 1000 }, { signals: [] });
+    const server = await startHttpServer(
+      gateway,
+      { host: "127.0.0.1", port: 0, shutdownTimeoutMs: 1000 },
+      { signals: [] },
+    );
     try {
       const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const request = httpRequest(
-          { host: "127.0.0.1", port: server.port, path: "/graphql", method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } },
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/graphql",
+            method: "POST",
+            headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+          },
           (response) => {
             let body = "";
             response.setEncoding("utf8");

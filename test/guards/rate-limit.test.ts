@@ -26,7 +26,11 @@ const limiters: RateLimiter[] = [];
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const ledger = createLedger(testDatabase.database);
-  const created = await ledger.createTenant({ name: "Rate-limited merchant", timeZone: "Europe/Prague", defaultLocale: "en" });
+  const created = await ledger.createTenant({
+    name: "Rate-limited merchant",
+    timeZone: "Europe/Prague",
+    defaultLocale: "en",
+  });
   if (!created.ok) throw new Error(created.error.message);
   const key = async (name: string) =>
     (await createApiKey(testDatabase.database, { tenantId: created.tenant.id, name, scopes: ["read"] })).secret;
@@ -74,7 +78,10 @@ async function expectRateLimited(response: Response, limit: number) {
   expect(response.headers.get("ratelimit-limit")).toBe(String(limit));
   expect(response.headers.get("ratelimit-remaining")).toBe("0");
   expect(Number(response.headers.get("ratelimit-reset"))).toBe(retryAfter);
-  const body = (await response.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
+  const body = (await response.json()) as {
+    data?: unknown;
+    errors: { message: string; extensions: { code: string } }[];
+  };
   expect(body.data).toBeUndefined();
   expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: "RATE_LIMITED" } })]);
 }
@@ -109,20 +116,22 @@ describe("rate limit per API key (in memory)", () => {
   });
 });
 
+// Requests without a valid key are answered 401 UNAUTHENTICATED while their address is under its limit, and
+// 429 RATE_LIMITED once it is not.
 describe("rate limit per client address (requests without a valid key)", () => {
   it("limits requests without a key per forwarded address, before parsing them", async () => {
     const target = gateway({ rateLimitAnonymousRequests: 2, trustedProxies: 1 });
-    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(200);
-    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(401);
+    expect((await post(target, { forwardedFor: "203.0.113.7" })).status).toBe(401);
     // Even a document that would not parse is refused by the limit first.
     await expectRateLimited(await post(target, { forwardedFor: "203.0.113.7", query: "{" }), 2);
-    expect((await post(target, { forwardedFor: "198.51.100.1" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "198.51.100.1" })).status).toBe(401);
   });
 
   it("trusts only as many X-Forwarded-For entries as there are trusted proxies", async () => {
     const target = gateway({ rateLimitAnonymousRequests: 1, trustedProxies: 1 });
     // The client made up the first entry; the proxy appended the address it really saw.
-    expect((await post(target, { forwardedFor: "10.0.0.1, 203.0.113.9" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "10.0.0.1, 203.0.113.9" })).status).toBe(401);
     await expectRateLimited(await post(target, { forwardedFor: "10.0.0.2, 203.0.113.9" }), 1);
   });
 
@@ -130,9 +139,9 @@ describe("rate limit per client address (requests without a valid key)", () => {
     const target = gateway({ rateLimitAnonymousRequests: 2, trustedProxies: 1 });
     const invented = () => `clk_abcdefgh_${randomBytes(32).toString("base64url")}`;
     const first = await post(target, { key: invented(), forwardedFor: "203.0.113.20" });
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(401);
     expect(first.headers.get("ratelimit-remaining")).toBe("1");
-    expect((await post(target, { key: invented(), forwardedFor: "203.0.113.20" })).status).toBe(200);
+    expect((await post(target, { key: invented(), forwardedFor: "203.0.113.20" })).status).toBe(401);
     await expectRateLimited(await post(target, { key: invented(), forwardedFor: "203.0.113.20" }), 2);
     // A valid key from the same address has its own limit.
     expect((await post(target, { key: keyA, forwardedFor: "203.0.113.20" })).status).toBe(200);
@@ -145,7 +154,7 @@ describe("rate limit per client address (requests without a valid key)", () => {
       const graphiql = await target.fetch("http://gateway.test/graphql", { headers: { accept: "text/html" } });
       expect(graphiql.status).toBe(200);
     }
-    expect((await post(target, { forwardedFor: "203.0.113.30" })).status).toBe(200);
+    expect((await post(target, { forwardedFor: "203.0.113.30" })).status).toBe(401);
   });
 });
 
@@ -166,7 +175,11 @@ async function redisGateway(requests: number, prefix: string): Promise<Gateway> 
   limiters.push(limiter);
   // Until the connection is up the instance counts in memory; the test is about the shared count.
   expect(await limiter.ready(10_000)).toBe(true);
-  const created = createGateway({ database: testDatabase.database, config: { graphiql: false, logLevel: "silent" }, rateLimiter: limiter });
+  const created = createGateway({
+    database: testDatabase.database,
+    config: { graphiql: false, logLevel: "silent" },
+    rateLimiter: limiter,
+  });
   gateways.push(created);
   return created;
 }
@@ -191,12 +204,13 @@ describe.skipIf(!redisUrl)("rate limit shared through Redis", () => {
   it("counts concurrent requests exactly (the increment is atomic)", async () => {
     const prefix = uniquePrefix();
     const instances = [await redisGateway(10, prefix), await redisGateway(10, prefix)];
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, index) => post(instances[index % 2]!, { key: keyB })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, index) => post(instances[index % 2]!, { key: keyB })),
+    );
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(10);
     expect(statuses.filter((status) => status === 429)).toHaveLength(20);
   });
-
 });
 
 describe("rate limit when Redis is down", () => {
@@ -213,7 +227,11 @@ describe("rate limit when Redis is down", () => {
       keyPrefix: uniquePrefix(),
     });
     try {
-      const target = createGateway({ database: testDatabase.database, config: { graphiql: false, logLevel: "silent" }, rateLimiter: limiter });
+      const target = createGateway({
+        database: testDatabase.database,
+        config: { graphiql: false, logLevel: "silent" },
+        rateLimiter: limiter,
+      });
       gateways.push(target);
       expect((await post(target, { key: keyA })).status).toBe(200);
       expect((await post(target, { key: keyA })).status).toBe(200);

@@ -40,12 +40,19 @@ function must<T extends { ok: boolean }>(result: T): T & { ok: true } {
 async function populate(tenantId: string, tag: string): Promise<TenantData> {
   const ledger = fixture.ledger;
   const store = must(await ledger.createStore(tenantId, { name: `${tag} store`, externalId: `${tag}-store` })).store;
-  const partner = must(await ledger.createPartner(tenantId, { name: `${tag} partner`, externalId: `${tag}-partner` })).partner;
+  const partner = must(
+    await ledger.createPartner(tenantId, { name: `${tag} partner`, externalId: `${tag}-partner` }),
+  ).partner;
   const customer = must(
-    await ledger.createCustomer(tenantId, { externalId: `${tag}-CUST-1`, name: `${tag} Customer`, email: `${tag.toLowerCase()}@example.com` }),
+    await ledger.createCustomer(tenantId, {
+      externalId: `${tag}-CUST-1`,
+      name: `${tag} Customer`,
+      email: `${tag.toLowerCase()}@example.com`,
+    }),
   ).customer;
   const open = async (name: string) =>
-    must(await ledger.openAccount(tenantId, { customerId: customer.id, name, currency: "PTS", overdraftLimit: 0n })).account.id;
+    must(await ledger.openAccount(tenantId, { customerId: customer.id, name, currency: "PTS", overdraftLimit: 0n }))
+      .account.id;
   const account = await open("Points");
   const otherAccount = await open("Savings");
   const emptyAccount = await open("Empty");
@@ -98,7 +105,10 @@ async function tenantRows(database: Database, tenantId: string): Promise<string>
     db.creditGrant.findMany({ where: { tenantId }, ...byId }),
     db.creditAction.findMany({ where: { tenantId }, ...byId }),
     db.creditEntry.findMany({ where: { tenantId }, ...byId }),
-    db.creditAllocation.findMany({ where: { action: { tenantId } }, orderBy: [{ actionId: "asc" }, { grantId: "asc" }] }),
+    db.creditAllocation.findMany({
+      where: { action: { tenantId } },
+      orderBy: [{ actionId: "asc" }, { grantId: "asc" }],
+    }),
     db.store.findMany({ where: { tenantId }, ...byId }),
     db.partner.findMany({ where: { tenantId }, ...byId }),
   ]);
@@ -132,7 +142,12 @@ function expectData(body: GraphQLBody, expected: unknown, label?: string): void 
  * Sends the request with B's value and with a value that names nothing, as tenant A, and asserts that the two
  * answers are identical. Returns the answer for B's value.
  */
-async function sameAsMissing(query: string, withB: Record<string, unknown>, withMissing: Record<string, unknown>, language?: string) {
+async function sameAsMissing(
+  query: string,
+  withB: Record<string, unknown>,
+  withMissing: Record<string, unknown>,
+  language?: string,
+) {
   const forB = await fixture.graphql(query, withB, { language });
   const forMissing = await fixture.graphql(query, withMissing, { language });
   expect(forB).toEqual(forMissing);
@@ -172,7 +187,9 @@ describe("reading another tenant's data with tenant A's key", () => {
 
   it("nodes answers null in each of B's places", async () => {
     const ids = [b.customer, b.account, b.otherAccount, b.action, b.grant, b.store, b.partner];
-    const missingIds = (["Customer", "CreditAccount", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const).map(missing);
+    const missingIds = (
+      ["Customer", "CreditAccount", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const
+    ).map(missing);
     const query = "query ($ids: [ID!]!) { nodes(ids: $ids) { id } }";
     const body = await sameAsMissing(query, { ids: [a.customer, ...ids] }, { ids: [a.customer, ...missingIds] });
     expect(body.data).toEqual({ nodes: [{ id: a.customer }, ...ids.map(() => null)] });
@@ -185,16 +202,27 @@ describe("reading another tenant's data with tenant A's key", () => {
   });
 
   it("customer(id:) and customer(externalId:) answer null", async () => {
-    const byId = await sameAsMissing("query ($id: ID!) { customer(id: $id) { id name } }", { id: b.customer }, { id: missing("Customer") });
+    const byId = await sameAsMissing(
+      "query ($id: ID!) { customer(id: $id) { id name } }",
+      { id: b.customer },
+      { id: missing("Customer") },
+    );
     expectData(byId, { customer: null });
     const query = "query ($externalId: String!) { customer(externalId: $externalId) { id name } }";
-    const byExternalId = await sameAsMissing(query, { externalId: b.customerExternalId }, { externalId: "NO-SUCH-CUSTOMER" });
+    const byExternalId = await sameAsMissing(
+      query,
+      { externalId: b.customerExternalId },
+      { externalId: "NO-SUCH-CUSTOMER" },
+    );
     expectData(byExternalId, { customer: null });
-    expect((await fixture.data(query, { externalId: a.customerExternalId })).customer).toMatchObject({ id: a.customer });
+    expect((await fixture.data(query, { externalId: a.customerExternalId })).customer).toMatchObject({
+      id: a.customer,
+    });
   });
 
   it("customers(search:) finds none of B's customers, by external id, name or email", async () => {
-    const query = "query ($search: String) { customers(search: $search) { edges { node { id } } pageInfo { hasNextPage } } }";
+    const query =
+      "query ($search: String) { customers(search: $search) { edges { node { id } } pageInfo { hasNextPage } } }";
     for (const search of [b.customerExternalId, "B Customer", "b@example.com", "B-"]) {
       const body = await sameAsMissing(query, { search }, { search: "nothing-matches-this" });
       expect(body.data, search).toEqual({ customers: { edges: [], pageInfo: { hasNextPage: false } } });
@@ -205,7 +233,10 @@ describe("reading another tenant's data with tenant A's key", () => {
 
   it("stores and partners list only A's own", async () => {
     const body = await fixture.data("{ stores { edges { node { id } } } partners { edges { node { id } } } }");
-    expect(body).toEqual({ stores: { edges: [{ node: { id: a.store } }] }, partners: { edges: [{ node: { id: a.partner } }] } });
+    expect(body).toEqual({
+      stores: { edges: [{ node: { id: a.store } }] },
+      partners: { edges: [{ node: { id: a.partner } }] },
+    });
   });
 
   it("history filters naming B's stores, partners or grant match nothing, as unknown ones do", async () => {
@@ -221,11 +252,19 @@ describe("reading another tenant's data with tenant A's key", () => {
     ];
     const empty = { totalCount: 0, edges: [] };
     for (const [name, bValue, missingValue] of filters) {
-      const body = await sameAsMissing(query, { ...base, filter: { [name]: bValue } }, { ...base, filter: { [name]: missingValue } });
+      const body = await sameAsMissing(
+        query,
+        { ...base, filter: { [name]: bValue } },
+        { ...base, filter: { [name]: missingValue } },
+      );
       expectData(body, { customer: { history: empty }, node: { history: empty } }, name);
     }
     // A's own store, partner and grant do match, so the filters are in force.
-    for (const [name, value] of [["stores", [a.store]], ["partners", [a.partner]], ["grant", a.grant]] as const) {
+    for (const [name, value] of [
+      ["stores", [a.store]],
+      ["partners", [a.partner]],
+      ["grant", a.grant],
+    ] as const) {
       const body = await fixture.data(query, { ...base, filter: { [name]: value } });
       expect(body.customer.history.totalCount, name).toBeGreaterThan(0);
     }
@@ -237,7 +276,7 @@ describe("writing to another tenant's data with tenant A's key", () => {
   const actionFields = `action { id } accounts { id balance } replayed ${userErrors}`;
   const mutations = {
     deposit: `mutation ($input: DepositInput!) { deposit(input: $input) { ${actionFields} } }`,
-    createCreditGrant: `mutation ($input: DepositInput!) { createCreditGrant(input: $input) { ${actionFields} } }`,
+    createCreditGrant: `mutation ($input: CreateCreditGrantInput!) { createCreditGrant(input: $input) { ${actionFields} } }`,
     reduce: `mutation ($input: ReduceInput!) { reduce(input: $input) { ${actionFields} } }`,
     transfer: `mutation ($input: TransferInput!) { transfer(input: $input) { ${actionFields} } }`,
     voidCreditGrant: `mutation ($input: VoidCreditGrantInput!) { voidCreditGrant(input: $input) { ${actionFields} } }`,
@@ -248,13 +287,25 @@ describe("writing to another tenant's data with tenant A's key", () => {
     closeCreditAccount: `mutation ($input: CloseCreditAccountInput!) { closeCreditAccount(input: $input) { account { id } ${userErrors} } }`,
   } as const;
 
-  type Case = [label: string, mutation: keyof typeof mutations, withB: Record<string, unknown>, withMissing: Record<string, unknown>, code: string];
+  type Case = [
+    label: string,
+    mutation: keyof typeof mutations,
+    withB: Record<string, unknown>,
+    withMissing: Record<string, unknown>,
+    code: string,
+  ];
 
   // Each case: the input naming B's object, the same input naming nothing, and the code both must get.
   const cases = (): Case[] => {
     const account = missing("CreditAccount");
     return [
-      ["deposit into B's account", "deposit", { accountId: b.account, amount: "10" }, { accountId: account, amount: "10" }, "ACCOUNT_NOT_FOUND"],
+      [
+        "deposit into B's account",
+        "deposit",
+        { accountId: b.account, amount: "10" },
+        { accountId: account, amount: "10" },
+        "ACCOUNT_NOT_FOUND",
+      ],
       [
         "createCreditGrant in B's account",
         "createCreditGrant",
@@ -262,7 +313,13 @@ describe("writing to another tenant's data with tenant A's key", () => {
         { accountId: account, amount: "10", grant: { name: "x" } },
         "ACCOUNT_NOT_FOUND",
       ],
-      ["reduce B's account", "reduce", { accountId: b.account, amount: "10" }, { accountId: account, amount: "10" }, "ACCOUNT_NOT_FOUND"],
+      [
+        "reduce B's account",
+        "reduce",
+        { accountId: b.account, amount: "10" },
+        { accountId: account, amount: "10" },
+        "ACCOUNT_NOT_FOUND",
+      ],
       [
         "transfer from A to B",
         "transfer",
@@ -284,9 +341,27 @@ describe("writing to another tenant's data with tenant A's key", () => {
         { sourceAccountId: account, targetAccountId: missing("CreditAccount"), amount: "10" },
         "ACCOUNT_NOT_FOUND",
       ],
-      ["voidCreditGrant on B's grant", "voidCreditGrant", { grantId: b.grant }, { grantId: missing("CreditGrant") }, "GRANT_NOT_FOUND"],
-      ["reverseCreditAction on B's action", "reverseCreditAction", { actionId: b.action }, { actionId: missing("CreditAction") }, "ACTION_NOT_FOUND"],
-      ["updateCustomer on B's customer", "updateCustomer", { customerId: b.customer, name: "Mallory" }, { customerId: missing("Customer"), name: "Mallory" }, "CUSTOMER_NOT_FOUND"],
+      [
+        "voidCreditGrant on B's grant",
+        "voidCreditGrant",
+        { grantId: b.grant },
+        { grantId: missing("CreditGrant") },
+        "GRANT_NOT_FOUND",
+      ],
+      [
+        "reverseCreditAction on B's action",
+        "reverseCreditAction",
+        { actionId: b.action },
+        { actionId: missing("CreditAction") },
+        "ACTION_NOT_FOUND",
+      ],
+      [
+        "updateCustomer on B's customer",
+        "updateCustomer",
+        { customerId: b.customer, name: "Mallory" },
+        { customerId: missing("Customer"), name: "Mallory" },
+        "CUSTOMER_NOT_FOUND",
+      ],
       [
         "openCreditAccount for B's customer",
         "openCreditAccount",
@@ -294,7 +369,13 @@ describe("writing to another tenant's data with tenant A's key", () => {
         { customerId: missing("Customer"), name: "Sneaky", currency: "PTS" },
         "CUSTOMER_NOT_FOUND",
       ],
-      ["updateCreditAccount on B's account", "updateCreditAccount", { accountId: b.account, name: "Mine" }, { accountId: account, name: "Mine" }, "ACCOUNT_NOT_FOUND"],
+      [
+        "updateCreditAccount on B's account",
+        "updateCreditAccount",
+        { accountId: b.account, name: "Mine" },
+        { accountId: account, name: "Mine" },
+        "ACCOUNT_NOT_FOUND",
+      ],
       [
         "updateCreditAccount raising the overdraft of B's account",
         "updateCreditAccount",
@@ -302,7 +383,13 @@ describe("writing to another tenant's data with tenant A's key", () => {
         { accountId: account, overdraftLimit: "1000000" },
         "ACCOUNT_NOT_FOUND",
       ],
-      ["closeCreditAccount on B's empty account", "closeCreditAccount", { accountId: b.emptyAccount }, { accountId: account }, "ACCOUNT_NOT_FOUND"],
+      [
+        "closeCreditAccount on B's empty account",
+        "closeCreditAccount",
+        { accountId: b.emptyAccount },
+        { accountId: account },
+        "ACCOUNT_NOT_FOUND",
+      ],
       [
         "deposit into A's account at B's store",
         "deposit",
@@ -331,10 +418,18 @@ describe("writing to another tenant's data with tenant A's key", () => {
     const before = await snapshot(fixture.database);
     for (const [label, mutation, withB, withMissing, code] of cases()) {
       for (const language of ["en", "cs"]) {
-        const body = (await sameAsMissing(mutations[mutation], { input: withB }, { input: withMissing }, language)) as GraphQLBody;
+        const body = (await sameAsMissing(
+          mutations[mutation],
+          { input: withB },
+          { input: withMissing },
+          language,
+        )) as GraphQLBody;
         expect(body.errors, label).toBeUndefined();
         const payload = body.data?.[mutation] as { userErrors: { code: string }[] };
-        expect(payload.userErrors.map((error) => error.code), label).toEqual([code]);
+        expect(
+          payload.userErrors.map((error) => error.code),
+          label,
+        ).toEqual([code]);
       }
     }
     // Not one row changed anywhere: neither B's data nor A's (every request above was refused).
@@ -343,23 +438,35 @@ describe("writing to another tenant's data with tenant A's key", () => {
 
   it("B's external ids and idempotency keys are free for A to use, as unused ones are", async () => {
     const createCustomer = `mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { externalId } userErrors { code } } }`;
-    const customer = await fixture.data(createCustomer, { input: { externalId: b.customerExternalId, name: "A's own" } });
+    const customer = await fixture.data(createCustomer, {
+      input: { externalId: b.customerExternalId, name: "A's own" },
+    });
     expect(customer.createCustomer).toEqual({ customer: { externalId: b.customerExternalId }, userErrors: [] });
-    const createStore = `mutation ($input: CreatePlaceInput!) { createStore(input: $input) { store { externalId } userErrors { code } } }`;
+    const createStore = `mutation ($input: CreateStoreInput!) { createStore(input: $input) { store { externalId } userErrors { code } } }`;
     const store = await fixture.data(createStore, { input: { name: "A's", externalId: b.storeExternalId } });
     expect(store.createStore).toEqual({ store: { externalId: b.storeExternalId }, userErrors: [] });
-    const createPartner = `mutation ($input: CreatePlaceInput!) { createPartner(input: $input) { partner { externalId } userErrors { code } } }`;
+    const createPartner = `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { partner { externalId } userErrors { code } } }`;
     const partner = await fixture.data(createPartner, { input: { name: "A's", externalId: b.partnerExternalId } });
     expect(partner.createPartner).toEqual({ partner: { externalId: b.partnerExternalId }, userErrors: [] });
     // B used this idempotency key for a deposit of 1000; for A it is a new key, not a replay or a reuse.
-    const deposit = await fixture.data(mutations.deposit, { input: { accountId: a.account, amount: "7", idempotencyKey: b.idempotencyKey } });
-    expect(deposit.deposit).toMatchObject({ replayed: false, userErrors: [], accounts: [{ id: a.account, balance: "857" }] });
+    const deposit = await fixture.data(mutations.deposit, {
+      input: { accountId: a.account, amount: "7", idempotencyKey: b.idempotencyKey },
+    });
+    expect(deposit.deposit).toMatchObject({
+      replayed: false,
+      userErrors: [],
+      accounts: [{ id: a.account, balance: "857" }],
+    });
   });
 
   it("leaves every row of B exactly as it was", async () => {
     expect(await tenantRows(fixture.database, tenantB.tenantId)).toBe(bBefore);
     // And B still reads its own data through its own key.
-    const own = await fixture.data("query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }", { id: b.account }, { key: tenantB.key });
+    const own = await fixture.data(
+      "query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }",
+      { id: b.account },
+      { key: tenantB.key },
+    );
     expect(own.node).toEqual({ balance: "850" });
     expect(await fixture.ledger.verify({ tenantId: tenantB.tenantId })).toEqual([]);
     expect(await fixture.ledger.verify({ tenantId: fixture.tenantId })).toEqual([]);

@@ -61,7 +61,9 @@ describe("concurrent writers", () => {
     ok(await current.ledger.deposit(current.tenantId, { accountId, amount: 100n }));
     const ledgers = [current.ledger, ...(await moreInstances(current, 2))];
     const results = await Promise.all(
-      Array.from({ length: 45 }, (_, index) => ledgers[index % 3]!.reduce(current.tenantId, { accountId, amount: 10n })),
+      Array.from({ length: 45 }, (_, index) =>
+        ledgers[index % 3]!.reduce(current.tenantId, { accountId, amount: 10n }),
+      ),
     );
     expect(results.filter((result) => result.ok)).toHaveLength(10);
     expect(results.every((result) => result.ok || result.error.code === "INSUFFICIENT_CREDITS")).toBe(true);
@@ -105,57 +107,66 @@ describe("concurrent writers", () => {
     for (const balance of balances) expect(balance).toBeGreaterThanOrEqual(0n);
   });
 
-  it.runIf(onPostgres)("reports a race that outlasts its retries as LEDGER_BUSY, never as insufficient credits (PostgreSQL)", async () => {
-    fixture = await createLedgerFixture();
-    const current = fixture;
-    const accountId = await current.account();
-    ok(await current.ledger.deposit(current.tenantId, { accountId, amount: 1000n }));
-    // An instance allowed one attempt, one pooled connection and almost no time to wait for it: concurrent
-    // writes through it lose their race for the connection.
-    const strictDatabase = await openDatabase(current.testDatabase.url, { poolSize: 1 });
-    extraClients.push(strictDatabase);
-    const strict = createLedger(strictDatabase, { clock: current.now, transactions: { maxAttempts: 1, maxWaitMs: 1 } });
-    const results = await Promise.all(
-      Array.from({ length: 30 }, () => strict.reduce(current.tenantId, { accountId, amount: 1n })),
-    );
-    const failures = results.flatMap((result) => (result.ok ? [] : [result.error]));
-    expect(failures.length).toBeGreaterThan(0);
-    for (const error of failures) {
-      expect(error.code).toBe("LEDGER_BUSY");
-      expect(error.retryable).toBe(true);
-    }
-    const succeeded = results.filter((result) => result.ok).length;
-    expect(await balanceOf(current, accountId)).toBe(1000n - BigInt(succeeded));
-  });
+  it.runIf(onPostgres)(
+    "reports a race that outlasts its retries as LEDGER_BUSY, never as insufficient credits (PostgreSQL)",
+    async () => {
+      fixture = await createLedgerFixture();
+      const current = fixture;
+      const accountId = await current.account();
+      ok(await current.ledger.deposit(current.tenantId, { accountId, amount: 1000n }));
+      // An instance allowed one attempt, one pooled connection and almost no time to wait for it: concurrent
+      // writes through it lose their race for the connection.
+      const strictDatabase = await openDatabase(current.testDatabase.url, { poolSize: 1 });
+      extraClients.push(strictDatabase);
+      const strict = createLedger(strictDatabase, {
+        clock: current.now,
+        transactions: { maxAttempts: 1, maxWaitMs: 1 },
+      });
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () => strict.reduce(current.tenantId, { accountId, amount: 1n })),
+      );
+      const failures = results.flatMap((result) => (result.ok ? [] : [result.error]));
+      expect(failures.length).toBeGreaterThan(0);
+      for (const error of failures) {
+        expect(error.code).toBe("LEDGER_BUSY");
+        expect(error.retryable).toBe(true);
+      }
+      const succeeded = results.filter((result) => result.ok).length;
+      expect(await balanceOf(current, accountId)).toBe(1000n - BigInt(succeeded));
+    },
+  );
 
-  it.runIf(!onPostgres)("reports a write lock held by another process past the busy timeout as LEDGER_BUSY (SQLite)", async () => {
-    fixture = await createLedgerFixture({ transactions: { maxAttempts: 2 }, sqliteBusyTimeoutMs: 50 });
-    const current = fixture;
-    const accountId = await current.account();
-    ok(await current.ledger.deposit(current.tenantId, { accountId, amount: 100n }));
-    const file = current.testDatabase.url.slice("file:".length);
-    // Another process takes the database's write lock and keeps it for two seconds.
-    const holder = spawn(
-      process.execPath,
-      [
-        "-e",
-        `const db = new (require("better-sqlite3"))(process.argv[1]);
+  it.runIf(!onPostgres)(
+    "reports a write lock held by another process past the busy timeout as LEDGER_BUSY (SQLite)",
+    async () => {
+      fixture = await createLedgerFixture({ transactions: { maxAttempts: 2 }, sqliteBusyTimeoutMs: 50 });
+      const current = fixture;
+      const accountId = await current.account();
+      ok(await current.ledger.deposit(current.tenantId, { accountId, amount: 100n }));
+      const file = current.testDatabase.url.slice("file:".length);
+      // Another process takes the database's write lock and keeps it for two seconds.
+      const holder = spawn(
+        process.execPath,
+        [
+          "-e",
+          `const db = new (require("better-sqlite3"))(process.argv[1]);
          db.exec("BEGIN IMMEDIATE"); console.log("locked");
          setTimeout(() => { db.exec("ROLLBACK"); db.close(); }, 2000);`,
-        file,
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
-    const result = await current.ledger.reduce(current.tenantId, { accountId, amount: 10n });
-    await new Promise((resolve) => holder.once("exit", resolve));
-    expect(result.ok).toBe(false);
-    if (!result.ok) {
-      expect(result.error.code).toBe("LEDGER_BUSY");
-      expect(result.error.retryable).toBe(true);
-    }
-    expect(await balanceOf(current, accountId)).toBe(100n);
-    // Once the other process lets go, the same request goes through.
-    ok(await current.ledger.reduce(current.tenantId, { accountId, amount: 10n }));
-  });
+          file,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+      const result = await current.ledger.reduce(current.tenantId, { accountId, amount: 10n });
+      await new Promise((resolve) => holder.once("exit", resolve));
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error.code).toBe("LEDGER_BUSY");
+        expect(result.error.retryable).toBe(true);
+      }
+      expect(await balanceOf(current, accountId)).toBe(100n);
+      // Once the other process lets go, the same request goes through.
+      ok(await current.ledger.reduce(current.tenantId, { accountId, amount: 10n }));
+    },
+  );
 });

@@ -108,21 +108,63 @@ async function buildDataset(): Promise<Dataset> {
       externalReference: "invoice:2",
     }),
   );
-  const d3 = ok(await ledger.deposit(tenantId, { accountId: a2, amount: 300n, note: "100 percent", partnerId: airline }));
+  const d3 = ok(
+    await ledger.deposit(tenantId, { accountId: a2, amount: 300n, note: "100 percent", partnerId: airline }),
+  );
   fixture.advance(minute);
   // Two reductions with the same effective and recording times: only the id can order them.
   const tie = at(-5 * day);
-  ok(await ledger.reduce(tenantId, { accountId: a1, amount: 120n, note: "under_score", storeId: praha, effectiveAt: tie }));
+  ok(
+    await ledger.reduce(tenantId, {
+      accountId: a1,
+      amount: 120n,
+      note: "under_score",
+      storeId: praha,
+      effectiveAt: tie,
+    }),
+  );
   const r5 = ok(await ledger.reduce(tenantId, { accountId: a1, amount: 120n, note: "underXscore", effectiveAt: tie }));
-  ok(await ledger.transfer(tenantId, { sourceAccountId: a1, targetAccountId: a2, amount: 50n, note: "O'Brien's tip", partnerId: cafe }));
+  ok(
+    await ledger.transfer(tenantId, {
+      sourceAccountId: a1,
+      targetAccountId: a2,
+      amount: 50n,
+      note: "O'Brien's tip",
+      partnerId: cafe,
+    }),
+  );
   fixture.advance(minute);
-  ok(await ledger.transfer(tenantId, { sourceAccountId: a2, targetAccountId: b1, amount: 40n, note: "C:\\temp\\path", storeId: brno, initiator: user }));
+  ok(
+    await ledger.transfer(tenantId, {
+      sourceAccountId: a2,
+      targetAccountId: b1,
+      amount: 40n,
+      note: "C:\\temp\\path",
+      storeId: brno,
+      initiator: user,
+    }),
+  );
   ok(await ledger.deposit(tenantId, { accountId: a3, amount: 1999n, note: "Čerstvá KÁVA", storeId: praha }));
-  ok(await ledger.deposit(tenantId, { accountId: a3, amount: 7n, note: "čerstvá káva zdarma", externalReference: "Ábc" }));
+  ok(
+    await ledger.deposit(tenantId, {
+      accountId: a3,
+      amount: 7n,
+      note: "čerstvá káva zdarma",
+      externalReference: "Ábc",
+    }),
+  );
   fixture.advance(minute);
   ok(await ledger.reverse(tenantId, { actionId: r5.action.id, note: "oops" }));
   ok(await ledger.voidGrant(tenantId, { grantId: d3.grants[0]!.id, note: "fraud" }));
-  ok(await ledger.deposit(tenantId, { accountId: b1, amount: 100n, note: "ＫＡＶＡ fullwidth", effectiveAt: d2Effective, externalReference: "invoice:2" }));
+  ok(
+    await ledger.deposit(tenantId, {
+      accountId: b1,
+      amount: 100n,
+      note: "ＫＡＶＡ fullwidth",
+      effectiveAt: d2Effective,
+      externalReference: "invoice:2",
+    }),
+  );
   ok(await ledger.deposit(tenantId, { accountId: big, amount: 9_223_372_036_854_775_000n }));
 
   // Filler with repeating amounts, notes, stores and times, so that every order has ties to break.
@@ -149,8 +191,17 @@ async function buildDataset(): Promise<Dataset> {
 
   const otherTenant = ok(await ledger.createTenant({ name: "Other tenant" })).tenant.id;
   const otherCustomer = ok(await ledger.createCustomer(otherTenant, { externalId: "c1" })).customer.id;
-  const otherAccount = ok(await ledger.openAccount(otherTenant, { customerId: otherCustomer, name: "Points", currency: "PTS" })).account.id;
-  ok(await ledger.deposit(otherTenant, { accountId: otherAccount, amount: 100n, note: "Čerstvá KÁVA", effectiveAt: at(-day) }));
+  const otherAccount = ok(
+    await ledger.openAccount(otherTenant, { customerId: otherCustomer, name: "Points", currency: "PTS" }),
+  ).account.id;
+  ok(
+    await ledger.deposit(otherTenant, {
+      accountId: otherAccount,
+      amount: 100n,
+      note: "Čerstvá KÁVA",
+      effectiveAt: at(-day),
+    }),
+  );
   ok(await ledger.reduce(otherTenant, { accountId: otherAccount, amount: 10n }));
 
   const accounts = { a1, a2, a3, b1, big, empty };
@@ -181,7 +232,10 @@ type Loaded = CreditEntry & { action: CreditAction & { allocations: CreditAlloca
 
 /** Every entry of the tenant, with its action and the action's allocations, by plain Prisma. */
 async function loadAll(database: Database, tenantId: string): Promise<Loaded[]> {
-  return database.read.creditEntry.findMany({ where: { tenantId }, include: { action: { include: { allocations: true } } } });
+  return database.read.creditEntry.findMany({
+    where: { tenantId },
+    include: { action: { include: { allocations: true } } },
+  });
 }
 
 function plain(entry: Loaded): CreditEntry {
@@ -354,7 +408,9 @@ describe("the test ledger", () => {
     const c1 = expectedList(all, { kind: "customer", id: data.customers.c1 }, {}, { field: "ID", direction: "ASC" });
     expect(c1.length).toBeGreaterThan(historyPageLimits.default);
     expect(c1.length).toBeLessThan(historyPageLimits.max);
-    expect(new Set(all.map((entry) => entry.type))).toEqual(new Set(["DEPOSIT", "REDUCTION", "TRANSFER", "REVERSAL", "VOID", "EXPIRATION"]));
+    expect(new Set(all.map((entry) => entry.type))).toEqual(
+      new Set(["DEPOSIT", "REDUCTION", "TRANSFER", "REVERSAL", "VOID", "EXPIRATION"]),
+    );
     expect(new Set(all.map((entry) => entry.initiatorType))).toEqual(new Set(["USER", "API_KEY", "SYSTEM"]));
   });
 });
@@ -363,7 +419,9 @@ describe("ordering", () => {
   it.each(allOrders.map((order) => [`${order.field} ${order.direction}`, order] as const))(
     "orders every parent's whole history by %s, ties broken by id, with exact entries",
     async (_name, order) => {
-      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, { first: historyPageLimits.max });
+      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, {
+        first: historyPageLimits.max,
+      });
       expect([...pages.keys()].sort()).toEqual(data.parents.map((parent) => parent.id).sort());
       for (const parent of data.parents) {
         const page = pages.get(parent.id)!;
@@ -381,11 +439,19 @@ describe("ordering", () => {
   it("sorts missing notes and references as empty text: first ascending, last descending", async () => {
     const parent = { kind: "customer" as const, id: data.customers.c2 };
     for (const field of ["NOTE", "EXTERNAL_REFERENCE"] as const) {
-      const ascending = (await pageOf(data.fixture.database, data.tenantId, parent, {}, { field, direction: "ASC" }, { first: 100 })).entries;
-      const descending = (await pageOf(data.fixture.database, data.tenantId, parent, {}, { field, direction: "DESC" }, { first: 100 })).entries;
+      const ascending = (
+        await pageOf(data.fixture.database, data.tenantId, parent, {}, { field, direction: "ASC" }, { first: 100 })
+      ).entries;
+      const descending = (
+        await pageOf(data.fixture.database, data.tenantId, parent, {}, { field, direction: "DESC" }, { first: 100 })
+      ).entries;
       const bare = new Set(
         all
-          .filter((entry) => entry.customerId === parent.id && (field === "NOTE" ? entry.action.note : entry.action.externalReference) === null)
+          .filter(
+            (entry) =>
+              entry.customerId === parent.id &&
+              (field === "NOTE" ? entry.action.note : entry.action.externalReference) === null,
+          )
           .map((entry) => entry.id),
       );
       expect(bare.size).toBeGreaterThan(0);
@@ -436,7 +502,10 @@ describe("filters", () => {
       ["effective: from, inclusive", { effectiveFrom: tieTime }],
       ["effective: to, exclusive", { effectiveTo: tieTime }],
       ["effective: one instant", { effectiveFrom: depositTime, effectiveTo: new Date(depositTime.getTime() + 1) }],
-      ["effective: none in the millisecond before (to is exclusive)", { effectiveFrom: new Date(depositTime.getTime() - 1), effectiveTo: depositTime }],
+      [
+        "effective: none in the millisecond before (to is exclusive)",
+        { effectiveFrom: new Date(depositTime.getTime() - 1), effectiveTo: depositTime },
+      ],
       ["effective: beyond the storable range", { effectiveFrom: new Date(-5e14), effectiveTo: new Date(8.64e15) }],
       ["effective: entirely before 1970", { effectiveTo: new Date(-1000) }],
       ["effective: entirely after 9999", { effectiveFrom: new Date(3e14) }],
@@ -457,14 +526,25 @@ describe("filters", () => {
       ["amount: near the 64-bit limit", { amountMin: 9_223_372_036_854_775_000n }],
       ["amount: beyond the 64-bit range", { amountMin: -(2n ** 70n), amountMax: 2n ** 70n }],
       ["amount: above every amount", { amountMin: 2n ** 64n }],
-      ["combined", { types: ["DEPOSIT"], storeIds: [data.stores.praha], noteContains: "káva", amountMax: 1999n, direction: "CREDIT" }],
+      [
+        "combined",
+        {
+          types: ["DEPOSIT"],
+          storeIds: [data.stores.praha],
+          noteContains: "káva",
+          amountMax: 1999n,
+          direction: "CREDIT",
+        },
+      ],
     ];
   };
 
   it("filters by each condition, counts alike, for every parent in one call", async () => {
     const order: HistoryOrder = { field: "EFFECTIVE_AT", direction: "DESC" };
     for (const [name, filter] of filters()) {
-      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, filter, order, { first: 100 });
+      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, filter, order, {
+        first: 100,
+      });
       const counts = await countHistories(data.fixture.database, data.tenantId, data.parents, filter);
       let total = 0;
       for (const parent of data.parents) {
@@ -481,7 +561,9 @@ describe("filters", () => {
   it("filters and orders together, by every order", async () => {
     const filter: HistoryFilter = { types: ["DEPOSIT", "REDUCTION", "TRANSFER"], amountMax: 500n };
     for (const order of allOrders) {
-      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, filter, order, { first: 100 });
+      const pages = await readHistories(data.fixture.database, data.tenantId, data.parents, filter, order, {
+        first: 100,
+      });
       for (const parent of data.parents) {
         expect(ids(pages.get(parent.id)!.entries)).toEqual(ids(expectedList(all, parent, filter, order)));
       }
@@ -503,7 +585,10 @@ describe("keyset pagination", () => {
 
   it("walks a filtered list, with page sizes that divide it and that do not", async () => {
     const filter: HistoryFilter = { direction: "CREDIT" };
-    for (const order of [{ field: "AMOUNT", direction: "DESC" }, { field: "NOTE", direction: "ASC" }] as HistoryOrder[]) {
+    for (const order of [
+      { field: "AMOUNT", direction: "DESC" },
+      { field: "NOTE", direction: "ASC" },
+    ] as HistoryOrder[]) {
       const expected = ids(expectedList(all, c1(), filter, order));
       for (const size of [1, 3, expected.length, historyPageLimits.max]) {
         expect(await walkForward(data.fixture.database, data.tenantId, c1(), filter, order, size)).toEqual(expected);
@@ -525,8 +610,14 @@ describe("keyset pagination", () => {
       for (const index of [0, 1, Math.floor(source.entries.length / 2), source.entries.length - 1]) {
         const position = byId.get(source.entries[index]!.id)!;
         const cursor = source.cursors[index]!;
-        const forward = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, { first: 3, after: cursor });
-        const backward = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, { last: 3, before: cursor });
+        const forward = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, {
+          first: 3,
+          after: cursor,
+        });
+        const backward = await readHistories(data.fixture.database, data.tenantId, data.parents, {}, order, {
+          last: 3,
+          before: cursor,
+        });
         for (const parent of data.parents) {
           const list = expectedList(all, parent, {}, order);
           const later = list.filter((entry) => compareEntries(entry, position, order) > 0);
@@ -551,8 +642,21 @@ describe("keyset pagination", () => {
     expect(ids(last.entries)).toEqual(expected.slice(-5));
     expect(last.hasNextPage).toBe(false);
     expect(last.hasPreviousPage).toBe(true);
-    const beyond = await pageOf(data.fixture.database, data.tenantId, c1(), {}, order, { first: 5, after: last.endCursor! });
-    expect(beyond).toEqual({ entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
+    const beyond = await pageOf(data.fixture.database, data.tenantId, c1(), {}, order, {
+      first: 5,
+      after: last.endCursor!,
+    });
+    expect(beyond).toEqual({
+      entries: [],
+      actions: [],
+      stores: [],
+      partners: [],
+      cursors: [],
+      hasNextPage: false,
+      hasPreviousPage: true,
+      startCursor: null,
+      endCursor: null,
+    });
   });
 });
 
@@ -567,7 +671,10 @@ describe("offset paging", () => {
     // Thought Industries' page n is offset (n - 1) * perPage.
     for (let pageNumber = 1; (pageNumber - 1) * perPage <= expected.length; pageNumber++) {
       const offset = (pageNumber - 1) * perPage;
-      const page = await pageOf(data.fixture.database, data.tenantId, parent, filter, order, { first: perPage, offset });
+      const page = await pageOf(data.fixture.database, data.tenantId, parent, filter, order, {
+        first: perPage,
+        offset,
+      });
       expect(ids(page.entries)).toEqual(expected.slice(offset, offset + perPage));
       expect(page.hasPreviousPage).toBe(offset > 0);
       expect(page.hasNextPage).toBe(offset + perPage < expected.length);
@@ -577,9 +684,19 @@ describe("offset paging", () => {
 
     const alone = await pageOf(data.fixture.database, data.tenantId, parent, filter, order, { offset: 2 });
     expect(ids(alone.entries)).toEqual(expected.slice(2, 2 + historyPageLimits.default));
-    const pastTheEnd = await pageOf(data.fixture.database, data.tenantId, parent, filter, order, { first: 5, offset: expected.length + 10 });
+    const pastTheEnd = await pageOf(data.fixture.database, data.tenantId, parent, filter, order, {
+      first: 5,
+      offset: expected.length + 10,
+    });
     expect(pastTheEnd).toMatchObject({ entries: [], hasNextPage: false, hasPreviousPage: true });
-    const empty = await pageOf(data.fixture.database, data.tenantId, { kind: "customer", id: data.customers.c3 }, filter, order, { offset: 5 });
+    const empty = await pageOf(
+      data.fixture.database,
+      data.tenantId,
+      { kind: "customer", id: data.customers.c3 },
+      filter,
+      order,
+      { offset: 5 },
+    );
     expect(empty).toMatchObject({ entries: [], hasNextPage: false, hasPreviousPage: false });
   });
 
@@ -588,7 +705,10 @@ describe("offset paging", () => {
     const order: HistoryOrder = { field: "EFFECTIVE_AT", direction: "DESC" };
     const expected = ids(expectedList(all, parent, {}, order));
     const page = await pageOf(data.fixture.database, data.tenantId, parent, {}, order, { first: 3, offset: 3 });
-    const next = await pageOf(data.fixture.database, data.tenantId, parent, {}, order, { first: 3, after: page.endCursor! });
+    const next = await pageOf(data.fixture.database, data.tenantId, parent, {}, order, {
+      first: 3,
+      after: page.endCursor!,
+    });
     expect(ids(next.entries)).toEqual(expected.slice(6, 9));
   });
 });
@@ -597,8 +717,17 @@ describe("batching and tenancy", () => {
   it("answers several parents in one call exactly as one parent at a time", async () => {
     const order: HistoryOrder = { field: "UPDATED_AT", direction: "DESC" };
     const filter: HistoryFilter = { noteContains: "a" };
-    const cursor = (await pageOf(data.fixture.database, data.tenantId, { kind: "customer", id: data.customers.c1 }, filter, order, { first: 4 })).endCursor!;
-    for (const page of [{ first: 3 }, { first: 2, after: cursor }, { last: 2, before: cursor }, { first: 2, offset: 1 }] as HistoryPageRequest[]) {
+    const cursor = (
+      await pageOf(data.fixture.database, data.tenantId, { kind: "customer", id: data.customers.c1 }, filter, order, {
+        first: 4,
+      })
+    ).endCursor!;
+    for (const page of [
+      { first: 3 },
+      { first: 2, after: cursor },
+      { last: 2, before: cursor },
+      { first: 2, offset: 1 },
+    ] as HistoryPageRequest[]) {
       const together = await readHistories(data.fixture.database, data.tenantId, data.parents, filter, order, page);
       for (const parent of data.parents) {
         const alone = await readHistories(data.fixture.database, data.tenantId, [parent], filter, order, page);
@@ -612,21 +741,55 @@ describe("batching and tenancy", () => {
       { kind: "account", id: data.other.accountId },
       { kind: "customer", id: data.other.customerId },
     ];
-    const pages = await readHistories(data.fixture.database, data.tenantId, foreign, {}, { field: "ID", direction: "ASC" }, { first: 100 });
+    const pages = await readHistories(
+      data.fixture.database,
+      data.tenantId,
+      foreign,
+      {},
+      { field: "ID", direction: "ASC" },
+      { first: 100 },
+    );
     for (const parent of foreign) {
-      expect(pages.get(parent.id)).toEqual({ entries: [], actions: [], stores: [], partners: [], cursors: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null });
+      expect(pages.get(parent.id)).toEqual({
+        entries: [],
+        actions: [],
+        stores: [],
+        partners: [],
+        cursors: [],
+        hasNextPage: false,
+        hasPreviousPage: false,
+        startCursor: null,
+        endCursor: null,
+      });
     }
     const counts = await countHistories(data.fixture.database, data.tenantId, foreign);
     expect([...counts.values()]).toEqual([0, 0]);
 
     // The other tenant sees its own rows, and none of ours.
-    const own = await readHistories(data.fixture.database, data.other.tenantId, [...foreign, { kind: "customer", id: data.customers.c1 }]);
+    const own = await readHistories(data.fixture.database, data.other.tenantId, [
+      ...foreign,
+      { kind: "customer", id: data.customers.c1 },
+    ]);
     expect(own.get(data.other.customerId)!.entries).toHaveLength(2);
     expect(own.get(data.customers.c1)!.entries).toEqual([]);
 
     // A cursor from another tenant's history is only a position: it reveals nothing of theirs.
-    const theirs = await pageOf(data.fixture.database, data.other.tenantId, foreign[1]!, {}, { field: "ID", direction: "ASC" }, { first: 1 });
-    const page = await pageOf(data.fixture.database, data.tenantId, foreign[1]!, {}, { field: "ID", direction: "ASC" }, { first: 5, after: theirs.endCursor! });
+    const theirs = await pageOf(
+      data.fixture.database,
+      data.other.tenantId,
+      foreign[1]!,
+      {},
+      { field: "ID", direction: "ASC" },
+      { first: 1 },
+    );
+    const page = await pageOf(
+      data.fixture.database,
+      data.tenantId,
+      foreign[1]!,
+      {},
+      { field: "ID", direction: "ASC" },
+      { first: 5, after: theirs.endCursor! },
+    );
     expect(page).toMatchObject({ entries: [], hasNextPage: false, hasPreviousPage: false });
   });
 
@@ -664,12 +827,22 @@ describe("refused arguments", () => {
       [{ last: 0 }, "last"],
       [{ last: historyPageLimits.max + 1 }, "last"],
     ] as [HistoryPageRequest, string][]) {
-      expect(await read(page)).toMatchObject({ code: "PAGE_SIZE_OUT_OF_RANGE", field, params: { min: "1", max: String(historyPageLimits.max) } });
+      expect(await read(page)).toMatchObject({
+        code: "PAGE_SIZE_OUT_OF_RANGE",
+        field,
+        params: { min: "1", max: String(historyPageLimits.max) },
+      });
     }
     expect(await read({ first: 5, offset: -1 })).toMatchObject({ code: "OFFSET_OUT_OF_RANGE", field: "offset" });
     expect(await read({ offset: 1.5 })).toMatchObject({ code: "OFFSET_OUT_OF_RANGE", field: "offset" });
     // The largest page size is allowed, and null counts as absent (as GraphQL passes it).
-    await readHistories(data.fixture.database, data.tenantId, [parent()], {}, order, { first: historyPageLimits.max, after: null, last: null, before: null, offset: null });
+    await readHistories(data.fixture.database, data.tenantId, [parent()], {}, order, {
+      first: historyPageLimits.max,
+      after: null,
+      last: null,
+      before: null,
+      offset: null,
+    });
   });
 
   it("refuses combinations of paging arguments that have no meaning", async () => {
@@ -689,7 +862,8 @@ describe("refused arguments", () => {
 
   it("refuses cursors that do not decode or belong to another order, naming the argument", async () => {
     const cursor = (await pageOf(data.fixture.database, data.tenantId, parent(), {}, order, { first: 2 })).endCursor!;
-    const entryId = (await pageOf(data.fixture.database, data.tenantId, parent(), {}, order, { first: 2 })).entries[1]!.id;
+    const entryId = (await pageOf(data.fixture.database, data.tenantId, parent(), {}, order, { first: 2 })).entries[1]!
+      .id;
     const bad = [
       "",
       "not a cursor!",
@@ -702,7 +876,16 @@ describe("refused arguments", () => {
       craftCursor(["EFFECTIVE_AT", "DESC", 5, entryId]),
       // Valid cursors, but of other orders.
       craftCursor(["EFFECTIVE_AT", "ASC", "2026-03-01T10:00:00.000Z", entryId]),
-      (await pageOf(data.fixture.database, data.tenantId, parent(), {}, { field: "AMOUNT", direction: "DESC" }, { first: 1 })).endCursor!,
+      (
+        await pageOf(
+          data.fixture.database,
+          data.tenantId,
+          parent(),
+          {},
+          { field: "AMOUNT", direction: "DESC" },
+          { first: 1 },
+        )
+      ).endCursor!,
     ];
     for (const text of bad) {
       const after = await read({ first: 2, after: text });
@@ -712,7 +895,9 @@ describe("refused arguments", () => {
     }
     const amountOrder: HistoryOrder = { field: "AMOUNT", direction: "ASC" };
     for (const value of ["1.5", "ten", "99999999999999999999"]) {
-      expect(await read({ first: 2, after: craftCursor(["AMOUNT", "ASC", value, entryId]) }, {}, amountOrder)).toMatchObject({ code: "INVALID_CURSOR" });
+      expect(
+        await read({ first: 2, after: craftCursor(["AMOUNT", "ASC", value, entryId]) }, {}, amountOrder),
+      ).toMatchObject({ code: "INVALID_CURSOR" });
     }
     // The genuine cursor is accepted.
     await readHistories(data.fixture.database, data.tenantId, [parent()], {}, order, { first: 2, after: cursor });
@@ -731,30 +916,59 @@ describe("refused arguments", () => {
     ];
     for (const [filter, field] of cases) {
       expect(await read({}, filter)).toMatchObject({ code: "INVALID_FILTER", field });
-      expect(await refusal(() => countHistories(data.fixture.database, data.tenantId, [parent()], filter))).toMatchObject({ code: "INVALID_FILTER", field });
+      expect(
+        await refusal(() => countHistories(data.fixture.database, data.tenantId, [parent()], filter)),
+      ).toMatchObject({ code: "INVALID_FILTER", field });
     }
-    expect(await read({}, {}, { field: "BALANCE" as never, direction: "ASC" })).toMatchObject({ code: "INVALID_ORDER", field: "orderBy.field" });
-    expect(await read({}, {}, { field: "AMOUNT", direction: "UP" as never })).toMatchObject({ code: "INVALID_ORDER", field: "orderBy.direction" });
+    expect(await read({}, {}, { field: "BALANCE" as never, direction: "ASC" })).toMatchObject({
+      code: "INVALID_ORDER",
+      field: "orderBy.field",
+    });
+    expect(await read({}, {}, { field: "AMOUNT", direction: "UP" as never })).toMatchObject({
+      code: "INVALID_ORDER",
+      field: "orderBy.direction",
+    });
   });
 });
 
 describe("statements", () => {
   it("reads any number of parents with one statement, whatever the page size, and refuses without any", async () => {
     const statements: string[] = [];
-    const counted = await openDatabase(data.fixture.testDatabase.url, { onQuery: (event) => statements.push(event.query) });
+    const counted = await openDatabase(data.fixture.testDatabase.url, {
+      onQuery: (event) => statements.push(event.query),
+    });
     try {
       const tenParents = data.parents.slice(0, 10);
       expect(tenParents).toHaveLength(10);
       expect(new Set(tenParents.map((parent) => parent.kind))).toEqual(new Set(["account", "customer"]));
       const order: HistoryOrder = { field: "EFFECTIVE_AT", direction: "DESC" };
-      const cursor = (await pageOf(counted, data.tenantId, { kind: "customer", id: data.customers.c1 }, {}, order, { first: 5 })).endCursor!;
+      const cursor = (
+        await pageOf(counted, data.tenantId, { kind: "customer", id: data.customers.c1 }, {}, order, { first: 5 })
+      ).endCursor!;
       const calls: [string, () => Promise<unknown>][] = [
         ["2 parents, 20 each", () => readHistories(counted, data.tenantId, tenParents.slice(0, 2), {}, order, {})],
         ["10 parents, 20 each", () => readHistories(counted, data.tenantId, tenParents, {}, order, {})],
         ["10 parents, 100 each", () => readHistories(counted, data.tenantId, tenParents, {}, order, { first: 100 })],
-        ["10 parents after a cursor", () => readHistories(counted, data.tenantId, tenParents, {}, order, { first: 20, after: cursor })],
-        ["10 parents before a cursor", () => readHistories(counted, data.tenantId, tenParents, {}, order, { last: 20, before: cursor })],
-        ["10 parents at an offset", () => readHistories(counted, data.tenantId, tenParents, { grantId: data.expiringGrant }, { field: "NOTE", direction: "ASC" }, { first: 20, offset: 3 })],
+        [
+          "10 parents after a cursor",
+          () => readHistories(counted, data.tenantId, tenParents, {}, order, { first: 20, after: cursor }),
+        ],
+        [
+          "10 parents before a cursor",
+          () => readHistories(counted, data.tenantId, tenParents, {}, order, { last: 20, before: cursor }),
+        ],
+        [
+          "10 parents at an offset",
+          () =>
+            readHistories(
+              counted,
+              data.tenantId,
+              tenParents,
+              { grantId: data.expiringGrant },
+              { field: "NOTE", direction: "ASC" },
+              { first: 20, offset: 3 },
+            ),
+        ],
         ["10 counts", () => countHistories(counted, data.tenantId, tenParents, { noteContains: "káva" })],
       ];
       for (const [name, call] of calls) {
@@ -763,7 +977,9 @@ describe("statements", () => {
         expect(statements, name).toHaveLength(1);
       }
       statements.length = 0;
-      await expect(readHistories(counted, data.tenantId, tenParents, {}, order, { first: 0 })).rejects.toBeInstanceOf(HistoryArgumentError);
+      await expect(readHistories(counted, data.tenantId, tenParents, {}, order, { first: 0 })).rejects.toBeInstanceOf(
+        HistoryArgumentError,
+      );
       expect(statements).toHaveLength(0);
     } finally {
       await counted.close();
@@ -784,8 +1000,22 @@ describe("pagination while the ledger changes", () => {
         const accountId = step % 2 === 0 ? first : second;
         // Backdated and current, large and small: new rows land before, inside and after the pages read.
         const effectiveAt = new Date(fixture.now().getTime() - (step % 4) * day);
-        ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: BigInt(10 + (step % 7) * 5), effectiveAt, note: `step ${step}` }));
-        if (step % 3 === 0) ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: accountId, targetAccountId: accountId === first ? second : first, amount: 5n }));
+        ok(
+          await fixture.ledger.deposit(fixture.tenantId, {
+            accountId,
+            amount: BigInt(10 + (step % 7) * 5),
+            effectiveAt,
+            note: `step ${step}`,
+          }),
+        );
+        if (step % 3 === 0)
+          ok(
+            await fixture.ledger.transfer(fixture.tenantId, {
+              sourceAccountId: accountId,
+              targetAccountId: accountId === first ? second : first,
+              amount: 5n,
+            }),
+          );
         fixture.advance(1000);
       };
       for (let index = 0; index < 15; index++) await write();
@@ -808,7 +1038,10 @@ describe("pagination while the ledger changes", () => {
           });
           expect(new Set(seen).size).toBe(seen.length);
           const seenSet = new Set(seen);
-          expect(existing.filter((entry) => !seenSet.has(entry.id)).map((entry) => entry.id), `${order.field} ${order.direction}, ${walk.name}`).toEqual([]);
+          expect(
+            existing.filter((entry) => !seenSet.has(entry.id)).map((entry) => entry.id),
+            `${order.field} ${order.direction}, ${walk.name}`,
+          ).toEqual([]);
           // What was read is in order by the final data too (nothing read ever changes its sort key here).
           const now = new Map((await loadAll(fixture.database, fixture.tenantId)).map((entry) => [entry.id, entry]));
           const read = seen.map((id) => now.get(id)!);

@@ -2,7 +2,13 @@
 // spent in, transfers, overdrafts, reversals, voids, expiry and balances at a moment. Every scenario ends
 // with the verifier finding no discrepancy.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { balanceOf, createLedgerFixture, expectRefusedWithoutWrites, type LedgerFixture, ok } from "../support/ledger.ts";
+import {
+  balanceOf,
+  createLedgerFixture,
+  expectRefusedWithoutWrites,
+  type LedgerFixture,
+  ok,
+} from "../support/ledger.ts";
 
 const day = 24 * 60 * 60 * 1000;
 let fixture: LedgerFixture;
@@ -29,10 +35,21 @@ describe("deposit", () => {
       }),
     );
     expect(result.replayed).toBe(false);
-    expect(result.action).toMatchObject({ type: "DEPOSIT", amount: 250n, currency: "PTS", targetAccountId: accountId, sourceAccountId: null });
+    expect(result.action).toMatchObject({
+      type: "DEPOSIT",
+      amount: 250n,
+      currency: "PTS",
+      targetAccountId: accountId,
+      sourceAccountId: null,
+    });
     expect(result.action.note).toBe("Welcome bonus");
     expect(result.entries).toHaveLength(1);
-    expect(result.entries[0]).toMatchObject({ direction: "CREDIT", balanceBefore: 0n, balanceAfter: 250n, sequence: 1 });
+    expect(result.entries[0]).toMatchObject({
+      direction: "CREDIT",
+      balanceBefore: 0n,
+      balanceAfter: 250n,
+      sequence: 1,
+    });
     expect(result.balances).toEqual([{ accountId, balance: 250n }]);
     expect(result.grants).toHaveLength(1);
     expect(result.grants[0]).toMatchObject({
@@ -63,11 +80,16 @@ describe("reduce", () => {
     fixture.advance(1000);
     const newer = await deposit(100n, { name: "no expiry, newer" });
     const soon = await deposit(100n, { name: "expires soon", expiresAt: new Date(fixture.now().getTime() + 10 * day) });
-    const sooner = await deposit(100n, { name: "expires sooner", expiresAt: new Date(fixture.now().getTime() + 5 * day) });
+    const sooner = await deposit(100n, {
+      name: "expires sooner",
+      expiresAt: new Date(fixture.now().getTime() + 5 * day),
+    });
     const first = await deposit(100n, { name: "priority 0", priority: 0 });
 
     const result = ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 450n }));
-    const allocations = await fixture.database.read.creditAllocation.findMany({ where: { actionId: result.action.id } });
+    const allocations = await fixture.database.read.creditAllocation.findMany({
+      where: { actionId: result.action.id },
+    });
     const taken = new Map(allocations.map((allocation) => [allocation.grantId, allocation.amount]));
     expect(taken.get(first)).toBe(100n);
     expect(taken.get(sooner)).toBe(100n);
@@ -98,7 +120,11 @@ describe("reduce", () => {
     expect(await balanceOf(fixture, accountId)).toBe(-50n);
     const [state] = await fixture.ledger.accountBalances(fixture.tenantId, [accountId]);
     expect(state!.available).toBe(0n);
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n }), "INSUFFICIENT_CREDITS");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n }),
+      "INSUFFICIENT_CREDITS",
+    );
 
     const repaid = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 70n }));
     expect(repaid.balances).toEqual([{ accountId, balance: 20n }]);
@@ -113,14 +139,30 @@ describe("transfer", () => {
     const target = await fixture.account();
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: source, amount: 100n }));
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: target, amount: 5n }));
-    const result = ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 40n, note: "gift" }));
-    expect(result.action).toMatchObject({ type: "TRANSFER", sourceAccountId: source, targetAccountId: target, amount: 40n });
-    expect(result.entries.map((entry) => [entry.accountId, entry.direction, entry.balanceBefore, entry.balanceAfter])).toEqual([
+    const result = ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: source,
+        targetAccountId: target,
+        amount: 40n,
+        note: "gift",
+      }),
+    );
+    expect(result.action).toMatchObject({
+      type: "TRANSFER",
+      sourceAccountId: source,
+      targetAccountId: target,
+      amount: 40n,
+    });
+    expect(
+      result.entries.map((entry) => [entry.accountId, entry.direction, entry.balanceBefore, entry.balanceAfter]),
+    ).toEqual([
       [source, "DEBIT", 100n, 60n],
       [target, "CREDIT", 5n, 45n],
     ]);
     for (const accountId of [source, target]) {
-      const history = await fixture.database.read.creditEntry.findMany({ where: { accountId, actionId: result.action.id } });
+      const history = await fixture.database.read.creditEntry.findMany({
+        where: { accountId, actionId: result.action.id },
+      });
       expect(history).toHaveLength(1);
     }
     expect(await balanceOf(fixture, source)).toBe(60n);
@@ -131,10 +173,27 @@ describe("transfer", () => {
     const source = await fixture.account();
     const target = await fixture.account();
     const expiresAt = new Date(fixture.now().getTime() + 30 * day);
-    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: source, amount: 30n, grant: { category: "PROMOTIONAL", priority: 5, expiresAt } }));
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId: source,
+        amount: 30n,
+        grant: { category: "PROMOTIONAL", priority: 5, expiresAt },
+      }),
+    );
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: source, amount: 100n }));
-    const result = ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: source, targetAccountId: target, amount: 50n }));
-    const grants = result.grants.map((grant) => ({ category: grant.category, priority: grant.priority, expiresAt: grant.expiresAt, amount: grant.remainingAmount }));
+    const result = ok(
+      await fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: source,
+        targetAccountId: target,
+        amount: 50n,
+      }),
+    );
+    const grants = result.grants.map((grant) => ({
+      category: grant.category,
+      priority: grant.priority,
+      expiresAt: grant.expiresAt,
+      amount: grant.remainingAmount,
+    }));
     expect(grants).toEqual(
       expect.arrayContaining([
         { category: "PROMOTIONAL", priority: 5, expiresAt, amount: 30n },
@@ -152,7 +211,8 @@ describe("transfer", () => {
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: points, amount: 10n }));
     await expectRefusedWithoutWrites(
       fixture,
-      () => fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: points, targetAccountId: dollars, amount: 1n }),
+      () =>
+        fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: points, targetAccountId: dollars, amount: 1n }),
       "CURRENCY_MISMATCH",
       "targetAccountId",
     );
@@ -172,7 +232,8 @@ describe("transfer", () => {
     );
     await expectRefusedWithoutWrites(
       fixture,
-      () => fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: points, targetAccountId: "missing", amount: 1n }),
+      () =>
+        fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: points, targetAccountId: "missing", amount: 1n }),
       "ACCOUNT_NOT_FOUND",
       "targetAccountId",
     );
@@ -183,7 +244,8 @@ describe("expiry and voids", () => {
   it("takes expired credits off the balance at the expiry time, without waiting for any job", async () => {
     const accountId = await fixture.account();
     const expiresAt = new Date(fixture.now().getTime() + 7 * day);
-    const grant = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 80n, grant: { expiresAt } })).grants[0]!;
+    const grant = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 80n, grant: { expiresAt } }))
+      .grants[0]!;
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 20n }));
     ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 30n }));
     expect(await balanceOf(fixture, accountId)).toBe(70n);
@@ -191,19 +253,38 @@ describe("expiry and voids", () => {
     fixture.advance(7 * day);
     expect(await balanceOf(fixture, accountId)).toBe(20n);
     const expiration = await fixture.database.read.creditAction.findFirstOrThrow({ where: { type: "EXPIRATION" } });
-    expect(expiration).toMatchObject({ amount: 50n, grantId: grant.id, sourceAccountId: accountId, initiatorType: "SYSTEM" });
+    expect(expiration).toMatchObject({
+      amount: 50n,
+      grantId: grant.id,
+      sourceAccountId: accountId,
+      initiatorType: "SYSTEM",
+    });
     expect(expiration.effectiveAt).toEqual(expiresAt);
     // A reduction after the expiry can only spend what is left.
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 21n }), "INSUFFICIENT_CREDITS");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 21n }),
+      "INSUFFICIENT_CREDITS",
+    );
   });
 
   it("settles expiries inside a write before spending", async () => {
     const accountId = await fixture.account();
-    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 50n, grant: { expiresAt: new Date(fixture.now().getTime() + day) } }));
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 50n,
+        grant: { expiresAt: new Date(fixture.now().getTime() + day) },
+      }),
+    );
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 10n }));
     fixture.advance(2 * day);
     // No read happened in between: the reduction itself must see the expiry.
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 11n }), "INSUFFICIENT_CREDITS");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 11n }),
+      "INSUFFICIENT_CREDITS",
+    );
     const result = ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 10n }));
     expect(result.settled.map((action) => action.type)).toEqual(["EXPIRATION"]);
     expect(result.entries[0]).toMatchObject({ balanceBefore: 10n, balanceAfter: 0n, sequence: 4 });
@@ -220,8 +301,18 @@ describe("expiry and voids", () => {
     const stored = await fixture.database.read.creditGrant.findUniqueOrThrow({ where: { id: grant.id } });
     expect(stored.voidedAt).not.toBeNull();
     expect(stored.remainingAmount).toBe(0n);
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: grant.id }), "GRANT_NOT_ACTIVE", "grantId");
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: "nope" }), "GRANT_NOT_FOUND", "grantId");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: grant.id }),
+      "GRANT_NOT_ACTIVE",
+      "grantId",
+    );
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: "nope" }),
+      "GRANT_NOT_FOUND",
+      "grantId",
+    );
   });
 });
 
@@ -231,11 +322,19 @@ describe("reversal", () => {
     const b = await fixture.account();
     const deposit = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: a, amount: 100n }));
     const reduction = ok(await fixture.ledger.reduce(fixture.tenantId, { accountId: a, amount: 30n }));
-    const transfer = ok(await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: a, targetAccountId: b, amount: 20n }));
+    const transfer = ok(
+      await fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: a, targetAccountId: b, amount: 20n }),
+    );
     expect([await balanceOf(fixture, a), await balanceOf(fixture, b)]).toEqual([50n, 20n]);
 
     const undoTransfer = ok(await fixture.ledger.reverse(fixture.tenantId, { actionId: transfer.action.id }));
-    expect(undoTransfer.action).toMatchObject({ type: "REVERSAL", amount: 20n, sourceAccountId: b, targetAccountId: a, reversesActionId: transfer.action.id });
+    expect(undoTransfer.action).toMatchObject({
+      type: "REVERSAL",
+      amount: 20n,
+      sourceAccountId: b,
+      targetAccountId: a,
+      reversesActionId: transfer.action.id,
+    });
     expect([await balanceOf(fixture, a), await balanceOf(fixture, b)]).toEqual([70n, 0n]);
 
     ok(await fixture.ledger.reverse(fixture.tenantId, { actionId: reduction.action.id }));
@@ -248,17 +347,37 @@ describe("reversal", () => {
     expect(await balanceOf(fixture, a)).toBe(0n);
 
     for (const original of [deposit, reduction, transfer]) {
-      await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reverse(fixture.tenantId, { actionId: original.action.id }), "ALREADY_REVERSED", "actionId");
+      await expectRefusedWithoutWrites(
+        fixture,
+        () => fixture.ledger.reverse(fixture.tenantId, { actionId: original.action.id }),
+        "ALREADY_REVERSED",
+        "actionId",
+      );
     }
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reverse(fixture.tenantId, { actionId: undoTransfer.action.id }), "NOT_REVERSIBLE", "actionId");
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reverse(fixture.tenantId, { actionId: "missing" }), "ACTION_NOT_FOUND", "actionId");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reverse(fixture.tenantId, { actionId: undoTransfer.action.id }),
+      "NOT_REVERSIBLE",
+      "actionId",
+    );
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reverse(fixture.tenantId, { actionId: "missing" }),
+      "ACTION_NOT_FOUND",
+      "actionId",
+    );
   });
 
   it("refuses to reverse a deposit whose credits were spent, unless the overdraft allows it", async () => {
     const accountId = await fixture.account();
     const deposit = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 100n }));
     ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 60n }));
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.reverse(fixture.tenantId, { actionId: deposit.action.id }), "INSUFFICIENT_CREDITS", "actionId");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.reverse(fixture.tenantId, { actionId: deposit.action.id }),
+      "INSUFFICIENT_CREDITS",
+      "actionId",
+    );
     ok(await fixture.ledger.updateAccount(fixture.tenantId, { accountId, overdraftLimit: 100n }));
     ok(await fixture.ledger.reverse(fixture.tenantId, { actionId: deposit.action.id }));
     expect(await balanceOf(fixture, accountId)).toBe(-60n);
@@ -266,7 +385,13 @@ describe("reversal", () => {
 
   it("lets credits returned to a grant that expired meanwhile expire again at once", async () => {
     const accountId = await fixture.account();
-    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 40n, grant: { expiresAt: new Date(fixture.now().getTime() + day) } }));
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 40n,
+        grant: { expiresAt: new Date(fixture.now().getTime() + day) },
+      }),
+    );
     const reduction = ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 40n }));
     fixture.advance(2 * day);
     const reversal = ok(await fixture.ledger.reverse(fixture.tenantId, { actionId: reduction.action.id }));
@@ -286,7 +411,13 @@ describe("balances", () => {
     ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 30n }));
     fixture.advance(day);
     // Backdated: recorded now, effective half a day after t0.
-    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 5n, effectiveAt: new Date(t0.getTime() + day / 2) }));
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 5n,
+        effectiveAt: new Date(t0.getTime() + day / 2),
+      }),
+    );
     const at = async (moment: Date) => ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, moment)).balance;
     expect(await at(new Date(t0.getTime() - 1))).toBe(0n);
     expect(await at(t0)).toBe(100n);
@@ -297,7 +428,13 @@ describe("balances", () => {
 
   it("projects scheduled expiries into a future moment", async () => {
     const accountId = await fixture.account();
-    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 10n, grant: { expiresAt: new Date(fixture.now().getTime() + day) } }));
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 10n,
+        grant: { expiresAt: new Date(fixture.now().getTime() + day) },
+      }),
+    );
     const later = new Date(fixture.now().getTime() + 2 * day);
     expect(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, later)).balance).toBe(0n);
   });
@@ -320,11 +457,26 @@ describe("balances", () => {
   it("closes only an empty account", async () => {
     const accountId = await fixture.account();
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n }));
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.closeAccount(fixture.tenantId, { accountId }), "ACCOUNT_NOT_EMPTY", "accountId");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.closeAccount(fixture.tenantId, { accountId }),
+      "ACCOUNT_NOT_EMPTY",
+      "accountId",
+    );
     ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n }));
     const closed = ok(await fixture.ledger.closeAccount(fixture.tenantId, { accountId })).account;
     expect(closed.status).toBe("CLOSED");
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n }), "ACCOUNT_CLOSED", "accountId");
-    await expectRefusedWithoutWrites(fixture, () => fixture.ledger.closeAccount(fixture.tenantId, { accountId }), "ACCOUNT_ALREADY_CLOSED", "accountId");
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n }),
+      "ACCOUNT_CLOSED",
+      "accountId",
+    );
+    await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.closeAccount(fixture.tenantId, { accountId }),
+      "ACCOUNT_ALREADY_CLOSED",
+      "accountId",
+    );
   });
 });

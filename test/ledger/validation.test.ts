@@ -62,10 +62,18 @@ describe("amounts", () => {
   for (const [name, amount, code] of cases) {
     it(`refuses ${name} for deposit, reduce and transfer`, async () => {
       const target = await fixture.account();
-      await refuses(code, "amount", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: amount as bigint }));
-      await refuses(code, "amount", () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: amount as bigint }));
       await refuses(code, "amount", () =>
-        fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: accountId, targetAccountId: target, amount: amount as bigint }),
+        fixture.ledger.deposit(fixture.tenantId, { accountId, amount: amount as bigint }),
+      );
+      await refuses(code, "amount", () =>
+        fixture.ledger.reduce(fixture.tenantId, { accountId, amount: amount as bigint }),
+      );
+      await refuses(code, "amount", () =>
+        fixture.ledger.transfer(fixture.tenantId, {
+          sourceAccountId: accountId,
+          targetAccountId: target,
+          amount: amount as bigint,
+        }),
       );
     });
   }
@@ -73,7 +81,9 @@ describe("amounts", () => {
   it("refuses a deposit that would take the balance past the 64-bit range", async () => {
     const full = await fixture.account();
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: full, amount: 9223372036854775807n }));
-    await refuses("BALANCE_OUT_OF_RANGE", "amount", () => fixture.ledger.deposit(fixture.tenantId, { accountId: full, amount: 1n }));
+    await refuses("BALANCE_OUT_OF_RANGE", "amount", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId: full, amount: 1n }),
+    );
     await refuses("BALANCE_OUT_OF_RANGE", "amount", () =>
       fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: accountId, targetAccountId: full, amount: 1n }),
     );
@@ -83,8 +93,12 @@ describe("amounts", () => {
 describe("references", () => {
   it("treats another tenant's account exactly like a missing one", async () => {
     for (const id of [otherTenantAccountId, "00000000-0000-7000-8000-000000000000", "not-an-id", ""]) {
-      await refuses("ACCOUNT_NOT_FOUND", "accountId", () => fixture.ledger.deposit(fixture.tenantId, { accountId: id, amount: 1n }));
-      await refuses("ACCOUNT_NOT_FOUND", "accountId", () => fixture.ledger.reduce(fixture.tenantId, { accountId: id, amount: 1n }));
+      await refuses("ACCOUNT_NOT_FOUND", "accountId", () =>
+        fixture.ledger.deposit(fixture.tenantId, { accountId: id, amount: 1n }),
+      );
+      await refuses("ACCOUNT_NOT_FOUND", "accountId", () =>
+        fixture.ledger.reduce(fixture.tenantId, { accountId: id, amount: 1n }),
+      );
       await refuses("ACCOUNT_NOT_FOUND", "sourceAccountId", () =>
         fixture.ledger.transfer(fixture.tenantId, { sourceAccountId: id, targetAccountId: accountId, amount: 1n }),
       );
@@ -92,12 +106,18 @@ describe("references", () => {
   });
 
   it("refuses unknown stores, partners, customers, grants and actions", async () => {
-    await refuses("STORE_NOT_FOUND", "storeId", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, storeId: "nope" }));
-    await refuses("PARTNER_NOT_FOUND", "partnerId", () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, partnerId: "nope" }));
+    await refuses("STORE_NOT_FOUND", "storeId", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, storeId: "nope" }),
+    );
+    await refuses("PARTNER_NOT_FOUND", "partnerId", () =>
+      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, partnerId: "nope" }),
+    );
     await refuses("CUSTOMER_NOT_FOUND", "customerId", () =>
       fixture.ledger.openAccount(fixture.tenantId, { customerId: "nope", name: "x", currency: "PTS" }),
     );
-    await refuses("CUSTOMER_NOT_FOUND", "customerId", () => fixture.ledger.updateCustomer(fixture.tenantId, { customerId: "nope", name: "x" }));
+    await refuses("CUSTOMER_NOT_FOUND", "customerId", () =>
+      fixture.ledger.updateCustomer(fixture.tenantId, { customerId: "nope", name: "x" }),
+    );
     await refuses("GRANT_NOT_FOUND", "grantId", () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: "nope" }));
     await refuses("ACTION_NOT_FOUND", "actionId", () => fixture.ledger.reverse(fixture.tenantId, { actionId: "nope" }));
   });
@@ -105,14 +125,18 @@ describe("references", () => {
   it("refuses a store of another tenant like a missing one", async () => {
     const other = ok(await fixture.ledger.createTenant({ name: "Other stores" })).tenant;
     const store = ok(await fixture.ledger.createStore(other.id, { name: "Elsewhere" })).store;
-    await refuses("STORE_NOT_FOUND", "storeId", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, storeId: store.id }));
+    await refuses("STORE_NOT_FOUND", "storeId", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, storeId: store.id }),
+    );
   });
 });
 
 describe("options", () => {
   it("refuses over-long notes and external references, counting characters not bytes", async () => {
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: "ř".repeat(1000) }));
-    await refuses("NOTE_TOO_LONG", "note", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: "x".repeat(1001) }));
+    await refuses("NOTE_TOO_LONG", "note", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: "x".repeat(1001) }),
+    );
     await refuses("EXTERNAL_REFERENCE_TOO_LONG", "externalReference", () =>
       fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, externalReference: "x".repeat(256) }),
     );
@@ -120,14 +144,24 @@ describe("options", () => {
 
   it("refuses text no database can store (NUL, invalid Unicode) in every free-text field", async () => {
     for (const text of ["a\u0000b", "x\uD800y"]) {
-      await refuses("INVALID_TEXT", "note", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: text }));
-      await refuses("INVALID_TEXT", "externalReference", () => fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, externalReference: text }));
+      await refuses("INVALID_TEXT", "note", () =>
+        fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, note: text }),
+      );
+      await refuses("INVALID_TEXT", "externalReference", () =>
+        fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, externalReference: text }),
+      );
       await refuses("INVALID_TEXT", "initiator", () =>
         fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, initiator: { type: "USER", id: text } }),
       );
-      await refuses("INVALID_TEXT", "grant.name", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { name: text } }));
-      await refuses("INVALID_TEXT", "externalId", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: text }));
-      await refuses("INVALID_TEXT", "email", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "t", email: `${text}@x.cz` }));
+      await refuses("INVALID_TEXT", "grant.name", () =>
+        fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { name: text } }),
+      );
+      await refuses("INVALID_TEXT", "externalId", () =>
+        fixture.ledger.createCustomer(fixture.tenantId, { externalId: text }),
+      );
+      await refuses("INVALID_TEXT", "email", () =>
+        fixture.ledger.createCustomer(fixture.tenantId, { externalId: "t", email: `${text}@x.cz` }),
+      );
       await refuses("INVALID_TEXT", "name", () => fixture.ledger.createStore(fixture.tenantId, { name: text }));
     }
   });
@@ -142,7 +176,9 @@ describe("options", () => {
 
   it("refuses effective times in the future or out of range, and expiries already past", async () => {
     const future = new Date(fixture.now().getTime() + 1000);
-    await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, effectiveAt: future }));
+    await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, effectiveAt: future }),
+    );
     await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () =>
       fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, effectiveAt: new Date(Number.NaN) }),
     );
@@ -159,24 +195,40 @@ describe("options", () => {
 
   it("refuses priorities outside 0..100 and user initiators without an id", async () => {
     for (const priority of [-1, 101, 1.5]) {
-      await refuses("INVALID_PRIORITY", "grant.priority", () => fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { priority } }));
+      await refuses("INVALID_PRIORITY", "grant.priority", () =>
+        fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, grant: { priority } }),
+      );
     }
     await refuses("INVALID_INITIATOR", "initiator", () =>
       fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, initiator: { type: "USER" } }),
     );
     await refuses("INVALID_INITIATOR", "initiator", () =>
-      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, initiator: { type: "USER", id: "u".repeat(256) } }),
+      fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 1n,
+        initiator: { type: "USER", id: "u".repeat(256) },
+      }),
     );
   });
 });
 
 describe("customers, accounts, stores and partners", () => {
   it("refuses bad customer fields and duplicate external ids", async () => {
-    await refuses("INVALID_EXTERNAL_ID", "externalId", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "  " }));
-    await refuses("INVALID_EXTERNAL_ID", "externalId", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "x".repeat(256) }));
-    await refuses("INVALID_EMAIL", "email", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "e", email: "not-an-email" }));
-    await refuses("INVALID_NAME", "name", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "n", name: "x".repeat(201) }));
-    await refuses("EXTERNAL_ID_TAKEN", "externalId", () => fixture.ledger.createCustomer(fixture.tenantId, { externalId: "validation-customer" }));
+    await refuses("INVALID_EXTERNAL_ID", "externalId", () =>
+      fixture.ledger.createCustomer(fixture.tenantId, { externalId: "  " }),
+    );
+    await refuses("INVALID_EXTERNAL_ID", "externalId", () =>
+      fixture.ledger.createCustomer(fixture.tenantId, { externalId: "x".repeat(256) }),
+    );
+    await refuses("INVALID_EMAIL", "email", () =>
+      fixture.ledger.createCustomer(fixture.tenantId, { externalId: "e", email: "not-an-email" }),
+    );
+    await refuses("INVALID_NAME", "name", () =>
+      fixture.ledger.createCustomer(fixture.tenantId, { externalId: "n", name: "x".repeat(201) }),
+    );
+    await refuses("EXTERNAL_ID_TAKEN", "externalId", () =>
+      fixture.ledger.createCustomer(fixture.tenantId, { externalId: "validation-customer" }),
+    );
     const other = ok(await fixture.ledger.createCustomer(fixture.tenantId, { externalId: "second" })).customer;
     await refuses("EXTERNAL_ID_TAKEN", "externalId", () =>
       fixture.ledger.updateCustomer(fixture.tenantId, { customerId: other.id, externalId: "validation-customer" }),
@@ -184,9 +236,15 @@ describe("customers, accounts, stores and partners", () => {
   });
 
   it("refuses bad account fields", async () => {
-    await refuses("INVALID_CURRENCY", "currency", () => fixture.ledger.openAccount(fixture.tenantId, { customerId, name: "x", currency: "€" }));
-    await refuses("INVALID_CURRENCY", "currency", () => fixture.ledger.openAccount(fixture.tenantId, { customerId, name: "x", currency: "US" }));
-    await refuses("INVALID_NAME", "name", () => fixture.ledger.openAccount(fixture.tenantId, { customerId, name: " ", currency: "PTS" }));
+    await refuses("INVALID_CURRENCY", "currency", () =>
+      fixture.ledger.openAccount(fixture.tenantId, { customerId, name: "x", currency: "€" }),
+    );
+    await refuses("INVALID_CURRENCY", "currency", () =>
+      fixture.ledger.openAccount(fixture.tenantId, { customerId, name: "x", currency: "US" }),
+    );
+    await refuses("INVALID_NAME", "name", () =>
+      fixture.ledger.openAccount(fixture.tenantId, { customerId, name: " ", currency: "PTS" }),
+    );
     await refuses("INVALID_OVERDRAFT_LIMIT", "overdraftLimit", () =>
       fixture.ledger.openAccount(fixture.tenantId, { customerId, name: "x", currency: "PTS", overdraftLimit: -1n }),
     );
@@ -196,10 +254,16 @@ describe("customers, accounts, stores and partners", () => {
   });
 
   it("refuses bad tenants, stores and partners", async () => {
-    await refuses("INVALID_TIME_ZONE", "timeZone", () => fixture.ledger.createTenant({ name: "T", timeZone: "Mars/Olympus" }));
-    await refuses("INVALID_LOCALE", "defaultLocale", () => fixture.ledger.createTenant({ name: "T", defaultLocale: "czech" }));
+    await refuses("INVALID_TIME_ZONE", "timeZone", () =>
+      fixture.ledger.createTenant({ name: "T", timeZone: "Mars/Olympus" }),
+    );
+    await refuses("INVALID_LOCALE", "defaultLocale", () =>
+      fixture.ledger.createTenant({ name: "T", defaultLocale: "czech" }),
+    );
     ok(await fixture.ledger.createStore(fixture.tenantId, { name: "Prague 1", externalId: "S1" }));
-    await refuses("EXTERNAL_ID_TAKEN", "externalId", () => fixture.ledger.createStore(fixture.tenantId, { name: "Again", externalId: "S1" }));
+    await refuses("EXTERNAL_ID_TAKEN", "externalId", () =>
+      fixture.ledger.createStore(fixture.tenantId, { name: "Again", externalId: "S1" }),
+    );
     await refuses("INVALID_NAME", "name", () => fixture.ledger.createPartner(fixture.tenantId, { name: "" }));
   });
 });
@@ -210,11 +274,15 @@ describe("coverage of the codes", () => {
     // (operations, idempotency, concurrency): `refused(..., "CODE"` or `expectRefusedWithoutWrites(..., "CODE"`,
     // or for LEDGER_BUSY a check of error.code.
     const directory = path.dirname(fileURLToPath(import.meta.url));
-    const others = (await readdir(directory)).filter((file) => file.endsWith(".test.ts") && file !== path.basename(fileURLToPath(import.meta.url)));
+    const others = (await readdir(directory)).filter(
+      (file) => file.endsWith(".test.ts") && file !== path.basename(fileURLToPath(import.meta.url)),
+    );
     const sources = await Promise.all(others.map((file) => readFile(path.join(directory, file), "utf8")));
     const assertedElsewhere = (code: string) =>
       sources.some((source) =>
-        new RegExp(`(refused|expectRefusedWithoutWrites)\\([\\s\\S]{0,400}?"${code}"|code\\)\\.toBe\\("${code}"\\)`).test(source),
+        new RegExp(
+          `(refused|expectRefusedWithoutWrites)\\([\\s\\S]{0,400}?"${code}"|code\\)\\.toBe\\("${code}"\\)`,
+        ).test(source),
       );
     const missing = ledgerErrorCodes.filter((code) => !exercised.has(code) && !assertedElsewhere(code));
     expect(missing).toEqual([]);

@@ -20,7 +20,11 @@ const config = loadConfig({ LOG_LEVEL: "info" });
 beforeAll(async () => {
   testDatabase = await createTestDatabase();
   const ledger = createLedger(testDatabase.database);
-  const created = await ledger.createTenant({ name: "Observed merchant", timeZone: "Europe/Prague", defaultLocale: "en" });
+  const created = await ledger.createTenant({
+    name: "Observed merchant",
+    timeZone: "Europe/Prague",
+    defaultLocale: "en",
+  });
   if (!created.ok) throw new Error(created.error.message);
   tenantId = created.tenant.id;
   key = (await createApiKey(testDatabase.database, { tenantId, name: "observed", scopes: ["read"] })).secret;
@@ -60,7 +64,9 @@ describe("/ready", () => {
   it("answers 503 when the database fails, without saying why, and logs the reason", async () => {
     const failing: Database = {
       ...testDatabase.database,
-      read: { $queryRawUnsafe: () => Promise.reject(new Error("connect ECONNREFUSED 10.1.2.3:5432")) } as unknown as Database["read"],
+      read: {
+        $queryRawUnsafe: () => Promise.reject(new Error("connect ECONNREFUSED 10.1.2.3:5432")),
+      } as unknown as Database["read"],
     };
     const { gateway, lines } = observedGateway({ database: failing });
     const response = await gateway.fetch("http://gateway.test/ready");
@@ -78,7 +84,10 @@ describe("/ready", () => {
       ...testDatabase.database,
       read: { $queryRawUnsafe: () => new Promise(() => {}) } as unknown as Database["read"],
     };
-    const gateway = createGateway({ database: hanging, config: { ...config, logLevel: "silent", readyTimeoutMs: 100 } });
+    const gateway = createGateway({
+      database: hanging,
+      config: { ...config, logLevel: "silent", readyTimeoutMs: 100 },
+    });
     const started = Date.now();
     const response = await gateway.fetch("http://gateway.test/ready");
     expect(response.status).toBe(503);
@@ -99,7 +108,9 @@ describe("/metrics", () => {
     expect(text).toMatch(/http_requests_total\{method="POST",route="\/graphql",status="200"\} 1/);
     expect(text).toMatch(/http_requests_total\{method="GET",route="other",status="404"\} 1/);
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/health",status="200"\} 1/);
-    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/graphql",status="200"\}/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/graphql",status="200"\}/,
+    );
     expect(text).toMatch(/http_requests_in_flight \d+/);
     expect(text).toMatch(/graphql_envelop_request_duration/);
     expect(text).toMatch(/process_cpu_seconds_total/);
@@ -107,7 +118,10 @@ describe("/metrics", () => {
   });
 
   it("is not served with METRICS=false", async () => {
-    const gateway = createGateway({ database: testDatabase.database, config: { ...config, logLevel: "silent", metrics: false } });
+    const gateway = createGateway({
+      database: testDatabase.database,
+      config: { ...config, logLevel: "silent", metrics: false },
+    });
     expect((await gateway.fetch("http://gateway.test/metrics")).status).toBe(404);
   });
 });
@@ -129,6 +143,7 @@ describe("request log", () => {
       path: "/graphql",
       status: 200,
       durationMs: expect.any(Number),
+      totalDurationMs: expect.any(Number),
       operationName: "Balances",
       tenantId,
     });
@@ -141,7 +156,9 @@ describe("request log", () => {
     const { gateway, lines } = observedGateway();
     const plain = await gateway.fetch("http://gateway.test/health");
     expect(plain.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    const forged = await gateway.fetch("http://gateway.test/health", { headers: { "x-request-id": 'x"\n{"level":"error"}' } });
+    const forged = await gateway.fetch("http://gateway.test/health", {
+      headers: { "x-request-id": 'x"\n{"level":"error"}' },
+    });
     const id = forged.headers.get("x-request-id");
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines.map((line) => line.requestId)).toEqual([plain.headers.get("x-request-id"), id]);
@@ -182,30 +199,54 @@ describe("graceful shutdown with the guards in place", () => {
       }),
     });
     let closed = 0;
-    const limiter = createRateLimiter({ requests: 100, anonymousRequests: 100, windowSeconds: 60, redisUrl: null, trustedProxies: 0, warn: () => {} });
+    const limiter = createRateLimiter({
+      requests: 100,
+      anonymousRequests: 100,
+      windowSeconds: 60,
+      redisUrl: null,
+      trustedProxies: 0,
+      warn: () => {},
+    });
     const gateway = createGateway({
       database: testDatabase.database,
       config: { ...config, logLevel: "silent", maxInFlightRequests: 5 },
       schema,
       // Stands in for the Redis-backed limiter: shutdown must close it only after the request finished.
-      rateLimiter: { consume: (subject) => limiter.consume(subject), ready: async () => true, close: async () => void closed++ },
+      rateLimiter: {
+        consume: (subject) => limiter.consume(subject),
+        ready: async () => true,
+        close: async () => void closed++,
+      },
     });
-    const server = await startHttpServer(gateway, { host: "127.0.0.1", port: 0, shutdownTimeoutMs: 10_000 }, { signals: [] });
+    const server = await startHttpServer(
+      gateway,
+      { host: "127.0.0.1", port: 0, shutdownTimeoutMs: 10_000 },
+      { signals: [] },
+    );
     const agent = new Agent({ keepAlive: true });
     try {
-      const inFlight = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
-        const request = httpRequest(
-          { host: "127.0.0.1", port: server.port, path: "/graphql", method: "POST", agent, headers: { "content-type": "application/json" } },
-          (response) => {
-            let body = "";
-            response.setEncoding("utf8");
-            response.on("data", (chunk: string) => (body += chunk));
-            response.on("end", () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
-          },
-        );
-        request.on("error", reject);
-        request.end(JSON.stringify({ query: "{ slow }" }));
-      });
+      const inFlight = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
+        (resolve, reject) => {
+          const request = httpRequest(
+            {
+              host: "127.0.0.1",
+              port: server.port,
+              path: "/graphql",
+              method: "POST",
+              agent,
+              headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+            },
+            (response) => {
+              let body = "";
+              response.setEncoding("utf8");
+              response.on("data", (chunk: string) => (body += chunk));
+              response.on("end", () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
+            },
+          );
+          request.on("error", reject);
+          request.end(JSON.stringify({ query: "{ slow }" }));
+        },
+      );
       await startedSignal;
       const shutdown = server.shutdown();
       release();

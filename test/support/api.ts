@@ -54,7 +54,11 @@ export interface ApiFixture extends TenantHandle {
   now(): Date;
   advance(milliseconds: number): void;
   /** Sends one GraphQL request through the gateway and returns the parsed JSON body. */
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLBody<T>>;
+  graphql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<GraphQLBody<T>>;
   /** Like `graphql`, but fails the test on any top-level error and returns `data`. */
   data<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<T>;
   /** Another tenant on the same database, with its own API key. */
@@ -62,7 +66,10 @@ export interface ApiFixture extends TenantHandle {
   /** Global ID of a new customer. */
   createCustomer(externalId: string, options?: { name?: string; key?: string }): Promise<string>;
   /** Global ID of a new credit account of the customer. */
-  openAccount(customerId: string, options?: { currency?: string; name?: string; overdraftLimit?: string; key?: string }): Promise<string>;
+  openAccount(
+    customerId: string,
+    options?: { currency?: string; name?: string; overdraftLimit?: string; key?: string },
+  ): Promise<string>;
   createStore(name: string, options?: { externalId?: string; key?: string }): Promise<string>;
   createPartner(name: string, options?: { externalId?: string; key?: string }): Promise<string>;
   /** Every row of every ledger table, to prove that a refused request wrote nothing. */
@@ -89,13 +96,21 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       defaultLocale: tenantOptions.defaultLocale ?? "en",
     });
     if (!result.ok) throw new Error(`Could not create a tenant: ${result.error.message}`);
-    const { apiKey, secret } = await createApiKey(database, { tenantId: result.tenant.id, name: `${name} key`, scopes: ["read", "write"] });
+    const { apiKey, secret } = await createApiKey(database, {
+      tenantId: result.tenant.id,
+      name: `${name} key`,
+      scopes: ["read", "write"],
+    });
     return { tenantId: result.tenant.id, key: secret, apiKeyId: apiKey.id };
   };
 
   const own = await createTenant("Parity tenant", { defaultLocale: options.defaultLocale ?? "en" });
 
-  const graphql = async <T>(query: string, variables: Record<string, unknown> = {}, request: RequestOptions = {}): Promise<GraphQLBody<T>> => {
+  const graphql = async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    request: RequestOptions = {},
+  ): Promise<GraphQLBody<T>> => {
     const headers: Record<string, string> = {
       "content-type": "application/json",
       accept: "application/graphql-response+json, application/json",
@@ -122,8 +137,18 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
   };
 
   /** Runs a creating mutation and returns the created object's ID, failing on any user error. */
-  const created = async (query: string, field: string, object: string, input: Record<string, unknown>, key?: string) => {
-    const result = await data<Record<string, { userErrors: UserErrorBody[] } & Record<string, { id: string }>>>(query, { input }, { key });
+  const created = async (
+    query: string,
+    field: string,
+    object: string,
+    input: Record<string, unknown>,
+    key?: string,
+  ) => {
+    const result = await data<Record<string, { userErrors: UserErrorBody[] } & Record<string, { id: string }>>>(
+      query,
+      { input },
+      { key },
+    );
     const payload = result[field]!;
     expect(payload.userErrors).toEqual([]);
     return payload[object]!.id;
@@ -160,7 +185,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createStore: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
+        "mutation ($input: CreateStoreInput!) { createStore(input: $input) { store { id } userErrors { code field message } } }",
         "createStore",
         "store",
         { name, externalId },
@@ -168,7 +193,7 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
       ),
     createPartner: (name, { externalId, key } = {}) =>
       created(
-        "mutation ($input: CreatePlaceInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
+        "mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { code field message } } }",
         "createPartner",
         "partner",
         { name, externalId },
@@ -177,4 +202,15 @@ export async function createApiFixture(options: { defaultLocale?: string } = {})
     snapshot: () => snapshot(database),
     drop: () => testDatabase.drop(),
   };
+}
+
+/**
+ * A tenant on the database and the secret of a read-and-write API key of it, for tests that build their own
+ * gateway: every GraphQL request needs a valid key.
+ */
+export async function createTenantKey(database: Database, name = "Test tenant", defaultLocale = "en"): Promise<string> {
+  const result = await createLedger(database).createTenant({ name, timeZone: "Europe/Prague", defaultLocale });
+  if (!result.ok) throw new Error(`Could not create a tenant: ${result.error.message}`);
+  return (await createApiKey(database, { tenantId: result.tenant.id, name: `${name} key`, scopes: ["read", "write"] }))
+    .secret;
 }

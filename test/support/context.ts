@@ -25,7 +25,8 @@ declare module "vitest" {
  * teardown; a run started some other way gets a random one.
  */
 export function postgresDatabasePrefix(runId: string): string {
-  if (!/^[a-z0-9]{1,20}$/.test(runId)) throw new Error(`A test run id must be 1-20 lower-case letters or digits; got "${runId}"`);
+  if (!/^[a-z0-9]{1,20}$/.test(runId))
+    throw new Error(`A test run id must be 1-20 lower-case letters or digits; got "${runId}"`);
   return `ledger_test_${runId}`;
 }
 

@@ -63,8 +63,7 @@ async function createSqliteDatabase(options: DatabaseOptions): Promise<TestDatab
 async function createPostgresDatabase(options: DatabaseOptions): Promise<TestDatabase> {
   const adminUrl = provided("postgresAdminUrl");
   const name = `${provided("postgresDatabasePrefix")}_${randomBytes(6).toString("hex")}`;
-  const dropDatabase = () =>
-    adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+  const dropDatabase = () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
   await adminQuery(
     adminUrl,
     `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(provided("postgresTemplateDatabase"))}`,

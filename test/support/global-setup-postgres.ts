@@ -19,7 +19,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   }
   if (!/^postgres(ql)?:\/\//.test(adminUrl)) {
-    throw new Error(`TEST_POSTGRES_URL must start with postgresql:// or postgres://; got ${describePostgresUrl(adminUrl)}`);
+    throw new Error(
+      `TEST_POSTGRES_URL must start with postgresql:// or postgres://; got ${describePostgresUrl(adminUrl)}`,
+    );
   }
 
   // A prefix per run lets several runs (or several developers) share one server without their databases

@@ -15,7 +15,12 @@ export interface LedgerFixture {
   now(): Date;
   advance(milliseconds: number): void;
   /** A new customer with one open account in the currency (PTS by default). */
-  account(options?: { currency?: string; overdraftLimit?: bigint; customerId?: string; name?: string }): Promise<string>;
+  account(options?: {
+    currency?: string;
+    overdraftLimit?: bigint;
+    customerId?: string;
+    name?: string;
+  }): Promise<string>;
   customer(externalId?: string): Promise<string>;
   /** Asserts that the tenant's ledger verifies clean. */
   verifyClean(): Promise<void>;
@@ -27,16 +32,26 @@ export const startOfTest = new Date("2026-03-01T10:00:00.000Z");
 export async function createLedgerFixture(
   options: { transactions?: Partial<TransactionSettings>; poolSize?: number; sqliteBusyTimeoutMs?: number } = {},
 ): Promise<LedgerFixture> {
-  const testDatabase = await createTestDatabase({ poolSize: options.poolSize ?? 10, sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs });
+  const testDatabase = await createTestDatabase({
+    poolSize: options.poolSize ?? 10,
+    sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs,
+  });
   let current = startOfTest.getTime();
   const ledger = createLedger(testDatabase.database, {
     clock: () => new Date(current),
     transactions: options.transactions,
   });
-  const tenant = ok(await ledger.createTenant({ name: "Test tenant", timeZone: "Europe/Prague", defaultLocale: "cs" })).tenant;
+  const tenant = ok(
+    await ledger.createTenant({ name: "Test tenant", timeZone: "Europe/Prague", defaultLocale: "cs" }),
+  ).tenant;
   let customers = 0;
   const customer = async (externalId?: string) =>
-    ok(await ledger.createCustomer(tenant.id, { externalId: externalId ?? `customer-${++customers}`, name: "Jana Nováková" })).customer.id;
+    ok(
+      await ledger.createCustomer(tenant.id, {
+        externalId: externalId ?? `customer-${++customers}`,
+        name: "Jana Nováková",
+      }),
+    ).customer.id;
   return {
     testDatabase,
     database: testDatabase.database,

@@ -10,9 +10,12 @@ export async function withAdminClient<T>(adminUrl: string, use: (client: pg.Clie
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Cannot connect to the PostgreSQL test server (${describePostgresUrl(adminUrl)}): ${String(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot connect to the PostgreSQL test server (${describePostgresUrl(adminUrl)}): ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     return await use(client);

@@ -8,7 +8,6 @@ import { ActionType, EntryDirection, InitiatorType } from "../../generated/postg
 import { int64Max, int64Min } from "../amounts.ts";
 import { foldForSearch, isStorableText } from "../validation.ts";
 import { decodeCursor, earliestTime, latestTime, type Position } from "./cursors.ts";
-import { substringPosition } from "./statements.ts";
 import {
   HistoryArgumentError,
   historyBatchLimits,
@@ -29,18 +28,24 @@ const actionTypes = new Set<string>(Object.values(ActionType));
 const entryDirections = new Set<string>(Object.values(EntryDirection));
 const initiatorTypes = new Set<string>(Object.values(InitiatorType));
 
-
 export const nothing = Prisma.sql`1 = 0`;
 
 export function checkFilter(filter: HistoryFilter, engine: Database["engine"]): CheckedFilter {
   const sql: Prisma.Sql[] = [];
   let joinsAction = false;
 
-  const list = <T extends string>(values: T[] | null | undefined, field: string, allowed: Set<string> | null, column: Prisma.Sql) => {
+  const list = <T extends string>(
+    values: T[] | null | undefined,
+    field: string,
+    allowed: Set<string> | null,
+    column: Prisma.Sql,
+  ) => {
     if (values === undefined || values === null) return;
     if (!Array.isArray(values)) throw invalidFilter(field, "must be a list");
     if (values.length > historyBatchLimits.filterValues) {
-      throw invalidFilter(field, `may have at most ${historyBatchLimits.filterValues} values`, { max: String(historyBatchLimits.filterValues) });
+      throw invalidFilter(field, `may have at most ${historyBatchLimits.filterValues} values`, {
+        max: String(historyBatchLimits.filterValues),
+      });
     }
     for (const value of values) {
       if (typeof value !== "string" || (allowed && !allowed.has(value))) {
@@ -62,7 +67,8 @@ export function checkFilter(filter: HistoryFilter, engine: Database["engine"]): 
 
   if (filter.noteContains !== undefined && filter.noteContains !== null) {
     if (typeof filter.noteContains !== "string") throw invalidFilter("filter.noteContains", "must be text");
-    if (!isStorableText(filter.noteContains)) throw invalidFilter("filter.noteContains", "contains a character no note can hold");
+    if (!isStorableText(filter.noteContains))
+      throw invalidFilter("filter.noteContains", "contains a character no note can hold");
     if ([...filter.noteContains].length > historyBatchLimits.noteQueryLength) {
       throw invalidFilter("filter.noteContains", `may have at most ${historyBatchLimits.noteQueryLength} characters`, {
         max: String(historyBatchLimits.noteQueryLength),
@@ -78,8 +84,22 @@ export function checkFilter(filter: HistoryFilter, engine: Database["engine"]): 
     }
   }
 
-  timeRange(sql, filter.effectiveFrom, filter.effectiveTo, "filter.effectiveFrom", "filter.effectiveTo", Prisma.sql`e.effective_at`);
-  timeRange(sql, filter.createdFrom, filter.createdTo, "filter.createdFrom", "filter.createdTo", Prisma.sql`e.created_at`);
+  timeRange(
+    sql,
+    filter.effectiveFrom,
+    filter.effectiveTo,
+    "filter.effectiveFrom",
+    "filter.effectiveTo",
+    Prisma.sql`e.effective_at`,
+  );
+  timeRange(
+    sql,
+    filter.createdFrom,
+    filter.createdTo,
+    "filter.createdFrom",
+    "filter.createdTo",
+    Prisma.sql`e.created_at`,
+  );
 
   const amountBound = (value: bigint | null | undefined, field: string, comparison: ">=" | "<=") => {
     if (value === undefined || value === null) return;
@@ -132,19 +152,27 @@ function timeOf(value: Date | null | undefined, field: string): number | null {
 }
 
 function invalidFilter(field: string, problem: string, params: Record<string, string> = {}): HistoryArgumentError {
-  return new HistoryArgumentError("INVALID_FILTER", field, `The filter ${field.replace(/^filter\./, "")} ${problem}.`, params);
+  return new HistoryArgumentError(
+    "INVALID_FILTER",
+    field,
+    `The filter ${field.replace(/^filter\./, "")} ${problem}.`,
+    params,
+  );
 }
 
 export function checkOrder(order: HistoryOrder): HistoryOrder {
   if (!order || !(historyOrderFields as readonly string[]).includes(order.field)) {
-    throw new HistoryArgumentError("INVALID_ORDER", "orderBy.field", `The order field must be one of ${historyOrderFields.join(", ")}.`);
+    throw new HistoryArgumentError(
+      "INVALID_ORDER",
+      "orderBy.field",
+      `The order field must be one of ${historyOrderFields.join(", ")}.`,
+    );
   }
   if (order.direction !== "ASC" && order.direction !== "DESC") {
     throw new HistoryArgumentError("INVALID_ORDER", "orderBy.direction", "The order direction must be ASC or DESC.");
   }
   return { field: order.field, direction: order.direction };
 }
-
 
 export interface PagePlan {
   /** Paging forward (first/after/offset) or backward (last/before). */
@@ -158,15 +186,20 @@ export interface PagePlan {
 export function planPage(page: HistoryPageRequest, order: HistoryOrder): PagePlan {
   const given = (value: unknown) => value !== undefined && value !== null;
   const refuse = (field: string, message: string) => new HistoryArgumentError("INVALID_PAGINATION", field, message);
-  if (given(page.first) && given(page.last)) throw refuse("last", "Give either first (to page forward) or last (to page backward), not both.");
-  if (given(page.after) && given(page.before)) throw refuse("before", "Give either after (with first) or before (with last), not both.");
+  if (given(page.first) && given(page.last))
+    throw refuse("last", "Give either first (to page forward) or last (to page backward), not both.");
+  if (given(page.after) && given(page.before))
+    throw refuse("before", "Give either after (with first) or before (with last), not both.");
   if (given(page.offset)) {
     for (const field of ["after", "before", "last"] as const) {
-      if (given(page[field])) throw refuse("offset", `offset counts from the start of the list; it cannot be combined with ${field}.`);
+      if (given(page[field]))
+        throw refuse("offset", `offset counts from the start of the list; it cannot be combined with ${field}.`);
     }
   }
-  if (given(page.after) && given(page.last)) throw refuse("after", "after pages forward and goes with first; use before with last.");
-  if (given(page.before) && given(page.first)) throw refuse("before", "before pages backward and goes with last; use after with first.");
+  if (given(page.after) && given(page.last))
+    throw refuse("after", "after pages forward and goes with first; use before with last.");
+  if (given(page.before) && given(page.first))
+    throw refuse("before", "before pages backward and goes with last; use after with first.");
 
   const forward = !given(page.last) && !given(page.before);
   const sizeField = forward ? "first" : "last";
@@ -184,10 +217,20 @@ export function planPage(page: HistoryPageRequest, order: HistoryOrder): PagePla
 function pageSize(value: number | null | undefined, field: "first" | "last"): number {
   if (value === undefined || value === null) return historyPageLimits.default;
   if (!Number.isInteger(value) || value < 1 || value > historyPageLimits.max) {
-    throw new HistoryArgumentError("PAGE_SIZE_OUT_OF_RANGE", field, `${field} must be a whole number from 1 to ${historyPageLimits.max}.`, {
-      min: "1",
-      max: String(historyPageLimits.max),
-    });
+    throw new HistoryArgumentError(
+      "PAGE_SIZE_OUT_OF_RANGE",
+      field,
+      `${field} must be a whole number from 1 to ${historyPageLimits.max}.`,
+      {
+        min: "1",
+        max: String(historyPageLimits.max),
+      },
+    );
   }
   return value;
+}
+
+/** Where `needle` occurs in `haystack` (1-based, 0 when absent), by SQL built-ins that treat no character specially. */
+function substringPosition(haystack: Prisma.Sql, needle: string, engine: Database["engine"]): Prisma.Sql {
+  return Prisma.sql`${Prisma.raw(engine === "postgres" ? "strpos" : "instr")}(${haystack}, ${needle})`;
 }

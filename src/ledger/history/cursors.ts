@@ -43,8 +43,14 @@ export function encodeCursor(order: HistoryOrder, sortValue: string, id: string)
 const entryIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function decodeCursor(text: string, order: HistoryOrder, field: "after" | "before"): Position {
-  const invalid = (why: string) => new HistoryCursorError(field, `The ${field} cursor ${why}; use a cursor from this history and order.`);
-  if (typeof text !== "string" || text.length === 0 || text.length > maxCursorLength || !/^[A-Za-z0-9_-]+$/.test(text)) {
+  const invalid = (why: string) =>
+    new HistoryCursorError(field, `The ${field} cursor ${why}; use a cursor from this history and order.`);
+  if (
+    typeof text !== "string" ||
+    text.length === 0 ||
+    text.length > maxCursorLength ||
+    !/^[A-Za-z0-9_-]+$/.test(text)
+  ) {
     throw invalid("is not a cursor of this history");
   }
   let parsed: unknown;
@@ -62,12 +68,18 @@ export function decodeCursor(text: string, order: HistoryOrder, field: "after" |
   }
   // Entry ids are UUIDs, and a text key must be text the database can hold: anything else was not made
   // here, and must not reach the database as a parameter (PostgreSQL refuses NUL in text).
-  if (id.length === 0 || id.length > maxIdLength || !entryIdPattern.test(id)) throw invalid("is not a cursor of this history");
+  if (id.length === 0 || id.length > maxIdLength || !entryIdPattern.test(id))
+    throw invalid("is not a cursor of this history");
   switch (sortKinds[order.field]) {
     case "time": {
       const time = Date.parse(value);
       // Only the exact form the encoder writes is accepted, which also keeps the time within 1970..9999.
-      if (!Number.isFinite(time) || new Date(time).toISOString() !== value || time < earliestTime || time > latestTime) {
+      if (
+        !Number.isFinite(time) ||
+        new Date(time).toISOString() !== value ||
+        time < earliestTime ||
+        time > latestTime
+      ) {
         throw invalid("is not a cursor of this history");
       }
       return { value: new Date(time), id };
@@ -85,4 +97,3 @@ export function decodeCursor(text: string, order: HistoryOrder, field: "after" |
       return { value: null, id };
   }
 }
-

@@ -7,8 +7,14 @@ import type { PagePlan } from "./arguments.ts";
 import { encodeCursor, sortKinds } from "./cursors.ts";
 import { actionColumns, placeColumns, type RawRow } from "./statements.ts";
 import type { HistoryOrder, HistoryOrderField, HistoryPage, HistoryParent } from "./types.ts";
+import { defined } from "../../assert.ts";
 
-export function assemblePages(parents: HistoryParent[], rows: RawRow[], order: HistoryOrder, plan: PagePlan): Map<string, HistoryPage> {
+export function assemblePages(
+  parents: HistoryParent[],
+  rows: RawRow[],
+  order: HistoryOrder,
+  plan: PagePlan,
+): Map<string, HistoryPage> {
   const numbered = new Map<string, { rn: number; row: RawRow }[]>();
   const beyondBoundary = new Set<string>();
   for (const row of rows) {
@@ -37,7 +43,13 @@ export function assemblePages(parents: HistoryParent[], rows: RawRow[], order: H
       hasNextPage = beyondBoundary.has(parent.id);
     }
     const entries = selected.map(toEntry);
-    const cursors = selected.map((row, index) => encodeCursor(order, sortValueText(order.field, row, entries[index]!), entries[index]!.id));
+    const cursors = selected.map((row, index) =>
+      encodeCursor(
+        order,
+        sortValueText(order.field, row, defined(entries[index], "a page row's entry")),
+        defined(entries[index], "a page row's entry").id,
+      ),
+    );
     const stores = new Map<string, Store>();
     const partners = new Map<string, Partner>();
     for (const row of selected) {
@@ -99,18 +111,28 @@ function toEntry(row: RawRow): CreditEntry {
  * already decoded them (bigint amounts; times from their `_at` names, since through the UNION ALL SQLite
  * reports them as text).
  */
-function joined(row: RawRow, prefix: string, columns: readonly string[]): Record<string, unknown> {
+function joined(row: RawRow, prefix: "ja" | "js" | "jp", columns: readonly string[]): Record<string, unknown> {
   const model: Record<string, unknown> = {};
-  for (const column of columns) {
-    const name = camelCase(column);
-    const value = row[prefix + name.charAt(0).toUpperCase() + name.slice(1)];
-    model[name] = value === undefined ? null : column === "amount" && value !== null ? toBigInt(value) : value;
+  for (const [rowKey, modelKey] of joinedKeys(prefix, columns)) {
+    const value = row[rowKey];
+    model[modelKey] = value === undefined ? null : modelKey === "amount" && value !== null ? toBigInt(value) : value;
   }
   return model;
 }
 
-function camelCase(column: string): string {
-  return column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+/** [key in the row, key in the model] of each joined column, worked out once per prefix. */
+const joinedKeyLists = new Map<string, [string, string][]>();
+
+function joinedKeys(prefix: string, columns: readonly string[]): [string, string][] {
+  let keys = joinedKeyLists.get(prefix);
+  if (!keys) {
+    keys = columns.map((column) => {
+      const name = column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+      return [prefix + name.charAt(0).toUpperCase() + name.slice(1), name];
+    });
+    joinedKeyLists.set(prefix, keys);
+  }
+  return keys;
 }
 
 /**
@@ -130,11 +152,17 @@ export function toBigInt(value: unknown): bigint {
  */
 export function toDate(value: unknown): Date {
   const date =
-    value instanceof Date ? value : typeof value === "string" ? new Date(value) : typeof value === "number" || typeof value === "bigint" ? new Date(Number(value)) : null;
-  if (!date || !Number.isFinite(date.getTime())) throw new Error(`Expected a time from the database, got ${typeof value} ${String(value)}`);
+    value instanceof Date
+      ? value
+      : typeof value === "string"
+        ? new Date(value)
+        : typeof value === "number" || typeof value === "bigint"
+          ? new Date(Number(value))
+          : null;
+  if (!date || !Number.isFinite(date.getTime()))
+    throw new Error(`Expected a time from the database, got ${typeof value} ${String(value)}`);
   return date;
 }
-
 
 export function partOf(row: { part: unknown }): number {
   return Number(toBigInt(row.part));

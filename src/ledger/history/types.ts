@@ -168,4 +168,3 @@ export class HistoryCursorError extends HistoryArgumentError {
     this.name = "HistoryCursorError";
   }
 }
-

@@ -21,7 +21,11 @@ export interface DepositInput extends WriteOptions {
   };
 }
 
-export async function deposit(deps: LedgerDependencies, tenantId: string, input: DepositInput): Promise<LedgerResult<ActionOutcome>> {
+export async function deposit(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: DepositInput,
+): Promise<LedgerResult<ActionOutcome>> {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
   const priority = checkPriority(input.grant?.priority, "grant.priority");
@@ -44,13 +48,18 @@ export async function deposit(deps: LedgerDependencies, tenantId: string, input:
     async (session, options, requestHash) => {
       if (expiresAt !== null && (expiresAt <= session.now || expiresAt <= options.effectiveAt)) {
         rollback(
-          failure("INVALID_EXPIRES_AT", "grant.expiresAt", "The expiry must be later than now and than the effective time.", {
-            value: expiresAt.toISOString(),
-          }),
+          failure(
+            "INVALID_EXPIRES_AT",
+            "grant.expiresAt",
+            "The expiry must be later than now and than the effective time.",
+            {
+              value: expiresAt.toISOString(),
+            },
+          ),
         );
       }
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
-      await session.settleClosedGrants([input.accountId]);
+      await session.settleDueGrants([input.accountId]);
       const problem = session.checkCredit(input.accountId, amount);
       if (problem) rollback(problem);
       const action = await session.beginAction({

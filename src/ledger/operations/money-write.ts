@@ -1,13 +1,19 @@
-// The frame every money-moving operation runs in: validate the common options, fingerprint the request,
-// answer a replay from the stored action, check the store and partner, run the operation in a write session,
-// assert the invariants, commit. Any business failure rolls everything back: nothing is written.
+// The frame every money-moving operation runs in: validate the common options, fingerprint the request, run
+// the operation in a write session, assert the invariants, commit. Any business failure rolls everything
+// back: nothing is written.
+//
+// Idempotency costs nothing on the happy path: the action's insert skips a taken key (see
+// WriteSession.beginAction), and only then, or when the request is refused, is the key looked up, so that a
+// retry is answered from the original whatever has happened since (a replay, or IDEMPOTENCY_KEY_REUSED).
 import type { Database } from "../../db/client.ts";
+import type { SqlRunner } from "../../db/sql.ts";
 import { findReplay, requestFingerprint } from "../idempotency.ts";
 import type { ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
-import { rollback, runWrite, type TransactionSettings } from "../transaction.ts";
+import { findReferences } from "../sql/accounts.ts";
+import { refusalOf, rollback, runWrite, type TransactionSettings } from "../transaction.ts";
 import { checkWriteOptions, type CheckedWriteOptions, type WriteOptions } from "../validation.ts";
-import { WriteSession } from "../write-session.ts";
+import { IdempotencyKeyTaken, WriteSession } from "../write-session.ts";
 
 export interface LedgerDependencies {
   database: Database;
@@ -42,42 +48,68 @@ export async function moneyWrite<T extends ActionOutcome>(
     effectiveAt: checked.requestedEffectiveAt,
     initiator: { type: checked.initiator.type, id: checked.initiator.id },
   });
-  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
-    const replay = await findReplay(tx, tenantId, checked.idempotencyKey, requestHash);
-    if (replay !== null) return isFailure(replay) ? rollback(replay) : (replay as T);
-    const session = new WriteSession(tx, deps.database.engine, tenantId, now);
-    const referenceProblem = await checkReferences(session, checked);
-    if (referenceProblem) rollback(referenceProblem);
-    const outcome = await body(session, checked, requestHash);
-    await session.finish();
-    return outcome;
+  const { database } = deps;
+  const result = await runWrite(database, deps.transactions, async (tx) => {
+    const references = { storeId: checked.storeId, partnerId: checked.partnerId };
+    const session = new WriteSession(tx, database.engine, tenantId, now, references);
+    try {
+      const outcome = await body(session, checked, requestHash);
+      return { ...outcome, accounts: await session.finish() };
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (refusal === null && !(error instanceof IdempotencyKeyTaken)) throw error;
+      // The original answer comes first: a refused request may be the retry of one that was written.
+      const replay = await findReplay(tx, tenantId, checked.idempotencyKey, requestHash);
+      if (replay !== null) rollback(replay);
+      if (refusal === null) throw new Error("Bug: the idempotency key was taken, but no action holds it.");
+      // Then an unknown store or partner, as if they had been checked before anything else.
+      rollback((session.referencesChecked ? null : await checkReferences(tx, tenantId, checked)) ?? refusal);
+    }
   });
   if (isFailure(result)) return result;
   return { ok: true, ...result };
 }
 
-/** Store and partner must be the tenant's own; another tenant's behaves exactly like a missing one. */
-async function checkReferences(session: WriteSession, options: CheckedWriteOptions): Promise<LedgerFailure | null> {
-  const { tx, tenantId } = session;
-  if (options.storeId !== null) {
-    const store = await tx.store.findFirst({ where: { id: options.storeId, tenantId }, select: { id: true } });
-    if (!store) return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: options.storeId });
-  }
-  if (options.partnerId !== null) {
-    const partner = await tx.partner.findFirst({ where: { id: options.partnerId, tenantId }, select: { id: true } });
-    if (!partner) return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: options.partnerId });
-  }
+/**
+ * Store and partner must be the tenant's own; another tenant's behaves exactly like a missing one. Normally
+ * checked by the statement that locks the accounts; this is for refusals that come before it.
+ */
+async function checkReferences(
+  tx: SqlRunner,
+  tenantId: string,
+  options: CheckedWriteOptions,
+): Promise<LedgerFailure | null> {
+  if (options.storeId === null && options.partnerId === null) return null;
+  const found = await findReferences(tx, tenantId, { storeId: options.storeId, partnerId: options.partnerId });
+  if (options.storeId !== null && !found.storeFound) return storeNotFound(options.storeId);
+  if (options.partnerId !== null && !found.partnerFound) return partnerNotFound(options.partnerId);
   return null;
 }
 
+export function storeNotFound(id: string): LedgerFailure {
+  return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id });
+}
+
+export function partnerNotFound(id: string): LedgerFailure {
+  return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id });
+}
+
 /** Locks the accounts and refuses closed ones; rolls back with the failure otherwise. */
-export async function lockOpenAccounts(session: WriteSession, accounts: { id: string; field: string }[]): Promise<void> {
+export async function lockOpenAccounts(
+  session: WriteSession,
+  accounts: { id: string; field: string }[],
+): Promise<void> {
   const problem = await session.lock(accounts);
   if (problem) rollback(problem);
-  for (const { id, field } of accounts) {
-    if (session.account(id).status === "CLOSED") {
-      rollback(failure("ACCOUNT_CLOSED", field, "The credit account is closed; it takes no more actions.", { id }));
-    }
+  for (const { id, field } of accounts) refuseClosed(session, id, field);
+}
+
+/** Refuses (rolls back) a closed account: it takes no more actions. */
+export function refuseClosed(session: WriteSession, accountId: string, field: string): void {
+  if (session.account(accountId).status === "CLOSED") {
+    rollback(
+      failure("ACCOUNT_CLOSED", field, "The credit account is closed; it takes no more actions.", { id: accountId }),
+    );
   }
 }
 

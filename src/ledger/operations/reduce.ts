@@ -12,25 +12,38 @@ export interface ReduceInput extends WriteOptions {
   amount: bigint | number | string;
 }
 
-export async function reduce(deps: LedgerDependencies, tenantId: string, input: ReduceInput): Promise<LedgerResult<ActionOutcome>> {
+export async function reduce(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: ReduceInput,
+): Promise<LedgerResult<ActionOutcome>> {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
-  return moneyWrite(deps, tenantId, "reduce", { accountId: input.accountId, amount }, input, async (session, options, requestHash) => {
-    await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
-    await session.settleClosedGrants([input.accountId]);
-    const problem = session.checkDebit(input.accountId, amount);
-    if (problem) rollback(problem);
-    const action = await session.beginAction({
-      type: "REDUCTION",
-      amount,
-      currency: session.account(input.accountId).currency,
-      sourceAccountId: input.accountId,
-      targetAccountId: null,
-      requestHash,
-      effectiveAt: options.effectiveAt,
-      options: draftOptions(options),
-    });
-    const debit = await session.debit(action, input.accountId, amount);
-    return outcomeOf(action, [debit.entry], [], session.settled);
-  });
+  return moneyWrite(
+    deps,
+    tenantId,
+    "reduce",
+    { accountId: input.accountId, amount },
+    input,
+    async (session, options, requestHash) => {
+      await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
+      await session.settleDueGrants([input.accountId]);
+      const problem =
+        session.checkDebit(input.accountId, amount) ??
+        (await session.checkBackdatedDebit(input.accountId, amount, options.effectiveAt));
+      if (problem) rollback(problem);
+      const action = await session.beginAction({
+        type: "REDUCTION",
+        amount,
+        currency: session.account(input.accountId).currency,
+        sourceAccountId: input.accountId,
+        targetAccountId: null,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
+      const debit = await session.debit(action, input.accountId, amount);
+      return outcomeOf(action, [debit.entry], [], session.settled);
+    },
+  );
 }

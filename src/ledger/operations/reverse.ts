@@ -2,9 +2,11 @@
 // database allows one reversal per action). Credits go back where they came from: a reversed reduction
 // refills the very grants it spent (if one of them has lapsed since, the refilled credits lapse again at
 // once, through an expiration or void entry); a reversed deposit takes back from the grant it created first.
-import type { CreditAction, CreditGrant } from "../../generated/postgres/client.ts";
+import type { CreditAction } from "../../generated/postgres/client.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, type LedgerResult } from "../result.ts";
+import { touchActionToReverse } from "../sql/actions.ts";
+import { debitedGrants } from "../sql/grants.ts";
 import { rollback } from "../transaction.ts";
 import type { WriteOptions } from "../validation.ts";
 import type { CreditLot, WriteSession } from "../write-session.ts";
@@ -15,70 +17,96 @@ export interface ReverseInput extends WriteOptions {
   actionId: string;
 }
 
-export async function reverse(deps: LedgerDependencies, tenantId: string, input: ReverseInput): Promise<LedgerResult<ActionOutcome>> {
-  return moneyWrite(deps, tenantId, "reverse", { actionId: input.actionId }, input, async (session, options, requestHash) => {
-    const { tx } = session;
-    const original = await tx.creditAction.findFirst({ where: { id: input.actionId, tenantId } });
-    if (!original) rollback(failure("ACTION_NOT_FOUND", "actionId", "No credit action with this id exists.", { id: input.actionId }));
-    if (original.type !== "DEPOSIT" && original.type !== "REDUCTION" && original.type !== "TRANSFER") {
-      rollback(
-        failure("NOT_REVERSIBLE", "actionId", "Only deposits, reductions and transfers can be reversed.", { type: original.type }),
+export async function reverse(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: ReverseInput,
+): Promise<LedgerResult<ActionOutcome>> {
+  return moneyWrite(
+    deps,
+    tenantId,
+    "reverse",
+    { actionId: input.actionId },
+    input,
+    async (session, options, requestHash) => {
+      const { tx } = session;
+      const touched = await touchActionToReverse(tx, tenantId, input.actionId, session.now);
+      if (!touched)
+        rollback(
+          failure("ACTION_NOT_FOUND", "actionId", "No credit action with this id exists.", { id: input.actionId }),
+        );
+      const { reversalId, ...original } = touched;
+      if (original.type !== "DEPOSIT" && original.type !== "REDUCTION" && original.type !== "TRANSFER") {
+        rollback(
+          failure("NOT_REVERSIBLE", "actionId", "Only deposits, reductions and transfers can be reversed.", {
+            type: original.type,
+          }),
+        );
+      }
+      if (reversalId !== null) {
+        rollback(failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId }));
+      }
+
+      // Money comes back out of the account that received it and into the account that gave it.
+      const takeFrom = original.targetAccountId;
+      const giveTo = original.sourceAccountId;
+      const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
+      await lockOpenAccounts(
+        session,
+        accounts.map((id) => ({ id, field: "actionId" })),
       );
-    }
-    const existing = await tx.creditAction.findUnique({ where: { reversesActionId: original.id }, select: { id: true } });
-    if (existing) {
-      rollback(failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId: existing.id }));
-    }
+      await session.settleDueGrants(accounts);
+      const problem =
+        (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
+        (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
+        (takeFrom
+          ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId")
+          : null);
+      if (problem) rollback(problem);
 
-    // Money comes back out of the account that received it and into the account that gave it.
-    const takeFrom = original.targetAccountId;
-    const giveTo = original.sourceAccountId;
-    const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
-    await lockOpenAccounts(session, accounts.map((id) => ({ id, field: "actionId" })));
-    await session.settleClosedGrants(accounts);
-    const problem =
-      (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
-      (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null);
-    if (problem) rollback(problem);
-
-    const action = await session.beginAction({
-      type: "REVERSAL",
-      amount: original.amount,
-      currency: original.currency,
-      sourceAccountId: takeFrom,
-      targetAccountId: giveTo,
-      reversesActionId: original.id,
-      requestHash,
-      effectiveAt: options.effectiveAt,
-      options: draftOptions(options),
-    });
-    const entries = [];
-    if (takeFrom) {
-      const created = await tx.creditGrant.findMany({ where: { createdByActionId: original.id }, select: { id: true } });
-      const debit = await session.debit(action, takeFrom, original.amount, { preferredGrantIds: created.map((grant) => grant.id) });
-      entries.push(debit.entry);
-    }
-    if (giveTo) {
-      const credit = await session.credit(action, giveTo, await refillLots(session, original));
-      entries.push(credit.entry);
-      // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
-      await session.settleClosedGrants([giveTo], options.effectiveAt);
-    }
-    await tx.creditAction.update({ where: { id: original.id }, data: { updatedAt: session.now } });
-    return outcomeOf(action, entries, [], session.settled);
-  });
+      const action = await session.beginAction({
+        type: "REVERSAL",
+        amount: original.amount,
+        currency: original.currency,
+        sourceAccountId: takeFrom,
+        targetAccountId: giveTo,
+        reversesActionId: original.id,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
+      const entries = [];
+      if (takeFrom) {
+        // The credits the original brought (its grants) go first.
+        const debit = await session.debit(action, takeFrom, original.amount, { preferCreatedBy: original.id });
+        entries.push(debit.entry);
+      }
+      if (giveTo) {
+        const lots = await refillLots(session, original);
+        const credit = await session.credit(action, giveTo, lots);
+        entries.push(credit.entry);
+        // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
+        const lapsed = lots.some(
+          (lot) =>
+            "grant" in lot &&
+            (lot.grant.voidedAt !== null || (lot.grant.expiresAt !== null && lot.grant.expiresAt <= session.now)),
+        );
+        if (lapsed) await session.settleClosedGrants([giveTo], options.effectiveAt);
+      }
+      return outcomeOf(action, entries, [], session.settled);
+    },
+  );
 }
 
-/** The lots that put back what `original` took from its source: the same grants, and the overdrawn part. */
+/**
+ * The lots that put back what `original` took from its source: the same grants (as they are now, under the
+ * lock), and the overdrawn part.
+ */
 async function refillLots(session: WriteSession, original: CreditAction): Promise<CreditLot[]> {
-  const spent = await session.tx.creditAllocation.findMany({
-    where: { actionId: original.id, direction: "DEBIT" },
-    include: { grant: true },
-    orderBy: { grantId: "asc" },
-  });
-  const fromGrants = spent.reduce((sum, allocation) => sum + allocation.amount, 0n);
+  const spent = await debitedGrants(session.tx, original.id);
+  const fromGrants = spent.reduce((sum, grant) => sum + grant.allocatedAmount, 0n);
   const overdrawn = original.amount - fromGrants;
   const lots: CreditLot[] = overdrawn > 0n ? [{ spec: plainGrant, amount: overdrawn }] : [];
-  for (const allocation of spent) lots.push({ grant: allocation.grant as CreditGrant, amount: allocation.amount });
+  for (const { allocatedAmount, ...grant } of spent) lots.push({ grant, amount: allocatedAmount });
   return lots;
 }

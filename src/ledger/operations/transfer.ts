@@ -15,7 +15,11 @@ export interface TransferInput extends WriteOptions {
   amount: bigint | number | string;
 }
 
-export async function transfer(deps: LedgerDependencies, tenantId: string, input: TransferInput): Promise<LedgerResult<ActionOutcome>> {
+export async function transfer(
+  deps: LedgerDependencies,
+  tenantId: string,
+  input: TransferInput,
+): Promise<LedgerResult<ActionOutcome>> {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
   if (input.sourceAccountId === input.targetAccountId) {
@@ -32,14 +36,24 @@ export async function transfer(deps: LedgerDependencies, tenantId: string, input
     const target = session.account(targetAccountId);
     if (source.currency !== target.currency) {
       rollback(
-        failure("CURRENCY_MISMATCH", "targetAccountId", `The accounts hold different currencies (${source.currency} and ${target.currency}).`, {
-          source: source.currency,
-          target: target.currency,
-        }),
+        failure(
+          "CURRENCY_MISMATCH",
+          "targetAccountId",
+          `The accounts hold different currencies (${source.currency} and ${target.currency}).`,
+          {
+            source: source.currency,
+            target: target.currency,
+          },
+        ),
       );
     }
-    await session.settleClosedGrants([sourceAccountId, targetAccountId]);
-    const problem = session.checkDebit(sourceAccountId, amount) ?? session.checkCredit(targetAccountId, amount);
+    await session.settleDueGrants([sourceAccountId, targetAccountId]);
+    // Credits only add to the target's later balances, and arrive there as grants effective at the
+    // transfer's time: only the source must be checked at a backdated time.
+    const problem =
+      session.checkDebit(sourceAccountId, amount) ??
+      session.checkCredit(targetAccountId, amount) ??
+      (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
     if (problem) rollback(problem);
     const action = await session.beginAction({
       type: "TRANSFER",
@@ -58,7 +72,13 @@ export async function transfer(deps: LedgerDependencies, tenantId: string, input
 }
 
 /** A plain grant: what overdrawn credits become when they move (they had no grant to copy). */
-export const plainGrant: GrantSpec = { name: null, category: "PAID", priority: 50, expiresAt: null, externalReference: null };
+export const plainGrant: GrantSpec = {
+  name: null,
+  category: "PAID",
+  priority: 50,
+  expiresAt: null,
+  externalReference: null,
+};
 
 /**
  * The lots that reproduce a debit's grants in another account: one per distinct kind of grant spent, plus a
@@ -74,7 +94,13 @@ export function mirrorLots(debit: Debit): CreditLot[] {
       expiresAt: grant.expiresAt,
       externalReference: grant.externalReference,
     };
-    const key = JSON.stringify([spec.name, spec.category, spec.priority, spec.expiresAt?.getTime() ?? null, spec.externalReference]);
+    const key = JSON.stringify([
+      spec.name,
+      spec.category,
+      spec.priority,
+      spec.expiresAt?.getTime() ?? null,
+      spec.externalReference,
+    ]);
     const lot = lots.get(key);
     if (lot) lot.amount += amount;
     else lots.set(key, { spec, amount });

@@ -56,23 +56,31 @@ export function createAdmissionControl(options: AdmissionOptions): AdmissionGuar
           if (exempt.has(url.pathname)) return;
           if (maintenance) {
             endResponse(
-              refusalResponse(fetchAPI, {
-                status: 503,
-                code: guardErrorCodes.maintenance,
-                message: "The service is down for maintenance; retry later.",
-                headers: retryAfter,
-              }),
+              refusalResponse(
+                fetchAPI,
+                {
+                  status: 503,
+                  code: guardErrorCodes.maintenance,
+                  message: "The service is down for maintenance; retry later.",
+                  headers: retryAfter,
+                },
+                request,
+              ),
             );
             return;
           }
           if (options.maxInFlightRequests > 0 && inFlight >= options.maxInFlightRequests) {
             endResponse(
-              refusalResponse(fetchAPI, {
-                status: 503,
-                code: guardErrorCodes.overloaded,
-                message: "The service is busy; retry shortly.",
-                headers: retryAfter,
-              }),
+              refusalResponse(
+                fetchAPI,
+                {
+                  status: 503,
+                  code: guardErrorCodes.overloaded,
+                  message: "The service is busy; retry shortly.",
+                  headers: retryAfter,
+                },
+                request,
+              ),
             );
             return;
           }

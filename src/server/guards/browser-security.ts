@@ -9,6 +9,7 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { GraphQLError } from "graphql";
 import type { Plugin, YogaServerOptions } from "graphql-yoga";
 import { guardErrorCodes } from "./refusal.ts";
+import { defined } from "../../assert.ts";
 
 export interface BrowserSecurityOptions {
   corsOrigins: readonly string[];
@@ -28,7 +29,15 @@ export function corsOption(origins: readonly string[]): YogaServerOptions<object
   return {
     origin: origins.includes("*") ? "*" : [...origins],
     methods: ["GET", "POST"],
-    allowedHeaders: ["authorization", "x-api-key", "content-type", "accept", "accept-language", "x-request-id", ...csrfHeaders],
+    allowedHeaders: [
+      "authorization",
+      "x-api-key",
+      "content-type",
+      "accept",
+      "accept-language",
+      "x-request-id",
+      ...csrfHeaders,
+    ],
     exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
     // API keys travel in headers, never in cookies, so credentialed requests are not needed.
     credentials: false,
@@ -45,7 +54,7 @@ export function useBrowserSecurity(options: BrowserSecurityOptions): Plugin[] {
 
 /** The CSRF plugin's refusal carries no code; this gives it a stable one and says which headers will do. */
 function withCsrfCode(plugin: Plugin): Plugin {
-  const check = plugin.onRequestParse!;
+  const check = defined(plugin.onRequestParse, "the CSRF plugin's onRequestParse hook");
   return {
     onRequestParse(payload) {
       try {

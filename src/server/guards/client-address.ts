@@ -4,6 +4,7 @@
 // X-Forwarded-For. Only the entries appended by proxies the operator trusts are believable (a client can
 // send any X-Forwarded-For it likes), so the address is taken TRUSTED_PROXIES entries from the end.
 import type { IncomingMessage } from "node:http";
+import { defined } from "../../assert.ts";
 
 /** What node:http hands Yoga as the server context; empty when a test calls `gateway.fetch` directly. */
 export interface NodeServerContext {
@@ -13,7 +14,11 @@ export interface NodeServerContext {
 /** The address every in-process request (no socket) shares. */
 export const inProcessAddress = "in-process";
 
-export function clientAddress(request: Request, serverContext: NodeServerContext | undefined, trustedProxies: number): string {
+export function clientAddress(
+  request: Request,
+  serverContext: NodeServerContext | undefined,
+  trustedProxies: number,
+): string {
   if (trustedProxies > 0) {
     const forwarded = (request.headers.get("x-forwarded-for") ?? "")
       .split(",")
@@ -22,7 +27,7 @@ export function clientAddress(request: Request, serverContext: NodeServerContext
     if (forwarded.length > 0) {
       // With n trusted proxies, the last n entries were written by them, and the n-th from the end is the
       // address the outermost trusted proxy saw. A shorter list means the client talked to it directly.
-      return forwarded[Math.max(0, forwarded.length - trustedProxies)]!;
+      return defined(forwarded[Math.max(0, forwarded.length - trustedProxies)], "an X-Forwarded-For address");
     }
   }
   return serverContext?.req?.socket?.remoteAddress ?? inProcessAddress;

@@ -15,6 +15,8 @@
 // known before running the query.
 import {
   getNamedType,
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
   isLeafType,
   isObjectType,
@@ -59,13 +61,23 @@ const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) 
   return 1 + childComplexity;
 };
 
-/** The cost of one operation of a document; undefined when it cannot be computed (invalid variables). */
-export function operationCost(options: Parameters<typeof getComplexity>[0]): number | undefined {
+/**
+ * The cost of one operation of a document: a number, "not-applicable" when the request is malformed in a way
+ * execution reports itself right after (no such operation, invalid variables), or "unknown" when the
+ * estimator gave up on a well-formed request. graphql-query-complexity stops after 10,000 evaluated nodes,
+ * which a small document reaches easily by spreading fragments inside fragments (10 spreads of a fragment of
+ * 10 spreads of ... visits 10^4 nodes); such a request must be refused, never run unchecked.
+ */
+export function operationCost(options: Parameters<typeof getComplexity>[0]): number | "not-applicable" | "unknown" {
+  const operation = getOperationAST(options.query, options.operationName);
+  if (!operation) return "not-applicable";
+  const coerced = getVariableValues(options.schema, operation.variableDefinitions ?? [], options.variables ?? {});
+  if (coerced.errors) return "not-applicable";
   try {
-    return getComplexity({ ...options, estimators: [estimator] });
+    const cost = getComplexity({ ...options, estimators: [estimator] });
+    return Number.isFinite(cost) ? cost : "unknown";
   } catch {
-    // Invalid variables make getComplexity throw; execution reports them properly right after.
-    return undefined;
+    return "unknown";
   }
 }
 
@@ -79,7 +91,20 @@ export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
         operationName: args.operationName ?? undefined,
         estimators: [],
       });
-      if (requested === undefined) return;
+      if (requested === "not-applicable") return;
+      if (requested === "unknown") {
+        // Fail closed: a limit that cannot be evaluated refuses the request.
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(
+              "The query is too complex to estimate its cost (it expands to too many fields, e.g. through fragments " +
+                "spread inside fragments); simplify it.",
+              { extensions: { code: guardErrorCodes.queryTooComplex, http: { status: 400 } } },
+            ),
+          ],
+        });
+        return;
+      }
       const cost: QueryCost = { requestedQueryCost: requested, maximumAvailable: maximumCost };
       if (requested > maximumCost) {
         setResultAndStopExecution({

@@ -44,8 +44,29 @@ function reject(code: GuardErrorCode): {
   };
 }
 
+/**
+ * An empty JSON batch (`[]`) asks for nothing; Yoga would answer `200 []`, which a client cannot tell from a
+ * batch whose answers went missing. It is refused like any other malformed request.
+ */
+function useNonEmptyBatches(): Plugin {
+  return {
+    onRequestParse() {
+      return {
+        onRequestParseDone({ requestParserResult }) {
+          if (Array.isArray(requestParserResult) && requestParserResult.length === 0) {
+            throw new GraphQLError("An empty batch has no operation to run; send at least one operation.", {
+              extensions: { code: guardErrorCodes.badRequest, http: { status: 400 } },
+            });
+          }
+        },
+      };
+    },
+  };
+}
+
 export function useQueryLimits(options: QueryLimitOptions): Plugin[] {
   return [
+    useNonEmptyBatches(),
     EnvelopArmorPlugin({
       maxDepth: { n: options.maxQueryDepth, ...reject(guardErrorCodes.queryTooDeep) },
       maxAliases: { n: options.maxAliases, ...reject(guardErrorCodes.tooManyAliases) },

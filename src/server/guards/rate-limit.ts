@@ -76,7 +76,9 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
     redis.on("error", (error: Error) => {
       if (!healthy) return;
       healthy = false;
-      options.warn(`Rate limits: Redis is unavailable (${error.message}); counting in this process's memory until it is back`);
+      options.warn(
+        `Rate limits: Redis is unavailable (${error.message}); counting in this process's memory until it is back`,
+      );
     });
     redis.on("ready", () => {
       if (!healthy) options.warn("Rate limits: Redis is available again");
@@ -169,7 +171,10 @@ function rateLimitedRefusal(decision: RateLimitDecision): RefusalOptions {
  * Rate limiting for one gateway. `plugin` counts requests without any key and adds the RateLimit headers
  * to responses; `checkCaller` is called while the GraphQL context is built, once the key is checked.
  */
-export function createRateLimitGuard(limiter: RateLimiter, options: { graphqlEndpoint: string; trustedProxies: number }) {
+export function createRateLimitGuard(
+  limiter: RateLimiter,
+  options: { graphqlEndpoint: string; trustedProxies: number },
+) {
   // The decision (or the pending one) for each request: batched operations build one context each, and
   // all of them must wait for the same single count.
   const decisions = new WeakMap<Request, Promise<RateLimitDecision | null>>();
@@ -189,7 +194,14 @@ export function createRateLimitGuard(limiter: RateLimiter, options: { graphqlEnd
       const pending = limiter.consume({ kind: "address", address });
       decisions.set(request, pending);
       const decision = await pending;
-      if (decision && !decision.allowed) endResponse(refusalResponse(fetchAPI, rateLimitedRefusal(decision)));
+      if (decision && !decision.allowed) {
+        endResponse(
+          refusalResponse(fetchAPI, rateLimitedRefusal(decision), request, {
+            limit: String(decision.limit),
+            retryAfter: String(decision.resetSeconds),
+          }),
+        );
+      }
     },
     onResponse({ request, response }) {
       const pending = decisions.get(request);

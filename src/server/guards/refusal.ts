@@ -4,6 +4,10 @@
 // like a GraphQL server would: a JSON body with `errors[0].extensions.code`, so that clients handle every
 // refusal in one place. The codes are part of the API and must not change.
 import { GraphQLError } from "graphql";
+import type { Caller } from "../../auth/api-keys.ts";
+import { negotiateLanguage } from "../../i18n/accept-language.ts";
+import { type Language, supportedLanguages, toLanguage } from "../../i18n/languages.ts";
+import { translateRefusal } from "../../i18n/refusal-messages.ts";
 
 export const guardErrorCodes = {
   /** Too many requests for the API key (or client address) in the current window. HTTP 429. */
@@ -17,6 +21,15 @@ export const guardErrorCodes = {
   tooManyTokens: "TOO_MANY_TOKENS",
   tooManyDirectives: "TOO_MANY_DIRECTIVES",
   queryTooCostly: "QUERY_TOO_COSTLY",
+  /** A document whose cost cannot be estimated (it expands to too many fields); refused, never run unchecked. HTTP 400. */
+  queryTooComplex: "QUERY_TOO_COMPLEX",
+  /** A malformed request, such as an empty batch (400), or a batch larger than MAX_BATCH_SIZE (413). */
+  badRequest: "BAD_REQUEST",
+  /**
+   * A variable whose value does not fit its type (an unknown enum value or input field, a missing required
+   * one), when the type's own check gives no more specific code. HTTP 400, or 200 to application/json clients.
+   */
+  invalidVariables: "INVALID_VARIABLES",
   /** A GET or non-JSON POST without a header that a cross-site form cannot send. HTTP 403. */
   csrfHeaderRequired: "CSRF_HEADER_REQUIRED",
 } as const;
@@ -25,24 +38,45 @@ export type GuardErrorCode = (typeof guardErrorCodes)[keyof typeof guardErrorCod
 
 export interface RefusalOptions {
   status: number;
-  code: GuardErrorCode;
+  /** A guard's code, or another stable code of the API (UNAUTHENTICATED). */
+  code: GuardErrorCode | (string & {});
   message: string;
   headers?: Record<string, string>;
 }
 
-/** A complete HTTP response refusing the request, for guards that answer before GraphQL runs. */
-export function refusalResponse(fetchAPI: { Response: typeof Response }, refusal: RefusalOptions): Response {
-  return new fetchAPI.Response(
-    JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }),
-    {
-      status: refusal.status,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "cache-control": "no-store",
-        ...refusal.headers,
-      },
-    },
+/**
+ * The language of a request's messages: Accept-Language, else the caller's tenant's default, else English
+ * (a request refused before its key is checked has no tenant).
+ */
+export function requestLanguage(request: Request, caller?: Caller | null): Language {
+  return negotiateLanguage(
+    request.headers.get("accept-language"),
+    supportedLanguages,
+    toLanguage(caller?.tenant.defaultLocale),
   );
+}
+
+/**
+ * A complete HTTP response refusing the request, for guards that answer before GraphQL runs; the message is
+ * in the language of the request's Accept-Language. `params` are the details a translation can use.
+ */
+export function refusalResponse(
+  fetchAPI: { Response: typeof Response },
+  refusal: RefusalOptions,
+  request?: Request,
+  params: Record<string, string> = {},
+): Response {
+  const message = request
+    ? translateRefusal(refusal.code, refusal.message, requestLanguage(request), params)
+    : refusal.message;
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: refusal.code } }] }), {
+    status: refusal.status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...refusal.headers,
+    },
+  });
 }
 
 /**

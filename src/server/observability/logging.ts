@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { getOperationAST } from "graphql";
 import type { Plugin, YogaLogger } from "graphql-yoga";
 import type { LogLevel } from "../../config/config.ts";
+import { acceptedAt } from "./accept-time.ts";
 
 export type LogWriter = (line: string) => void;
 
@@ -22,19 +23,24 @@ export interface JsonLogger extends YogaLogger {
   write(level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>): void;
 }
 
-export function createJsonLogger(level: LogLevel, writer: LogWriter = (line) => process.stdout.write(`${line}\n`)): JsonLogger {
+export function createJsonLogger(
+  level: LogLevel,
+  writer: LogWriter = (line) => process.stdout.write(`${line}\n`),
+): JsonLogger {
   const threshold = level === "silent" ? Number.POSITIVE_INFINITY : severity[level];
   const write: JsonLogger["write"] = (entryLevel, message, fields = {}) => {
     if (severity[entryLevel] < threshold) return;
     writer(JSON.stringify({ time: new Date().toISOString(), level: entryLevel, msg: message, ...fields }));
   };
   // Yoga's logger receives a message and arbitrary values, errors among them.
-  const fromArgs = (entryLevel: Exclude<LogLevel, "silent">) => (...args: unknown[]) => {
-    const [first, ...rest] = args;
-    const message = first instanceof Error ? first.message : String(first);
-    const details = (first instanceof Error ? [first, ...rest] : rest).map(describe);
-    write(entryLevel, message, details.length > 0 ? { details } : {});
-  };
+  const fromArgs =
+    (entryLevel: Exclude<LogLevel, "silent">) =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      const message = first instanceof Error ? first.message : String(first);
+      const details = (first instanceof Error ? [first, ...rest] : rest).map(describe);
+      write(entryLevel, message, details.length > 0 ? { details } : {});
+    };
   return { write, debug: fromArgs("debug"), info: fromArgs("info"), warn: fromArgs("warn"), error: fromArgs("error") };
 }
 
@@ -78,9 +84,11 @@ export function createRequestLog(logger: JsonLogger) {
         if (name) record.operationNames.push(name);
       };
     },
-    onResponse({ request, response }) {
+    onResponse({ request, response, serverContext }) {
       const record = records.get(request);
       if (!record) return;
+      const now = performance.now();
+      const accepted = acceptedAt(serverContext);
       response.headers.set(requestIdHeader, record.id);
       const url = new URL(request.url, "http://gateway.invalid");
       logger.write("info", "request", {
@@ -88,7 +96,9 @@ export function createRequestLog(logger: JsonLogger) {
         method: request.method,
         path: url.pathname,
         status: response.status,
-        durationMs: Math.round((performance.now() - record.startedAt) * 10) / 10,
+        durationMs: Math.round((now - record.startedAt) * 10) / 10,
+        // From the request's accept (see accept-time.ts): includes the time it waited before durationMs began.
+        totalDurationMs: Math.round((now - Math.min(record.startedAt, accepted ?? record.startedAt)) * 10) / 10,
         operationName: record.operationNames.length > 0 ? record.operationNames.join(",") : null,
         tenantId: record.tenantId,
       });

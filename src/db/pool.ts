@@ -1,0 +1,97 @@
+// The PostgreSQL connection pool, with every wait bounded.
+//
+// node-postgres's defaults wait forever: for a free connection, for a new connection, for a query's answer.
+// Then a database that restarts or a network that stalls can leave every request of an instance waiting for
+// good. So here:
+//   - `connectionTimeoutMillis`: waiting for a pooled connection (all busy) or for a new one to be
+//     established ends with an error after DATABASE_CONNECT_TIMEOUT_MS;
+//   - `query_timeout`: a statement unanswered after DATABASE_QUERY_TIMEOUT_MS fails on the client side, and
+//     its connection is discarded (it is still busy with the statement, so it cannot be reused);
+//   - `keepAlive`: TCP keep-alive, so a connection whose peer vanished is noticed by the kernel while idle;
+//   - `idleTimeoutMillis`: idle connections are closed after 10 s, so a pool refills with fresh ones after
+//     a failover instead of keeping connections to a node that is gone;
+//   - `application_name`: the gateway's connections can be told apart in pg_stat_activity.
+// All of these are enforced by the client (application_name is a startup parameter that PgBouncer accepts),
+// so they also work through PgBouncer, which refuses other startup parameters such as statement_timeout.
+//
+// A connection that failed (a connection error, a timeout, or a COMMIT or ROLLBACK that did not complete) is
+// ended at once: it is never handed to the next request, and a pool slot never stays taken by it (see also
+// guarded-adapter.ts, which makes sure every transaction's connection is released).
+import pg from "pg";
+import { isDatabaseUnavailable } from "./faults.ts";
+
+export interface PoolSettings {
+  /** Most connections at once. */
+  max: number;
+  /** Longest wait for a pooled or a new connection. */
+  connectTimeoutMs: number;
+  /** Longest wait for a statement's answer. */
+  queryTimeoutMs: number;
+  /** Shown in pg_stat_activity. */
+  applicationName: string;
+}
+
+export const defaultPoolSettings: PoolSettings = {
+  max: 10,
+  connectTimeoutMs: 5_000,
+  queryTimeoutMs: 15_000,
+  applicationName: "credit-ledger-gateway",
+};
+
+export interface PoolStats {
+  /** Connections open (idle or in use). */
+  total: number;
+  idle: number;
+  /** Requests waiting for a connection. */
+  waiting: number;
+}
+
+export function createPool(url: string, settings: PoolSettings): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: settings.max,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    query_timeout: settings.queryTimeoutMs,
+    idleTimeoutMillis: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: settings.applicationName,
+  });
+  // An idle connection whose server went away emits an error; the pool has already dropped it. Without a
+  // listener the error would end the process.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => guardClient(client));
+  return pool;
+}
+
+export function poolStats(pool: pg.Pool): PoolStats {
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
+const endStatement = /^\s*(COMMIT|ROLLBACK|END|ABORT)\b/i;
+
+/**
+ * Ends a pooled connection as soon as one of its statements fails in a way that leaves the connection
+ * unusable or its state unknown: a connection error, a client-side timeout (the statement is still running
+ * on it), or a COMMIT/ROLLBACK that did not complete (the transaction may still be open). An ended connection
+ * is removed from the pool when it is released, so its slot is free again for a new connection.
+ */
+function guardClient(client: pg.PoolClient): void {
+  // A checked-out connection that dies emits "error"; the transaction using it will see the failure on its
+  // next statement. Without a listener the error would end the process.
+  client.on("error", () => {});
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result; // the callback form: pg-pool's own pool.query, which
+    // releases the connection with the error itself, and so discards it
+    return result.catch((error: unknown) => {
+      const first = args[0];
+      const text = typeof first === "string" ? first : (first as { text?: unknown } | undefined)?.text;
+      if (isDatabaseUnavailable(error) || (typeof text === "string" && endStatement.test(text))) {
+        client.end().catch(() => {});
+      }
+      throw error;
+    });
+  };
+}

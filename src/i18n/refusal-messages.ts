@@ -1,0 +1,105 @@
+// Messages of refusals that are written in English where they arise (in graphql-js, GraphQL Armor, Yoga, the
+// scalars and the gateway's guards), in the other supported languages. The gateway translates such an error
+// by its code at the end of the request (src/server/error-presentation.ts), or when it refuses a request
+// before GraphQL runs (src/server/guards/refusal.ts), so that every message follows the negotiated language.
+//
+// English needs no entry: the English message from the source is kept, with its details. A translation says
+// the same thing with the details the code's params carry; what graphql-js says about a document (a field it
+// does not know, a syntax error) names schema members and positions that no translation can improve on, so
+// those keep their English detail after a translated lead-in.
+import { translateError } from "./messages.ts";
+import type { Language } from "./languages.ts";
+
+type Params = Readonly<Record<string, string | undefined>>;
+type Message = (params: Params, english: string) => string;
+
+/** Codes whose top-level errors are written in English at their source. */
+export const englishSourceCodes = [
+  "INVALID_AMOUNT",
+  "AMOUNT_OUT_OF_RANGE",
+  "INVALID_DATE_TIME",
+  "INVALID_VARIABLES",
+  "BAD_REQUEST",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "INTERNAL_SERVER_ERROR",
+  "QUERY_TOO_DEEP",
+  "TOO_MANY_ALIASES",
+  "TOO_MANY_TOKENS",
+  "TOO_MANY_DIRECTIVES",
+  "QUERY_TOO_COSTLY",
+  "QUERY_TOO_COMPLEX",
+  "RATE_LIMITED",
+  "MAINTENANCE",
+  "OVERLOADED",
+  "CSRF_HEADER_REQUIRED",
+  "REQUEST_ENTITY_TOO_LARGE",
+  "NOT_ACCEPTABLE",
+] as const;
+
+type EnglishSourceCode = (typeof englishSourceCodes)[number];
+
+const limit = (p: Params, what: string) =>
+  p.limit !== undefined
+    ? `${what} je nejvýše ${p.limit}${p.found !== undefined ? `, dotaz jich má ${p.found}` : ""}.`
+    : `${what} je překročen.`;
+
+const czech: Record<EnglishSourceCode, Message> = {
+  // The scalars' own codes share the API's catalog (src/i18n/messages.ts).
+  INVALID_AMOUNT: (p) =>
+    translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs"),
+  AMOUNT_OUT_OF_RANGE: (p) =>
+    translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
+  INVALID_DATE_TIME: (p) =>
+    translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs"),
+  INVALID_VARIABLES: () =>
+    "Hodnota proměnné neodpovídá jejímu typu (neznámá hodnota výčtu nebo pole vstupu, chybějící nebo chybně zadaná hodnota).",
+  BAD_REQUEST: (_p, english) => `Chybně sestavený požadavek (${english})`,
+  GRAPHQL_PARSE_FAILED: (_p, english) => `Dotaz nelze přečíst: ${english}`,
+  GRAPHQL_VALIDATION_FAILED: (_p, english) => `Dotaz neodpovídá schématu API: ${english}`,
+  INTERNAL_SERVER_ERROR: () => "Neočekávaná chyba.",
+  QUERY_TOO_DEEP: (p) => limit(p, "Limit hloubky dotazu"),
+  TOO_MANY_ALIASES: (p) => limit(p, "Počet aliasů v operaci"),
+  TOO_MANY_TOKENS: (p) => limit(p, "Počet tokenů v dokumentu"),
+  TOO_MANY_DIRECTIVES: (p) => limit(p, "Počet direktiv v operaci"),
+  QUERY_TOO_COSTLY: (p) =>
+    `${
+      p.requested !== undefined && p.maximum !== undefined
+        ? `Dotaz stojí ${p.requested}, víc než povolených ${p.maximum}; `
+        : "Dotaz je příliš nákladný; "
+    }požádejte o menší stránky (first/last) nebo méně vnořených spojení.`,
+  QUERY_TOO_COMPLEX: () =>
+    "Dotaz je příliš složitý na to, aby šla odhadnout jeho cena (rozvine se do příliš mnoha polí, např. fragmenty vloženými do fragmentů); zjednodušte jej.",
+  RATE_LIMITED: (p) =>
+    `Příliš mnoho požadavků${p.limit !== undefined ? `: limit je ${p.limit} za časové okno` : ""}; zkuste to znovu${p.retryAfter !== undefined ? ` za ${p.retryAfter} s` : " později"}.`,
+  MAINTENANCE: () => "Služba je kvůli údržbě mimo provoz; zkuste to znovu později.",
+  OVERLOADED: () => "Služba je přetížená; zkuste to znovu za chvíli.",
+  CSRF_HEADER_REQUIRED: () =>
+    "Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte hlavičku GraphQL-Require-Preflight.",
+  REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
+  NOT_ACCEPTABLE: () =>
+    "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+};
+
+const catalogs: Partial<Record<Language, Record<EnglishSourceCode, Message>>> = { cs: czech };
+
+export function isEnglishSourceCode(code: unknown): code is EnglishSourceCode {
+  return typeof code === "string" && (englishSourceCodes as readonly string[]).includes(code);
+}
+
+/**
+ * The refusal's message in the language, or the English one unchanged (English, or a code without a
+ * translation). `params` carries the details the code's messages use: `limit`/`found` for the document limits,
+ * `requested`/`maximum` for the cost, `limit`/`retryAfter` for the rate limit.
+ */
+export function translateRefusal(code: unknown, english: string, language: Language, params: Params = {}): string {
+  const catalog = catalogs[language];
+  if (!catalog || !isEnglishSourceCode(code)) return english;
+  return catalog[code](params, english);
+}
+
+/** The numbers a limit's English message states ("limit of 12 exceeded, found 14"), as params. */
+export function limitParams(english: string): Params {
+  const match = /limit of (\d+) exceeded, found (\d+)/i.exec(english);
+  return match ? { limit: match[1], found: match[2] } : {};
+}

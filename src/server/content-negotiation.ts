@@ -1,0 +1,131 @@
+// The media type of a GraphQL response, chosen from the request's Accept header as RFC 9110 (section 12.5.1)
+// says: q-values count, `q=0` means "not acceptable", the most specific matching range decides a type's q,
+// the highest q wins, and ties go to the range the client listed first, then to the server's preference.
+// When nothing the server can send is acceptable, the answer is 406 with a JSON body and the code
+// NOT_ACCEPTABLE, rather than a media type the client refused.
+//
+// Yoga's own choice ignores q-values (it reads the types in order), so a client that refused
+// `application/graphql-response+json` with `q=0` still got it, with status 400 on a validation error.
+import { isAsyncIterable, type Plugin, processRegularResult } from "graphql-yoga";
+
+/** What the gateway can answer with, in its order of preference on a tie (plain JSON for `*\/*`, as curl sends). */
+export const responseMediaTypes = ["application/json", "application/graphql-response+json"] as const;
+
+interface MediaRange {
+  type: string;
+  subtype: string;
+  /** Weight in thousandths, so that comparisons are exact. */
+  weight: number;
+  index: number;
+}
+
+function parseAccept(header: string): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  header.split(",").forEach((part, index) => {
+    const [range, ...parameters] = part.split(";").map((piece) => piece.trim());
+    const match = /^([a-z0-9!#$%&'*+.^_`|~-]+)\/([a-z0-9!#$%&'*+.^_`|~-]+)$/i.exec(range ?? "");
+    if (!match) return;
+    let weight = 1000;
+    for (const parameter of parameters) {
+      const [name, value] = parameter.split("=").map((piece) => piece.trim());
+      if (name?.toLowerCase() !== "q") continue;
+      // RFC 9110's qvalue: 0 to 1 with at most three decimals; anything else makes the range unusable.
+      if (!value || !/^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(value)) return;
+      weight = Math.round(Number(value) * 1000);
+    }
+    const [, type = "", subtype = ""] = match.map((part) => part?.toLowerCase());
+    // "*/json" is not a media range.
+    if (type === "*" && subtype !== "*") return;
+    ranges.push({ type, subtype, weight, index });
+  });
+  return ranges;
+}
+
+/**
+ * The offered media type to answer with, or null when none is acceptable. A missing or empty header accepts
+ * anything (RFC 9110), and then the first offered type is taken.
+ */
+export function negotiateMediaType(accept: string | null | undefined, offered: readonly string[]): string | null {
+  if (!accept || accept.trim() === "") return offered[0] ?? null;
+  const ranges = parseAccept(accept);
+  // A header of nothing but malformed parts says nothing usable: treat it like no header at all.
+  if (ranges.length === 0) return offered[0] ?? null;
+  let best: { type: string; weight: number; index: number; preference: number } | null = null;
+  offered.forEach((mediaType, preference) => {
+    const [type, subtype] = mediaType.split("/") as [string, string];
+    // The most specific range that matches decides this type's weight.
+    let match: { range: MediaRange; specificity: number } | null = null;
+    for (const range of ranges) {
+      const specificity =
+        range.type === type && range.subtype === subtype
+          ? 2
+          : range.type === type && range.subtype === "*"
+            ? 1
+            : range.type === "*"
+              ? 0
+              : -1;
+      if (specificity < 0) continue;
+      if (
+        !match ||
+        specificity > match.specificity ||
+        (specificity === match.specificity && range.weight > match.range.weight)
+      ) {
+        match = { range, specificity };
+      }
+    }
+    if (!match || match.range.weight === 0) return;
+    const candidate = { type: mediaType, weight: match.range.weight, index: match.range.index, preference };
+    if (
+      !best ||
+      candidate.weight > best.weight ||
+      (candidate.weight === best.weight &&
+        (candidate.index < best.index || (candidate.index === best.index && candidate.preference < best.preference)))
+    ) {
+      best = candidate;
+    }
+  });
+  return (best as { type: string } | null)?.type ?? null;
+}
+
+/** The answer when nothing the gateway can send is acceptable. */
+function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
+  return new fetchAPI.Response(
+    JSON.stringify({
+      errors: [
+        {
+          message: `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`,
+          extensions: { code: "NOT_ACCEPTABLE" },
+        },
+      ],
+    }),
+    {
+      status: 406,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        // Not required by RFC 9110's 406, but what Yoga sends too: what the server could have answered with.
+        accept: responseMediaTypes.join(", "),
+      },
+    },
+  );
+}
+
+/**
+ * Refuses a GraphQL request whose Accept header allows none of the gateway's media types with 406 before
+ * anything runs (a mutation must not write and then be answered 406), and answers every other result in the
+ * negotiated type. The GraphiQL page (a GET asking for HTML) is answered before either hook.
+ */
+export function useContentNegotiation(): Plugin {
+  return {
+    onRequestParse({ request, fetchAPI, endResponse }) {
+      if (negotiateMediaType(request.headers.get("accept"), responseMediaTypes) === null)
+        endResponse(notAcceptable(fetchAPI));
+    },
+    onResultProcess({ request, result, setResultProcessor }) {
+      // Streams (subscriptions, @defer) keep Yoga's own handling; this API serves none.
+      if (isAsyncIterable(result)) return;
+      const chosen = negotiateMediaType(request.headers.get("accept"), responseMediaTypes);
+      if (chosen) setResultProcessor(processRegularResult, chosen);
+      else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI), "application/json");
+    },
+  };
+}

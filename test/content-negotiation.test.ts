@@ -1,0 +1,92 @@
+// The response's media type follows the Accept header's q-values (RFC 9110): q=0 refuses a type, the highest
+// q wins, ties go to the range listed first and then to plain JSON, and nothing acceptable is 406
+// NOT_ACCEPTABLE with a JSON body. The status follows the chosen type (GraphQL over HTTP): a validation
+// failure is 400 as application/graphql-response+json and 200 as application/json.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { negotiateMediaType, responseMediaTypes } from "../src/server/content-negotiation.ts";
+import { createApiFixture, type ApiFixture } from "./support/api.ts";
+
+const json = "application/json";
+const graphqlJson = "application/graphql-response+json";
+
+describe("negotiateMediaType", () => {
+  const cases: [string | null, string | null][] = [
+    [null, json],
+    ["", json],
+    ["*/*", json],
+    ["application/*", json],
+    [graphqlJson, graphqlJson],
+    [`${graphqlJson}, ${json}`, graphqlJson],
+    [`${json}, ${graphqlJson}`, json],
+    [`${graphqlJson};q=0, ${json}`, json],
+    [`${graphqlJson};q=0.1, ${json};q=1`, json],
+    [`${json};q=0, ${graphqlJson}`, graphqlJson],
+    [`${json};q=0.5, ${graphqlJson};q=0.9`, graphqlJson],
+    [`*/*;q=0.1, ${graphqlJson}`, graphqlJson],
+    // A more specific range decides its type's q, whatever a wildcard says.
+    [`${json};q=0, */*`, graphqlJson],
+    [`application/*;q=0, ${graphqlJson};q=0.2`, graphqlJson],
+    ["application/*;q=0", null],
+    [`${json};q=0, ${graphqlJson};q=0`, null],
+    ["text/html", null],
+    ["text/html, image/png;q=0.5", null],
+    // Malformed q-values make their range unusable; the rest of the header still counts.
+    [`${graphqlJson};q=2, ${json};q=0.5`, json],
+    [`${graphqlJson};q=abc`, json],
+    ["APPLICATION/JSON; Q=0.5", json],
+  ];
+  for (const [accept, expected] of cases) {
+    it(`${JSON.stringify(accept)} -> ${expected}`, () => {
+      expect(negotiateMediaType(accept, responseMediaTypes)).toBe(expected);
+    });
+  }
+});
+
+let fixture: ApiFixture;
+
+beforeAll(async () => {
+  fixture = await createApiFixture();
+});
+
+afterAll(async () => {
+  await fixture?.drop();
+});
+
+async function send(accept: string, query = "{ noSuchField }") {
+  const response = await fixture.gateway.fetch("http://gateway.test/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept, authorization: `Bearer ${fixture.key}` },
+    body: JSON.stringify({ query }),
+  });
+  return {
+    status: response.status,
+    type: response.headers.get("content-type")?.split(";")[0],
+    body: (await response.json()) as any,
+  };
+}
+
+describe("the gateway", () => {
+  it("answers in the negotiated media type, with that type's status", async () => {
+    expect(await send(`${graphqlJson};q=0, ${json}`)).toMatchObject({ status: 200, type: json });
+    expect(await send(`${graphqlJson};q=0.1, ${json};q=1`)).toMatchObject({ status: 200, type: json });
+    expect(await send(`${json};q=0, ${graphqlJson}`)).toMatchObject({ status: 400, type: graphqlJson });
+    expect(await send("*/*", "{ apiVersion }")).toMatchObject({ status: 200, type: json });
+  });
+
+  it("answers 406 NOT_ACCEPTABLE, in JSON, when nothing it can send is acceptable", async () => {
+    for (const accept of ["text/html;q=0.9, image/png", `${json};q=0, ${graphqlJson};q=0`]) {
+      const result = await send(accept, "{ apiVersion }");
+      expect(result.status).toBe(406);
+      expect(result.type).toBe(json);
+      expect(result.body.errors?.[0]?.extensions?.code).toBe("NOT_ACCEPTABLE");
+      expect(result.body.data).toBeUndefined();
+    }
+  });
+
+  it("refuses before anything runs, so a refused mutation writes nothing", async () => {
+    const before = await fixture.snapshot();
+    const result = await send("text/html", 'mutation { createStore(input: { name: "Never" }) { store { id } } }');
+    expect(result.status).toBe(406);
+    expect(await fixture.snapshot()).toBe(before);
+  });
+});
