@@ -144,6 +144,11 @@ wait_for() {
 }
 
 http_ok() { curl -fsS -m 2 -o /dev/null "$1"; }
+# HAProxy counts every server up until its first check: wait until it sees node1 alone as the primary.
+haproxy_sees_primary() {
+  [[ $(curl -fsS -m 2 "http://127.0.0.1:$stats_port/;csv" | awk -F, '$1 == "postgres_primary" && $2 ~ /^node/ { printf "%s=%s ", $2, $18 }') \
+    == "node1=UP node2=DOWN " ]]
+}
 psql_ok() { PGPASSWORD=$2 PGCONNECT_TIMEOUT=2 psql -X -q -h 127.0.0.1 -p "$1" -U "$3" -d "$4" -c 'SELECT 1' >/dev/null; }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -281,6 +286,7 @@ EOF
     STATS_PORT=$stats_port PRIMARY_SERVERS="$primary_servers" GATEWAY_SERVERS="${gateway_servers%$'\n'}"
   say "starting HAProxy (primary :$primary_port, HTTP :$http_port, stats :$stats_port)"
   launch haproxy "$state/haproxy/haproxy.log" haproxy -db -f "$state/haproxy/haproxy.cfg"
+  wait_for 20 "HAProxy to route to node1 alone" haproxy_sees_primary
   wait_for 20 "PostgreSQL through HAProxy" psql_ok "$primary_port" "$superuser_password" postgres postgres
 
   # The application's role and database, created once on the primary (the standby follows).
