@@ -58,8 +58,25 @@ const unavailablePrismaCodes = new Set(["P1001", "P1002", "P1008", "P1017", "P20
  * pool's "timeout exceeded when trying to connect", a query's "Query read timeout"), and the server's
  * messages when only the text survived a wrapper.
  */
-const unavailableMessages =
-  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended|connection (?:is )?closed|Client was closed|Cannot use a pool after calling end|terminating connection due to administrator command|the database system is (?:starting up|shutting down|in recovery|not yet accepting connections)|server closed the connection unexpectedly|cannot execute \w+ in a read-only transaction|Connection refused|The database connection was lost/i;
+const unavailableMessages = new RegExp(
+  [
+    "Connection terminated",
+    "timeout exceeded when trying to connect",
+    "Query read timeout",
+    "Client has encountered a connection error",
+    "Connection ended",
+    "connection (?:is )?closed",
+    "Client was closed",
+    "Cannot use a pool after calling end",
+    "terminating connection due to administrator command",
+    "the database system is (?:starting up|shutting down|in recovery|not yet accepting connections)",
+    "server closed the connection unexpectedly",
+    "cannot execute \\w+ in a read-only transaction",
+    "Connection refused",
+    "The database connection was lost",
+  ].join("|"),
+  "i",
+);
 
 /** Thrown by a COMMIT whose connection failed: the write may or may not have been committed. */
 export class CommitOutcomeUnknownError extends Error {
