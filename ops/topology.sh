@@ -196,8 +196,11 @@ start() {
     esac
   done
   [[ $instances =~ ^[1-9][0-9]?$ ]] || die "--instances must be 1..99"
-  if load_state 2>/dev/null && [[ -n $(running_pids) ]]; then
-    die "a topology is already running (state in $state); run: ops/topology.sh stop"
+  if load_state 2>/dev/null; then
+    [[ -z $(running_pids) ]] || die "a topology is already running (state in $state); run: ops/topology.sh stop"
+    # What a failed start left for inspection; nothing of it runs any more.
+    say "removing the previous, stopped topology's directory $state"
+    rm -rf "$state"
   fi
   local began=$SECONDS
   ports
