@@ -196,8 +196,11 @@ start() {
     esac
   done
   [[ $instances =~ ^[1-9][0-9]?$ ]] || die "--instances must be 1..99"
-  if load_state 2>/dev/null && [[ -n $(running_pids) ]]; then
-    die "a topology is already running (state in $state); run: ops/topology.sh stop"
+  if load_state 2>/dev/null; then
+    [[ -z $(running_pids) ]] || die "a topology is already running (state in $state); run: ops/topology.sh stop"
+    # What a failed start left for inspection; nothing of it runs any more.
+    say "removing the previous, stopped topology's directory $state"
+    rm -rf "$state"
   fi
   local began=$SECONDS
   ports
@@ -205,6 +208,12 @@ start() {
   choose_user
   local pg_bin
   pg_bin=$(postgres_bin)
+  # The instances run as the daemons' account too, so it must be able to run this node and read the repo
+  # (a node installed under a private directory, or a checkout in root's home, is out of its reach).
+  if ! "${as_user[@]}" "$(command -v node)" -e 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)' \
+    "$repo/src/main.ts" >/dev/null 2>&1; then
+    die "user $daemon_user cannot run $(command -v node) or read $repo/src/main.ts; make both readable to it (or set HA_USER)"
+  fi
   local port
   for port in $etcd_port $etcd_peer_port $node1_rest_port $node1_pg_port $node2_rest_port $node2_pg_port \
     $primary_port $pgbouncer_port $stats_port $http_port $(seq "$gateway_first_port" $((gateway_first_port + instances - 1))); do
