@@ -88,9 +88,12 @@ begin
           bench_transfer.amount, src.balance, src.balance - bench_transfer.amount, 'TRANSFER', src.currency, 'SYSTEM', ts, ts),
          (gen_random_uuid()::text, dst.tenant_id, act.id, dst.id, dst.customer_id, dst.entry_count + 1, 'CREDIT',
           bench_transfer.amount, dst.balance, dst.balance + bench_transfer.amount, 'TRANSFER', dst.currency, 'SYSTEM', ts, ts);
-  update credit_account
+  -- Since the gateway's ledger keeps each account's next lapse (next_lapse_at), the peer keeps it too: a transfer
+  -- can spend the source's earliest-expiring grant and gives the target grants with expiries.
+  update credit_account a
      set balance = balance + case when id = src.id then -bench_transfer.amount else bench_transfer.amount end,
-         entry_count = entry_count + 1, updated_at = ts
+         entry_count = entry_count + 1, updated_at = ts,
+         next_lapse_at = (select min(g.expires_at) from credit_grant g where g.account_id = a.id and g.remaining_amount > 0)
    where id in (src.id, dst.id);
   return act;
 end $$;
