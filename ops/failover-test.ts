@@ -695,6 +695,11 @@ async function main(): Promise<number> {
       .filter((attempt) => attempt.endedAt >= killedAt)
       .sort((a, b) => b.endedAt - a.endedAt)[0];
     const window = firstFailure && firstSuccessAfter ? firstSuccessAfter.endedAt - firstFailure.endedAt : null;
+    // A write in flight at the kill may fail only at the client's timeout: the outage it saw began when it
+    // was sent (or at the kill, if sent before). That window is reported beside the one between answers.
+    const firstFailedSent = failures
+      .filter((attempt) => attempt.endedAt >= killedAt)
+      .reduce((earliest, attempt) => Math.min(earliest, Math.max(killedAt, attempt.sentAt)), Number.POSITIVE_INFINITY);
 
     console.log("\n=== Failover test summary ===");
     console.log(
@@ -724,6 +729,9 @@ async function main(): Promise<number> {
     if (window !== null) {
       console.log(
         `unavailability window: ${seconds(window)} s (first failed write ${seconds(firstFailure!.endedAt - killedAt)} s after the kill, first acknowledged write sent after it ${seconds(firstSuccessAfter!.endedAt - killedAt)} s after the kill; last failure ${seconds(lastFailure!.endedAt - killedAt)} s after the kill)`,
+      );
+      console.log(
+        `unavailability window counted from the sending of the first write that failed (at the kill at the earliest): ${seconds(firstSuccessAfter!.endedAt - firstFailedSent)} s`,
       );
     } else {
       console.log(
