@@ -68,9 +68,12 @@ export async function startPrivateCluster(binaries: string): Promise<PrivateClus
       : run(path.join(binaries, tool), args);
 
   await pg("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+  // fsync may be off: an immediate stop kills the server, not the machine, so the kernel still writes what it
+  // was given. synchronous_commit must stay on: with it off, commits already acknowledged to the gateway are
+  // lost by an immediate stop, and the restart test rightly counts them as lost writes.
   appendFileSync(
     path.join(data, "postgresql.conf"),
-    `\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nsynchronous_commit = off\n`,
+    `\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nsynchronous_commit = on\n`,
   );
   const port = await freePort();
   const start = async () => {
