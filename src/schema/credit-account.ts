@@ -1,9 +1,10 @@
 // Credit accounts: one ledger of one customer in one currency or credit unit (Thought Industries' credit
 // accounts). Balances (total, available, at any moment), grants, history, and the account mutations.
+import { defined } from "../assert.ts";
 import { resolveArrayConnection } from "@pothos/plugin-relay";
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { balanceOf } from "../ledger/balances.ts";
-import { requireTenant } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
 import { builder } from "./builder.ts";
 import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
 import { GrantStateEnum, grantState } from "./credit-grant.ts";
@@ -41,7 +42,8 @@ builder.node(CreditAccountRef, {
     customer: t.field({
       type: CustomerRef,
       description: "The customer who holds the account.",
-      resolve: async (a, _args, context) => (await context.loaders.customer.load(a.customerId)) as never,
+      resolve: async (a, _args, context) =>
+        defined(await context.loaders.customer.load(a.customerId), "the customer of an account"),
     }),
     balance: t.field({
       type: "Amount",
@@ -86,10 +88,7 @@ builder.node(CreditAccountRef, {
         const grants = await context.loaders.grantsOfAccount.load(a.id);
         const now = context.ledger.clock();
         const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
-        return resolveArrayConnection(
-          { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
-          selected,
-        ) as never;
+        return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected);
       },
     }),
     history: t.field({

@@ -5,7 +5,7 @@
 import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction } from "../generated/postgres/client.ts";
 import type { ActionOutcome } from "../ledger/index.ts";
-import type { Context } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
 import {
   ActionTypeEnum,
@@ -33,7 +33,8 @@ builder.objectType(CreditEntryRef, {
     account: t.field({
       type: CreditAccountRef,
       description: "The account.",
-      resolve: async (entry, _args, context) => (await context.loaders.account.load(entry.accountId)) as never,
+      resolve: async (entry, _args, context) =>
+        defined(await context.loaders.account.load(entry.accountId), "the account of an entry"),
     }),
     direction: t.field({
       type: DirectionEnum,
@@ -88,7 +89,8 @@ const AllocationRef = builder
       grant: t.field({
         type: CreditGrantRef,
         description: "The grant.",
-        resolve: async (a, _x, context) => (await context.loaders.grant.load(a.grantId)) as never,
+        resolve: async (a, _x, context) =>
+          defined(await context.loaders.grant.load(a.grantId), "the grant of an allocation"),
       }),
       direction: t.field({
         type: DirectionEnum,

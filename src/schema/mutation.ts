@@ -32,13 +32,14 @@
 // fresh ones after it ran (plugins/fresh-loaders.ts).
 import type { WriteOptions } from "../ledger/index.ts";
 import type { LedgerResult } from "../ledger/result.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
+import type { Context } from "../types.ts";
 import type { builder } from "./builder.ts";
 import { InitiatorInput, initiatorFrom, optionalInputTime } from "./common.ts";
 import { invalidId, type UserError, UserErrorRef, userErrorsOf } from "./errors.ts";
 import { decodeId, type NodeTypeName } from "./ids.ts";
 import { QueryRef, refetchDescription } from "./meta.ts";
-import type { DateTimeInput } from "./scalars.ts";
+import type { DateTimeInput } from "../time/date-time.ts";
 
 /** Input fields that hold global IDs, each with the node type it must name; checked in this order. */
 export type IdFields = Readonly<Record<string, NodeTypeName>>;

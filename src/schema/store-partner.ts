@@ -2,7 +2,8 @@
 // (CareCloud store_id and partner_id), with their queries and mutations.
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Partner, Store } from "../generated/postgres/client.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
 import { type Payload, payloadFields, runMutation } from "./mutation.ts";
@@ -43,12 +44,12 @@ builder.queryFields((t) => ({
     description:
       "The tenant's stores, oldest first. Never null: a list that exists always (empty when there is nothing); its " +
       "only failures refuse the request itself (no valid key, a page size out of range), which an error says better than a null.",
-    resolve: (_parent, args, context) => listPlaces(args, context, "store") as never,
+    resolve: (_parent, args, context) => listPlaces(args, context, "store"),
   }),
   partners: t.connection({
     type: PartnerRef,
     description: "The tenant's partners, oldest first. Never null, for the same reason as `stores`.",
-    resolve: (_parent, args, context) => listPlaces(args, context, "partner") as never,
+    resolve: (_parent, args, context) => listPlaces(args, context, "partner"),
   }),
 }));
 
