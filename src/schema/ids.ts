@@ -10,7 +10,15 @@ import { translateError } from "../i18n/messages.ts";
 /** Database ids are UUIDs; anything else cannot name a row and never reaches SQL. */
 export const databaseIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export const nodeTypeNames = ["Customer", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const;
+export const nodeTypeNames = [
+  "Customer",
+  "CreditAccount",
+  "CreditAction",
+  "CreditGrant",
+  "CreditHold",
+  "Store",
+  "Partner",
+] as const;
 export type NodeTypeName = (typeof nodeTypeNames)[number];
 
 export function isNodeTypeName(name: string): name is NodeTypeName {
