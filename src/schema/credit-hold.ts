@@ -3,10 +3,15 @@
 // ships. The hold node, the account's `held` and `holds`, an action's `hold`, and the mutations authorizeHold,
 // captureHold and releaseHold.
 import { resolveArrayConnection } from "@pothos/plugin-relay";
-import type { CreditHold } from "../generated/postgres/client.ts";
+import type { CreditAccount, CreditAction, CreditHold } from "../generated/postgres/client.ts";
 import type { HoldState } from "../generated/postgres/enums.ts";
+import type { HoldOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
+import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
-import { nullableTenantTime, tenantTime } from "./common.ts";
+import { InitiatorInput, initiatorFrom, nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
+import { invalidId, type UserError, UserErrorRef, userErrorsOf } from "./errors.ts";
+import { decodeId } from "./ids.ts";
+import { QueryRef, refetchDescription } from "./meta.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
 import { CreditAccountRef, CreditActionRef, CreditHoldRef, throwLoadErrors } from "./refs.ts";
 
@@ -135,3 +140,225 @@ builder.objectField(CreditActionRef, "hold", (t) =>
     resolve: (action, _args, context) => (action.holdId ? context.loaders.hold.load(action.holdId) : null),
   }),
 );
+
+// ----- Mutations -------------------------------------------------------------------------------------
+
+/** The options a hold's write takes: every write's, except effectiveAt (holds take effect when recorded). */
+const holdWriteFields = (t: InputFieldBuilder) => ({
+  idempotencyKey: t.string({
+    required: false,
+    description:
+      "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
+  }),
+  note: t.string({ required: false, description: "Free text about the action (at most 1,000 characters)." }),
+  storeId: t.id({ required: false, description: "Global ID of the store where it happens." }),
+  partnerId: t.id({ required: false, description: "Global ID of the partner through whom it happens." }),
+  externalReference: t.string({
+    required: false,
+    description: "What it pays for or comes from, e.g. an order (at most 255 characters).",
+  }),
+  initiator: t.field({
+    type: InitiatorInput,
+    required: false,
+    description: "Who causes it, when not the API client itself.",
+  }),
+});
+
+type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
+
+interface HoldWriteInput {
+  idempotencyKey?: string | null;
+  note?: string | null;
+  storeId?: string | number | null;
+  partnerId?: string | number | null;
+  externalReference?: string | null;
+  initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
+}
+
+const AuthorizeHoldInput = builder.inputType("AuthorizeHoldInput", {
+  description: "Credits of an account to reserve for a later capture.",
+  fields: (t) => ({
+    accountId: t.id({ required: true, description: "Global ID of the account." }),
+    amount: t.field({
+      type: "Amount",
+      required: true,
+      description: "Credits to reserve, in minor units (greater than zero, at most what is available).",
+    }),
+    expiresAt: t.field({
+      type: "DateTime",
+      required: false,
+      description: "When the hold releases itself if neither captured nor released (later than now); default never.",
+    }),
+    ...holdWriteFields(t),
+  }),
+});
+
+const CaptureHoldInput = builder.inputType("CaptureHoldInput", {
+  description: "The pending hold to capture, wholly or in part.",
+  fields: (t) => ({
+    holdId: t.id({ required: true, description: "Global ID of the hold." }),
+    amount: t.field({
+      type: "Amount",
+      required: false,
+      description:
+        "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
+    }),
+    ...holdWriteFields(t),
+  }),
+});
+
+const ReleaseHoldInput = builder.inputType("ReleaseHoldInput", {
+  description: "The pending hold to release.",
+  fields: (t) => ({
+    holdId: t.id({ required: true, description: "Global ID of the hold." }),
+    ...holdWriteFields(t),
+  }),
+});
+
+interface HoldPayload {
+  hold: CreditHold | null;
+  action: CreditAction | null;
+  account: CreditAccount | null;
+  replayed: boolean;
+  userErrors: UserError[];
+}
+
+function holdPayload(name: string, mutation: string) {
+  return builder.objectRef<HoldPayload>(name).implement({
+    description: `Result of ${mutation}.`,
+    fields: (t) => ({
+      hold: t.field({
+        type: CreditHoldRef,
+        nullable: true,
+        description: "The hold as the write left it (on a replay: as it is now); null when userErrors is not empty.",
+        resolve: (p) => p.hold,
+      }),
+      action: t.field({
+        type: CreditActionRef,
+        nullable: true,
+        description:
+          "The action written (or replayed): HOLD, the capture's REDUCTION, or HOLD_RELEASE; null when userErrors is not empty.",
+        resolve: (p) => p.action,
+      }),
+      account: t.field({
+        type: CreditAccountRef,
+        nullable: true,
+        description:
+          "The hold's account with `balance`, `held` and `available` as the write left them (on a replay: as they are now); null when userErrors is not empty.",
+        resolve: (p) => p.account,
+      }),
+      replayed: t.boolean({
+        description:
+          "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
+        resolve: (p) => p.replayed,
+      }),
+      userErrors: t.field({
+        type: [UserErrorRef],
+        description: "Why nothing was written.",
+        resolve: (p) => p.userErrors,
+      }),
+      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+    }),
+  });
+}
+
+const refusedWith = (userErrors: UserError[]): HoldPayload => ({
+  hold: null,
+  action: null,
+  account: null,
+  replayed: false,
+  userErrors,
+});
+
+/** Decodes the common options; a bad store or partner ID is a user error. */
+function holdWriteOptions(input: HoldWriteInput, context: Context): WriteOptions | UserError {
+  const options: WriteOptions = {
+    idempotencyKey: input.idempotencyKey ?? null,
+    note: input.note ?? null,
+    externalReference: input.externalReference ?? null,
+    initiator: initiatorFrom(input.initiator, context),
+  };
+  for (const [field, type] of [
+    ["storeId", "Store"],
+    ["partnerId", "Partner"],
+  ] as const) {
+    const value = input[field];
+    if (value === null || value === undefined) continue;
+    const id = decodeId(String(value), type);
+    if (!id) return invalidId(field, context);
+    options[field] = id;
+  }
+  return options;
+}
+
+/**
+ * Decodes the input's ID (of `type`) and common options, runs the ledger operation, and maps its outcome: the
+ * account as the write left it, or (a replay, which wrote nothing) as it is now.
+ */
+async function runHoldWrite(
+  context: Context,
+  input: HoldWriteInput,
+  id: { field: string; value: string | number; type: "CreditAccount" | "CreditHold" },
+  write: (tenantId: string, id: string, options: WriteOptions) => Promise<LedgerResult<HoldOutcome>>,
+): Promise<HoldPayload> {
+  const tenantId = requireTenant(context).id;
+  const decoded = decodeId(String(id.value), id.type);
+  if (!decoded) return refusedWith([invalidId(id.field, context)]);
+  const options = holdWriteOptions(input, context);
+  if ("code" in options) return refusedWith([options]);
+  const result = await write(tenantId, decoded, options);
+  if (!result.ok) return refusedWith(userErrorsOf(result, context));
+  const account =
+    result.accounts.find((candidate) => candidate.id === result.hold.accountId) ??
+    (await context.loaders.account.load(result.hold.accountId));
+  return { hold: result.hold, action: result.action, account, replayed: result.replayed, userErrors: [] };
+}
+
+builder.mutationFields((t) => ({
+  authorizeHold: t.field({
+    type: holdPayload("AuthorizeHoldPayload", "authorizeHold"),
+    description:
+      "Places a hold: reserves credits of an account for a later capture (a checkout's authorization). The balance stays; `available` goes down. Refused with INSUFFICIENT_CREDITS beyond what is available.",
+    args: { input: t.arg({ type: AuthorizeHoldInput, required: true, description: "What to reserve." }) },
+    resolve: (_root, { input }, context) =>
+      runHoldWrite(
+        context,
+        input,
+        { field: "accountId", value: input.accountId, type: "CreditAccount" },
+        (tenantId, accountId, options) =>
+          context.ledger.authorize(tenantId, {
+            ...options,
+            accountId,
+            amount: input.amount,
+            expiresAt: optionalInputTime(input.expiresAt, context) ?? null,
+          }),
+      ),
+  }),
+  captureHold: t.field({
+    type: holdPayload("CaptureHoldPayload", "captureHold"),
+    description:
+      "Takes all or part of a pending hold as a REDUCTION (spending grants in the usual order, now) and releases the rest. Refused with HOLD_NOT_PENDING once the hold was captured, released or has expired, and with CAPTURE_EXCEEDS_HOLD for more than the hold.",
+    args: { input: t.arg({ type: CaptureHoldInput, required: true, description: "The hold and what to take." }) },
+    resolve: (_root, { input }, context) =>
+      runHoldWrite(
+        context,
+        input,
+        { field: "holdId", value: input.holdId, type: "CreditHold" },
+        (tenantId, holdId, options) =>
+          context.ledger.capture(tenantId, { ...options, holdId, amount: input.amount ?? null }),
+      ),
+  }),
+  releaseHold: t.field({
+    type: holdPayload("ReleaseHoldPayload", "releaseHold"),
+    description:
+      "Voids a pending hold: its credits are available again. Refused with HOLD_NOT_PENDING once the hold was captured, released or has expired.",
+    args: { input: t.arg({ type: ReleaseHoldInput, required: true, description: "The hold to release." }) },
+    resolve: (_root, { input }, context) =>
+      runHoldWrite(
+        context,
+        input,
+        { field: "holdId", value: input.holdId, type: "CreditHold" },
+        (tenantId, holdId, options) => context.ledger.release(tenantId, { ...options, holdId }),
+      ),
+  }),
+}));
