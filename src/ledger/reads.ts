@@ -169,7 +169,7 @@ export async function holds(
   if (ids.length === 0) return [];
   const read = () =>
     database.reader.query<CreditHold>(
-      sql`SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+      sql`SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
     );
   const rows = await read();
   const due = rows.filter(
@@ -188,7 +188,7 @@ export function holdsOfAccounts(
 ): Promise<CreditHold[]> {
   if (accountIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditHold>(sql`
-    SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND account_id IN (${join(accountIds)})
+    SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("account_id"), accountIds)}
     ORDER BY created_at DESC, id DESC`);
 }
 
@@ -200,7 +200,7 @@ export function actionsOfHolds(
 ): Promise<CreditAction[]> {
   if (holdIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAction>(sql`
-    SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND hold_id IN (${join(holdIds)})
+    SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("hold_id"), holdIds)}
     ORDER BY created_at, id`);
 }
 
