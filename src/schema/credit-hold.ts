@@ -3,6 +3,7 @@
 // ships. The hold node, the account's `held` and `holds`, an action's `hold`, and the mutations authorizeHold,
 // captureHold and releaseHold.
 import { resolveArrayConnection } from "@pothos/plugin-relay";
+import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction, CreditHold } from "../generated/postgres/client.ts";
 import type { HoldState } from "../generated/postgres/enums.ts";
 import type { HoldOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
@@ -34,7 +35,8 @@ builder.node(CreditHoldRef, {
     account: t.field({
       type: CreditAccountRef,
       description: "The account whose credits the hold reserves.",
-      resolve: async (hold, _args, context) => (await context.loaders.account.load(hold.accountId)) as never,
+      resolve: async (hold, _args, context) =>
+        defined(await context.loaders.account.load(hold.accountId), "the account of a hold"),
     }),
     state: t.field({
       type: HoldStateEnum,
@@ -124,10 +126,7 @@ builder.objectFields(CreditAccountRef, (t) => ({
       checkPageSize(args, context);
       const holds: CreditHold[] = await context.loaders.holdsOfAccount.load(account.id);
       const selected = args.state ? holds.filter((hold) => hold.state === args.state) : holds;
-      return resolveArrayConnection(
-        { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
-        selected,
-      ) as never;
+      return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected);
     },
   }),
 }));
