@@ -6,13 +6,11 @@ import { resolveArrayConnection } from "@pothos/plugin-relay";
 import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction, CreditHold } from "../generated/postgres/client.ts";
 import type { HoldState } from "../generated/postgres/enums.ts";
-import type { HoldOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import type { HoldOutcome } from "../ledger/index.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
-import { InitiatorInput, initiatorFrom, nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
-import { invalidId, type UserError, UserErrorRef, userErrorsOf } from "./errors.ts";
-import { decodeId } from "./ids.ts";
-import { QueryRef, refetchDescription } from "./meta.ts";
+import { nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
+import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
 import { CreditAccountRef, CreditActionRef, CreditHoldRef, throwLoadErrors } from "./refs.ts";
 
@@ -141,37 +139,13 @@ builder.objectField(CreditActionRef, "hold", (t) =>
 );
 
 // ----- Mutations -------------------------------------------------------------------------------------
+// Each hold mutation is its input, one ledger call and the hold payload; the plumbing (tenant, IDs, write
+// options, user errors) is runMutation's, in mutation.ts.
 
-/** The options a hold's write takes: every write's, except effectiveAt (holds take effect when recorded). */
-const holdWriteFields = (t: InputFieldBuilder) => ({
-  idempotencyKey: t.string({
-    required: false,
-    description:
-      "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
-  }),
-  note: t.string({ required: false, description: "Free text about the action (at most 1,000 characters)." }),
-  storeId: t.id({ required: false, description: "Global ID of the store where it happens." }),
-  partnerId: t.id({ required: false, description: "Global ID of the partner through whom it happens." }),
-  externalReference: t.string({
-    required: false,
-    description: "What it pays for or comes from, e.g. an order (at most 255 characters).",
-  }),
-  initiator: t.field({
-    type: InitiatorInput,
-    required: false,
-    description: "Who causes it, when not the API client itself.",
-  }),
-});
-
-type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
-
-interface HoldWriteInput {
-  idempotencyKey?: string | null;
-  note?: string | null;
-  storeId?: string | number | null;
-  partnerId?: string | number | null;
-  externalReference?: string | null;
-  initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
+/** The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded. */
+function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
+  const { effectiveAt: _effectiveAt, ...fields } = writeInputFields(t);
+  return fields;
 }
 
 const AuthorizeHoldInput = builder.inputType("AuthorizeHoldInput", {
@@ -214,13 +188,8 @@ const ReleaseHoldInput = builder.inputType("ReleaseHoldInput", {
   }),
 });
 
-interface HoldPayload {
-  hold: CreditHold | null;
-  action: CreditAction | null;
-  account: CreditAccount | null;
-  replayed: boolean;
-  userErrors: UserError[];
-}
+/** What a hold mutation answers: the hold, the action written, the hold's account, whether it was a replay. */
+type HoldPayload = Payload<{ hold: CreditHold; action: CreditAction; account: CreditAccount; replayed: boolean }>;
 
 function holdPayload(name: string, mutation: string) {
   return builder.objectRef<HoldPayload>(name).implement({
@@ -230,87 +199,37 @@ function holdPayload(name: string, mutation: string) {
         type: CreditHoldRef,
         nullable: true,
         description: "The hold as the write left it (on a replay: as it is now); null when userErrors is not empty.",
-        resolve: (p) => p.hold,
+        resolve: (p) => p.hold ?? null,
       }),
       action: t.field({
         type: CreditActionRef,
         nullable: true,
         description:
           "The action written (or replayed): HOLD, the capture's REDUCTION, or HOLD_RELEASE; null when userErrors is not empty.",
-        resolve: (p) => p.action,
+        resolve: (p) => p.action ?? null,
       }),
       account: t.field({
         type: CreditAccountRef,
         nullable: true,
         description:
           "The hold's account with `balance`, `held` and `available` as the write left them (on a replay: as they are now); null when userErrors is not empty.",
-        resolve: (p) => p.account,
+        resolve: (p) => p.account ?? null,
       }),
       replayed: t.boolean({
         description:
           "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
-        resolve: (p) => p.replayed,
+        resolve: (p) => p.replayed ?? false,
       }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why nothing was written.",
-        resolve: (p) => p.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+      ...payloadFields(t),
     }),
   });
 }
 
-const refusedWith = (userErrors: UserError[]): HoldPayload => ({
-  hold: null,
-  action: null,
-  account: null,
-  replayed: false,
-  userErrors,
-});
-
-/** Decodes the common options; a bad store or partner ID is a user error. */
-function holdWriteOptions(input: HoldWriteInput, context: Context): WriteOptions | UserError {
-  const options: WriteOptions = {
-    idempotencyKey: input.idempotencyKey ?? null,
-    note: input.note ?? null,
-    externalReference: input.externalReference ?? null,
-    initiator: initiatorFrom(input.initiator, context),
-  };
-  for (const [field, type] of [
-    ["storeId", "Store"],
-    ["partnerId", "Partner"],
-  ] as const) {
-    const value = input[field];
-    if (value === null || value === undefined) continue;
-    const id = decodeId(String(value), type);
-    if (!id) return invalidId(field, context);
-    options[field] = id;
-  }
-  return options;
-}
-
-/**
- * Decodes the input's ID (of `type`) and common options, runs the ledger operation, and maps its outcome: the
- * account as the write left it, or (a replay, which wrote nothing) as it is now.
- */
-async function runHoldWrite(
-  context: Context,
-  input: HoldWriteInput,
-  id: { field: string; value: string | number; type: "CreditAccount" | "CreditHold" },
-  write: (tenantId: string, id: string, options: WriteOptions) => Promise<LedgerResult<HoldOutcome>>,
-): Promise<HoldPayload> {
-  const tenantId = requireTenant(context).id;
-  const decoded = decodeId(String(id.value), id.type);
-  if (!decoded) return refusedWith([invalidId(id.field, context)]);
-  const options = holdWriteOptions(input, context);
-  if ("code" in options) return refusedWith([options]);
-  const result = await write(tenantId, decoded, options);
-  if (!result.ok) return refusedWith(userErrorsOf(result, context));
-  const account =
-    result.accounts.find((candidate) => candidate.id === result.hold.accountId) ??
-    (await context.loaders.account.load(result.hold.accountId));
-  return { hold: result.hold, action: result.action, account, replayed: result.replayed, userErrors: [] };
+/** The payload's fields for a hold outcome: the account as the write left it, or (a replay) as it is now. */
+async function holdFields(outcome: HoldOutcome, context: Context) {
+  const written = outcome.accounts.find((account) => account.id === outcome.hold.accountId);
+  const account = written ?? defined(await context.loaders.account.load(outcome.hold.accountId), "a hold's account");
+  return { hold: outcome.hold, action: outcome.action, account, replayed: outcome.replayed };
 }
 
 builder.mutationFields((t) => ({
@@ -320,18 +239,18 @@ builder.mutationFields((t) => ({
       "Places a hold: reserves credits of an account for a later capture (a checkout's authorization). The balance stays; `available` goes down. Refused with INSUFFICIENT_CREDITS beyond what is available.",
     args: { input: t.arg({ type: AuthorizeHoldInput, required: true, description: "What to reserve." }) },
     resolve: (_root, { input }, context) =>
-      runHoldWrite(
-        context,
-        input,
-        { field: "accountId", value: input.accountId, type: "CreditAccount" },
-        (tenantId, accountId, options) =>
+      runMutation(context, input, {
+        ids: { accountId: "CreditAccount" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) =>
           context.ledger.authorize(tenantId, {
             ...options,
-            accountId,
+            ...ids,
             amount: input.amount,
             expiresAt: optionalInputTime(input.expiresAt, context) ?? null,
           }),
-      ),
+        payload: (outcome) => holdFields(outcome, context),
+      }),
   }),
   captureHold: t.field({
     type: holdPayload("CaptureHoldPayload", "captureHold"),
@@ -339,13 +258,13 @@ builder.mutationFields((t) => ({
       "Takes all or part of a pending hold as a REDUCTION (spending grants in the usual order, now) and releases the rest. Refused with HOLD_NOT_PENDING once the hold was captured, released or has expired, and with CAPTURE_EXCEEDS_HOLD for more than the hold.",
     args: { input: t.arg({ type: CaptureHoldInput, required: true, description: "The hold and what to take." }) },
     resolve: (_root, { input }, context) =>
-      runHoldWrite(
-        context,
-        input,
-        { field: "holdId", value: input.holdId, type: "CreditHold" },
-        (tenantId, holdId, options) =>
-          context.ledger.capture(tenantId, { ...options, holdId, amount: input.amount ?? null }),
-      ),
+      runMutation(context, input, {
+        ids: { holdId: "CreditHold" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.capture(tenantId, { ...options, ...ids, amount: input.amount ?? null }),
+        payload: (outcome) => holdFields(outcome, context),
+      }),
   }),
   releaseHold: t.field({
     type: holdPayload("ReleaseHoldPayload", "releaseHold"),
@@ -353,11 +272,11 @@ builder.mutationFields((t) => ({
       "Voids a pending hold: its credits are available again. Refused with HOLD_NOT_PENDING once the hold was captured, released or has expired.",
     args: { input: t.arg({ type: ReleaseHoldInput, required: true, description: "The hold to release." }) },
     resolve: (_root, { input }, context) =>
-      runHoldWrite(
-        context,
-        input,
-        { field: "holdId", value: input.holdId, type: "CreditHold" },
-        (tenantId, holdId, options) => context.ledger.release(tenantId, { ...options, holdId }),
-      ),
+      runMutation(context, input, {
+        ids: { holdId: "CreditHold" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) => context.ledger.release(tenantId, { ...options, ...ids }),
+        payload: (outcome) => holdFields(outcome, context),
+      }),
   }),
 }));
