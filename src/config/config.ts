@@ -159,6 +159,14 @@ const variables = {
     default: "15000",
     parse: integer(1),
   },
+  databasePreparedStatements: {
+    name: "DATABASE_PREPARED_STATEMENTS",
+    description:
+      "PostgreSQL: whether repeated statements are prepared once per connection (true/false). Turn it off " +
+      "behind PgBouncer in transaction mode before 1.21 (or without max_prepared_statements).",
+    default: "true",
+    parse: boolean,
+  },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
     description:
