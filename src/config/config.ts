@@ -59,6 +59,16 @@ export interface Config {
   readyTimeoutMs: number;
   /** Whether Prometheus metrics are served at /metrics. */
   metrics: boolean;
+  /** JSON manifest of trusted documents (id → document), as Relay or graphql-codegen write it; null for none. */
+  persistedOperationsFile: string | null;
+  /** Whether documents outside the manifest are accepted (as text, or registered by APQ). */
+  arbitraryOperations: boolean;
+  /** Documents kept for automatic persisted queries (APQ) per process; 0 turns APQ off. */
+  apqCacheSize: number;
+  /** Whether OpenTelemetry spans are recorded and exported over OTLP/HTTP. */
+  tracing: boolean;
+  /** Where spans are sent: an OTLP/HTTP traces endpoint. */
+  otlpTracesEndpoint: string;
 }
 
 /** One environment variable, as the README documents it. */
@@ -156,6 +166,18 @@ const parseLogLevel: Parser<LogLevel> = (raw) =>
   (logLevels as readonly string[]).includes(raw)
     ? { value: raw as LogLevel }
     : { problem: `must be one of ${logLevels.join(", ")}, got "${raw}"` };
+
+const parseFileOrNone: Parser<string | null> = (raw) => ({ value: raw === "none" ? null : raw });
+
+const parseHttpUrl: Parser<string> = (raw) => {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === "http:" || url.protocol === "https:") return { value: raw };
+  } catch {
+    // Answered below, without repeating the URL: it may carry credentials.
+  }
+  return { problem: 'must be an http:// or https:// URL, e.g. "http://127.0.0.1:4318/v1/traces"' };
+};
 
 const variables = {
   port: {
@@ -365,6 +387,44 @@ const variables = {
     default: "true",
     parse: boolean,
   },
+  persistedOperationsFile: {
+    name: "PERSISTED_OPERATIONS_FILE",
+    description:
+      "JSON file of trusted documents, an object from document id (hash) to document text, as Relay's " +
+      'persistedQueries.json or graphql-codegen\'s persisted-documents.json; "none" for no manifest.',
+    default: "none",
+    parse: parseFileOrNone,
+  },
+  arbitraryOperations: {
+    name: "ARBITRARY_OPERATIONS",
+    description:
+      "Whether clients may send documents that are not in PERSISTED_OPERATIONS_FILE, as text or through APQ " +
+      "(true/false); false accepts only the manifest's documents, by id.",
+    default: "true",
+    parse: boolean,
+  },
+  apqCacheSize: {
+    name: "APQ_CACHE_SIZE",
+    description:
+      "Documents each process keeps for automatic persisted queries (APQ), least recently used dropped first; " +
+      "0 turns APQ off. APQ is off whenever ARBITRARY_OPERATIONS is false.",
+    default: "1000",
+    parse: integer(0, 100_000),
+  },
+  tracing: {
+    name: "TRACING",
+    description:
+      "Whether OpenTelemetry spans (request, parse, validate, execute, each SQL statement) are recorded and sent " +
+      "to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (true/false).",
+    default: "false",
+    parse: boolean,
+  },
+  otlpTracesEndpoint: {
+    name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    description: "The OTLP/HTTP (JSON) traces endpoint spans are sent to when TRACING is true.",
+    default: "http://127.0.0.1:4318/v1/traces",
+    parse: parseHttpUrl,
+  },
 } satisfies { [K in Exclude<keyof Config, "databaseEngine">]: VariableSpec<Config[K]> };
 
 /** The environment variables the gateway reads, in the order the README lists them. */
@@ -426,6 +486,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxQueryCost = read(variables.maxQueryCost);
   const readyTimeoutMs = read(variables.readyTimeoutMs);
   const metrics = read(variables.metrics);
+  const persistedOperationsFile = read(variables.persistedOperationsFile);
+  const arbitraryOperations = read(variables.arbitraryOperations);
+  const apqCacheSize = read(variables.apqCacheSize);
+  const tracing = read(variables.tracing);
+  const otlpTracesEndpoint = read(variables.otlpTracesEndpoint);
+  // Refusing every document but having none registered would refuse every GraphQL request.
+  if (!arbitraryOperations && persistedOperationsFile === null)
+    problems.push("ARBITRARY_OPERATIONS=false needs PERSISTED_OPERATIONS_FILE, the documents it accepts");
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -459,5 +527,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxQueryCost,
     readyTimeoutMs,
     metrics,
+    persistedOperationsFile,
+    arbitraryOperations,
+    apqCacheSize,
+    tracing,
+    otlpTracesEndpoint,
   });
 }

@@ -19,6 +19,7 @@ import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.
 import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
+import { usePersistedDocuments } from "./persisted-operations.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
 import { databaseFaultMasking } from "./observability/database-faults.ts";
@@ -52,6 +53,9 @@ export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
       | "maxQueryCost"
       | "readyTimeoutMs"
       | "metrics"
+      | "persistedOperationsFile"
+      | "arbitraryOperations"
+      | "apqCacheSize"
     >
   >;
 
@@ -137,6 +141,7 @@ export function createGateway({
     admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
     rateLimit.plugin,
     authentication.plugin,
+    ...usePersistedDocuments(config),
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
     useScopes(),
