@@ -26,6 +26,7 @@ import { databaseFaultMasking } from "./observability/database-faults.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { defined } from "../assert.ts";
 
 /** The settings the gateway itself reads; any left out take their documented defaults. */
@@ -80,6 +81,8 @@ export interface CreateGatewayOptions {
   rateLimitKeyPrefix?: string;
   /** Replaces the rate limiter built from the configuration (tests share one between gateways). */
   rateLimiter?: RateLimiter;
+  /** OpenTelemetry tracing (TRACING=true), started by the caller because the database's statements use it too. */
+  tracing?: Tracing;
 }
 
 export const graphqlEndpoint = "/graphql";
@@ -94,6 +97,7 @@ export function createGateway({
   logWriter,
   rateLimitKeyPrefix,
   rateLimiter: givenRateLimiter,
+  tracing,
 }: CreateGatewayOptions) {
   // Settings the caller left out take the defaults documented in src/config/config.ts.
   const config = { ...loadConfig({}), ...givenConfig };
@@ -131,6 +135,7 @@ export function createGateway({
   // anything is parsed; the query limits run while GraphQL parses and validates.
   const plugins: Plugin[] = [
     requestLog.plugin,
+    ...(tracing ? tracing.plugins({ graphqlEndpoint, requestId: requestLog.requestId }) : []),
     ...(metrics ? [defined(metrics.plugins[0], "the request metrics plugin")] : []),
     useHealthEndpoint(),
     useReadyEndpoint({
