@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
+    preparedStatements: config.databasePreparedStatements,
     ...(tracing ? { tracer: tracing.tracer } : {}),
   });
   let port: number;

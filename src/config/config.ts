@@ -25,6 +25,7 @@ export interface Config {
   databaseConnectTimeoutMs: number;
   /** PostgreSQL: longest wait for one statement's answer before its connection is discarded. */
   databaseQueryTimeoutMs: number;
+  databasePreparedStatements: boolean;
   shutdownTimeoutMs: number;
   graphiql: boolean;
   logLevel: LogLevel;
@@ -231,6 +232,14 @@ const variables = {
       "Enforced by the gateway, so it also works through PgBouncer.",
     default: "15000",
     parse: integer(1),
+  },
+  databasePreparedStatements: {
+    name: "DATABASE_PREPARED_STATEMENTS",
+    description:
+      "PostgreSQL: whether repeated statements are prepared once per connection (true/false). Turn it off " +
+      "behind PgBouncer in transaction mode before 1.21 (or without max_prepared_statements).",
+    default: "true",
+    parse: boolean,
   },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
@@ -463,6 +472,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const demoData = read(variables.demoData);
   const databaseConnectTimeoutMs = read(variables.databaseConnectTimeoutMs);
   const databaseQueryTimeoutMs = read(variables.databaseQueryTimeoutMs);
+  const databasePreparedStatements = read(variables.databasePreparedStatements);
   const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
   const graphiql = read(variables.graphiql);
   const logLevel = read(variables.logLevel);
@@ -504,6 +514,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoData,
     databaseConnectTimeoutMs,
     databaseQueryTimeoutMs,
+    databasePreparedStatements,
     shutdownTimeoutMs,
     graphiql,
     logLevel,
