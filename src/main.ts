@@ -15,11 +15,18 @@ import { createGateway, graphqlEndpoint } from "./server/yoga.ts";
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrateDatabase(config.databaseUrl);
+  // Loaded only when on, so that a gateway without tracing does not even load OpenTelemetry.
+  const tracing = config.tracing
+    ? (await import("./server/observability/tracing.ts")).startTracing({
+        otlpTracesEndpoint: config.otlpTracesEndpoint,
+      })
+    : undefined;
   const database = await openDatabase(config.databaseUrl, {
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
     preparedStatements: config.databasePreparedStatements,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
   });
   let port: number;
   try {
@@ -61,13 +68,14 @@ async function main(): Promise<void> {
         "Redis did not answer within 5 s; starting with rate limits counted in memory until it does",
       );
     }
-    const gateway = createGateway({ database, ledger, config, rateLimiter });
+    const gateway = createGateway({ database, ledger, config, rateLimiter, ...(tracing ? { tracing } : {}) });
     ({ port } = await startHttpServer(gateway, config, {
       onShutdown: async () => {
         // The HTTP server has finished its last request by now, so nothing counts any more.
         await rateLimiter.close();
         await expiryJob.stop();
         await database.close();
+        await tracing?.shutdown();
       },
     }));
   } catch (error) {

@@ -106,6 +106,18 @@ const parseLogLevel: Parser<LogLevel> = (raw) =>
     ? { value: raw as LogLevel }
     : { problem: `must be one of ${logLevels.join(", ")}, got "${raw}"` };
 
+const parseFileOrNone: Parser<string | null> = (raw) => ({ value: raw === "none" ? null : raw });
+
+const parseHttpUrl: Parser<string> = (raw) => {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === "http:" || url.protocol === "https:") return { value: raw };
+  } catch {
+    // Answered below, without repeating the URL: it may carry credentials.
+  }
+  return { problem: 'must be an http:// or https:// URL, e.g. "http://127.0.0.1:4318/v1/traces"' };
+};
+
 const variables = {
   port: {
     name: "PORT",
@@ -322,6 +334,44 @@ const variables = {
     default: "true",
     parse: boolean,
   },
+  persistedOperationsFile: {
+    name: "PERSISTED_OPERATIONS_FILE",
+    description:
+      "JSON file of trusted documents, an object from document id (hash) to document text, as Relay's " +
+      'persistedQueries.json or graphql-codegen\'s persisted-documents.json; "none" for no manifest.',
+    default: "none",
+    parse: parseFileOrNone,
+  },
+  arbitraryOperations: {
+    name: "ARBITRARY_OPERATIONS",
+    description:
+      "Whether clients may send documents that are not in PERSISTED_OPERATIONS_FILE, as text or through APQ " +
+      "(true/false); false accepts only the manifest's documents, by id.",
+    default: "true",
+    parse: boolean,
+  },
+  apqCacheSize: {
+    name: "APQ_CACHE_SIZE",
+    description:
+      "Documents each process keeps for automatic persisted queries (APQ), least recently used dropped first; " +
+      "0 turns APQ off. APQ is off whenever ARBITRARY_OPERATIONS is false.",
+    default: "1000",
+    parse: integer(0, 100_000),
+  },
+  tracing: {
+    name: "TRACING",
+    description:
+      "Whether OpenTelemetry spans (request, parse, validate, execute, each SQL statement) are recorded and sent " +
+      "to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (true/false).",
+    default: "false",
+    parse: boolean,
+  },
+  otlpTracesEndpoint: {
+    name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    description: "The OTLP/HTTP (JSON) traces endpoint spans are sent to when TRACING is true.",
+    default: "http://127.0.0.1:4318/v1/traces",
+    parse: parseHttpUrl,
+  },
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof variables;
@@ -356,6 +406,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // In the order of the table, so that problems are listed in the order the README documents them.
   const specs: Record<string, VariableSpec<unknown>> = variables;
   for (const [key, spec] of Object.entries(specs)) settings[key] = read(spec, env, problems);
+  // Refusing every document but having none registered would refuse every GraphQL request.
+  if (settings.arbitraryOperations === false && settings.persistedOperationsFile === null)
+    problems.push("ARBITRARY_OPERATIONS=false needs PERSISTED_OPERATIONS_FILE, the documents it accepts");
   if (problems.length > 0) throw new ConfigError(problems);
   // Every key of the table now holds what its parser returned, which is what Config says it holds.
   const values = settings as { [Key in keyof Variables]: ValueOf<Variables[Key]> };

@@ -10,7 +10,9 @@ import { PrismaClient as PostgresPrismaClient, type Prisma } from "../generated/
 import { PrismaClient as SqlitePrismaClient } from "../generated/sqlite/client.ts";
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { type DatabaseEngine, databaseEngine } from "../config/database-url.ts";
+import type { Tracer } from "@opentelemetry/api";
 import { guardAdapter } from "./guarded-adapter.ts";
+import { traceAdapter } from "./traced-adapter.ts";
 import { createPool, defaultPoolSettings, type PoolStats, poolStats } from "./pool.ts";
 import { inTransaction, type SqlRunner, sqlRunner } from "./sql.ts";
 
@@ -32,6 +34,8 @@ export interface DatabaseOptions {
   sqliteBusyTimeoutMs?: number;
   /** Called with every SQL statement sent (tests count them; operators may log them). */
   onQuery?: (event: { query: string; durationMs: number }) => void;
+  /** When tracing is on: every statement becomes a span of this tracer (traced-adapter.ts). */
+  tracer?: Tracer;
 }
 
 export interface Database {
@@ -68,7 +72,7 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
       applicationName: options.applicationName ?? defaultPoolSettings.applicationName,
       preparedStatements: options.preparedStatements ?? defaultPoolSettings.preparedStatements,
     });
-    const adapter = guardAdapter(await new PrismaPg(pool).connect());
+    const adapter = traced(guardAdapter(await new PrismaPg(pool).connect()), engine, options);
     const client = new PostgresPrismaClient({ adapter: sharing(adapter), log: queryLog(options) });
     attachQueryListener(client, options);
     try {
@@ -101,8 +105,8 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
   // go through one adapter and its one-transaction-at-a-time lock: two connections of one process writing at
   // once would wait on each other inside SQLite's blocking busy handler, with the event loop stopped.
   const connect = () => new PrismaBetterSQLite3({ url, timeout: options.sqliteBusyTimeoutMs ?? 10_000 }).connect();
-  const writeAdapter = guardAdapter(await connect());
-  const readAdapter = guardAdapter(await connect());
+  const writeAdapter = traced(guardAdapter(await connect()), engine, options);
+  const readAdapter = traced(guardAdapter(await connect()), engine, options);
   const sqliteClient = (adapter: SqlDriverAdapter): PrismaClient =>
     new SqlitePrismaClient({ adapter: sharing(adapter), log: queryLog(options) }) as unknown as PrismaClient;
   const write = sqliteClient(writeAdapter);
@@ -126,6 +130,11 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
       await write.$disconnect();
     },
   };
+}
+
+/** The adapter itself unless tracing is on, so that statements cost nothing more when it is off. */
+function traced(adapter: SqlDriverAdapter, engine: DatabaseEngine, options: DatabaseOptions): SqlDriverAdapter {
+  return options.tracer ? traceAdapter(adapter, options.tracer, engine) : adapter;
 }
 
 /** A factory that hands the Prisma client an adapter already connected, so raw SQL can use the same one. */

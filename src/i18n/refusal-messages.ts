@@ -35,6 +35,10 @@ export const englishSourceCodes = [
   "CSRF_HEADER_REQUIRED",
   "REQUEST_ENTITY_TOO_LARGE",
   "NOT_ACCEPTABLE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_MISMATCH",
+  "PERSISTED_QUERY_ONLY",
+  "PERSISTED_QUERY_ID_REQUIRED",
 ] as const;
 
 type EnglishSourceCode = (typeof englishSourceCodes)[number];
@@ -44,7 +48,7 @@ const limit = (p: Params, what: string) =>
     ? `${what} je nejvýše ${p.limit}${p.found !== undefined ? `, dotaz jich má ${p.found}` : ""}.`
     : `${what} je překročen.`;
 
-const czech: Record<EnglishSourceCode, Message> = {
+const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Message> = {
   // The scalars' own codes share the API's catalog (src/i18n/messages.ts).
   INVALID_AMOUNT: (p) =>
     translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs"),
@@ -81,7 +85,20 @@ const czech: Record<EnglishSourceCode, Message> = {
     "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
 };
 
-const catalogs: Partial<Record<Language, Record<EnglishSourceCode, Message>>> = { cs: czech };
+// Clients recognise PERSISTED_QUERY_NOT_FOUND by its code (older Apollo Clients also by the English message,
+// which an English request keeps), so the translation only has to explain it to a person.
+const czechPersistedOperations = {
+  PERSISTED_QUERY_NOT_FOUND: () => "Dokument s tímto identifikátorem není registrován; pošlete jeho text (APQ).",
+  PERSISTED_QUERY_MISMATCH: () => "Hash neodpovídá SHA-256 odeslaného dokumentu.",
+  PERSISTED_QUERY_ONLY: () =>
+    "Toto API přijímá jen registrované dokumenty: pošlete identifikátor dokumentu (extensions.persistedQuery.sha256Hash nebo documentId) místo jeho textu.",
+  PERSISTED_QUERY_ID_REQUIRED: () =>
+    "Požadavek neuvádí žádný dokument: pošlete identifikátor dokumentu (extensions.persistedQuery.sha256Hash nebo documentId).",
+};
+
+const catalogs: Partial<Record<Language, Record<EnglishSourceCode, Message>>> = {
+  cs: { ...czech, ...czechPersistedOperations },
+};
 
 export function isEnglishSourceCode(code: unknown): code is EnglishSourceCode {
   return typeof code === "string" && (englishSourceCodes as readonly string[]).includes(code);

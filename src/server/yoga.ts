@@ -18,12 +18,14 @@ import { type AdmissionGuard, createAdmissionControl } from "./guards/admission.
 import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
+import { usePersistedDocuments } from "./persisted-operations.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
 import { databaseFaultMasking } from "./observability/database-faults.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { defined } from "../assert.ts";
 
 /** The settings the gateway itself reads; any left out take their documented defaults. */
@@ -51,6 +53,9 @@ export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
       | "maxQueryCost"
       | "readyTimeoutMs"
       | "metrics"
+      | "persistedOperationsFile"
+      | "arbitraryOperations"
+      | "apqCacheSize"
     >
   >;
 
@@ -75,6 +80,8 @@ export interface CreateGatewayOptions {
   rateLimitKeyPrefix?: string;
   /** Replaces the rate limiter built from the configuration (tests share one between gateways). */
   rateLimiter?: RateLimiter;
+  /** OpenTelemetry tracing (TRACING=true), started by the caller because the database's statements use it too. */
+  tracing?: Tracing;
 }
 
 export const graphqlEndpoint = "/graphql";
@@ -125,7 +132,7 @@ export function createGateway(options: CreateGatewayOptions) {
     // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
     // /health, so Yoga's is moved to a path that nothing documents.
     healthCheckEndpoint: "/_yoga-health",
-    plugins: gatewayPlugins(parts, config, database),
+    plugins: gatewayPlugins(parts, config, database, options.tracing),
   });
 }
 
@@ -168,10 +175,16 @@ function gatewayParts(options: CreateGatewayOptions, config: Config, ledger: Led
  * control sheds load before the rate limiter spends a Redis round trip; a request without a valid key is
  * refused before anything is parsed; the query limits run while GraphQL parses and validates.
  */
-function gatewayPlugins(parts: ReturnType<typeof gatewayParts>, config: Config, database: Database): Plugin[] {
+function gatewayPlugins(
+  parts: ReturnType<typeof gatewayParts>,
+  config: Config,
+  database: Database,
+  tracing: Tracing | undefined,
+): Plugin[] {
   const { requestLog, metrics, logger, admission, rateLimit, authentication, rateLimiter } = parts;
   return [
     requestLog.plugin,
+    ...(tracing ? tracing.plugins({ graphqlEndpoint, requestId: requestLog.requestId }) : []),
     ...(metrics ? [defined(metrics.plugins[0], "the request metrics plugin")] : []),
     useHealthEndpoint(),
     useReadyEndpoint({
@@ -182,6 +195,7 @@ function gatewayPlugins(parts: ReturnType<typeof gatewayParts>, config: Config, 
     admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
     rateLimit.plugin,
     authentication.plugin,
+    ...usePersistedDocuments(config),
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
     useScopes(),
