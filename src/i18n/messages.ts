@@ -166,6 +166,16 @@ const english: Record<ErrorCode, Message> = {
     p.max !== undefined
       ? `The initiator id may have at most ${p.max} characters.`
       : "A user initiator needs the user's id.",
+  INVALID_SEQUENCE: (p) =>
+    `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+  ACCOUNT_CHANGED: (p) =>
+    (p.balance !== undefined && p.sequence !== undefined
+      ? `The account has changed since it was read: its balance is ${p.balance} and its sequence ${p.sequence}` +
+        (p.expectedBalance !== undefined ? `; expected balance ${p.expectedBalance}` : "") +
+        (p.expectedSequence !== undefined ? `; expected sequence ${p.expectedSequence}` : "") +
+        "."
+      : "The account has changed since it was read.") +
+    " Nothing was written; read the account again and decide afresh.",
   LEDGER_BUSY: () =>
     "The ledger is busy with concurrent writes to the same accounts; nothing was written. Retry the request (with the same idempotency key).",
 
@@ -308,6 +318,15 @@ const czech: Record<ErrorCode, Message> = {
     p.max !== undefined
       ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
       : "Iniciátor typu uživatel vyžaduje ID uživatele.",
+  INVALID_SEQUENCE: (p) =>
+    `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  ACCOUNT_CHANGED: (p) =>
+    (p.balance !== undefined && p.sequence !== undefined
+      ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance} a pořadové číslo ${p.sequence}` +
+        (p.expectedBalance !== undefined ? `; očekávaný zůstatek ${p.expectedBalance}` : "") +
+        (p.expectedSequence !== undefined ? `; očekávané pořadové číslo ${p.expectedSequence}` : "") +
+        "."
+      : "Účet se od přečtení změnil.") + " Nic nebylo zapsáno; načtěte účet znovu a rozhodněte znovu.",
   LEDGER_BUSY: () =>
     "Systém kreditů je zaneprázdněn souběžnými zápisy na stejné účty; nic nebylo zapsáno. Opakujte požadavek (se stejným klíčem idempotence).",
 

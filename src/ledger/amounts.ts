@@ -19,6 +19,11 @@ export function parsePositiveAmount(value: unknown, field = "amount"): bigint | 
   return amount;
 }
 
+/** Reads an amount of either sign (an expected balance, which may be negative when overdrawn). */
+export function parseAmount(value: unknown, field: string): bigint | LedgerFailure {
+  return parseInteger(value, field);
+}
+
 /** Reads a zero-or-positive amount (an overdraft limit). */
 export function parseNonNegativeAmount(value: unknown, field: string, code: "INVALID_OVERDRAFT_LIMIT") {
   const amount = parseInteger(value, field);

@@ -27,6 +27,7 @@ import type {
 } from "../generated/postgres/client.ts";
 import type { ActionType, EntryDirection, GrantCategory } from "../generated/postgres/enums.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
+import { type CheckedExpectation, checkExpectation } from "./expectations.ts";
 import { newId } from "./ids.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 import {
@@ -176,6 +177,15 @@ export class WriteSession {
     const state = this.accounts.get(accountId);
     if (!state) throw new Error(`Bug: account ${accountId} used without being locked first.`);
     return state;
+  }
+
+  /**
+   * ACCOUNT_CHANGED unless the account is in the state the caller expected (see expectations.ts). Compared in
+   * memory with what the lock read, after settling: it costs no statement.
+   */
+  checkExpected(accountId: string, expectation: CheckedExpectation | null): LedgerFailure | null {
+    const state = this.state(accountId);
+    return checkExpectation(expectation, accountId, { balance: state.balance, sequence: state.entryCount });
   }
 
   /** INSUFFICIENT_CREDITS if taking `amount` would pass the account's overdraft limit, else null. */

@@ -270,6 +270,26 @@ const commonInputFields = (t: PothosSchemaTypesInputFieldBuilder) => ({
   }),
 });
 
+const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
+  description:
+    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Either part may be omitted.",
+  fields: (t) => ({
+    balance: t.field({
+      type: "Amount",
+      required: false,
+      description: "The account's `balance` as last read, in minor units.",
+    }),
+    sequence: t.int({
+      required: false,
+      description:
+        "The account's `sequence` as last read: how many entries it has (0 for none). It changes with every entry, even one that leaves the balance as it was, so it is the exact condition.",
+    }),
+  }),
+});
+
+const expectedField = (t: PothosSchemaTypesInputFieldBuilder, description: string) =>
+  t.field({ type: AccountExpectationInput, required: false, description });
+
 type PothosSchemaTypesInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
 
 interface CommonInput {
@@ -317,6 +337,7 @@ const depositInput = (name: string, description: string) =>
         required: false,
         description: "Category, priority, expiry and name of the grant the deposit creates.",
       }),
+      expected: expectedField(t, "Deposit only if the account is still in this state; else ACCOUNT_CHANGED."),
       ...commonInputFields(t),
     }),
   });
@@ -335,6 +356,7 @@ const ReduceInput = builder.inputType("ReduceInput", {
       required: true,
       description: "Credits to take, in minor units (greater than zero).",
     }),
+    expected: expectedField(t, "Take only if the account is still in this state; else ACCOUNT_CHANGED."),
     ...commonInputFields(t),
   }),
 });
@@ -349,6 +371,8 @@ const TransferInput = builder.inputType("TransferInput", {
       required: true,
       description: "Credits to move, in minor units (greater than zero).",
     }),
+    expectedSource: expectedField(t, "Move only if the source account is still in this state; else ACCOUNT_CHANGED."),
+    expectedTarget: expectedField(t, "Move only if the target account is still in this state; else ACCOUNT_CHANGED."),
     ...commonInputFields(t),
   }),
 });
@@ -357,6 +381,10 @@ const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
   description: "The grant to end early.",
   fields: (t) => ({
     grantId: t.id({ required: true, description: "Global ID of the grant." }),
+    expected: expectedField(
+      t,
+      "Void only if the account holding the grant is still in this state; else ACCOUNT_CHANGED.",
+    ),
     ...commonInputFields(t),
   }),
 });
@@ -365,6 +393,14 @@ const ReverseInput = builder.inputType("ReverseCreditActionInput", {
   description: "The action to undo.",
   fields: (t) => ({
     actionId: t.id({ required: true, description: "Global ID of the deposit, reduction or transfer to reverse." }),
+    expectedSource: expectedField(
+      t,
+      "Reverse only if the account credits are taken back from (the original's target) is still in this state; else ACCOUNT_CHANGED. ACCOUNT_NOT_FOUND for a reversed reduction, which has no such account.",
+    ),
+    expectedTarget: expectedField(
+      t,
+      "Reverse only if the account credits go back to (the original's source) is still in this state; else ACCOUNT_CHANGED. ACCOUNT_NOT_FOUND for a reversed deposit, which has no such account.",
+    ),
     ...commonInputFields(t),
   }),
 });
@@ -470,6 +506,7 @@ async function resolveDeposit(input: typeof DepositInput.$inferInput, context: C
     ...options,
     accountId,
     amount: input.amount,
+    expected: input.expected,
     grant: grant
       ? {
           name: grant.name ?? null,
@@ -505,7 +542,15 @@ builder.mutationFields((t) => ({
       if (!accountId) return failed([invalidId("accountId", context)]);
       const options = writeOptions(input, context);
       if (isUserError(options)) return failed([options]);
-      return toPayload(await context.ledger.reduce(tenantId, { ...options, accountId, amount: input.amount }), context);
+      return toPayload(
+        await context.ledger.reduce(tenantId, {
+          ...options,
+          accountId,
+          amount: input.amount,
+          expected: input.expected,
+        }),
+        context,
+      );
     },
   }),
   transfer: t.field({
@@ -522,7 +567,14 @@ builder.mutationFields((t) => ({
       const options = writeOptions(input, context);
       if (isUserError(options)) return failed([options]);
       return toPayload(
-        await context.ledger.transfer(tenantId, { ...options, sourceAccountId, targetAccountId, amount: input.amount }),
+        await context.ledger.transfer(tenantId, {
+          ...options,
+          sourceAccountId,
+          targetAccountId,
+          amount: input.amount,
+          expectedSource: input.expectedSource,
+          expectedTarget: input.expectedTarget,
+        }),
         context,
       );
     },
@@ -545,7 +597,7 @@ builder.mutationFields((t) => ({
       if (!grantId) return failed([invalidId("grantId", context)]);
       const options = writeOptions(input, context);
       if (isUserError(options)) return failed([options]);
-      const result = await context.ledger.voidGrant(tenantId, { ...options, grantId });
+      const result = await context.ledger.voidGrant(tenantId, { ...options, grantId, expected: input.expected });
       if (result.ok) context.loaders.grant.clear(grantId);
       return toPayload(result, context);
     },
@@ -560,7 +612,12 @@ builder.mutationFields((t) => ({
       if (!actionId) return failed([invalidId("actionId", context)]);
       const options = writeOptions(input, context);
       if (isUserError(options)) return failed([options]);
-      const result = await context.ledger.reverse(tenantId, { ...options, actionId });
+      const result = await context.ledger.reverse(tenantId, {
+        ...options,
+        actionId,
+        expectedSource: input.expectedSource,
+        expectedTarget: input.expectedTarget,
+      });
       if (result.ok) {
         context.loaders.action.clear(actionId);
         context.loaders.reversalOf.clear(actionId);
