@@ -96,6 +96,16 @@ export class IdempotencyKeyTaken extends Error {
   }
 }
 
+/** An allocation with the grant it concerns, as the write found it (or created it), for a dry run's answer. */
+export interface RecordedAllocation {
+  actionId: string;
+  grant: CreditGrant;
+  /** Whether this write creates the grant. */
+  createsGrant: boolean;
+  direction: EntryDirection;
+  amount: bigint;
+}
+
 const grantPageSize = 100;
 
 const noReferences: References = { storeId: null, partnerId: null };
@@ -107,6 +117,11 @@ export class WriteSession {
   /** Written by finish(), after the actions and grants they point to. */
   private readonly pendingAllocations: CreditAllocation[] = [];
   private readonly pendingEntries: CreditEntry[] = [];
+  /**
+   * Every entry and allocation this session recorded, in order, kept after they are written: a dry run (see
+   * money-write.ts) answers from them, as its transaction is rolled back.
+   */
+  readonly recorded: { entries: CreditEntry[]; allocations: RecordedAllocation[] } = { entries: [], allocations: [] };
   /** Whether the store and partner of `references` were found to be the tenant's (by `lock`). */
   referencesChecked = false;
 
@@ -432,6 +447,13 @@ export class WriteSession {
         direction: "DEBIT",
         amount: part.amount,
       });
+      this.recorded.allocations.push({
+        actionId: action.id,
+        grant: part.grant,
+        createsGrant: false,
+        direction: "DEBIT",
+        amount: part.amount,
+      });
     }
     const entry = this.recordEntry(action, state, "DEBIT", amount, balanceAfter);
     return { entry, consumed, overdrawn };
@@ -457,6 +479,7 @@ export class WriteSession {
       toRepay -= repay;
       const filled = lot.amount - repay;
       let grantId: string;
+      let recordedGrant: CreditGrant;
       if ("grant" in lot) {
         if (filled === 0n) continue;
         if (lot.grant.accountId !== accountId) throw new Error("Bug: credit into another account's grant.");
@@ -466,6 +489,7 @@ export class WriteSession {
           to: lot.grant.remainingAmount + filled,
         });
         grantId = lot.grant.id;
+        recordedGrant = lot.grant;
       } else {
         const grant: CreditGrant = {
           id: newId(),
@@ -486,9 +510,18 @@ export class WriteSession {
         };
         createdGrants.push(grant);
         grantId = grant.id;
+        recordedGrant = grant;
       }
-      if (filled > 0n)
+      if (filled > 0n) {
         this.pendingAllocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
+        this.recorded.allocations.push({
+          actionId: action.id,
+          grant: recordedGrant,
+          createsGrant: !("grant" in lot),
+          direction: "CREDIT",
+          amount: filled,
+        });
+      }
     }
     await insertRows(this.tx, "credit_grant", createdGrants);
     await changeRemaining(this.tx, refills, this.now);
@@ -526,6 +559,7 @@ export class WriteSession {
       createdAt: this.now,
     };
     this.pendingEntries.push(entry);
+    this.recorded.entries.push(entry);
     return entry;
   }
 

@@ -4,6 +4,8 @@
 // transfer, createCreditGrant, voidCreditGrant and reverseCreditAction.
 import type { CreditAccount, CreditAction } from "../generated/postgres/client.ts";
 import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
+import type { PreviewAction, WritePreview } from "../ledger/outcome.ts";
+import type { RecordedAllocation } from "../ledger/write-session.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
 import { QueryRef, refetchDescription } from "./meta.ts";
@@ -268,6 +270,11 @@ const commonInputFields = (t: PothosSchemaTypesInputFieldBuilder) => ({
     required: false,
     description: "Who causes it, when not the API client itself.",
   }),
+  dryRun: t.boolean({
+    required: false,
+    description:
+      "True: answer what the write would do (`preview`, or the userErrors it would meet) without writing anything; the idempotency key stays unused. Default false.",
+  }),
 });
 
 const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
@@ -300,6 +307,7 @@ interface CommonInput {
   externalReference?: string | null;
   effectiveAt?: DateTimeInput | null;
   initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
+  dryRun?: boolean | null;
 }
 
 const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
@@ -409,8 +417,105 @@ interface ActionPayload {
   action: CreditAction | null;
   accounts: CreditAccount[];
   replayed: boolean;
+  dryRun?: boolean;
+  preview?: WritePreview | null;
   userErrors: UserError[];
 }
+
+const AllocationPreviewRef = builder.objectRef<RecordedAllocation>("CreditAllocationPreview").implement({
+  description: "How much of one grant a dry-run write would fill or spend.",
+  fields: (t) => ({
+    grant: t.field({
+      type: CreditGrantRef,
+      description:
+        "The grant as it is before the write (its remainingAmount not yet changed), or, when `createsGrant`, as the write would create it: its id then refers to nothing, since nothing was written.",
+      resolve: (a) => a.grant,
+    }),
+    createsGrant: t.boolean({
+      description:
+        "True when the write would create this grant (a deposit's grant, a transfer's grants in the target).",
+      resolve: (a) => a.createsGrant,
+    }),
+    direction: t.field({
+      type: DirectionEnum,
+      description: "CREDIT when the write would fill the grant, DEBIT when it would spend from it.",
+      resolve: (a) => a.direction,
+    }),
+    amount: t.field({ type: "Amount", description: "Credits, in minor units.", resolve: (a) => a.amount }),
+  }),
+});
+
+const ActionPreviewRef = builder.objectRef<PreviewAction>("CreditActionPreview").implement({
+  description:
+    "An action a dry-run write would record, with its entries and grants. Nothing of it is stored: it has no id.",
+  fields: (t) => ({
+    type: t.field({
+      type: ActionTypeEnum,
+      description: "What kind of operation it would record.",
+      resolve: (p) => p.action.type,
+    }),
+    typeName: t.string({
+      description: "The type's name in the language negotiated from Accept-Language.",
+      resolve: (p, _args, context) => localizedTypeName(p.action.type, context),
+    }),
+    amount: t.field({
+      type: "Amount",
+      description: "Credits it would move, in minor units.",
+      resolve: (p) => p.action.amount,
+    }),
+    currency: t.string({
+      description: "ISO 4217 code or credit unit of the amount.",
+      resolve: (p) => p.action.currency,
+    }),
+    effectiveAt: t.field({
+      type: "DateTime",
+      description: "When it would take effect.",
+      resolve: (p, _x, c) => tenantTime(p.action.effectiveAt, c),
+    }),
+    sourceAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits would be taken from.",
+      resolve: (p, _x, c) => (p.action.sourceAccountId ? c.loaders.account.load(p.action.sourceAccountId) : null),
+    }),
+    targetAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits would be added to.",
+      resolve: (p, _x, c) => (p.action.targetAccountId ? c.loaders.account.load(p.action.targetAccountId) : null),
+    }),
+    entries: t.field({
+      type: [CreditEntryRef],
+      description:
+        "Its effect on each account, source first: the balance before and after and the sequence number the entry would get.",
+      resolve: (p) =>
+        [...p.entries].sort((x, y) => (x.direction === y.direction ? 0 : x.direction === "DEBIT" ? -1 : 1)),
+    }),
+    allocations: t.field({
+      type: [AllocationPreviewRef],
+      description:
+        "The grants it would spend, in the order it would spend them, then the grants it would fill, with the amount of each.",
+      resolve: (p) => p.allocations,
+    }),
+  }),
+});
+
+const WritePreviewRef = builder.objectRef<WritePreview>("WritePreview").implement({
+  description: "What a dry-run write would do. Nothing was written.",
+  fields: (t) => ({
+    action: t.field({
+      type: ActionPreviewRef,
+      description: "The action the write would record.",
+      resolve: (p) => p.action,
+    }),
+    settled: t.field({
+      type: [ActionPreviewRef],
+      description:
+        "Expirations and voids the ledger would record before it, for grants of its accounts that have lapsed (reads record them too).",
+      resolve: (p) => p.settled,
+    }),
+  }),
+});
 
 function actionPayload(name: string, mutation: string) {
   return builder.objectRef<ActionPayload>(name).implement({
@@ -419,8 +524,20 @@ function actionPayload(name: string, mutation: string) {
       action: t.field({
         type: CreditActionRef,
         nullable: true,
-        description: "The action written (or replayed); null when userErrors is not empty.",
+        description:
+          "The action written (or replayed); null when userErrors is not empty, and on a dry run that would write (see `preview`).",
         resolve: (p) => p.action,
+      }),
+      dryRun: t.boolean({
+        description: "True when the input asked for a dry run: nothing was written, whatever else the payload says.",
+        resolve: (p) => p.dryRun === true,
+      }),
+      preview: t.field({
+        type: WritePreviewRef,
+        nullable: true,
+        description:
+          "On a dry run that would write: the action with its entries (balances before and after) and the grants it would spend, in order. Null otherwise: a dry run that would be refused has userErrors; one that would replay an earlier request with the same idempotency key has `replayed` and `action`.",
+        resolve: (p) => p.preview ?? null,
       }),
       accounts: t.field({
         type: [CreditAccountRef],
@@ -445,10 +562,11 @@ function actionPayload(name: string, mutation: string) {
   });
 }
 
-const failed = (userErrors: UserError[]): ActionPayload => ({
+const failed = (userErrors: UserError[], dryRun = false): ActionPayload => ({
   action: null,
   accounts: [],
   replayed: false,
+  dryRun,
   userErrors,
 });
 
@@ -460,6 +578,7 @@ function writeOptions(input: CommonInput, context: Context): WriteOptions | User
     externalReference: input.externalReference ?? null,
     effectiveAt: optionalInputTime(input.effectiveAt, context) ?? null,
     initiator: initiatorFrom(input.initiator, context),
+    dryRun: input.dryRun === true,
   };
   if (input.storeId !== null && input.storeId !== undefined) {
     const storeId = decodeId(String(input.storeId), "Store");
@@ -475,8 +594,14 @@ function writeOptions(input: CommonInput, context: Context): WriteOptions | User
 }
 
 /** Maps a ledger outcome to the payload, reloading the touched accounts (their loaders are cleared first). */
-async function toPayload(result: LedgerResult<ActionOutcome>, context: Context): Promise<ActionPayload> {
-  if (!result.ok) return failed(userErrorsOf(result, context));
+async function toPayload(
+  result: LedgerResult<ActionOutcome>,
+  context: Context,
+  dryRun = false,
+): Promise<ActionPayload> {
+  if (!result.ok) return failed(userErrorsOf(result, context), dryRun);
+  if (result.preview)
+    return { action: null, accounts: [], replayed: false, dryRun, preview: result.preview, userErrors: [] };
   const accountIds = result.entries.map((entry) => entry.accountId);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
   // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
@@ -492,15 +617,15 @@ async function toPayload(result: LedgerResult<ActionOutcome>, context: Context):
   const accounts = result.replayed
     ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }))
     : loaded;
-  return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
+  return { action: result.action, accounts, replayed: result.replayed, dryRun, userErrors: [] };
 }
 
 async function resolveDeposit(input: typeof DepositInput.$inferInput, context: Context): Promise<ActionPayload> {
   const tenantId = requireTenant(context).id;
   const accountId = decodeId(String(input.accountId), "CreditAccount");
-  if (!accountId) return failed([invalidId("accountId", context)]);
+  if (!accountId) return failed([invalidId("accountId", context)], input.dryRun === true);
   const options = writeOptions(input, context);
-  if (isUserError(options)) return failed([options]);
+  if (isUserError(options)) return failed([options], input.dryRun === true);
   const grant = input.grant;
   const result = await context.ledger.deposit(tenantId, {
     ...options,
@@ -516,7 +641,7 @@ async function resolveDeposit(input: typeof DepositInput.$inferInput, context: C
         }
       : undefined,
   });
-  return toPayload(result, context);
+  return toPayload(result, context, input.dryRun === true);
 }
 
 function isUserError(value: unknown): value is UserError {
@@ -539,9 +664,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
       const accountId = decodeId(String(input.accountId), "CreditAccount");
-      if (!accountId) return failed([invalidId("accountId", context)]);
+      if (!accountId) return failed([invalidId("accountId", context)], input.dryRun === true);
       const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
+      if (isUserError(options)) return failed([options], input.dryRun === true);
       return toPayload(
         await context.ledger.reduce(tenantId, {
           ...options,
@@ -550,6 +675,7 @@ builder.mutationFields((t) => ({
           expected: input.expected,
         }),
         context,
+        input.dryRun === true,
       );
     },
   }),
@@ -561,11 +687,11 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
       const sourceAccountId = decodeId(String(input.sourceAccountId), "CreditAccount");
-      if (!sourceAccountId) return failed([invalidId("sourceAccountId", context)]);
+      if (!sourceAccountId) return failed([invalidId("sourceAccountId", context)], input.dryRun === true);
       const targetAccountId = decodeId(String(input.targetAccountId), "CreditAccount");
-      if (!targetAccountId) return failed([invalidId("targetAccountId", context)]);
+      if (!targetAccountId) return failed([invalidId("targetAccountId", context)], input.dryRun === true);
       const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
+      if (isUserError(options)) return failed([options], input.dryRun === true);
       return toPayload(
         await context.ledger.transfer(tenantId, {
           ...options,
@@ -576,6 +702,7 @@ builder.mutationFields((t) => ({
           expectedTarget: input.expectedTarget,
         }),
         context,
+        input.dryRun === true,
       );
     },
   }),
@@ -594,12 +721,12 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
       const grantId = decodeId(String(input.grantId), "CreditGrant");
-      if (!grantId) return failed([invalidId("grantId", context)]);
+      if (!grantId) return failed([invalidId("grantId", context)], input.dryRun === true);
       const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
+      if (isUserError(options)) return failed([options], input.dryRun === true);
       const result = await context.ledger.voidGrant(tenantId, { ...options, grantId, expected: input.expected });
       if (result.ok) context.loaders.grant.clear(grantId);
-      return toPayload(result, context);
+      return toPayload(result, context, input.dryRun === true);
     },
   }),
   reverseCreditAction: t.field({
@@ -609,9 +736,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, context) => {
       const tenantId = requireTenant(context).id;
       const actionId = decodeId(String(input.actionId), "CreditAction");
-      if (!actionId) return failed([invalidId("actionId", context)]);
+      if (!actionId) return failed([invalidId("actionId", context)], input.dryRun === true);
       const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
+      if (isUserError(options)) return failed([options], input.dryRun === true);
       const result = await context.ledger.reverse(tenantId, {
         ...options,
         actionId,
@@ -622,7 +749,7 @@ builder.mutationFields((t) => ({
         context.loaders.action.clear(actionId);
         context.loaders.reversalOf.clear(actionId);
       }
-      return toPayload(result, context);
+      return toPayload(result, context, input.dryRun === true);
     },
   }),
 }));
