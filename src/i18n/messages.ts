@@ -78,7 +78,12 @@ const english: Record<ErrorCode, Message> = {
     `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
   AMOUNT_NOT_POSITIVE: (p) =>
-    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}` +
+    (p.use === "reduce" && p.amount !== undefined
+      ? ` To take credits off, use reduce with the amount ${p.amount}.`
+      : p.use === "deposit" && p.amount !== undefined
+        ? ` To add credits, use deposit with the amount ${p.amount}.`
+        : ""),
   AMOUNT_OUT_OF_RANGE: (p) =>
     `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
@@ -231,7 +236,13 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     "Částka musí být celé číslo v nejmenších jednotkách měny, zaslané jako řetězec číslic, například „1250“" +
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  AMOUNT_NOT_POSITIVE: (p) =>
+    `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}` +
+    (p.use === "reduce" && p.amount !== undefined
+      ? ` Kredity odečtete operací reduce s částkou ${p.amount}.`
+      : p.use === "deposit" && p.amount !== undefined
+        ? ` Kredity přičtete operací deposit s částkou ${p.amount}.`
+        : ""),
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
     `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,

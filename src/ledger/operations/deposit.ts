@@ -29,7 +29,7 @@ export async function deposit(
   tenantId: string,
   input: DepositInput,
 ): Promise<LedgerResult<ActionOutcome>> {
-  const amount = parsePositiveAmount(input.amount);
+  const amount = parsePositiveAmount(input.amount, "amount", "reduce");
   if (isFailure(amount)) return amount;
   const priority = checkPriority(input.grant?.priority, "grant.priority");
   if (isFailure(priority)) return priority;

@@ -20,7 +20,7 @@ export async function reduce(
   tenantId: string,
   input: ReduceInput,
 ): Promise<LedgerResult<ActionOutcome>> {
-  const amount = parsePositiveAmount(input.amount);
+  const amount = parsePositiveAmount(input.amount, "amount", "deposit");
   if (isFailure(amount)) return amount;
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
