@@ -281,6 +281,7 @@ describe("type names", () => {
       "Expiration",
       "Void",
       "Reversal",
+      "Expiry change",
     ]);
     expect(actionTypes.map((type) => actionTypeName(type, "cs"))).toEqual([
       "Vklad",
@@ -289,6 +290,7 @@ describe("type names", () => {
       "Expirace",
       "Zneplatnění",
       "Storno",
+      "Změna platnosti",
     ]);
     expect(actionTypeName("DEPOSIT", "de")).toBe("Deposit");
     expect([directionName("CREDIT", "en"), directionName("DEBIT", "en")]).toEqual(["Credit", "Debit"]);
@@ -309,12 +311,14 @@ describe("type names", () => {
     ["čerp", ["REDUCTION"]],
     ["cerpani", ["REDUCTION"]],
     ["reduc", ["REDUCTION"]],
-    ["expir", ["EXPIRATION"]],
+    // "Expiry change" starts with it too.
+    ["expir", ["EXPIRATION", "EXPIRATION_CHANGE"]],
+    ["platnost", ["EXPIRATION_CHANGE"]],
     ["zneplat", ["VOID"]],
     ["void", ["VOID"]],
     ["storno", ["REVERSAL"]],
     ["revers", ["REVERSAL"]],
-    ["ní", ["REDUCTION", "VOID"]],
+    ["ní", ["REDUCTION", "VOID", "EXPIRATION_CHANGE"]],
     ["xyz", []],
   ])("finds %j in either language", (text, expected) => {
     expect(actionTypesMatching(text, "cs")).toEqual(expected);

@@ -155,13 +155,17 @@ const english: Record<ErrorCode, Message> = {
     `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
   // The ledger sends `now` only when the time is valid but in the future; without it the time is no date at all.
   INVALID_EFFECTIVE_AT: (p) =>
-    p.now !== undefined
-      ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
-      : "The effective time is not a valid date between 1970 and 9999.",
+    p.reason === "backdated"
+      ? "An expiry change takes effect when it is recorded; it cannot be backdated."
+      : p.now !== undefined
+        ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
+        : "The effective time is not a valid date between 1970 and 9999.",
   // Likewise `value` marks an expiry that is a valid date but not later than the effective time.
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
-      ? "The expiry must be later than now and than the effective time."
+      ? p.grantEffectiveAt !== undefined
+        ? `The expiry must be later than the grant's effective time (${p.grantEffectiveAt}).`
+        : "The expiry must be later than now and than the effective time."
       : "The expiry is not a valid date between 1970 and 9999.",
   INVALID_PRIORITY: (p) =>
     `The priority must be a whole number from ${p.min ?? limits.minPriority} to ${p.max ?? limits.maxPriority}; lower is spent first.`,
@@ -314,12 +318,16 @@ const czech: Record<ErrorCode, Message> = {
   EXTERNAL_REFERENCE_TOO_LONG: (p) =>
     `Externí reference může mít nejvýše ${p.max ?? limits.externalReferenceLength} ${pluralCs(p.max ?? String(limits.externalReferenceLength), "znak", "znaky", "znaků")}.`,
   INVALID_EFFECTIVE_AT: (p) =>
-    p.now !== undefined
-      ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
-      : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
+    p.reason === "backdated"
+      ? "Změna konce platnosti nabývá účinnosti při svém zaznamenání; nelze ji antedatovat."
+      : p.now !== undefined
+        ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
+        : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
-      ? "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
+      ? p.grantEffectiveAt !== undefined
+        ? `Konec platnosti musí nastat později než začátek platnosti kreditů (${p.grantEffectiveAt}).`
+        : "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
       : "Konec platnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_PRIORITY: (p) =>
     `Priorita musí být celé číslo od ${p.min ?? limits.minPriority} do ${p.max ?? limits.maxPriority}; kredity s nižší prioritou se čerpají dříve.`,
@@ -412,6 +420,7 @@ export const actionTypes = [
   "EXPIRATION",
   "VOID",
   "REVERSAL",
+  "EXPIRATION_CHANGE",
 ] as const satisfies readonly ActionType[];
 
 /**
@@ -427,6 +436,7 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     EXPIRATION: ["Expiration"],
     VOID: ["Void"],
     REVERSAL: ["Reversal"],
+    EXPIRATION_CHANGE: ["Expiry change", "Expiration change"],
   },
   cs: {
     DEPOSIT: ["Vklad"],
@@ -435,6 +445,7 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     EXPIRATION: ["Expirace"],
     VOID: ["Zneplatnění"],
     REVERSAL: ["Storno"],
+    EXPIRATION_CHANGE: ["Změna platnosti", "Prodloužení platnosti", "Zkrácení platnosti"],
   },
 };
 

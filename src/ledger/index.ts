@@ -13,6 +13,7 @@ import {
   updateAccount,
   updateCustomer,
 } from "./directory.ts";
+import { changeGrantExpiry } from "./operations/change-expiry.ts";
 import { deposit } from "./operations/deposit.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { reduce } from "./operations/reduce.ts";
@@ -50,6 +51,7 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
     transfer: bind(deps, transfer),
     reverse: bind(deps, reverse),
     voidGrant: bind(deps, voidGrant),
+    changeGrantExpiry: bind(deps, changeGrantExpiry),
     createTenant: bind(deps, createTenant),
     createCustomer: bind(deps, createCustomer),
     updateCustomer: bind(deps, updateCustomer),

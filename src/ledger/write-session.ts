@@ -70,6 +70,9 @@ export interface ActionDraft {
   targetAccountId: string | null;
   grantId?: string | null;
   reversesActionId?: string | null;
+  /** For an expiry change: the grant's expiry before and after. */
+  previousExpiresAt?: Date | null;
+  newExpiresAt?: Date | null;
   requestHash?: string | null;
   effectiveAt: Date;
   options: Omit<CheckedWriteOptions, "effectiveAt" | "requestedEffectiveAt">;
@@ -362,6 +365,8 @@ export class WriteSession {
       idempotencyKey: draft.options.idempotencyKey,
       requestHash: draft.requestHash ?? null,
       reversesActionId: draft.reversesActionId ?? null,
+      previousExpiresAt: draft.previousExpiresAt ?? null,
+      newExpiresAt: draft.newExpiresAt ?? null,
       effectiveAt: draft.effectiveAt,
       createdAt: this.now,
       updatedAt: this.now,
@@ -420,6 +425,15 @@ export class WriteSession {
       [{ grant, amount: grant.remainingAmount }],
       true,
     );
+  }
+
+  /**
+   * Records an entry that moves nothing (amount 0, the balance unchanged), for an action that changes no
+   * balance but belongs in the account's history: an expiry change. It takes the next sequence number.
+   */
+  recordWithoutAmount(action: CreditAction, accountId: string): CreditEntry {
+    const state = this.state(accountId);
+    return this.recordEntry(action, state, "CREDIT", 0n, state.balance);
   }
 
   /** Records the entry and allocations of a debit whose grants were already changed. */

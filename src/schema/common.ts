@@ -16,6 +16,10 @@ export const ActionTypeEnum = builder.enumType("CreditActionType", {
     EXPIRATION: { description: "Credits removed because their grant expired." },
     VOID: { description: "Credits removed because their grant was voided." },
     REVERSAL: { description: "The exact undoing of an earlier deposit, reduction or transfer." },
+    EXPIRATION_CHANGE: {
+      description:
+        "The expiry of a grant changed (extended or shortened); its credits stay, the entry moves nothing (amount 0). The action's amount is what the grant held.",
+    },
   } satisfies Record<ActionType, { description: string }>,
 });
 

@@ -17,6 +17,7 @@ import {
   InitiatorTypeEnum,
   initiatorFrom,
   localizedTypeName,
+  nullableTenantTime,
   optionalInputTime,
   tenantTime,
 } from "./common.ts";
@@ -227,6 +228,20 @@ builder.node(CreditActionRef, {
       description: "The reversal that undid this action, if any.",
       resolve: (a, _x, c) => c.loaders.reversalOf.load(a.id),
     }),
+    previousExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "For an EXPIRATION_CHANGE: the grant's expiry before the change (null: it never expired). Null for other actions.",
+      resolve: (a, _x, c) => nullableTenantTime(a.previousExpiresAt ?? null, c),
+    }),
+    newExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "For an EXPIRATION_CHANGE: the grant's expiry after the change (null: never). A requested time already passed becomes the time of the change, and the grant expires at once. Null for other actions.",
+      resolve: (a, _x, c) => nullableTenantTime(a.newExpiresAt ?? null, c),
+    }),
     effectiveAt: t.field({
       type: "DateTime",
       description: "When the action takes effect (may precede createdAt when backdated).",
@@ -392,6 +407,24 @@ const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
     expected: expectedField(
       t,
       "Void only if the account holding the grant is still in this state; else ACCOUNT_CHANGED.",
+    ),
+    ...commonInputFields(t),
+  }),
+});
+
+const ChangeExpiryInput = builder.inputType("ChangeCreditGrantExpiryInput", {
+  description: "The grant whose expiry to change, and its new expiry.",
+  fields: (t) => ({
+    grantId: t.id({ required: true, description: "Global ID of the grant (it must still hold credits)." }),
+    expiresAt: t.field({
+      type: "DateTime",
+      required: false,
+      description:
+        "The new expiry, later or earlier than the current one; null or omitted for never. A time already passed expires the grant at once.",
+    }),
+    expected: expectedField(
+      t,
+      "Change only if the account holding the grant is still in this state; else ACCOUNT_CHANGED.",
     ),
     ...commonInputFields(t),
   }),
@@ -726,6 +759,28 @@ builder.mutationFields((t) => ({
       if (isUserError(options)) return failed([options], input.dryRun === true);
       const result = await context.ledger.voidGrant(tenantId, { ...options, grantId, expected: input.expected });
       if (result.ok) context.loaders.grant.clear(grantId);
+      return toPayload(result, context, input.dryRun === true);
+    },
+  }),
+  changeCreditGrantExpiry: t.field({
+    type: actionPayload("ChangeCreditGrantExpiryPayload", "changeCreditGrantExpiry"),
+    description:
+      "Extends or shortens the expiry of a grant that still holds credits (Orb's expiration_change), through an EXPIRATION_CHANGE action in the account's history that moves nothing. It takes effect when recorded (effectiveAt cannot be in the past). A new expiry already passed expires the grant at once, through an EXPIRATION right after the change.",
+    args: {
+      input: t.arg({ type: ChangeExpiryInput, required: true, description: "The grant and its new expiry." }),
+    },
+    resolve: async (_root, { input }, context) => {
+      const tenantId = requireTenant(context).id;
+      const grantId = decodeId(String(input.grantId), "CreditGrant");
+      if (!grantId) return failed([invalidId("grantId", context)], input.dryRun === true);
+      const options = writeOptions(input, context);
+      if (isUserError(options)) return failed([options], input.dryRun === true);
+      const result = await context.ledger.changeGrantExpiry(tenantId, {
+        ...options,
+        grantId,
+        expiresAt: optionalInputTime(input.expiresAt, context) ?? null,
+        expected: input.expected,
+      });
       return toPayload(result, context, input.dryRun === true);
     },
   }),

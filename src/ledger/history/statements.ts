@@ -49,6 +49,8 @@ export const actionColumns = [
   "idempotency_key",
   "request_hash",
   "reverses_action_id",
+  "previous_expires_at",
+  "new_expires_at",
   "effective_at",
   "created_at",
   "updated_at",
