@@ -23,6 +23,8 @@
 #   HA_STATE_POINTER   file that records where a running topology keeps its state
 #                      (default ops/.topology-<base port>, so topologies on other ports never share it)
 #   HA_USER            account the daemons run as when started by root (default postgres)
+#   HA_GATEWAY_USER    account the gateway instances run as when started by root (default: HA_USER); set it
+#                      to root when the checkout or node is out of HA_USER's reach (a clone in root's home)
 #   HA_KEEP_STATE      1 keeps the temporary directory (logs, data) after stop
 # Other variables the gateway reads (RATE_LIMIT_REQUESTS, LOG_LEVEL, ...) are passed on to the instances.
 set -Eeuo pipefail
@@ -103,11 +105,21 @@ postgres_bin() {
 # $! is the daemon's own PID.
 as_user=()
 daemon_user=$(id -un)
+# The gateway instances need no database files, only the checkout and node: they may run as another account.
+gateway_as=()
+gateway_user=$(id -un)
 choose_user() {
   if [[ $EUID -eq 0 ]]; then
     daemon_user=${HA_USER:-postgres}
     id "$daemon_user" >/dev/null 2>&1 || die "user $daemon_user does not exist (set HA_USER)"
     as_user=(setpriv "--reuid=$daemon_user" "--regid=$(id -g "$daemon_user")" --init-groups --)
+    gateway_user=${HA_GATEWAY_USER:-$daemon_user}
+    id "$gateway_user" >/dev/null 2>&1 || die "user $gateway_user does not exist (set HA_GATEWAY_USER)"
+    if [[ $gateway_user == "$(id -un)" ]]; then
+      gateway_as=()
+    else
+      gateway_as=(setpriv "--reuid=$gateway_user" "--regid=$(id -g "$gateway_user")" --init-groups --)
+    fi
   fi
 }
 
@@ -210,9 +222,9 @@ start() {
   pg_bin=$(postgres_bin)
   # The instances run as the daemons' account too, so it must be able to run this node and read the repo
   # (a node installed under a private directory, or a checkout in root's home, is out of its reach).
-  if ! "${as_user[@]}" "$(command -v node)" -e 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)' \
+  if ! "${gateway_as[@]}" "$(command -v node)" -e 'require("fs").accessSync(process.argv[1], require("fs").constants.R_OK)' \
     "$repo/src/main.ts" >/dev/null 2>&1; then
-    die "user $daemon_user cannot run $(command -v node) or read $repo/src/main.ts; make both readable to it (or set HA_USER)"
+    die "user $gateway_user cannot run $(command -v node) or read $repo/src/main.ts; make both readable to it (or set HA_GATEWAY_USER)"
   fi
   local port
   for port in $etcd_port $etcd_peer_port $node1_rest_port $node1_pg_port $node2_rest_port $node2_pg_port \
@@ -328,15 +340,22 @@ EOF
 
   # The gateway instances, on PgBouncer. node is started directly (not through npm) so its PID is recorded.
   local gateway_urls="" gateway_port gateway_database_url=$pooled_url
+  # PgBouncer 1.18 in transaction mode cannot route prepared statements (1.21+ can, with
+  # max_prepared_statements), so the instances behind it run without them.
+  local prepared_statements=false
   case ${HA_GATEWAY_DATABASE:-pgbouncer} in
     pgbouncer) ;;
-    direct) gateway_database_url=$direct_url; say "the instances connect to the primary directly, not through PgBouncer" ;;
+    direct)
+      gateway_database_url=$direct_url prepared_statements=true
+      say "the instances connect to the primary directly, not through PgBouncer"
+      ;;
     *) die "HA_GATEWAY_DATABASE must be pgbouncer or direct" ;;
   esac
   for index in $(seq 1 "$instances"); do
     gateway_port=$((gateway_first_port + index - 1))
     say "starting gateway $index on :$gateway_port"
-    (cd "$repo" && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
+    (cd "$repo" && as_user=("${gateway_as[@]}") && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} \
+      DATABASE_PREPARED_STATEMENTS=$prepared_statements PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
       launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "

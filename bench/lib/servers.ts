@@ -85,7 +85,18 @@ export function gatewayNode(): string {
   return process.execPath;
 }
 
-export async function startGateway(databaseUrl: string, apiKey: string): Promise<Server> {
+export interface GatewayOptions {
+  /** A directory for a V8 CPU profile of the gateway (`--cpu-prof`), written when it stops. */
+  profile: string | null;
+  /** Extra Node.js options, before the gateway's own (e.g. V8 flags to try). */
+  nodeArgs: string[];
+}
+
+export async function startGateway(
+  databaseUrl: string,
+  apiKey: string,
+  options: GatewayOptions = { profile: null, nodeArgs: [] },
+): Promise<Server> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -103,7 +114,13 @@ export async function startGateway(databaseUrl: string, apiKey: string): Promise
   const { child, output } = startProcess(
     "gateway",
     gatewayNode(),
-    ["--import", "tsx", "src/main.ts"],
+    [
+      ...options.nodeArgs,
+      ...(options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile] : []),
+      "--import",
+      "tsx",
+      "src/main.ts",
+    ],
     env,
     repositoryRoot,
   );

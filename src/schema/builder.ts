@@ -4,9 +4,10 @@ import SchemaBuilder from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
 import RelayPlugin from "@pothos/plugin-relay";
 import FreshLoadersPlugin from "./plugins/fresh-loaders.ts";
-import type { Context } from "../server/context.ts";
+import { renewLoaders } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import { isNodeTypeName } from "./ids.ts";
-import type { DateTimeInput } from "./scalars.ts";
+import type { DateTimeInput } from "../time/date-time.ts";
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -24,6 +25,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
 }>({
   plugins: [RelayPlugin, DataloaderPlugin, FreshLoadersPlugin],
+  freshLoaders: { renew: renewLoaders },
   defaultFieldNullability: false,
   // Every element the Relay plugin generates gets a description here, because the schema test requires a
   // description on every type, field, argument and enum value. Object ids are always global IDs (the

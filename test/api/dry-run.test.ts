@@ -19,7 +19,7 @@ afterAll(async () => {
 const actionPreview = `type amount currency effectiveAt sourceAccount { id } targetAccount { id }
   entries { account { id } direction amount balanceBefore balanceAfter sequence }
   allocations { createsGrant direction amount grant { name priority remainingAmount expiresAt } }`;
-const payload = `dryRun replayed action { id } accounts { id balance }
+const payload = `replayed action { id } accounts { id balance }
   preview { action { ${actionPreview} } settled { ${actionPreview} } }
   userErrors { code field message }`;
 const mutations = {
@@ -39,7 +39,6 @@ async function write(name: MutationName, input: Record<string, unknown>) {
 async function dryRun(name: MutationName, input: Record<string, unknown>) {
   const before = await api.snapshot();
   const result = await write(name, { ...input, dryRun: true });
-  expect(result.dryRun).toBe(true);
   expect(await api.snapshot()).toBe(before);
   return result;
 }
@@ -143,7 +142,7 @@ describe("a dry run", () => {
     const account = await api.openAccount(customer, { name: "Dry refusal" });
     await write("deposit", { accountId: account, amount: "10" });
     const result = await dryRun("reduce", { accountId: account, amount: "11" });
-    expect(result).toMatchObject({ action: null, preview: null, dryRun: true });
+    expect(result).toMatchObject({ action: null, preview: null });
     expect(result.userErrors).toMatchObject([{ code: "INSUFFICIENT_CREDITS", field: ["input", "amount"] }]);
     const changed = await dryRun("reduce", { accountId: account, amount: "1", expected: { balance: "9" } });
     expect(changed.userErrors).toMatchObject([{ code: "ACCOUNT_CHANGED", field: ["input", "expected", "balance"] }]);
@@ -157,7 +156,7 @@ describe("a dry run", () => {
     const previewed = await dryRun("deposit", input);
     expect(previewed.preview.action.amount).toBe("25");
     const written = await write("deposit", input);
-    expect(written).toMatchObject({ replayed: false, dryRun: false, preview: null, userErrors: [] });
+    expect(written).toMatchObject({ replayed: false, preview: null, userErrors: [] });
     const again = await dryRun("deposit", input);
     expect(again).toMatchObject({ replayed: true, action: { id: written.action.id }, preview: null, userErrors: [] });
     const reused = await dryRun("deposit", { ...input, amount: "26" });
@@ -203,7 +202,7 @@ describe("a dry run", () => {
     const entries = "entries { direction balanceBefore balanceAfter sequence }";
     const before = await api.snapshot();
     const result = await api.data(
-      `mutation ($input: ReduceInput!) { reduce(input: $input) { dryRun userErrors { code }
+      `mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { code }
         preview { action { type ${entries} } settled { type amount ${entries} allocations { direction amount grant { name } } } } } }`,
       { input: { accountId: account, amount: "4", dryRun: true } },
     );

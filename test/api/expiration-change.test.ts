@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const change = `mutation ($input: ChangeCreditGrantExpiryInput!) { changeCreditGrantExpiry(input: $input) {
-  replayed dryRun
+  replayed
   action { id type typeName amount previousExpiresAt newExpiresAt grant { id expiresAt state remainingAmount }
     entries { direction amount balanceBefore balanceAfter sequence } }
   accounts { id balance sequence }
@@ -163,11 +163,10 @@ describe("changeCreditGrantExpiry", () => {
     const grantId = await grantIn(account, "8", hours(3));
     const input = { grantId, expiresAt: hours(10), idempotencyKey: "exp-change-1" };
     const preview = await api.data(
-      `mutation ($input: ChangeCreditGrantExpiryInput!) { changeCreditGrantExpiry(input: $input) { dryRun preview { action { type amount entries { amount balanceBefore balanceAfter sequence } } } userErrors { code } } }`,
+      `mutation ($input: ChangeCreditGrantExpiryInput!) { changeCreditGrantExpiry(input: $input) { preview { action { type amount entries { amount balanceBefore balanceAfter sequence } } } userErrors { code } } }`,
       { input: { ...input, dryRun: true } },
     );
     expect(preview.changeCreditGrantExpiry).toMatchObject({
-      dryRun: true,
       preview: {
         action: {
           type: "EXPIRATION_CHANGE",
