@@ -217,6 +217,20 @@ describe("a conditional write", () => {
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 
+  it("lets exactly one of two concurrent writes with the same condition through", async () => {
+    const account = await api.openAccount(customer, { name: "Raced" });
+    await write("deposit", { accountId: account, amount: "100" });
+    const read = await state(account);
+    const results = await Promise.all(
+      ["60", "70"].map((amount) => write("reduce", { accountId: account, amount, expected: read })),
+    );
+    const codes = results.map((result) => result.userErrors.map((error: { code: string }) => error.code));
+    expect(codes.sort()).toEqual([[], ["ACCOUNT_CHANGED"]]);
+    const winner = results.find((result) => result.userErrors.length === 0);
+    expect(await state(account)).toEqual({ balance: winner.accounts[0].balance, sequence: 2 });
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
   it("refuses a negative expected sequence with INVALID_SEQUENCE", async () => {
     const account = await api.openAccount(customer, { name: "Bad sequence" });
     const message = await refused(

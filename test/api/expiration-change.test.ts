@@ -76,6 +76,15 @@ describe("changeCreditGrantExpiry", () => {
       entries: [{ direction: "CREDIT", amount: "0", balanceBefore: "40", balanceAfter: "40", sequence: 2 }],
     });
     expect(result.accounts).toEqual([{ id: account, balance: "40", sequence: 2 }]);
+    // The grant's own history (Stripe's credit_grant filter) shows the change.
+    const ofGrant = await api.data(
+      `query ($id: ID!, $grant: ID!) { node(id: $id) { ... on CreditAccount { history(filter: { grant: $grant }) { edges { node { type } } } } } }`,
+      { id: account, grant: grantId },
+    );
+    expect(ofGrant.node.history.edges.map((edge: { node: { type: string } }) => edge.node.type)).toEqual([
+      "EXPIRATION_CHANGE",
+      "DEPOSIT",
+    ]);
     api.advance(2 * 3_600_000);
     const state = await accountState(account);
     expect(state.balance).toBe("40");
