@@ -95,7 +95,10 @@ const english: Record<ErrorCode, Message> = {
         : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
-  ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
+  ACCOUNT_NOT_FOUND: (p) =>
+    p.reason === "reversal-side"
+      ? "The reversal has no such account: a reversed deposit has no target, a reversed reduction no source."
+      : "No credit account with this id exists.",
   ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
   ACCOUNT_NOT_EMPTY: (p) =>
     p.balance !== undefined
@@ -257,7 +260,10 @@ const czech: Record<ErrorCode, Message> = {
         : `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
       : "Na účtu není k dispozici dost kreditů.",
   CUSTOMER_NOT_FOUND: () => "Zákazník s tímto ID neexistuje.",
-  ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
+  ACCOUNT_NOT_FOUND: (p) =>
+    p.reason === "reversal-side"
+      ? "Storno takový účet nemá: storno vkladu nemá cílový účet, storno odečtení nemá zdrojový účet."
+      : "Kreditní účet s tímto ID neexistuje.",
   ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
   ACCOUNT_NOT_EMPTY: (p) =>
     p.balance !== undefined

@@ -202,12 +202,13 @@ describe("a conditional write", () => {
       "ACCOUNT_CHANGED",
       ["input", "expectedSource", "balance"],
     );
-    await refused(
+    const message = await refused(
       "reverseCreditAction",
       { actionId: deposit.action.id, expectedTarget: { balance: "0" } },
       "ACCOUNT_NOT_FOUND",
       ["input", "expectedTarget"],
     );
+    expect(message).toMatch(/a reversed deposit has no target/);
     const reversed = await write("reverseCreditAction", {
       actionId: moved.action.id,
       expectedSource: { balance: "23", sequence: 2 },

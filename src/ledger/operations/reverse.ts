@@ -137,7 +137,12 @@ function expectationOf(
 ): LedgerFailure | null {
   if (expectation === null) return null;
   if (accountId === null) {
-    return failure("ACCOUNT_NOT_FOUND", expectation.field, "The reversal has no such account.", {});
+    return failure(
+      "ACCOUNT_NOT_FOUND",
+      expectation.field,
+      "The reversal has no such account: a reversed deposit has no target, a reversed reduction no source.",
+      { reason: "reversal-side" },
+    );
   }
   return session.checkExpected(accountId, expectation);
 }
