@@ -281,6 +281,9 @@ describe("type names", () => {
       "Expiration",
       "Void",
       "Reversal",
+      "Hold",
+      "Hold release",
+      "Hold expiration",
       "Expiry change",
     ]);
     expect(actionTypes.map((type) => actionTypeName(type, "cs"))).toEqual([
@@ -290,6 +293,9 @@ describe("type names", () => {
       "Expirace",
       "Zneplatnění",
       "Storno",
+      "Blokace",
+      "Uvolnění blokace",
+      "Vypršení blokace",
       "Změna platnosti",
     ]);
     expect(actionTypeName("DEPOSIT", "de")).toBe("Deposit");
@@ -311,14 +317,17 @@ describe("type names", () => {
     ["čerp", ["REDUCTION"]],
     ["cerpani", ["REDUCTION"]],
     ["reduc", ["REDUCTION"]],
-    // "Expiry change" starts with it too.
-    ["expir", ["EXPIRATION", "EXPIRATION_CHANGE"]],
+    ["blokac", ["HOLD", "HOLD_RELEASE", "HOLD_EXPIRATION"]],
+    ["autoriz", ["HOLD"]],
+    ["hold rel", ["HOLD_RELEASE"]],
+    // "Hold expiration" and "Expiry change" have a word starting with it too.
+    ["expir", ["EXPIRATION", "HOLD_EXPIRATION", "EXPIRATION_CHANGE"]],
     ["platnost", ["EXPIRATION_CHANGE"]],
     ["zneplat", ["VOID"]],
     ["void", ["VOID"]],
     ["storno", ["REVERSAL"]],
     ["revers", ["REVERSAL"]],
-    ["ní", ["REDUCTION", "VOID", "EXPIRATION_CHANGE"]],
+    ["ní", ["REDUCTION", "VOID", "HOLD_RELEASE", "HOLD_EXPIRATION", "EXPIRATION_CHANGE"]],
     ["xyz", []],
   ])("finds %j in either language", (text, expected) => {
     expect(actionTypesMatching(text, "cs")).toEqual(expected);

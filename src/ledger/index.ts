@@ -15,6 +15,7 @@ import {
 } from "./directory.ts";
 import { changeGrantExpiry } from "./operations/change-expiry.ts";
 import { deposit } from "./operations/deposit.ts";
+import { authorize, capture, release } from "./operations/holds.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { reduce } from "./operations/reduce.ts";
 import { reverse } from "./operations/reverse.ts";
@@ -51,6 +52,9 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
     transfer: bind(deps, transfer),
     reverse: bind(deps, reverse),
     voidGrant: bind(deps, voidGrant),
+    authorize: bind(deps, authorize),
+    capture: bind(deps, capture),
+    release: bind(deps, release),
     changeGrantExpiry: bind(deps, changeGrantExpiry),
     createTenant: bind(deps, createTenant),
     createCustomer: bind(deps, createCustomer),
@@ -71,6 +75,7 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
 export type Ledger = ReturnType<typeof createLedger>;
 
 export type { ActionOutcome } from "./outcome.ts";
+export type { HoldOutcome } from "./operations/holds.ts";
 export type { LedgerError, LedgerErrorCode, LedgerFailure, LedgerResult } from "./result.ts";
 export { ledgerErrorCodes } from "./result.ts";
 export type { Discrepancy } from "./verify.ts";

@@ -12,6 +12,7 @@ import type {
   CreditAllocation,
   CreditEntry,
   CreditGrant,
+  CreditHold,
   Customer,
   Partner,
   Store,
@@ -116,6 +117,23 @@ export function createLoaders(ledger: Ledger, tenantId: string | null, language:
       (grant) => grant.accountId,
     ),
     grant: byId<CreditGrant>(scope, (ids, tenantId) => reads.grantsById(database, tenantId, ids)),
+    /** Holds by id, with a due expiry recorded first. */
+    hold: byId<CreditHold>(scope, (ids, tenantId) => reads.holds(database, tenantId, ids, ledger.clock(), settle)),
+    /** All holds of each account, newest first, after the accounts' due expiries are recorded. */
+    holdsOfAccount: groupedBy<CreditHold>(
+      scope,
+      async (accountIds, tenantId) => {
+        await account.loadMany(accountIds);
+        return reads.holdsOfAccounts(database, tenantId, accountIds);
+      },
+      (hold) => hold.accountId,
+    ),
+    /** The actions of each hold (its transitions), oldest first. */
+    actionsOfHold: groupedBy<CreditAction>(
+      scope,
+      async (holdIds, tenantId) => primed(action, await reads.actionsOfHolds(database, tenantId, holdIds)),
+      (row) => row.holdId ?? "",
+    ),
     store,
     partner,
     history: historyLoader<HistoryPage>(scope, emptyPage, async (parents, key, tenantId) => {
