@@ -281,11 +281,16 @@ describe("conditions (expected account states)", () => {
         expectedSource: { balance: "1.5" },
       }),
     );
+    const account = await fixture.database.read.creditAccount.findUniqueOrThrow({ where: { id: accountId } });
     await refuses("ACCOUNT_CHANGED", "expected.balance", () =>
-      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: { balance: 99n } }),
+      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: { balance: account.balance - 1n } }),
     );
     await refuses("ACCOUNT_CHANGED", "expected.sequence", () =>
-      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: { balance: 100n, sequence: 7 } }),
+      fixture.ledger.reduce(fixture.tenantId, {
+        accountId,
+        amount: 1n,
+        expected: { balance: account.balance, sequence: account.entryCount + 1 },
+      }),
     );
   });
 });
