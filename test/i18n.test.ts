@@ -284,6 +284,7 @@ describe("type names", () => {
       "Hold",
       "Hold release",
       "Hold expiration",
+      "Expiry change",
     ]);
     expect(actionTypes.map((type) => actionTypeName(type, "cs"))).toEqual([
       "Vklad",
@@ -295,6 +296,7 @@ describe("type names", () => {
       "Blokace",
       "Uvolnění blokace",
       "Vypršení blokace",
+      "Změna platnosti",
     ]);
     expect(actionTypeName("DEPOSIT", "de")).toBe("Deposit");
     expect([directionName("CREDIT", "en"), directionName("DEBIT", "en")]).toEqual(["Credit", "Debit"]);
@@ -315,15 +317,17 @@ describe("type names", () => {
     ["čerp", ["REDUCTION"]],
     ["cerpani", ["REDUCTION"]],
     ["reduc", ["REDUCTION"]],
-    ["expir", ["EXPIRATION", "HOLD_EXPIRATION"]],
     ["blokac", ["HOLD", "HOLD_RELEASE", "HOLD_EXPIRATION"]],
     ["autoriz", ["HOLD"]],
     ["hold rel", ["HOLD_RELEASE"]],
+    // "Hold expiration" and "Expiry change" have a word starting with it too.
+    ["expir", ["EXPIRATION", "HOLD_EXPIRATION", "EXPIRATION_CHANGE"]],
+    ["platnost", ["EXPIRATION_CHANGE"]],
     ["zneplat", ["VOID"]],
     ["void", ["VOID"]],
     ["storno", ["REVERSAL"]],
     ["revers", ["REVERSAL"]],
-    ["ní", ["REDUCTION", "VOID", "HOLD_RELEASE", "HOLD_EXPIRATION"]],
+    ["ní", ["REDUCTION", "VOID", "HOLD_RELEASE", "HOLD_EXPIRATION", "EXPIRATION_CHANGE"]],
     ["xyz", []],
   ])("finds %j in either language", (text, expected) => {
     expect(actionTypesMatching(text, "cs")).toEqual(expected);

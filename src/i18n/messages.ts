@@ -78,7 +78,12 @@ const english: Record<ErrorCode, Message> = {
     `The amount must be a whole number of minor units, sent as a string of digits such as "1250"` +
     (p.value !== undefined && p.value !== "" ? `; got ${quoteEn(p.value)}.` : "."),
   AMOUNT_NOT_POSITIVE: (p) =>
-    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+    `The amount must be greater than zero${p.value !== undefined ? `; got ${p.value}.` : "."}` +
+    (p.use === "reduce" && p.amount !== undefined
+      ? ` To take credits off, use reduce with the amount ${p.amount}.`
+      : p.use === "deposit" && p.amount !== undefined
+        ? ` To add credits, use deposit with the amount ${p.amount}.`
+        : ""),
   AMOUNT_OUT_OF_RANGE: (p) =>
     `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
@@ -90,7 +95,10 @@ const english: Record<ErrorCode, Message> = {
         : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
-  ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
+  ACCOUNT_NOT_FOUND: (p) =>
+    p.reason === "reversal-side"
+      ? "The reversal has no such account: a reversed deposit has no target, a reversed reduction no source."
+      : "No credit account with this id exists.",
   ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
   ACCOUNT_NOT_EMPTY: (p) =>
     p.held !== undefined
@@ -171,13 +179,17 @@ const english: Record<ErrorCode, Message> = {
   INVALID_EFFECTIVE_AT: (p) =>
     p.hold !== undefined
       ? "Holds take effect when they are recorded; they cannot be backdated."
-      : p.now !== undefined
-        ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
-        : "The effective time is not a valid date between 1970 and 9999.",
+      : p.reason === "backdated"
+        ? "An expiry change takes effect when it is recorded; it cannot be backdated."
+        : p.now !== undefined
+          ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
+          : "The effective time is not a valid date between 1970 and 9999.",
   // Likewise `value` marks an expiry that is a valid date but not later than the effective time.
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
-      ? "The expiry must be later than now and than the effective time."
+      ? p.grantEffectiveAt !== undefined
+        ? `The expiry must be later than the grant's effective time (${p.grantEffectiveAt}).`
+        : "The expiry must be later than now and than the effective time."
       : "The expiry is not a valid date between 1970 and 9999.",
   INVALID_PRIORITY: (p) =>
     `The priority must be a whole number from ${p.min ?? limits.minPriority} to ${p.max ?? limits.maxPriority}; lower is spent first.`,
@@ -187,6 +199,16 @@ const english: Record<ErrorCode, Message> = {
     p.max !== undefined
       ? `The initiator id may have at most ${p.max} characters.`
       : "A user initiator needs the user's id.",
+  INVALID_SEQUENCE: (p) =>
+    `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+  ACCOUNT_CHANGED: (p) =>
+    (p.balance !== undefined && p.sequence !== undefined
+      ? `The account has changed since it was read: its balance is ${p.balance} and its sequence ${p.sequence}` +
+        (p.expectedBalance !== undefined ? `; expected balance ${p.expectedBalance}` : "") +
+        (p.expectedSequence !== undefined ? `; expected sequence ${p.expectedSequence}` : "") +
+        "."
+      : "The account has changed since it was read.") +
+    " Nothing was written; read the account again and decide afresh.",
   LEDGER_BUSY: () =>
     "The ledger is busy with concurrent writes to the same accounts; nothing was written. Retry the request (with the same idempotency key).",
 
@@ -242,7 +264,13 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_AMOUNT: (p) =>
     "Částka musí být celé číslo v nejmenších jednotkách měny, zaslané jako řetězec číslic, například „1250“" +
     (p.value !== undefined && p.value !== "" ? `; zadáno ${quoteCs(p.value)}.` : "."),
-  AMOUNT_NOT_POSITIVE: (p) => `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  AMOUNT_NOT_POSITIVE: (p) =>
+    `Částka musí být větší než nula${p.value !== undefined ? `; zadáno ${p.value}.` : "."}` +
+    (p.use === "reduce" && p.amount !== undefined
+      ? ` Kredity odečtete operací reduce s částkou ${p.amount}.`
+      : p.use === "deposit" && p.amount !== undefined
+        ? ` Kredity přičtete operací deposit s částkou ${p.amount}.`
+        : ""),
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
     `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
@@ -253,7 +281,10 @@ const czech: Record<ErrorCode, Message> = {
         : `Na účtu je k dispozici ${p.available}${p.currency ? ` ${p.currency}` : ""}; požadováno bylo ${p.requested}.`
       : "Na účtu není k dispozici dost kreditů.",
   CUSTOMER_NOT_FOUND: () => "Zákazník s tímto ID neexistuje.",
-  ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
+  ACCOUNT_NOT_FOUND: (p) =>
+    p.reason === "reversal-side"
+      ? "Storno takový účet nemá: storno vkladu nemá cílový účet, storno odečtení nemá zdrojový účet."
+      : "Kreditní účet s tímto ID neexistuje.",
   ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
   ACCOUNT_NOT_EMPTY: (p) =>
     p.held !== undefined
@@ -335,12 +366,16 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_EFFECTIVE_AT: (p) =>
     p.hold !== undefined
       ? "Blokace nabývá účinnosti při svém zaznamenání; nelze ji zpětně datovat."
-      : p.now !== undefined
-        ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
-        : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
+      : p.reason === "backdated"
+        ? "Změna konce platnosti nabývá účinnosti při svém zaznamenání; nelze ji antedatovat."
+        : p.now !== undefined
+          ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
+          : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
-      ? "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
+      ? p.grantEffectiveAt !== undefined
+        ? `Konec platnosti musí nastat později než začátek platnosti kreditů (${p.grantEffectiveAt}).`
+        : "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
       : "Konec platnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_PRIORITY: (p) =>
     `Priorita musí být celé číslo od ${p.min ?? limits.minPriority} do ${p.max ?? limits.maxPriority}; kredity s nižší prioritou se čerpají dříve.`,
@@ -350,6 +385,15 @@ const czech: Record<ErrorCode, Message> = {
     p.max !== undefined
       ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
       : "Iniciátor typu uživatel vyžaduje ID uživatele.",
+  INVALID_SEQUENCE: (p) =>
+    `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  ACCOUNT_CHANGED: (p) =>
+    (p.balance !== undefined && p.sequence !== undefined
+      ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance} a pořadové číslo ${p.sequence}` +
+        (p.expectedBalance !== undefined ? `; očekávaný zůstatek ${p.expectedBalance}` : "") +
+        (p.expectedSequence !== undefined ? `; očekávané pořadové číslo ${p.expectedSequence}` : "") +
+        "."
+      : "Účet se od přečtení změnil.") + " Nic nebylo zapsáno; načtěte účet znovu a rozhodněte znovu.",
   LEDGER_BUSY: () =>
     "Systém kreditů je zaneprázdněn souběžnými zápisy na stejné účty; nic nebylo zapsáno. Opakujte požadavek (se stejným klíčem idempotence).",
 
@@ -427,6 +471,7 @@ export const actionTypes = [
   "HOLD",
   "HOLD_RELEASE",
   "HOLD_EXPIRATION",
+  "EXPIRATION_CHANGE",
 ] as const satisfies readonly ActionType[];
 
 /**
@@ -445,6 +490,7 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     HOLD: ["Hold", "Authorization"],
     HOLD_RELEASE: ["Hold release"],
     HOLD_EXPIRATION: ["Hold expiration"],
+    EXPIRATION_CHANGE: ["Expiry change", "Expiration change"],
   },
   cs: {
     DEPOSIT: ["Vklad"],
@@ -456,6 +502,7 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     HOLD: ["Blokace", "Autorizace"],
     HOLD_RELEASE: ["Uvolnění blokace"],
     HOLD_EXPIRATION: ["Vypršení blokace"],
+    EXPIRATION_CHANGE: ["Změna platnosti", "Prodloužení platnosti", "Zkrácení platnosti"],
   },
 };
 

@@ -7,16 +7,38 @@ export const int64Min = -9_223_372_036_854_775_808n;
 
 const integerPattern = /^-?(0|[1-9][0-9]*)$/;
 
-/** Reads a positive amount from a bigint, a safe-integer number or a decimal string of digits. */
-export function parsePositiveAmount(value: unknown, field = "amount"): bigint | LedgerFailure {
+/**
+ * Reads a positive amount from a bigint, a safe-integer number or a decimal string of digits. `opposite` names
+ * the operation that moves credits the other way: a client used to posting one signed amount (Inveterate's
+ * `{ amount: -5 }`) is told to send a negative amount there, as a positive one.
+ */
+export function parsePositiveAmount(
+  value: unknown,
+  field = "amount",
+  opposite: "deposit" | "reduce" | null = null,
+): bigint | LedgerFailure {
   const amount = parseInteger(value, field);
   if (typeof amount !== "bigint") return amount;
+  if (amount < 0n && opposite !== null) {
+    const verb = opposite === "reduce" ? "take credits off" : "add credits";
+    return failure(
+      "AMOUNT_NOT_POSITIVE",
+      field,
+      `The amount must be greater than zero; got ${amount}. To ${verb}, use ${opposite} with the amount ${-amount}.`,
+      { value: amount.toString(), use: opposite, amount: (-amount).toString() },
+    );
+  }
   if (amount <= 0n) {
     return failure("AMOUNT_NOT_POSITIVE", field, `The amount must be greater than zero; got ${amount}.`, {
       value: amount.toString(),
     });
   }
   return amount;
+}
+
+/** Reads an amount of either sign (an expected balance, which may be negative when overdrawn). */
+export function parseAmount(value: unknown, field: string): bigint | LedgerFailure {
+  return parseInteger(value, field);
 }
 
 /** Reads a zero-or-positive amount (an overdraft limit). */

@@ -13,6 +13,7 @@ import {
   updateAccount,
   updateCustomer,
 } from "./directory.ts";
+import { changeGrantExpiry } from "./operations/change-expiry.ts";
 import { deposit } from "./operations/deposit.ts";
 import { authorize, capture, release } from "./operations/holds.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
@@ -54,6 +55,7 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
     authorize: bind(deps, authorize),
     capture: bind(deps, capture),
     release: bind(deps, release),
+    changeGrantExpiry: bind(deps, changeGrantExpiry),
     createTenant: bind(deps, createTenant),
     createCustomer: bind(deps, createCustomer),
     updateCustomer: bind(deps, updateCustomer),

@@ -1,6 +1,21 @@
 // What a money-moving operation returns on success, and how it is rebuilt for an idempotent replay.
 import { sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAccount, CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
+import type { RecordedAllocation } from "./write-session.ts";
+
+/** One action a dry run would record, with its entries and the grants it would fill or spend, in order. */
+export interface PreviewAction {
+  action: CreditAction;
+  entries: CreditEntry[];
+  allocations: RecordedAllocation[];
+}
+
+/** What a dry run would have written (see money-write.ts); nothing of it is stored. */
+export interface WritePreview {
+  action: PreviewAction;
+  /** Expirations and voids the write would record first (grants that lapsed before it). */
+  settled: PreviewAction[];
+}
 
 export interface ActionOutcome {
   /** True when this is the stored result of an earlier request with the same idempotency key. */
@@ -22,6 +37,8 @@ export interface ActionOutcome {
    * action, or credits a reversal returned to a lapsed grant). Empty on a replay.
    */
   settled: CreditAction[];
+  /** Set on a dry run that would have written: what it would have written. Nothing was. */
+  preview?: WritePreview;
 }
 
 export function outcomeOf(

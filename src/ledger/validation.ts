@@ -37,6 +37,11 @@ export interface WriteOptions {
   /** When the action takes effect; defaults to now. May be in the past (backdating), never in the future. */
   effectiveAt?: Date | null;
   initiator?: Initiator;
+  /**
+   * Run the write to its end and roll it back: the result says what it would have done (see money-write.ts);
+   * nothing is written and the idempotency key stays free.
+   */
+  dryRun?: boolean;
 }
 
 export interface CheckedWriteOptions {

@@ -60,7 +60,9 @@ export async function verifyLedger(
           );
         }
         const signed = entry.direction === "CREDIT" ? entry.amount : -entry.amount;
-        if (entry.amount <= 0n) report("entry-amount", `entry ${entry.id} has a non-positive amount ${entry.amount}`);
+        // Every entry moves credits, but an expiry change's, which moves nothing (0).
+        if (entry.type === "EXPIRATION_CHANGE" ? entry.amount !== 0n : entry.amount <= 0n)
+          report("entry-amount", `entry ${entry.id} has the amount ${entry.amount}`);
         if (entry.balanceAfter !== entry.balanceBefore + signed) {
           report(
             "entry-arithmetic",
@@ -168,8 +170,10 @@ function checkAction(
   const debits = action.entries.filter((entry) => entry.direction === "DEBIT");
   const credits = action.entries.filter((entry) => entry.direction === "CREDIT");
   if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
+  // An expiry change moves nothing: its one entry is 0, and its amount is what the grant held.
+  const entryAmount = action.type === "EXPIRATION_CHANGE" ? 0n : action.amount;
   for (const entry of action.entries) {
-    if (entry.amount !== action.amount)
+    if (entry.amount !== entryAmount)
       report("action-entry-amount", `entry ${entry.id} moves ${entry.amount}, the action ${action.amount}`);
     if (entry.type !== action.type || entry.effectiveAt.getTime() !== action.effectiveAt.getTime()) {
       report("action-entry-copy", `entry ${entry.id} does not repeat the action's type and effective time`);
@@ -193,6 +197,7 @@ function checkAction(
     HOLD: [false, false],
     HOLD_RELEASE: [false, false],
     HOLD_EXPIRATION: [false, false],
+    EXPIRATION_CHANGE: [false, true],
   };
   const wanted = shape[action.type];
   if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit))

@@ -27,6 +27,7 @@ import type {
 } from "../generated/postgres/client.ts";
 import type { ActionType, EntryDirection, GrantCategory } from "../generated/postgres/enums.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
+import { type CheckedExpectation, checkExpectation } from "./expectations.ts";
 import { newId } from "./ids.ts";
 import { failure, type LedgerFailure } from "./result.ts";
 import {
@@ -73,6 +74,9 @@ export interface ActionDraft {
   grantId?: string | null;
   holdId?: string | null;
   reversesActionId?: string | null;
+  /** For an expiry change: the grant's expiry before and after. */
+  previousExpiresAt?: Date | null;
+  newExpiresAt?: Date | null;
   requestHash?: string | null;
   effectiveAt: Date;
   options: Omit<CheckedWriteOptions, "effectiveAt" | "requestedEffectiveAt">;
@@ -99,6 +103,16 @@ export class IdempotencyKeyTaken extends Error {
   }
 }
 
+/** An allocation with the grant it concerns, as the write found it (or created it), for a dry run's answer. */
+export interface RecordedAllocation {
+  actionId: string;
+  grant: CreditGrant;
+  /** Whether this write creates the grant. */
+  createsGrant: boolean;
+  direction: EntryDirection;
+  amount: bigint;
+}
+
 const grantPageSize = 100;
 
 const noReferences: References = { storeId: null, partnerId: null };
@@ -110,6 +124,11 @@ export class WriteSession {
   /** Written by finish(), after the actions and grants they point to. */
   private readonly pendingAllocations: CreditAllocation[] = [];
   private readonly pendingEntries: CreditEntry[] = [];
+  /**
+   * Every entry and allocation this session recorded, in order, kept after they are written: a dry run (see
+   * money-write.ts) answers from them, as its transaction is rolled back.
+   */
+  readonly recorded: { entries: CreditEntry[]; allocations: RecordedAllocation[] } = { entries: [], allocations: [] };
   /** Whether the store and partner of `references` were found to be the tenant's (by `lock`). */
   referencesChecked = false;
 
@@ -197,6 +216,15 @@ export class WriteSession {
   /** Credits reserved by the account's pending holds, as this transaction leaves them so far. */
   held(accountId: string): bigint {
     return this.state(accountId).held;
+  }
+
+  /**
+   * ACCOUNT_CHANGED unless the account is in the state the caller expected (see expectations.ts). Compared in
+   * memory with what the lock read, after settling: it costs no statement.
+   */
+  checkExpected(accountId: string, expectation: CheckedExpectation | null): LedgerFailure | null {
+    const state = this.state(accountId);
+    return checkExpectation(expectation, accountId, { balance: state.balance, sequence: state.entryCount });
   }
 
   /**
@@ -406,6 +434,8 @@ export class WriteSession {
       idempotencyKey: draft.options.idempotencyKey,
       requestHash: draft.requestHash ?? null,
       reversesActionId: draft.reversesActionId ?? null,
+      previousExpiresAt: draft.previousExpiresAt ?? null,
+      newExpiresAt: draft.newExpiresAt ?? null,
       effectiveAt: draft.effectiveAt,
       createdAt: this.now,
       updatedAt: this.now,
@@ -466,6 +496,15 @@ export class WriteSession {
     );
   }
 
+  /**
+   * Records an entry that moves nothing (amount 0, the balance unchanged), for an action that changes no
+   * balance but belongs in the account's history: an expiry change. It takes the next sequence number.
+   */
+  recordWithoutAmount(action: CreditAction, accountId: string): CreditEntry {
+    const state = this.state(accountId);
+    return this.recordEntry(action, state, "CREDIT", 0n, state.balance);
+  }
+
   /** Records the entry and allocations of a debit whose grants were already changed. */
   private recordDebit(
     action: CreditAction,
@@ -488,6 +527,13 @@ export class WriteSession {
       this.pendingAllocations.push({
         actionId: action.id,
         grantId: part.grant.id,
+        direction: "DEBIT",
+        amount: part.amount,
+      });
+      this.recorded.allocations.push({
+        actionId: action.id,
+        grant: part.grant,
+        createsGrant: false,
         direction: "DEBIT",
         amount: part.amount,
       });
@@ -516,6 +562,7 @@ export class WriteSession {
       toRepay -= repay;
       const filled = lot.amount - repay;
       let grantId: string;
+      let recordedGrant: CreditGrant;
       if ("grant" in lot) {
         if (filled === 0n) continue;
         if (lot.grant.accountId !== accountId) throw new Error("Bug: credit into another account's grant.");
@@ -525,6 +572,7 @@ export class WriteSession {
           to: lot.grant.remainingAmount + filled,
         });
         grantId = lot.grant.id;
+        recordedGrant = lot.grant;
       } else {
         const grant: CreditGrant = {
           id: newId(),
@@ -545,9 +593,18 @@ export class WriteSession {
         };
         createdGrants.push(grant);
         grantId = grant.id;
+        recordedGrant = grant;
       }
-      if (filled > 0n)
+      if (filled > 0n) {
         this.pendingAllocations.push({ actionId: action.id, grantId, direction: "CREDIT", amount: filled });
+        this.recorded.allocations.push({
+          actionId: action.id,
+          grant: recordedGrant,
+          createsGrant: !("grant" in lot),
+          direction: "CREDIT",
+          amount: filled,
+        });
+      }
     }
     await insertRows(this.tx, "credit_grant", createdGrants);
     await changeRemaining(this.tx, refills, this.now);
@@ -585,6 +642,7 @@ export class WriteSession {
       createdAt: this.now,
     };
     this.pendingEntries.push(entry);
+    this.recorded.entries.push(entry);
     return entry;
   }
 

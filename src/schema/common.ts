@@ -25,6 +25,10 @@ export const ActionTypeEnum = builder.enumType("CreditActionType", {
     HOLD_EXPIRATION: {
       description: "A pending hold that reached its expiry and released itself (no entry).",
     },
+    EXPIRATION_CHANGE: {
+      description:
+        "The expiry of a grant changed (extended or shortened); its credits stay, the entry moves nothing (amount 0). The action's amount is what the grant held.",
+    },
   } satisfies Record<ActionType, { description: string }>,
 });
 

@@ -57,6 +57,11 @@ builder.node(CreditAccountRef, {
         "What a reduction could take now: the balance plus the unused overdraft, less what pending holds reserve (`held`), in minor units (zero when closed).",
       resolve: (a) => balanceOf(a).available,
     }),
+    sequence: t.int({
+      description:
+        "How many entries the account has, which is the sequence number of its latest entry (0 for none). Every write to the account raises it; send it back as `expected: { sequence }` to write only if nothing has been written since.",
+      resolve: (a) => a.entryCount,
+    }),
     overdraftLimit: t.field({
       type: "Amount",
       description: "How far below zero the balance may go, in minor units; zero means no overdraft.",

@@ -1,10 +1,13 @@
 // Credit actions: the immutable ledger records, with everything the four source APIs show on an entry
 // (type and its localized name, amount, times, store, partner, note, both accounts with their balances before
 // and after, initiator, external reference, grants), and the mutations that move credits: deposit, reduce,
-// transfer, createCreditGrant, voidCreditGrant and reverseCreditAction.
+// transfer, createCreditGrant, voidCreditGrant, changeCreditGrantExpiry and reverseCreditAction, with their
+// conditions (expected account states) and dry runs.
 import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction } from "../generated/postgres/client.ts";
 import type { ActionOutcome } from "../ledger/index.ts";
+import type { PreviewAction, WritePreview } from "../ledger/outcome.ts";
+import type { RecordedAllocation } from "../ledger/write-session.ts";
 import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
 import {
@@ -13,6 +16,7 @@ import {
   GrantCategoryEnum,
   InitiatorTypeEnum,
   localizedTypeName,
+  nullableTenantTime,
   optionalInputTime,
   tenantTime,
 } from "./common.ts";
@@ -223,6 +227,20 @@ builder.node(CreditActionRef, {
       description: "The reversal that undid this action, if any.",
       resolve: (a, _x, c) => c.loaders.reversalOf.load(a.id),
     }),
+    previousExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "For an EXPIRATION_CHANGE: the grant's expiry before the change (null: it never expired). Null for other actions.",
+      resolve: (a, _x, c) => nullableTenantTime(a.previousExpiresAt ?? null, c),
+    }),
+    newExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description:
+        "For an EXPIRATION_CHANGE: the grant's expiry after the change (null: never). A requested time already passed becomes the time of the change, and the grant expires at once. Null for other actions.",
+      resolve: (a, _x, c) => nullableTenantTime(a.newExpiresAt ?? null, c),
+    }),
     effectiveAt: t.field({
       type: "DateTime",
       description: "When the action takes effect (may precede createdAt when backdated).",
@@ -244,6 +262,28 @@ builder.node(CreditActionRef, {
 // ----- Mutations -------------------------------------------------------------------------------------
 // Each money mutation is its input, one ledger call and the action payload; the plumbing (tenant, IDs, write
 // options, user errors) is runMutation's, in mutation.ts.
+
+const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
+  description:
+    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Either part may be omitted.",
+  fields: (t) => ({
+    balance: t.field({
+      type: "Amount",
+      required: false,
+      description: "The account's `balance` as last read, in minor units.",
+    }),
+    sequence: t.int({
+      required: false,
+      description:
+        "The account's `sequence` as last read: how many entries it has (0 for none). It changes with every entry, even one that leaves the balance as it was, so it is the exact condition.",
+    }),
+  }),
+});
+
+type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
+
+const expectedField = (t: InputFieldBuilder, description: string) =>
+  t.field({ type: AccountExpectationInput, required: false, description });
 
 const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   description: "The grant a deposit creates.",
@@ -280,6 +320,7 @@ const depositInput = (name: string, description: string) =>
         required: false,
         description: "Category, priority, expiry and name of the grant the deposit creates.",
       }),
+      expected: expectedField(t, "Deposit only if the account is still in this state; else ACCOUNT_CHANGED."),
       ...writeInputFields(t),
     }),
   });
@@ -298,6 +339,7 @@ const ReduceInput = builder.inputType("ReduceInput", {
       required: true,
       description: "Credits to take, in minor units (greater than zero).",
     }),
+    expected: expectedField(t, "Take only if the account is still in this state; else ACCOUNT_CHANGED."),
     ...writeInputFields(t),
   }),
 });
@@ -312,6 +354,8 @@ const TransferInput = builder.inputType("TransferInput", {
       required: true,
       description: "Credits to move, in minor units (greater than zero).",
     }),
+    expectedSource: expectedField(t, "Move only if the source account is still in this state; else ACCOUNT_CHANGED."),
+    expectedTarget: expectedField(t, "Move only if the target account is still in this state; else ACCOUNT_CHANGED."),
     ...writeInputFields(t),
   }),
 });
@@ -320,6 +364,28 @@ const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
   description: "The grant to end early.",
   fields: (t) => ({
     grantId: t.id({ required: true, description: "Global ID of the grant." }),
+    expected: expectedField(
+      t,
+      "Void only if the account holding the grant is still in this state; else ACCOUNT_CHANGED.",
+    ),
+    ...writeInputFields(t),
+  }),
+});
+
+const ChangeExpiryInput = builder.inputType("ChangeCreditGrantExpiryInput", {
+  description: "The grant whose expiry to change, and its new expiry.",
+  fields: (t) => ({
+    grantId: t.id({ required: true, description: "Global ID of the grant (it must still hold credits)." }),
+    expiresAt: t.field({
+      type: "DateTime",
+      required: false,
+      description:
+        "The new expiry, later or earlier than the current one; null or omitted for never. A time already passed expires the grant at once.",
+    }),
+    expected: expectedField(
+      t,
+      "Change only if the account holding the grant is still in this state; else ACCOUNT_CHANGED.",
+    ),
     ...writeInputFields(t),
   }),
 });
@@ -328,12 +394,123 @@ const ReverseInput = builder.inputType("ReverseCreditActionInput", {
   description: "The action to undo.",
   fields: (t) => ({
     actionId: t.id({ required: true, description: "Global ID of the deposit, reduction or transfer to reverse." }),
+    expectedSource: expectedField(
+      t,
+      "Reverse only if the account credits are taken back from (the original's target) is still in this state; else ACCOUNT_CHANGED. ACCOUNT_NOT_FOUND for a reversed reduction, which has no such account.",
+    ),
+    expectedTarget: expectedField(
+      t,
+      "Reverse only if the account credits go back to (the original's source) is still in this state; else ACCOUNT_CHANGED. ACCOUNT_NOT_FOUND for a reversed deposit, which has no such account.",
+    ),
     ...writeInputFields(t),
   }),
 });
 
-/** What a money mutation answers: the action, the accounts it touched, whether it was a replay. */
-export type ActionPayload = Payload<{ action: CreditAction; accounts: CreditAccount[]; replayed: boolean }>;
+/**
+ * What a money mutation answers: the action, the accounts it touched, whether it was a replay; on a dry run
+ * that would write, the preview instead of the action.
+ */
+export type ActionPayload = Payload<{
+  action: CreditAction | null;
+  accounts: CreditAccount[];
+  replayed: boolean;
+  preview: WritePreview | null;
+}>;
+
+const AllocationPreviewRef = builder.objectRef<RecordedAllocation>("CreditAllocationPreview").implement({
+  description: "How much of one grant a dry-run write would fill or spend.",
+  fields: (t) => ({
+    grant: t.field({
+      type: CreditGrantRef,
+      description:
+        "The grant as it is before the write (its remainingAmount not yet changed), or, when `createsGrant`, as the write would create it: its id then refers to nothing, since nothing was written.",
+      resolve: (a) => a.grant,
+    }),
+    createsGrant: t.boolean({
+      description:
+        "True when the write would create this grant (a deposit's grant, a transfer's grants in the target).",
+      resolve: (a) => a.createsGrant,
+    }),
+    direction: t.field({
+      type: DirectionEnum,
+      description: "CREDIT when the write would fill the grant, DEBIT when it would spend from it.",
+      resolve: (a) => a.direction,
+    }),
+    amount: t.field({ type: "Amount", description: "Credits, in minor units.", resolve: (a) => a.amount }),
+  }),
+});
+
+const ActionPreviewRef = builder.objectRef<PreviewAction>("CreditActionPreview").implement({
+  description:
+    "An action a dry-run write would record, with its entries and grants. Nothing of it is stored: it has no id.",
+  fields: (t) => ({
+    type: t.field({
+      type: ActionTypeEnum,
+      description: "What kind of operation it would record.",
+      resolve: (p) => p.action.type,
+    }),
+    typeName: t.string({
+      description: "The type's name in the language negotiated from Accept-Language.",
+      resolve: (p, _args, context) => localizedTypeName(p.action.type, context),
+    }),
+    amount: t.field({
+      type: "Amount",
+      description: "Credits it would move, in minor units.",
+      resolve: (p) => p.action.amount,
+    }),
+    currency: t.string({
+      description: "ISO 4217 code or credit unit of the amount.",
+      resolve: (p) => p.action.currency,
+    }),
+    effectiveAt: t.field({
+      type: "DateTime",
+      description: "When it would take effect.",
+      resolve: (p, _x, c) => tenantTime(p.action.effectiveAt, c),
+    }),
+    sourceAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits would be taken from.",
+      resolve: (p, _x, c) => (p.action.sourceAccountId ? c.loaders.account.load(p.action.sourceAccountId) : null),
+    }),
+    targetAccount: t.field({
+      type: CreditAccountRef,
+      nullable: true,
+      description: "The account credits would be added to.",
+      resolve: (p, _x, c) => (p.action.targetAccountId ? c.loaders.account.load(p.action.targetAccountId) : null),
+    }),
+    entries: t.field({
+      type: [CreditEntryRef],
+      description:
+        "Its effect on each account, source first: the balance before and after and the sequence number the entry would get.",
+      resolve: (p) =>
+        [...p.entries].sort((x, y) => (x.direction === y.direction ? 0 : x.direction === "DEBIT" ? -1 : 1)),
+    }),
+    allocations: t.field({
+      type: [AllocationPreviewRef],
+      description:
+        "The grants it would spend, in the order it would spend them, then the grants it would fill, with the amount of each.",
+      resolve: (p) => p.allocations,
+    }),
+  }),
+});
+
+const WritePreviewRef = builder.objectRef<WritePreview>("WritePreview").implement({
+  description: "What a dry-run write would do. Nothing was written.",
+  fields: (t) => ({
+    action: t.field({
+      type: ActionPreviewRef,
+      description: "The action the write would record.",
+      resolve: (p) => p.action,
+    }),
+    settled: t.field({
+      type: [ActionPreviewRef],
+      description:
+        "Expirations and voids the ledger would record before it, for grants of its accounts that have lapsed (reads record them too).",
+      resolve: (p) => p.settled,
+    }),
+  }),
+});
 
 /** A payload type for a mutation that writes one credit action (its name is the mutation's, plus Payload). */
 export function actionPayload(name: string, mutation: string) {
@@ -343,8 +520,16 @@ export function actionPayload(name: string, mutation: string) {
       action: t.field({
         type: CreditActionRef,
         nullable: true,
-        description: "The action written (or replayed); null when userErrors is not empty.",
+        description:
+          "The action written (or replayed); null when userErrors is not empty, and on a dry run that would write (see `preview`).",
         resolve: (p) => p.action ?? null,
+      }),
+      preview: t.field({
+        type: WritePreviewRef,
+        nullable: true,
+        description:
+          "On a dry run (`dryRun: true`) that would write: the action with its entries (balances before and after) and the grants it would spend, in order; nothing was written. Null otherwise: a dry run that would be refused has userErrors; one that would replay an earlier request with the same idempotency key has `replayed` and `action`.",
+        resolve: (p) => p.preview ?? null,
       }),
       accounts: t.field({
         type: [CreditAccountRef],
@@ -366,6 +551,7 @@ export function actionPayload(name: string, mutation: string) {
 
 /** The action payload's fields for a ledger outcome: the action, and its accounts as the action left them. */
 export async function actionFields(outcome: ActionOutcome, context: Context) {
+  if (outcome.preview) return { action: null, accounts: [], replayed: false, preview: outcome.preview };
   const accountIds = outcome.entries.map((entry) => entry.accountId);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
   // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
@@ -381,7 +567,7 @@ export async function actionFields(outcome: ActionOutcome, context: Context) {
   const accounts = outcome.replayed
     ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }))
     : loaded;
-  return { action: outcome.action, accounts, replayed: outcome.replayed };
+  return { action: outcome.action, accounts, replayed: outcome.replayed, preview: null };
 }
 
 /** The grant options of a deposit's input, with its expiry read in the tenant's time zone. */
@@ -404,6 +590,7 @@ function resolveDeposit(input: typeof DepositInput.$inferInput, context: Context
         ...options,
         ...ids,
         amount: input.amount,
+        expected: input.expected,
         grant: grantOptions(input.grant, context),
       }),
     payload: (outcome) => actionFields(outcome, context),
@@ -428,7 +615,7 @@ builder.mutationFields((t) => ({
         ids: { accountId: "CreditAccount" },
         writeOptions: true,
         write: ({ tenantId, ids, options }) =>
-          context.ledger.reduce(tenantId, { ...options, ...ids, amount: input.amount }),
+          context.ledger.reduce(tenantId, { ...options, ...ids, amount: input.amount, expected: input.expected }),
         payload: (outcome) => actionFields(outcome, context),
       }),
   }),
@@ -442,7 +629,13 @@ builder.mutationFields((t) => ({
         ids: { sourceAccountId: "CreditAccount", targetAccountId: "CreditAccount" },
         writeOptions: true,
         write: ({ tenantId, ids, options }) =>
-          context.ledger.transfer(tenantId, { ...options, ...ids, amount: input.amount }),
+          context.ledger.transfer(tenantId, {
+            ...options,
+            ...ids,
+            amount: input.amount,
+            expectedSource: input.expectedSource,
+            expectedTarget: input.expectedTarget,
+          }),
         payload: (outcome) => actionFields(outcome, context),
       }),
   }),
@@ -462,7 +655,29 @@ builder.mutationFields((t) => ({
       runMutation(context, input, {
         ids: { grantId: "CreditGrant" },
         writeOptions: true,
-        write: ({ tenantId, ids, options }) => context.ledger.voidGrant(tenantId, { ...options, ...ids }),
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.voidGrant(tenantId, { ...options, ...ids, expected: input.expected }),
+        payload: (outcome) => actionFields(outcome, context),
+      }),
+  }),
+  changeCreditGrantExpiry: t.field({
+    type: actionPayload("ChangeCreditGrantExpiryPayload", "changeCreditGrantExpiry"),
+    description:
+      "Extends or shortens the expiry of a grant that still holds credits (Orb's expiration_change), through an EXPIRATION_CHANGE action in the account's history that moves nothing. It takes effect when recorded (effectiveAt cannot be in the past). A new expiry already passed expires the grant at once, through an EXPIRATION right after the change.",
+    args: {
+      input: t.arg({ type: ChangeExpiryInput, required: true, description: "The grant and its new expiry." }),
+    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { grantId: "CreditGrant" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.changeGrantExpiry(tenantId, {
+            ...options,
+            ...ids,
+            expiresAt: optionalInputTime(input.expiresAt, context) ?? null,
+            expected: input.expected,
+          }),
         payload: (outcome) => actionFields(outcome, context),
       }),
   }),
@@ -474,7 +689,13 @@ builder.mutationFields((t) => ({
       runMutation(context, input, {
         ids: { actionId: "CreditAction" },
         writeOptions: true,
-        write: ({ tenantId, ids, options }) => context.ledger.reverse(tenantId, { ...options, ...ids }),
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.reverse(tenantId, {
+            ...options,
+            ...ids,
+            expectedSource: input.expectedSource,
+            expectedTarget: input.expectedTarget,
+          }),
         payload: (outcome) => actionFields(outcome, context),
       }),
   }),

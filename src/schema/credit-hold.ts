@@ -142,9 +142,12 @@ builder.objectField(CreditActionRef, "hold", (t) =>
 // Each hold mutation is its input, one ledger call and the hold payload; the plumbing (tenant, IDs, write
 // options, user errors) is runMutation's, in mutation.ts.
 
-/** The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded. */
+/**
+ * The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded, and
+ * dryRun, since the hold payload has no preview (it would show a hold that was never written).
+ */
 function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
-  const { effectiveAt: _effectiveAt, ...fields } = writeInputFields(t);
+  const { effectiveAt: _effectiveAt, dryRun: _dryRun, ...fields } = writeInputFields(t);
   return fields;
 }
 

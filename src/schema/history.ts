@@ -45,6 +45,14 @@ const HistoryOrderFieldEnum = builder.enumType("CreditHistoryOrderField", {
     EXTERNAL_REFERENCE: { description: "The external reference; actions without one sort as empty text." },
     INITIATOR_TYPE: { description: "The initiator type, alphabetically by its code." },
     CURRENCY: { description: "The currency code." },
+    STORE_NAME: {
+      description:
+        "The name of the store (as it is now, by code point); entries without a store sort as empty text. CareCloud's sort by store.",
+    },
+    PARTNER_NAME: {
+      description:
+        "The name of the partner (as it is now, by code point); entries without a partner sort as empty text.",
+    },
     ID: { description: "The entry id alone, which is also recording order." },
   } satisfies Record<(typeof historyOrderFields)[number], { description: string }>,
 });

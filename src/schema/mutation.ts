@@ -23,7 +23,7 @@
 //      INVALID_ID with `field: ["input", <field>]`, and the ledger is not called;
 //   3. with `writeOptions: true`, the options every money-moving write takes (writeInputFields below): the
 //      idempotency key, note, external reference, effective time (read in the tenant's time zone), initiator
-//      (the calling API key unless the input names another), and storeId/partnerId (INVALID_ID as in 2);
+//      (the calling API key unless the input names another), dryRun, and storeId/partnerId (INVALID_ID as in 2);
 //   4. `write`, one ledger operation (one database transaction); its `{ ok: false }` becomes the payload's
 //      userErrors, translated into the request's language, with the field the ledger named;
 //   5. `payload` maps the success value to the payload's fields; `userErrors: []` is added.
@@ -137,6 +137,7 @@ export interface WriteInput {
   externalReference?: string | null;
   effectiveAt?: DateTimeInput | null;
   initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
+  dryRun?: boolean | null;
 }
 
 type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
@@ -165,6 +166,11 @@ export const writeInputFields = (t: InputFieldBuilder) => ({
     required: false,
     description: "Who causes it, when not the API client itself.",
   }),
+  dryRun: t.boolean({
+    required: false,
+    description:
+      "True: answer what the write would do (the payload's `preview`, or the userErrors it would meet) without writing anything; the idempotency key stays unused. Default false.",
+  }),
 });
 
 /** Decodes the common write options; a bad store or partner ID is a user error. */
@@ -175,6 +181,7 @@ function writeOptions(input: WriteInput, context: Context): WriteOptions | Refus
     externalReference: input.externalReference ?? null,
     effectiveAt: optionalInputTime(input.effectiveAt, context) ?? null,
     initiator: initiatorFrom(input.initiator, context),
+    dryRun: input.dryRun === true,
   };
   if (input.storeId !== null && input.storeId !== undefined) {
     const storeId = decodeId(String(input.storeId), "Store");

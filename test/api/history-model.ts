@@ -81,6 +81,8 @@ export class HistoryModel {
   readonly currencyOf = new Map<string, string>();
   /** Recording rank of each entry (see the file's opening comment); filled by `learnEntryOrder`. */
   readonly rank = new Map<string, number>();
+  /** Names of the stores and partners by id, for the STORE_NAME and PARTNER_NAME orders. */
+  readonly placeNames = new Map<string, string>();
 
   constructor(private readonly api: ApiFixture) {}
 
@@ -236,7 +238,9 @@ export class HistoryModel {
       .filter(options.where ?? (() => true))
       .sort(
         (a, b) =>
-          sign * (compare(sortValue(a, order.field), sortValue(b, order.field)) || this.rankOf(a) - this.rankOf(b)),
+          sign *
+          (compare(sortValue(a, order.field, this.placeNames), sortValue(b, order.field, this.placeNames)) ||
+            this.rankOf(a) - this.rankOf(b)),
       );
   }
 
@@ -258,6 +262,8 @@ export type OrderField =
   | "EXTERNAL_REFERENCE"
   | "INITIATOR_TYPE"
   | "CURRENCY"
+  | "STORE_NAME"
+  | "PARTNER_NAME"
   | "ID";
 
 export const orderFields: OrderField[] = [
@@ -271,10 +277,16 @@ export const orderFields: OrderField[] = [
   "EXTERNAL_REFERENCE",
   "INITIATOR_TYPE",
   "CURRENCY",
+  "STORE_NAME",
+  "PARTNER_NAME",
   "ID",
 ];
 
-function sortValue(entry: ModelEntry, field: OrderField): number | bigint | string {
+function sortValue(
+  entry: ModelEntry,
+  field: OrderField,
+  placeNames: ReadonlyMap<string, string>,
+): number | bigint | string {
   const action = entry.action;
   switch (field) {
     case "EFFECTIVE_AT":
@@ -297,6 +309,11 @@ function sortValue(entry: ModelEntry, field: OrderField): number | bigint | stri
       return action.initiatorType;
     case "CURRENCY":
       return action.currency;
+    // By the place's name; an action without one sorts as the empty string.
+    case "STORE_NAME":
+      return action.storeId === null ? "" : (placeNames.get(action.storeId) ?? "");
+    case "PARTNER_NAME":
+      return action.partnerId === null ? "" : (placeNames.get(action.partnerId) ?? "");
     case "ID":
       // Only the rank decides.
       return 0;
@@ -430,6 +447,10 @@ export async function buildDataset(api: ApiFixture): Promise<Dataset> {
   const brno = await api.createStore("Brno", { externalId: "store-2" });
   const alfa = await api.createPartner("Partner Alfa", { externalId: "partner-1" });
   const beta = await api.createPartner("Partner Beta", { externalId: "partner-2" });
+  model.placeNames.set(mustek, "Praha – Můstek");
+  model.placeNames.set(brno, "Brno");
+  model.placeNames.set(alfa, "Partner Alfa");
+  model.placeNames.set(beta, "Partner Beta");
 
   const steps: Record<string, ModelAction> = {};
   const run = async (name: string, step: Step) => {

@@ -182,6 +182,26 @@ describe("Inveterate", () => {
         expect(await api.snapshot()).toBe(before);
       }
     }
+    // A client used to one signed amount is told which mutation takes it.
+    const signed = await api.data(
+      `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code field message } } }`,
+      { input: { accountId: account, amount: "-5", note: "Refund" } },
+    );
+    expect(signed.deposit.userErrors).toEqual([
+      {
+        code: "AMOUNT_NOT_POSITIVE",
+        field: ["input", "amount"],
+        message: "The amount must be greater than zero; got -5. To take credits off, use reduce with the amount 5.",
+      },
+    ]);
+    const czech = await api.data(
+      `mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { message } } }`,
+      { input: { accountId: account, amount: -7 } },
+      { language: "cs" },
+    );
+    expect(czech.reduce.userErrors[0].message).toBe(
+      "Částka musí být větší než nula; zadáno -7. Kredity přičtete operací deposit s částkou 7.",
+    );
     // A fraction written into the query itself is refused the same way.
     const literal = await api.graphql(
       `mutation { deposit(input: { accountId: "${account}", amount: 2.5 }) { userErrors { code } } }`,

@@ -144,7 +144,7 @@ describe("CareCloud", () => {
     }
     // Ties (many entries share a type or direction) stay in one order across pages: pages of 4 put together
     // are exactly the whole list.
-    for (const field of ["TYPE", "DIRECTION", "CURRENCY", "EFFECTIVE_AT"] as const) {
+    for (const field of ["TYPE", "DIRECTION", "CURRENCY", "EFFECTIVE_AT", "STORE_NAME", "PARTNER_NAME"] as const) {
       const expected = keys(set.model.history(customerParent(), { order: { field, direction: "ASC" } }));
       const walked: string[] = [];
       let after: string | null = null;

@@ -203,6 +203,17 @@ describe("statements per write request, warm", () => {
     expect(released.statements).toHaveLength(6);
   });
 
+  it("a conditional deposit (expected balance and sequence): still 8, the condition is checked on the locked row", async () => {
+    // Read before the counted request: what a client would have read earlier.
+    const row = await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.account } });
+    const { data, statements } = await run(
+      `mutation($id: ID!, $balance: Amount!, $sequence: Int!) { deposit(input: { accountId: $id, amount: "7", idempotencyKey: "count-2", expected: { balance: $balance, sequence: $sequence } }) { accounts { balance } userErrors { code } } }`,
+      { id: globalAccount(), balance: row.balance.toString(), sequence: row.entryCount },
+    );
+    expect(data.deposit).toMatchObject({ userErrors: [] });
+    expect(statements).toHaveLength(8);
+  });
+
   it("transfer: at most 10", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(

@@ -228,18 +228,24 @@ async function buildDataset(): Promise<Dataset> {
 // ---------------------------------------------------------------------------------------------------------
 // The independent expectation
 
-type Loaded = CreditEntry & { action: CreditAction & { allocations: CreditAllocation[] } };
+type Loaded = CreditEntry & {
+  action: CreditAction & {
+    allocations: CreditAllocation[];
+    store: { name: string } | null;
+    partner: { name: string } | null;
+  };
+};
 
 /** Every entry of the tenant, with its action and the action's allocations, by plain Prisma. */
 async function loadAll(database: Database, tenantId: string): Promise<Loaded[]> {
   return database.read.creditEntry.findMany({
     where: { tenantId },
-    include: { action: { include: { allocations: true } } },
+    include: { action: { include: { allocations: true, store: true, partner: true } } },
   });
 }
 
 function plain(entry: Loaded): CreditEntry {
-  const { action: _action, ...rest } = entry;
+  const { action: _action, ...rest } = entry as CreditEntry & { action: unknown };
   return rest;
 }
 
@@ -286,6 +292,10 @@ function sortValue(entry: Loaded, field: HistoryOrderField): number | bigint | s
       return entry.action.note === null ? "" : foldForSearch(entry.action.note);
     case "EXTERNAL_REFERENCE":
       return entry.action.externalReference ?? "";
+    case "STORE_NAME":
+      return entry.action.store?.name ?? "";
+    case "PARTNER_NAME":
+      return entry.action.partner?.name ?? "";
     case "ID":
       return null;
   }

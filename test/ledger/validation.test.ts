@@ -268,6 +268,33 @@ describe("customers, accounts, stores and partners", () => {
   });
 });
 
+describe("conditions (expected account states)", () => {
+  it("refuses a malformed condition before anything else, and a condition that no longer holds", async () => {
+    await refuses("INVALID_SEQUENCE", "expected.sequence", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, expected: { sequence: -1 } }),
+    );
+    await refuses("INVALID_AMOUNT", "expectedSource.balance", () =>
+      fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: accountId,
+        targetAccountId: otherTenantAccountId,
+        amount: 1n,
+        expectedSource: { balance: "1.5" },
+      }),
+    );
+    const account = await fixture.database.read.creditAccount.findUniqueOrThrow({ where: { id: accountId } });
+    await refuses("ACCOUNT_CHANGED", "expected.balance", () =>
+      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: { balance: account.balance - 1n } }),
+    );
+    await refuses("ACCOUNT_CHANGED", "expected.sequence", () =>
+      fixture.ledger.reduce(fixture.tenantId, {
+        accountId,
+        amount: 1n,
+        expected: { balance: account.balance, sequence: account.entryCount + 1 },
+      }),
+    );
+  });
+});
+
 describe("coverage of the codes", () => {
   it("exercises every business error code somewhere in the ledger suite", async () => {
     // The codes this file does not produce itself must be asserted as a refusal by another ledger test file

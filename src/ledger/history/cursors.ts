@@ -29,6 +29,8 @@ export const sortKinds: Record<HistoryOrderField, SortKind> = {
   EXTERNAL_REFERENCE: "text",
   INITIATOR_TYPE: "text",
   CURRENCY: "text",
+  STORE_NAME: "text",
+  PARTNER_NAME: "text",
   ID: "id",
 };
 

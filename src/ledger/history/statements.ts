@@ -51,6 +51,8 @@ export const actionColumns = [
   "idempotency_key",
   "request_hash",
   "reverses_action_id",
+  "previous_expires_at",
+  "new_expires_at",
   "effective_at",
   "created_at",
   "updated_at",
@@ -107,6 +109,12 @@ function sortKey(field: HistoryOrderField, engine: Database["engine"]): Prisma.S
       return codePointText(Prisma.sql`COALESCE(a.note_search, '')`, engine);
     case "EXTERNAL_REFERENCE":
       return codePointText(Prisma.sql`COALESCE(a.external_reference, '')`, engine);
+    // The name as it is now, looked up by primary key for each entry; no place has an empty name (names are
+    // 1 to 200 characters), so the empty string stands for "none", as for notes.
+    case "STORE_NAME":
+      return codePointText(Prisma.sql`COALESCE((SELECT s.name FROM store s WHERE s.id = e.store_id), '')`, engine);
+    case "PARTNER_NAME":
+      return codePointText(Prisma.sql`COALESCE((SELECT p.name FROM partner p WHERE p.id = e.partner_id), '')`, engine);
     case "ID":
       return null;
   }

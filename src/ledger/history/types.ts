@@ -48,6 +48,8 @@ export const historyOrderFields = [
   "EXTERNAL_REFERENCE",
   "INITIATOR_TYPE",
   "CURRENCY",
+  "STORE_NAME",
+  "PARTNER_NAME",
   "ID",
 ] as const;
 
@@ -62,6 +64,10 @@ export const historyOrderFields = [
  * - NOTE: by the folded note (case-insensitive), code point order; EXTERNAL_REFERENCE: by the reference,
  *   code point order. An action without a note or reference sorts as the empty string: first in ascending
  *   order, last in descending order, on both engines.
+ * - STORE_NAME, PARTNER_NAME: by the name of the action's store or partner as it is now, code point order;
+ *   an action without one sorts as the empty string (which no name is), like a missing note. A renamed store
+ *   moves its entries in this order, as a changed note would; the cursor holds the name it was made with, so
+ *   the next page continues exactly after that position in the order as it is now.
  * - ID: the entry id alone; ids are UUIDv7, so this is also recording order.
  */
 export type HistoryOrderField = (typeof historyOrderFields)[number];

@@ -2,6 +2,7 @@
 // an optional expiry). A deposit into an overdrawn account repays the overdraft first.
 import type { GrantCategory } from "../../generated/postgres/enums.ts";
 import { parsePositiveAmount } from "../amounts.ts";
+import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
@@ -19,6 +20,8 @@ export interface DepositInput extends WriteOptions {
     priority?: number | null;
     expiresAt?: Date | null;
   };
+  /** Refuse with ACCOUNT_CHANGED unless the account is in this state (see expectations.ts). */
+  expected?: AccountExpectation | null;
 }
 
 export async function deposit(
@@ -26,7 +29,7 @@ export async function deposit(
   tenantId: string,
   input: DepositInput,
 ): Promise<LedgerResult<ActionOutcome>> {
-  const amount = parsePositiveAmount(input.amount);
+  const amount = parsePositiveAmount(input.amount, "amount", "reduce");
   if (isFailure(amount)) return amount;
   const priority = checkPriority(input.grant?.priority, "grant.priority");
   if (isFailure(priority)) return priority;
@@ -38,6 +41,8 @@ export async function deposit(
     if (problem) return problem;
   }
   const category = input.grant?.category ?? "PAID";
+  const expected = parseExpectation(input.expected, "expected");
+  if (isFailure(expected)) return expected;
 
   return moneyWrite(
     deps,
@@ -60,7 +65,7 @@ export async function deposit(
       }
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
       await session.settleDueGrants([input.accountId]);
-      const problem = session.checkCredit(input.accountId, amount);
+      const problem = session.checkExpected(input.accountId, expected) ?? session.checkCredit(input.accountId, amount);
       if (problem) rollback(problem);
       const action = await session.beginAction({
         type: "DEPOSIT",

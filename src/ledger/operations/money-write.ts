@@ -8,7 +8,7 @@
 import type { Database } from "../../db/client.ts";
 import type { SqlRunner } from "../../db/sql.ts";
 import { findReplay, requestFingerprint } from "../idempotency.ts";
-import type { ActionOutcome } from "../outcome.ts";
+import type { ActionOutcome, PreviewAction, WritePreview } from "../outcome.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { findReferences } from "../sql/accounts.ts";
 import { refusalOf, rollback, runWrite, type TransactionSettings } from "../transaction.ts";
@@ -54,7 +54,11 @@ export async function moneyWrite<T extends ActionOutcome>(
     const session = new WriteSession(tx, database.engine, tenantId, now, references);
     try {
       const outcome = await body(session, checked, requestHash);
-      return { ...outcome, accounts: await session.finish() };
+      const accounts = await session.finish();
+      // A dry run goes as far as a write goes, every check and assertion included, and then rolls back: its
+      // answer is exactly what the write would do, and it leaves no row, no lock and no idempotency key behind.
+      if (options.dryRun === true) rollback({ ...outcome, accounts: [], preview: previewOf(session, outcome) });
+      return { ...outcome, accounts };
     } catch (error) {
       const refusal = refusalOf(error);
       if (refusal === null && !(error instanceof IdempotencyKeyTaken)) throw error;
@@ -116,4 +120,14 @@ export function refuseClosed(session: WriteSession, accountId: string, field: st
 export function draftOptions(options: CheckedWriteOptions) {
   const { effectiveAt: _effectiveAt, requestedEffectiveAt: _requested, ...rest } = options;
   return rest;
+}
+
+/** What the session recorded, grouped by action: the operation's own, and the expirations settled before it. */
+function previewOf(session: WriteSession, outcome: ActionOutcome): WritePreview {
+  const of = (action: ActionOutcome["action"]): PreviewAction => ({
+    action,
+    entries: session.recorded.entries.filter((entry) => entry.actionId === action.id),
+    allocations: session.recorded.allocations.filter((allocation) => allocation.actionId === action.id),
+  });
+  return { action: of(outcome.action), settled: session.settled.map(of) };
 }

@@ -1,6 +1,7 @@
 // reduce: debits an account, spending its grants by priority, then soonest expiry, then oldest. Refused with
 // INSUFFICIENT_CREDITS when the balance would pass the overdraft limit (zero unless the account has one).
 import { parsePositiveAmount } from "../amounts.ts";
+import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { isFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
@@ -10,6 +11,8 @@ import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } f
 export interface ReduceInput extends WriteOptions {
   accountId: string;
   amount: bigint | number | string;
+  /** Refuse with ACCOUNT_CHANGED unless the account is in this state (see expectations.ts). */
+  expected?: AccountExpectation | null;
 }
 
 export async function reduce(
@@ -17,8 +20,10 @@ export async function reduce(
   tenantId: string,
   input: ReduceInput,
 ): Promise<LedgerResult<ActionOutcome>> {
-  const amount = parsePositiveAmount(input.amount);
+  const amount = parsePositiveAmount(input.amount, "amount", "deposit");
   if (isFailure(amount)) return amount;
+  const expected = parseExpectation(input.expected, "expected");
+  if (isFailure(expected)) return expected;
   return moneyWrite(
     deps,
     tenantId,
@@ -29,6 +34,7 @@ export async function reduce(
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
       await session.settleDueGrants([input.accountId]);
       const problem =
+        session.checkExpected(input.accountId, expected) ??
         session.checkDebit(input.accountId, amount) ??
         (await session.checkBackdatedDebit(input.accountId, amount, options.effectiveAt));
       if (problem) rollback(problem);

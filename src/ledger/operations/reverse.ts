@@ -3,8 +3,9 @@
 // refills the very grants it spent (if one of them has lapsed since, the refilled credits lapse again at
 // once, through an expiration or void entry); a reversed deposit takes back from the grant it created first.
 import type { CreditAction } from "../../generated/postgres/client.ts";
+import { type AccountExpectation, type CheckedExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
-import { failure, type LedgerResult } from "../result.ts";
+import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { touchActionToReverse } from "../sql/actions.ts";
 import { debitedGrants } from "../sql/grants.ts";
 import { rollback } from "../transaction.ts";
@@ -15,6 +16,13 @@ import { plainGrant } from "./transfer.ts";
 
 export interface ReverseInput extends WriteOptions {
   actionId: string;
+  /**
+   * Refuse with ACCOUNT_CHANGED unless the reversal's source account (the one credits are taken back from: the
+   * original's target) is in this state (see expectations.ts).
+   */
+  expectedSource?: AccountExpectation | null;
+  /** The same for the reversal's target account (the one credits go back to: the original's source). */
+  expectedTarget?: AccountExpectation | null;
 }
 
 export async function reverse(
@@ -22,6 +30,10 @@ export async function reverse(
   tenantId: string,
   input: ReverseInput,
 ): Promise<LedgerResult<ActionOutcome>> {
+  const expectedSource = parseExpectation(input.expectedSource, "expectedSource");
+  if (isFailure(expectedSource)) return expectedSource;
+  const expectedTarget = parseExpectation(input.expectedTarget, "expectedTarget");
+  if (isFailure(expectedTarget)) return expectedTarget;
   return moneyWrite(
     deps,
     tenantId,
@@ -57,6 +69,8 @@ export async function reverse(
       );
       await session.settleDueGrants(accounts);
       const problem =
+        expectationOf(session, takeFrom, expectedSource) ??
+        expectationOf(session, giveTo, expectedTarget) ??
         (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
         (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
         (takeFrom
@@ -109,4 +123,26 @@ async function refillLots(session: WriteSession, original: CreditAction): Promis
   const lots: CreditLot[] = overdrawn > 0n ? [{ spec: plainGrant, amount: overdrawn }] : [];
   for (const { allocatedAmount, ...grant } of spent) lots.push({ grant, amount: allocatedAmount });
   return lots;
+}
+
+/**
+ * ACCOUNT_CHANGED when the account moved since the caller read it; ACCOUNT_NOT_FOUND when the caller expects
+ * something of a side the reversal does not have (a reversed deposit has no target, a reversed reduction no
+ * source), since the condition cannot hold.
+ */
+function expectationOf(
+  session: WriteSession,
+  accountId: string | null,
+  expectation: CheckedExpectation | null,
+): LedgerFailure | null {
+  if (expectation === null) return null;
+  if (accountId === null) {
+    return failure(
+      "ACCOUNT_NOT_FOUND",
+      expectation.field,
+      "The reversal has no such account: a reversed deposit has no target, a reversed reduction no source.",
+      { reason: "reversal-side" },
+    );
+  }
+  return session.checkExpected(accountId, expectation);
 }

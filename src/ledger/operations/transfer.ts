@@ -2,6 +2,7 @@
 // their nature: each grant the source spends reappears in the target as a grant with the same category,
 // priority and expiry, so a transfer can neither extend nor shorten the life of promotional credits.
 import { parsePositiveAmount } from "../amounts.ts";
+import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
@@ -13,6 +14,10 @@ export interface TransferInput extends WriteOptions {
   sourceAccountId: string;
   targetAccountId: string;
   amount: bigint | number | string;
+  /** Refuse with ACCOUNT_CHANGED unless the source account is in this state (see expectations.ts). */
+  expectedSource?: AccountExpectation | null;
+  /** The same for the target account. */
+  expectedTarget?: AccountExpectation | null;
 }
 
 export async function transfer(
@@ -22,6 +27,10 @@ export async function transfer(
 ): Promise<LedgerResult<ActionOutcome>> {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
+  const expectedSource = parseExpectation(input.expectedSource, "expectedSource");
+  if (isFailure(expectedSource)) return expectedSource;
+  const expectedTarget = parseExpectation(input.expectedTarget, "expectedTarget");
+  if (isFailure(expectedTarget)) return expectedTarget;
   if (input.sourceAccountId === input.targetAccountId) {
     return failure("SAME_ACCOUNT", "targetAccountId", "A transfer needs two different accounts.");
   }
@@ -51,6 +60,8 @@ export async function transfer(
     // Credits only add to the target's later balances, and arrive there as grants effective at the
     // transfer's time: only the source must be checked at a backdated time.
     const problem =
+      session.checkExpected(sourceAccountId, expectedSource) ??
+      session.checkExpected(targetAccountId, expectedTarget) ??
       session.checkDebit(sourceAccountId, amount) ??
       session.checkCredit(targetAccountId, amount) ??
       (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));

@@ -1,5 +1,6 @@
 // voidGrant: ends a grant early (Stripe's voided_at). Its remaining credits leave the balance through a VOID
 // action at the void's effective time; what was already spent stays spent.
+import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { lastSpentAt } from "../sql/backdated.ts";
 import { grantById } from "../sql/grants.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
@@ -10,6 +11,8 @@ import { draftOptions, moneyWrite, refuseClosed, type LedgerDependencies } from 
 
 export interface VoidGrantInput extends WriteOptions {
   grantId: string;
+  /** Refuse with ACCOUNT_CHANGED unless the grant's account is in this state (see expectations.ts). */
+  expected?: AccountExpectation | null;
 }
 
 /**
@@ -22,6 +25,8 @@ export async function voidGrant(
   tenantId: string,
   input: VoidGrantInput,
 ): Promise<LedgerResult<ActionOutcome>> {
+  const expected = parseExpectation(input.expected, "expected");
+  if (isFailure(expected)) return expected;
   return moneyWrite(
     deps,
     tenantId,
@@ -34,6 +39,8 @@ export async function voidGrant(
       if (isFailure(accountId)) rollback(accountId);
       refuseClosed(session, accountId, "grantId");
       await session.settleDueGrants([accountId]);
+      const changed = session.checkExpected(accountId, expected);
+      if (changed) rollback(changed);
       const grant = await grantById(session.tx, input.grantId);
       if (!grant) throw new Error(`Bug: grant ${input.grantId} vanished under its account's lock.`);
       if (grant.voidedAt !== null) {

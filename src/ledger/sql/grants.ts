@@ -83,3 +83,8 @@ export async function changeRemaining(
       throw new Error(`Bug: grants changed under the account lock (${updated} of ${batch.length} updated).`);
   }
 }
+
+/** Sets a grant's expiry (null: never); the grant's account is locked by the caller. */
+export async function setExpiry(tx: SqlRunner, grantId: string, expiresAt: Date | null, now: Date): Promise<void> {
+  await tx.execute(sql`UPDATE credit_grant SET expires_at = ${expiresAt}, updated_at = ${now} WHERE id = ${grantId}`);
+}
