@@ -59,6 +59,10 @@ export interface Config {
   readyTimeoutMs: number;
   /** Whether Prometheus metrics are served at /metrics. */
   metrics: boolean;
+  /** Live subscriptions one process serves at once; 0 means no bound. */
+  maxSubscriptions: number;
+  /** Live subscriptions one API key may hold open at once on one process; 0 means no bound. */
+  maxSubscriptionsPerKey: number;
 }
 
 /** One environment variable, as the README documents it. */
@@ -365,6 +369,22 @@ const variables = {
     default: "true",
     parse: boolean,
   },
+  maxSubscriptions: {
+    name: "MAX_SUBSCRIPTIONS",
+    description:
+      "Live subscriptions (Server-Sent Events streams) one process serves at once; beyond it new ones are refused " +
+      "with TOO_MANY_SUBSCRIPTIONS (429). 0 means no bound.",
+    default: "1000",
+    parse: integer(0),
+  },
+  maxSubscriptionsPerKey: {
+    name: "MAX_SUBSCRIPTIONS_PER_KEY",
+    description:
+      "Live subscriptions one API key may hold open at once on one process; beyond it TOO_MANY_SUBSCRIPTIONS (429). " +
+      "0 means no bound.",
+    default: "20",
+    parse: integer(0),
+  },
 } satisfies { [K in Exclude<keyof Config, "databaseEngine">]: VariableSpec<Config[K]> };
 
 /** The environment variables the gateway reads, in the order the README lists them. */
@@ -426,6 +446,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxQueryCost = read(variables.maxQueryCost);
   const readyTimeoutMs = read(variables.readyTimeoutMs);
   const metrics = read(variables.metrics);
+  const maxSubscriptions = read(variables.maxSubscriptions);
+  const maxSubscriptionsPerKey = read(variables.maxSubscriptionsPerKey);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -459,5 +481,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxQueryCost,
     readyTimeoutMs,
     metrics,
+    maxSubscriptions,
+    maxSubscriptionsPerKey,
   });
 }

@@ -35,6 +35,7 @@ export const englishSourceCodes = [
   "CSRF_HEADER_REQUIRED",
   "REQUEST_ENTITY_TOO_LARGE",
   "NOT_ACCEPTABLE",
+  "TOO_MANY_SUBSCRIPTIONS",
 ] as const;
 
 type EnglishSourceCode = (typeof englishSourceCodes)[number];
@@ -79,6 +80,10 @@ const czech: Record<EnglishSourceCode, Message> = {
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
   NOT_ACCEPTABLE: () =>
     "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+  TOO_MANY_SUBSCRIPTIONS: (p) =>
+    p.scope === "key"
+      ? `Tento klíč API už má otevřeno nejvíc odběrů, kolik smí (${p.limit ?? "?"}); nejprve některý ukončete.`
+      : `Tato instance obsluhuje nejvýše ${p.limit ?? "?"} odběrů najednou; zkuste to znovu za chvíli.`,
 };
 
 const catalogs: Partial<Record<Language, Record<EnglishSourceCode, Message>>> = { cs: czech };

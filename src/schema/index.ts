@@ -11,5 +11,6 @@ import "./credit-account.ts";
 import "./credit-grant.ts";
 import "./credit-action.ts";
 import "./history.ts";
+import "./live.ts";
 
 export const schema = builder.toSchema();

@@ -10,6 +10,7 @@ import { negotiateLanguage } from "../i18n/accept-language.ts";
 import { type Language, supportedLanguages, toLanguage } from "../i18n/languages.ts";
 import { unauthenticated } from "../auth/unauthenticated.ts";
 import type { Ledger } from "../ledger/index.ts";
+import type { Live } from "./live/subscriptions.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 
 export interface Context {
@@ -22,6 +23,8 @@ export interface Context {
   /** The language of messages and type names: Accept-Language, else the tenant's default. */
   language: Language;
   loaders: Loaders;
+  /** Live events and the subscription limits; absent outside a gateway (scripts and tests that build contexts). */
+  live?: Live;
 }
 
 export interface CreateContextOptions {

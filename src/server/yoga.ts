@@ -22,6 +22,7 @@ import { useScopes } from "../auth/scopes.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
 import { databaseFaultMasking } from "./observability/database-faults.ts";
+import { type LiveTransport, setUpLive } from "./live/index.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
@@ -52,6 +53,9 @@ export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
       | "maxQueryCost"
       | "readyTimeoutMs"
       | "metrics"
+      | "databaseUrl"
+      | "maxSubscriptions"
+      | "maxSubscriptionsPerKey"
     >
   >;
 
@@ -76,6 +80,10 @@ export interface CreateGatewayOptions {
   rateLimitKeyPrefix?: string;
   /** Replaces the rate limiter built from the configuration (tests share one between gateways). */
   rateLimiter?: RateLimiter;
+  /** Replaces the live events transport built from the configuration (Redis, PostgreSQL or memory). */
+  liveTransport?: LiveTransport;
+  /** How often an open subscription rechecks its API key (src/server/live/subscriptions.ts); 5 s by default. */
+  liveKeyCheckMs?: number;
 }
 
 export const graphqlEndpoint = "/graphql";
@@ -83,19 +91,31 @@ export { healthEndpoint, metricsEndpoint, readyEndpoint };
 
 export function createGateway({
   database,
-  ledger = createLedger(database),
+  ledger: givenLedger = createLedger(database),
   config: givenConfig,
   schema = gatewaySchema,
   admission: givenAdmission,
   logWriter,
   rateLimitKeyPrefix,
   rateLimiter: givenRateLimiter,
+  liveTransport,
+  liveKeyCheckMs,
 }: CreateGatewayOptions) {
   // Settings the caller left out take the defaults documented in src/config/config.ts.
   const config = { ...loadConfig({}), ...givenConfig };
   const logger = createJsonLogger(config.logLevel, logWriter);
   const requestLog = createRequestLog(logger);
   const admission = givenAdmission ?? createAdmissionControl(config);
+  // Subscriptions: requests are served by a ledger that publishes every committed write's entries.
+  const liveSetup = setUpLive({
+    database,
+    ledger: givenLedger,
+    config,
+    ...(liveTransport ? { transport: liveTransport } : {}),
+    ...(liveKeyCheckMs ? { keyCheckMs: liveKeyCheckMs } : {}),
+    warn: (message) => logger.write("warn", message),
+  });
+  const { ledger, live } = liveSetup;
   const rateLimiter =
     givenRateLimiter ??
     createRateLimiter({
@@ -152,17 +172,18 @@ export function createGateway({
       // the last in-flight request has finished.
       async onDispose() {
         if (!givenRateLimiter) await rateLimiter.close();
+        await liveSetup.close();
       },
     },
   ];
 
-  return createYoga<Record<string, unknown>, Context>({
+  const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint,
     context: async ({ request }) => {
       // The authentication plugin has refused every request without a valid key by now.
       const caller = authentication.callerOf(request) ?? null;
-      const context = await createContext({ request, database, ledger, caller });
+      const context = { ...(await createContext({ request, database, ledger, caller })), live };
       requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
       await rateLimit.checkCaller(request, context.caller);
       return context;
@@ -195,6 +216,8 @@ export function createGateway({
     healthCheckEndpoint: "/_yoga-health",
     plugins,
   });
+  // The live subscriptions' state goes with the gateway: shutdown ends the streams, tests watch them.
+  return Object.assign(yoga, { live });
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
