@@ -279,8 +279,9 @@ const variables = {
   redisUrl: {
     name: "REDIS_URL",
     description:
-      'Redis that every gateway instance shares for rate limits ("redis://host:6379/0"); "none" keeps the limits ' +
-      "in each process's memory, which is right for a single instance.",
+      'Redis that every gateway instance shares for rate limits and live events ("redis://host:6379/0"); "none" keeps ' +
+      "the limits in each process's memory, which is right for a single instance, and sends live events through " +
+      "PostgreSQL (LISTEN/NOTIFY) or, on SQLite, within the process.",
     default: "none",
     parse: parseRedisUrl,
   },

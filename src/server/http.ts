@@ -98,6 +98,9 @@ export async function startHttpServer(
         if (!response.headersSent) response.setHeader("connection", "close");
       }
       server.closeIdleConnections();
+      // Live subscriptions would otherwise stay open until the timeout; ended now, their clients reconnect to
+      // another instance at once and catch up by sequence number.
+      gateway.live.endAll();
 
       let forcedConnections = 0;
       const timer = setTimeout(() => {
