@@ -30,6 +30,8 @@ interface Options {
   connections: number[] | null;
   writeResults: boolean;
   verifyBefore: boolean;
+  /** Directory for the gateway's V8 CPU profile (`node --cpu-prof`), written when it stops; null: no profile. */
+  profile: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -45,6 +47,7 @@ function parseOptions(argv: string[]): Options {
     connections: null,
     writeResults: false,
     verifyBefore: smoke,
+    profile: null,
   };
   for (let index = 0; index < argv.length; index++) {
     const flag = argv[index] as string;
@@ -64,7 +67,7 @@ function parseOptions(argv: string[]): Options {
       case "--help":
         console.log(
           "npm run bench [-- --smoke] [--actions N] [--seed N] [--duration S] [--rounds N] [--warmup S]\n" +
-            "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\nSee bench/README.md.",
+            "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\n  [--profile DIR]\nSee bench/README.md.",
         );
         process.exit(0);
       case "--actions":
@@ -95,6 +98,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--verify-before":
         options.verifyBefore = true;
+        break;
+      case "--profile":
+        options.profile = path.resolve(value());
         break;
       default:
         throw new Error(`unknown argument ${flag}; see bench/README.md`);
@@ -301,7 +307,7 @@ async function main(): Promise<number> {
 
   let client: pg.Client | undefined;
   try {
-    const env = await setUp(options.actions, options.seed, resources, log);
+    const env = await setUp(options.actions, options.seed, resources, log, { profile: options.profile });
     client = new pg.Client({ connectionString: env.adminUrl });
     await client.connect();
     const pools = await loadPools(client, env.meta.hotAccountIds);

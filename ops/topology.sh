@@ -348,9 +348,9 @@ EOF
   for index in $(seq 1 "$instances"); do
     gateway_port=$((gateway_first_port + index - 1))
     say "starting gateway $index on :$gateway_port"
-    (cd "$repo" && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
+    (cd "$repo" && as_user=("${gateway_as[@]}") && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
-      as_user=("${gateway_as[@]}") && launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
+      launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "
   done
   for index in $(seq 1 "$instances"); do

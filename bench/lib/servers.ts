@@ -85,7 +85,12 @@ export function gatewayNode(): string {
   return process.execPath;
 }
 
-export async function startGateway(databaseUrl: string, apiKey: string): Promise<Server> {
+/** `profile`: a directory for a V8 CPU profile of the gateway (`--cpu-prof`), written when it stops. */
+export async function startGateway(
+  databaseUrl: string,
+  apiKey: string,
+  profile: string | null = null,
+): Promise<Server> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -103,7 +108,7 @@ export async function startGateway(databaseUrl: string, apiKey: string): Promise
   const { child, output } = startProcess(
     "gateway",
     gatewayNode(),
-    ["--import", "tsx", "src/main.ts"],
+    [...(profile ? ["--cpu-prof", "--cpu-prof-dir", profile] : []), "--import", "tsx", "src/main.ts"],
     env,
     repositoryRoot,
   );

@@ -30,6 +30,7 @@ export async function setUp(
   seed: number,
   state: Resources,
   log: (line: string) => void,
+  gatewayOptions: { profile: string | null } = { profile: null },
 ): Promise<Environment> {
   const { directory, meta } = cachedLedger(actions, seed, log);
   const cluster = (state.cluster = await startCluster(log));
@@ -63,7 +64,7 @@ export async function setUp(
     ].join("\n"),
   );
 
-  state.gateway = await startGateway(cluster.url(databaseName, "gateway"), meta.apiKey);
+  state.gateway = await startGateway(cluster.url(databaseName, "gateway"), meta.apiKey, gatewayOptions.profile);
   log(`gateway: ${state.gateway.url} (pid ${state.gateway.pid})`);
   state.peer = await startPeer(cluster.url(databaseName, "peer"));
   log(`peer: ${state.peer.url} (pid ${state.peer.pid})`);
