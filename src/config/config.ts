@@ -63,6 +63,8 @@ export interface Config {
   maxSubscriptions: number;
   /** Live subscriptions one API key may hold open at once on one process; 0 means no bound. */
   maxSubscriptionsPerKey: number;
+  /** Whether /graphql serves the schema as an Apollo Federation v2 subgraph (`_service`, `_entities`). */
+  federation: boolean;
 }
 
 /** One environment variable, as the README documents it. */
@@ -386,6 +388,14 @@ const variables = {
     default: "20",
     parse: integer(0),
   },
+  federation: {
+    name: "FEDERATION",
+    description:
+      "Whether /graphql also serves the schema as an Apollo Federation v2 subgraph (_service, _entities; Customer " +
+      "is an entity keyed by id and by externalId), for a federation router in front (true/false).",
+    default: "false",
+    parse: boolean,
+  },
 } satisfies { [K in Exclude<keyof Config, "databaseEngine">]: VariableSpec<Config[K]> };
 
 /** The environment variables the gateway reads, in the order the README lists them. */
@@ -449,6 +459,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const metrics = read(variables.metrics);
   const maxSubscriptions = read(variables.maxSubscriptions);
   const maxSubscriptionsPerKey = read(variables.maxSubscriptionsPerKey);
+  const federation = read(variables.federation);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -484,5 +495,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics,
     maxSubscriptions,
     maxSubscriptionsPerKey,
+    federation,
   });
 }

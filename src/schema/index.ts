@@ -12,5 +12,6 @@ import "./credit-grant.ts";
 import "./credit-action.ts";
 import "./history.ts";
 import "./live.ts";
+import "./federation.ts";
 
 export const schema = builder.toSchema();

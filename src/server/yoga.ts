@@ -8,6 +8,7 @@ import { createYoga, type Plugin } from "graphql-yoga";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
 import { useGlobalIdErrors } from "../schema/ids.ts";
+import { buildSubgraphSchema } from "../schema/federation.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { useContentNegotiation } from "./content-negotiation.ts";
@@ -55,6 +56,7 @@ export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
       | "databaseUrl"
       | "maxSubscriptions"
       | "maxSubscriptionsPerKey"
+      | "federation"
     >
   >;
 
@@ -92,7 +94,7 @@ export function createGateway({
   database,
   ledger: givenLedger = createLedger(database),
   config: givenConfig,
-  schema = gatewaySchema,
+  schema: givenSchema,
   admission: givenAdmission,
   logWriter,
   rateLimitKeyPrefix,
@@ -102,6 +104,8 @@ export function createGateway({
 }: CreateGatewayOptions) {
   // Settings the caller left out take the defaults documented in src/config/config.ts.
   const config = { ...loadConfig({}), ...givenConfig };
+  // The subgraph schema is the plain one plus federation's root fields, so plain clients see no difference.
+  const schema = givenSchema ?? (config.federation ? buildSubgraphSchema() : gatewaySchema);
   const logger = createJsonLogger(config.logLevel, logWriter);
   const requestLog = createRequestLog(logger);
   const admission = givenAdmission ?? createAdmissionControl(config);
