@@ -32,6 +32,8 @@ interface Options {
   verifyBefore: boolean;
   /** Directory for the gateway's V8 CPU profile (`node --cpu-prof`), written when it stops; null: no profile. */
   profile: string | null;
+  /** Extra Node.js options for the gateway's process (V8 flags and the like), for experiments. */
+  gatewayNodeArgs: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -48,6 +50,7 @@ function parseOptions(argv: string[]): Options {
     writeResults: false,
     verifyBefore: smoke,
     profile: null,
+    gatewayNodeArgs: [],
   };
   for (let index = 0; index < argv.length; index++) {
     const flag = argv[index] as string;
@@ -67,7 +70,7 @@ function parseOptions(argv: string[]): Options {
       case "--help":
         console.log(
           "npm run bench [-- --smoke] [--actions N] [--seed N] [--duration S] [--rounds N] [--warmup S]\n" +
-            "  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\n  [--profile DIR]\nSee bench/README.md.",
+            '  [--workloads nested,page,count,deposit,transfer,hot] [--connections 8,32] [--verify-before] [--write-results]\n  [--profile DIR] [--gateway-node-args "ARGS"]\nSee bench/README.md.',
         );
         process.exit(0);
       case "--actions":
@@ -101,6 +104,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--profile":
         options.profile = path.resolve(value());
+        break;
+      case "--gateway-node-args":
+        options.gatewayNodeArgs = value().split(" ").filter(Boolean);
         break;
       default:
         throw new Error(`unknown argument ${flag}; see bench/README.md`);
@@ -307,7 +313,10 @@ async function main(): Promise<number> {
 
   let client: pg.Client | undefined;
   try {
-    const env = await setUp(options.actions, options.seed, resources, log, { profile: options.profile });
+    const env = await setUp(options.actions, options.seed, resources, log, {
+      profile: options.profile,
+      nodeArgs: options.gatewayNodeArgs,
+    });
     client = new pg.Client({ connectionString: env.adminUrl });
     await client.connect();
     const pools = await loadPools(client, env.meta.hotAccountIds);

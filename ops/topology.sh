@@ -340,15 +340,22 @@ EOF
 
   # The gateway instances, on PgBouncer. node is started directly (not through npm) so its PID is recorded.
   local gateway_urls="" gateway_port gateway_database_url=$pooled_url
+  # PgBouncer 1.18 in transaction mode cannot route prepared statements (1.21+ can, with
+  # max_prepared_statements), so the instances behind it run without them.
+  local prepared_statements=false
   case ${HA_GATEWAY_DATABASE:-pgbouncer} in
     pgbouncer) ;;
-    direct) gateway_database_url=$direct_url; say "the instances connect to the primary directly, not through PgBouncer" ;;
+    direct)
+      gateway_database_url=$direct_url prepared_statements=true
+      say "the instances connect to the primary directly, not through PgBouncer"
+      ;;
     *) die "HA_GATEWAY_DATABASE must be pgbouncer or direct" ;;
   esac
   for index in $(seq 1 "$instances"); do
     gateway_port=$((gateway_first_port + index - 1))
     say "starting gateway $index on :$gateway_port"
-    (cd "$repo" && as_user=("${gateway_as[@]}") && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} PORT=$gateway_port HOST=127.0.0.1 \
+    (cd "$repo" && as_user=("${gateway_as[@]}") && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} \
+      DATABASE_PREPARED_STATEMENTS=$prepared_statements PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
       launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "

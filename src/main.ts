@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
+    preparedStatements: config.databasePreparedStatements,
   });
   let port: number;
   try {

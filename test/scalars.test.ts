@@ -9,14 +9,8 @@ import {
   GraphQLString,
 } from "graphql";
 import { describe, expect, it } from "vitest";
-import {
-  AmountScalar,
-  type DateTimeInput,
-  DateTimeScalar,
-  formatDateTime,
-  parseDateTime,
-  resolveDateTimeInput,
-} from "../src/schema/scalars.ts";
+import { AmountScalar, DateTimeScalar } from "../src/schema/scalars.ts";
+import { type DateTimeInput, formatDateTime, parseDateTime, resolveDateTimeInput } from "../src/time/date-time.ts";
 
 const int64Max = "9223372036854775807";
 const int64Min = "-9223372036854775808";

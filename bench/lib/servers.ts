@@ -85,11 +85,17 @@ export function gatewayNode(): string {
   return process.execPath;
 }
 
-/** `profile`: a directory for a V8 CPU profile of the gateway (`--cpu-prof`), written when it stops. */
+export interface GatewayOptions {
+  /** A directory for a V8 CPU profile of the gateway (`--cpu-prof`), written when it stops. */
+  profile: string | null;
+  /** Extra Node.js options, before the gateway's own (e.g. V8 flags to try). */
+  nodeArgs: string[];
+}
+
 export async function startGateway(
   databaseUrl: string,
   apiKey: string,
-  profile: string | null = null,
+  options: GatewayOptions = { profile: null, nodeArgs: [] },
 ): Promise<Server> {
   const port = await freePort();
   const env = {
@@ -108,7 +114,13 @@ export async function startGateway(
   const { child, output } = startProcess(
     "gateway",
     gatewayNode(),
-    [...(profile ? ["--cpu-prof", "--cpu-prof-dir", profile] : []), "--import", "tsx", "src/main.ts"],
+    [
+      ...options.nodeArgs,
+      ...(options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile] : []),
+      "--import",
+      "tsx",
+      "src/main.ts",
+    ],
     env,
     repositoryRoot,
   );

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { benchDirectory, cachedLedger, type LedgerMeta, loadLedger } from "../generate.ts";
 import { type Cluster, findBinary, run, startCluster } from "./cluster.ts";
-import { repositoryRoot, type Server, startGateway, startPeer } from "./servers.ts";
+import { type GatewayOptions, repositoryRoot, type Server, startGateway, startPeer } from "./servers.ts";
 
 export const databaseName = "bench";
 
@@ -30,7 +30,7 @@ export async function setUp(
   seed: number,
   state: Resources,
   log: (line: string) => void,
-  gatewayOptions: { profile: string | null } = { profile: null },
+  gatewayOptions: GatewayOptions = { profile: null, nodeArgs: [] },
 ): Promise<Environment> {
   const { directory, meta } = cachedLedger(actions, seed, log);
   const cluster = (state.cluster = await startCluster(log));
@@ -64,7 +64,7 @@ export async function setUp(
     ].join("\n"),
   );
 
-  state.gateway = await startGateway(cluster.url(databaseName, "gateway"), meta.apiKey, gatewayOptions.profile);
+  state.gateway = await startGateway(cluster.url(databaseName, "gateway"), meta.apiKey, gatewayOptions);
   log(`gateway: ${state.gateway.url} (pid ${state.gateway.pid})`);
   state.peer = await startPeer(cluster.url(databaseName, "peer"));
   log(`peer: ${state.peer.url} (pid ${state.peer.pid})`);

@@ -16,7 +16,7 @@ import {
 import type { Plugin } from "graphql-yoga";
 import type { Language } from "../i18n/languages.ts";
 import { translateError } from "../i18n/messages.ts";
-import type { Context } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import type { ApiKeyScope } from "./api-keys.ts";
 
 /** Every scope a key can hold, in the order listings show them. */

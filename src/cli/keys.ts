@@ -15,7 +15,7 @@ import { type Database, openDatabase } from "../db/client.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { createLedger } from "../ledger/index.ts";
 import { checkName } from "../ledger/validation.ts";
-import { formatDateTime, parseDateTime, resolveDateTimeInput } from "../schema/scalars.ts";
+import { formatDateTime, parseDateTime, resolveDateTimeInput } from "../time/date-time.ts";
 
 export const usage = `Manage tenants and their API keys.
 

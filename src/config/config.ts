@@ -1,71 +1,12 @@
 // The gateway's settings, read once from environment variables at start.
 //
-// Every variable is described in `configVariables` below, with its default, so that the README documents
-// the same list the code reads. `loadConfig` checks all of them before failing, so that a misconfigured
-// deployment learns every mistake at once instead of one per restart.
+// Each variable is declared once, in the `variables` table below: its name, description, default and parser,
+// whose result type is the setting's type in `Config`. `loadConfig` reads the table in order and checks every
+// variable before failing, so that a misconfigured deployment learns every mistake at once instead of one per
+// restart. test/readme-config.test.ts holds the README's tables of variables to the same names and defaults.
 import { type DatabaseEngine, databaseEngine, defaultDatabaseUrl } from "./database-url.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-
-export interface Config {
-  /** TCP port the HTTP server listens on; 0 lets the operating system pick a free one. */
-  port: number;
-  /** Network interface the HTTP server binds to. */
-  host: string;
-  databaseUrl: string;
-  /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
-  databaseEngine: DatabaseEngine;
-  databasePoolSize: number;
-  /**
-   * Whether the first start on an empty database creates the demo tenant and prints its key: "auto" does so
-   * on the embedded SQLite database only, never on PostgreSQL (production).
-   */
-  demoData: "auto" | boolean;
-  /** PostgreSQL: longest wait for a pooled or a new connection before the attempt fails. */
-  databaseConnectTimeoutMs: number;
-  /** PostgreSQL: longest wait for one statement's answer before its connection is discarded. */
-  databaseQueryTimeoutMs: number;
-  shutdownTimeoutMs: number;
-  graphiql: boolean;
-  logLevel: LogLevel;
-  /** Whether the schema may be introspected; GraphiQL's documentation panel needs it. */
-  introspection: boolean;
-  /** Origins allowed to call the API from a browser; empty allows none, ["*"] allows every origin. */
-  corsOrigins: readonly string[];
-  /** Whether GET and form-like requests must carry a header a cross-site form cannot set. */
-  csrfPrevention: boolean;
-  /** Requests per window for one API key; 0 turns rate limiting off. */
-  rateLimitRequests: number;
-  /** Requests per window for one client address sending no valid API key; 0 turns that limit off. */
-  rateLimitAnonymousRequests: number;
-  rateLimitWindowSeconds: number;
-  /** Redis shared by every gateway instance for rate limits; null keeps the limits in each process's memory. */
-  redisUrl: string | null;
-  /** How many reverse proxies in front of the gateway append to X-Forwarded-For; 0 trusts none of it. */
-  trustedProxies: number;
-  maintenanceMode: boolean;
-  /** Requests served at once before new ones are refused with 503; 0 means no bound. */
-  maxInFlightRequests: number;
-  /** The Retry-After of maintenance and overload answers. */
-  retryAfterSeconds: number;
-  maxRequestBytes: number;
-  maxBatchSize: number;
-  maxQueryDepth: number;
-  maxAliases: number;
-  maxTokens: number;
-  maxDirectives: number;
-  maxQueryCost: number;
-  /** How long /ready waits for the database before answering 503. */
-  readyTimeoutMs: number;
-  /** Whether Prometheus metrics are served at /metrics. */
-  metrics: boolean;
-  /** Live subscriptions one process serves at once; 0 means no bound. */
-  maxSubscriptions: number;
-  /** Live subscriptions one API key may hold open at once on one process; 0 means no bound. */
-  maxSubscriptionsPerKey: number;
-  /** Whether /graphql serves the schema as an Apollo Federation v2 subgraph (`_service`, `_entities`). */
-  federation: boolean;
-}
 
 /** One environment variable, as the README documents it. */
 export interface ConfigVariable {
@@ -94,6 +35,8 @@ function integer(min: number, max: number = Number.MAX_SAFE_INTEGER): Parser<num
     return { value };
   };
 }
+
+const text: Parser<string> = (raw) => ({ value: raw });
 
 const boolean: Parser<boolean> = (raw) => {
   const text = raw.toLowerCase();
@@ -176,7 +119,7 @@ const variables = {
       'Network interface the HTTP server binds to: "127.0.0.1" (this machine only) by default; "0.0.0.0" is every ' +
       "IPv4 interface, for deployments behind a load balancer or in a container.",
     default: "127.0.0.1",
-    parse: (raw): { value: string } => ({ value: raw }),
+    parse: text,
   },
   databaseUrl: {
     name: "DATABASE_URL",
@@ -215,6 +158,14 @@ const variables = {
       "Enforced by the gateway, so it also works through PgBouncer.",
     default: "15000",
     parse: integer(1),
+  },
+  databasePreparedStatements: {
+    name: "DATABASE_PREPARED_STATEMENTS",
+    description:
+      "PostgreSQL: whether repeated statements are prepared once per connection (true/false). Turn it off " +
+      "behind PgBouncer in transaction mode before 1.21 (or without max_prepared_statements).",
+    default: "true",
+    parse: boolean,
   },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
@@ -396,7 +347,18 @@ const variables = {
     default: "false",
     parse: boolean,
   },
-} satisfies { [K in Exclude<keyof Config, "databaseEngine">]: VariableSpec<Config[K]> };
+} satisfies Record<string, VariableSpec<unknown>>;
+
+type Variables = typeof variables;
+
+/** What a variable's parser makes of its text. */
+type ValueOf<Spec> = Spec extends { parse: Parser<infer T> } ? T : never;
+
+/** The settings, one per variable of the table (described there), plus what is derived from them. */
+export type Config = { readonly [Key in keyof Variables]: ValueOf<Variables[Key]> } & {
+  /** Derived from `databaseUrl`, so that nothing else has to parse the URL again. */
+  readonly databaseEngine: DatabaseEngine;
+};
 
 /** The environment variables the gateway reads, in the order the README lists them. */
 export const configVariables: readonly Readonly<ConfigVariable>[] = Object.freeze(
@@ -415,86 +377,23 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   const problems: string[] = [];
-  const read = <T>(spec: VariableSpec<T>): T => {
-    // An empty value counts as unset, as `PORT=` in an env file usually means "no preference".
-    const given = env[spec.name]?.trim();
-    const raw = given ? given : spec.default;
-    const result = spec.parse(raw);
-    if ("value" in result) return result.value;
-    problems.push(`${spec.name} ${result.problem}`);
-    // Parsing the default cannot fail; its value only fills the slot until the error below is thrown.
-    return (spec.parse(spec.default) as { value: T }).value;
-  };
-
-  // Read in the order of the table, so that problems are listed in the order the README documents them.
-  const port = read(variables.port);
-  const host = read(variables.host);
-  const databaseUrl = read(variables.databaseUrl);
-  const databasePoolSize = read(variables.databasePoolSize);
-  const demoData = read(variables.demoData);
-  const databaseConnectTimeoutMs = read(variables.databaseConnectTimeoutMs);
-  const databaseQueryTimeoutMs = read(variables.databaseQueryTimeoutMs);
-  const shutdownTimeoutMs = read(variables.shutdownTimeoutMs);
-  const graphiql = read(variables.graphiql);
-  const logLevel = read(variables.logLevel);
-  const introspection = read(variables.introspection);
-  const corsOrigins = read(variables.corsOrigins);
-  const csrfPrevention = read(variables.csrfPrevention);
-  const rateLimitRequests = read(variables.rateLimitRequests);
-  const rateLimitAnonymousRequests = read(variables.rateLimitAnonymousRequests);
-  const rateLimitWindowSeconds = read(variables.rateLimitWindowSeconds);
-  const redisUrl = read(variables.redisUrl);
-  const trustedProxies = read(variables.trustedProxies);
-  const maintenanceMode = read(variables.maintenanceMode);
-  const maxInFlightRequests = read(variables.maxInFlightRequests);
-  const retryAfterSeconds = read(variables.retryAfterSeconds);
-  const maxRequestBytes = read(variables.maxRequestBytes);
-  const maxBatchSize = read(variables.maxBatchSize);
-  const maxQueryDepth = read(variables.maxQueryDepth);
-  const maxAliases = read(variables.maxAliases);
-  const maxTokens = read(variables.maxTokens);
-  const maxDirectives = read(variables.maxDirectives);
-  const maxQueryCost = read(variables.maxQueryCost);
-  const readyTimeoutMs = read(variables.readyTimeoutMs);
-  const metrics = read(variables.metrics);
-  const maxSubscriptions = read(variables.maxSubscriptions);
-  const maxSubscriptionsPerKey = read(variables.maxSubscriptionsPerKey);
-  const federation = read(variables.federation);
+  const settings: Record<string, unknown> = {};
+  // In the order of the table, so that problems are listed in the order the README documents them.
+  const specs: Record<string, VariableSpec<unknown>> = variables;
+  for (const [key, spec] of Object.entries(specs)) settings[key] = read(spec, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({
-    port,
-    host,
-    databaseUrl,
-    databaseEngine: databaseEngine(databaseUrl),
-    databasePoolSize,
-    demoData,
-    databaseConnectTimeoutMs,
-    databaseQueryTimeoutMs,
-    shutdownTimeoutMs,
-    graphiql,
-    logLevel,
-    introspection,
-    corsOrigins,
-    csrfPrevention,
-    rateLimitRequests,
-    rateLimitAnonymousRequests,
-    rateLimitWindowSeconds,
-    redisUrl,
-    trustedProxies,
-    maintenanceMode,
-    maxInFlightRequests,
-    retryAfterSeconds,
-    maxRequestBytes,
-    maxBatchSize,
-    maxQueryDepth,
-    maxAliases,
-    maxTokens,
-    maxDirectives,
-    maxQueryCost,
-    readyTimeoutMs,
-    metrics,
-    maxSubscriptions,
-    maxSubscriptionsPerKey,
-    federation,
-  });
+  // Every key of the table now holds what its parser returned, which is what Config says it holds.
+  const values = settings as { [Key in keyof Variables]: ValueOf<Variables[Key]> };
+  return Object.freeze({ ...values, databaseEngine: databaseEngine(values.databaseUrl) });
+}
+
+/** One variable's value; a problem with it is added to `problems` and the default's value stands in. */
+function read<T>(spec: VariableSpec<T>, env: Record<string, string | undefined>, problems: string[]): T {
+  // An empty value counts as unset, as `PORT=` in an env file usually means "no preference".
+  const given = env[spec.name]?.trim();
+  const result = spec.parse(given ? given : spec.default);
+  if ("value" in result) return result.value;
+  problems.push(`${spec.name} ${result.problem}`);
+  // Parsing the default cannot fail; its value only fills the slot until loadConfig throws.
+  return (spec.parse(spec.default) as { value: T }).value;
 }

@@ -24,6 +24,8 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL: longest wait for one statement's answer (see pool.ts). */
   queryTimeoutMs?: number;
+  /** PostgreSQL: prepare repeated statements once per connection (see pool.ts). */
+  preparedStatements?: boolean;
   /** PostgreSQL: the connections' application_name, shown in pg_stat_activity. */
   applicationName?: string;
   /** How long a SQLite connection waits for another process's write lock before failing. */
@@ -64,6 +66,7 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
       connectTimeoutMs: options.connectTimeoutMs ?? defaultPoolSettings.connectTimeoutMs,
       queryTimeoutMs: options.queryTimeoutMs ?? defaultPoolSettings.queryTimeoutMs,
       applicationName: options.applicationName ?? defaultPoolSettings.applicationName,
+      preparedStatements: options.preparedStatements ?? defaultPoolSettings.preparedStatements,
     });
     const adapter = guardAdapter(await new PrismaPg(pool).connect());
     const client = new PostgresPrismaClient({ adapter: sharing(adapter), log: queryLog(options) });

@@ -74,6 +74,9 @@ const unavailableMessages = new RegExp(
     "cannot execute \\w+ in a read-only transaction",
     "Connection refused",
     "The database connection was lost",
+    // A prepared statement whose table changed columns (a migration by a newer instance): the connection's
+    // prepared statements are stale, so it is discarded and the next attempt prepares afresh (pool.ts).
+    "cached plan must not change result type",
   ].join("|"),
   "i",
 );

@@ -174,6 +174,17 @@ function decodeRows(columnNames: string[], columnTypes: ColumnType[], rows: unkn
   return decoded;
 }
 
+/**
+ * `column IN (values...)` for text values (ids). On PostgreSQL it is `column = ANY($1)` with one array
+ * parameter, so the statement's text is the same whatever the number of values, and it is prepared once
+ * (see src/db/pool.ts) instead of once per list length. SQLite has no arrays: one parameter per value.
+ */
+export function inTextList(engine: DatabaseEngine, column: Sql, values: readonly string[]): Sql {
+  return engine === "postgres"
+    ? sql`${column} = ANY(CAST(${[...values]} AS text[]))`
+    : sql`${column} IN (${join(values)})`;
+}
+
 /** An EXISTS or comparison result as a boolean, whatever the engine returns for it (boolean, 0/1, bigint). */
 export function truthy(value: unknown): boolean {
   return value === true || (value !== false && value !== null && value !== undefined && Number(value) !== 0);

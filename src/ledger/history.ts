@@ -36,6 +36,7 @@
 //   without ever passing through a JavaScript number.
 import type { Database } from "../db/client.ts";
 import { Prisma } from "../generated/postgres/client.ts";
+import { inTextList } from "../db/sql.ts";
 import { checkFilter, checkOrder, planPage } from "./history/arguments.ts";
 import { assemblePages, dueParents, partOf, toBigInt } from "./history/rows.ts";
 import {
@@ -147,12 +148,12 @@ export async function countHistories(
       const parentColumn = parentColumns[kind];
       return Prisma.sql`SELECT 0 AS part, ${parentColumn} AS parent_id, COUNT(*) AS total
         FROM credit_entry e ${conditions.joinsAction ? actionJoin : Prisma.empty}
-        WHERE e.tenant_id = ${tenantId} AND ${parentColumn} IN (${Prisma.join(ids)})${andAll(conditions.sql)}
+        WHERE e.tenant_id = ${tenantId} AND ${inTextList(database.engine, parentColumn, ids)}${andAll(conditions.sql)}
         GROUP BY ${parentColumn}`;
     });
     if (options) {
       for (const { kind, ids } of groups)
-        branches.push(dueBranch(kind, ids, tenantId, options.asOf, Prisma.sql`NULL AS total`));
+        branches.push(dueBranch(database.engine, kind, ids, tenantId, options.asOf, Prisma.sql`NULL AS total`));
     }
     const read = () =>
       database.reader.query<{ part: unknown; parentId: string; total: unknown }>(Prisma.join(branches, " UNION ALL "));

@@ -7,6 +7,9 @@
 // were made: an expiration settled on the way sorts before the action that settled it, as before.
 import { randomBytes } from "node:crypto";
 
+/** Database ids are UUIDs; anything else cannot name a row and never reaches SQL. */
+export const databaseIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 let lastMs = 0;
 let counter = 0;
 

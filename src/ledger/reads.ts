@@ -9,7 +9,7 @@
 // `next_lapse_at` with the moment of the read, and when an expiry is due they record it (through `settle`)
 // and read the account again. Reads that do not touch balances (actions, stores...) need no such check.
 import type { Database } from "../db/client.ts";
-import { join, sql } from "../db/sql.ts";
+import { inTextList, raw, sql } from "../db/sql.ts";
 import type {
   CreditAccount,
   CreditAction,
@@ -27,7 +27,7 @@ export type Settle = (accountIds: string[]) => Promise<void>;
 export function customersById(database: Database, tenantId: string, ids: readonly string[]): Promise<Customer[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return database.reader.query<Customer>(
-    sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+    sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
   );
 }
 
@@ -38,7 +38,7 @@ export function customersByExternalId(
 ): Promise<Customer[]> {
   if (externalIds.length === 0) return Promise.resolve([]);
   return database.reader.query<Customer>(
-    sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND external_id IN (${join(externalIds)})`,
+    sql`SELECT * FROM customer WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("external_id"), externalIds)}`,
   );
 }
 
@@ -53,7 +53,7 @@ export async function accounts(
   if (ids.length === 0) return [];
   const read = () =>
     database.reader.query<CreditAccount>(
-      sql`SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+      sql`SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
     );
   return settledAccounts(await read(), asOf, settle, read);
 }
@@ -69,7 +69,7 @@ export async function accountsOfCustomers(
   if (customerIds.length === 0) return [];
   const read = () =>
     database.reader.query<CreditAccount>(sql`
-      SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND customer_id IN (${join(customerIds)})
+      SELECT * FROM credit_account WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("customer_id"), customerIds)}
       ORDER BY created_at, id`);
   return settledAccounts(await read(), asOf, settle, read);
 }
@@ -95,7 +95,7 @@ export function isLapseDue(account: Pick<CreditAccount, "nextLapseAt">, asOf: Da
 export function actionsById(database: Database, tenantId: string, ids: readonly string[]): Promise<CreditAction[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAction>(
-    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
   );
 }
 
@@ -107,7 +107,7 @@ export function reversalsOf(
 ): Promise<CreditAction[]> {
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAction>(
-    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND reverses_action_id IN (${join(actionIds)})`,
+    sql`SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("reverses_action_id"), actionIds)}`,
   );
 }
 
@@ -118,7 +118,7 @@ export function entriesOfActions(
 ): Promise<CreditEntry[]> {
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditEntry>(
-    sql`SELECT * FROM credit_entry WHERE tenant_id = ${tenantId} AND action_id IN (${join(actionIds)}) ORDER BY action_id, sequence, id`,
+    sql`SELECT * FROM credit_entry WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("action_id"), actionIds)} ORDER BY action_id, sequence, id`,
   );
 }
 
@@ -131,7 +131,7 @@ export function allocationsOfActions(
   if (actionIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditAllocation>(sql`
     SELECT al.* FROM credit_allocation al JOIN credit_action a ON a.id = al.action_id
-    WHERE a.tenant_id = ${tenantId} AND al.action_id IN (${join(actionIds)})
+    WHERE a.tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("al.action_id"), actionIds)}
     ORDER BY al.grant_id`);
 }
 
@@ -143,25 +143,27 @@ export function grantsOfAccounts(
 ): Promise<CreditGrant[]> {
   if (accountIds.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditGrant>(sql`
-    SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND account_id IN (${join(accountIds)})
+    SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("account_id"), accountIds)}
     ORDER BY created_at, id`);
 }
 
 export function grantsById(database: Database, tenantId: string, ids: readonly string[]): Promise<CreditGrant[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return database.reader.query<CreditGrant>(
-    sql`SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+    sql`SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
   );
 }
 
 export function storesById(database: Database, tenantId: string, ids: readonly string[]): Promise<Store[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return database.reader.query<Store>(sql`SELECT * FROM store WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`);
+  return database.reader.query<Store>(
+    sql`SELECT * FROM store WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
+  );
 }
 
 export function partnersById(database: Database, tenantId: string, ids: readonly string[]): Promise<Partner[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return database.reader.query<Partner>(
-    sql`SELECT * FROM partner WHERE tenant_id = ${tenantId} AND id IN (${join(ids)})`,
+    sql`SELECT * FROM partner WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
   );
 }

@@ -6,9 +6,10 @@ import DirectivePlugin from "@pothos/plugin-directives";
 import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
 import FreshLoadersPlugin from "./plugins/fresh-loaders.ts";
-import type { Context } from "../server/context.ts";
+import { renewLoaders } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import { isNodeTypeName } from "./ids.ts";
-import type { DateTimeInput } from "./scalars.ts";
+import type { DateTimeInput } from "../time/date-time.ts";
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -28,6 +29,7 @@ export const builder = new SchemaBuilder<{
   // Directives and Federation only matter to the Apollo Federation subgraph schema (src/schema/federation.ts);
   // the plain schema is built without their additions. Federation comes after the plugins that wrap resolvers.
   plugins: [RelayPlugin, DataloaderPlugin, FreshLoadersPlugin, DirectivePlugin, FederationPlugin],
+  freshLoaders: { renew: renewLoaders },
   defaultFieldNullability: false,
   // Every element the Relay plugin generates gets a description here, because the schema test requires a
   // description on every type, field, argument and enum value. Object ids are always global IDs (the

@@ -3,9 +3,10 @@
 import type { Initiator } from "../ledger/index.ts";
 import type { ActionType, EntryDirection } from "../generated/postgres/enums.ts";
 import { actionTypeName, directionName } from "../i18n/messages.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
-import { formatDateTime, resolveDateTimeInput, type DateTimeInput } from "./scalars.ts";
+import { formatDateTime, resolveDateTimeInput, type DateTimeInput } from "../time/date-time.ts";
 
 export const ActionTypeEnum = builder.enumType("CreditActionType", {
   description: "What kind of operation a credit action records.",

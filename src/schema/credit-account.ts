@@ -1,16 +1,15 @@
 // Credit accounts: one ledger of one customer in one currency or credit unit (Thought Industries' credit
 // accounts). Balances (total, available, at any moment), grants, history, and the account mutations.
+import { defined } from "../assert.ts";
 import { resolveArrayConnection } from "@pothos/plugin-relay";
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { balanceOf } from "../ledger/balances.ts";
-import { requireTenant } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
 import { builder } from "./builder.ts";
-import { QueryRef, refetchDescription } from "./meta.ts";
 import { inputTime, nullableTenantTime, tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
 import { GrantStateEnum, grantState } from "./credit-grant.ts";
 import { CreditHistoryConnectionRef, historyArgs, resolveHistory } from "./history.ts";
-import { decodeId } from "./ids.ts";
+import { type Payload, payloadFields, runMutation } from "./mutation.ts";
 import { CreditAccountRef, CreditGrantRef, CustomerRef, throwLoadErrors } from "./refs.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
 
@@ -43,7 +42,8 @@ builder.node(CreditAccountRef, {
     customer: t.field({
       type: CustomerRef,
       description: "The customer who holds the account.",
-      resolve: async (a, _args, context) => (await context.loaders.customer.load(a.customerId)) as never,
+      resolve: async (a, _args, context) =>
+        defined(await context.loaders.customer.load(a.customerId), "the customer of an account"),
     }),
     balance: t.field({
       type: "Amount",
@@ -88,10 +88,7 @@ builder.node(CreditAccountRef, {
         const grants = await context.loaders.grantsOfAccount.load(a.id);
         const now = context.ledger.clock();
         const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
-        return resolveArrayConnection(
-          { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
-          selected,
-        ) as never;
+        return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected);
       },
     }),
     history: t.field({
@@ -156,22 +153,19 @@ const AccountIdInput = builder.inputType("CloseCreditAccountInput", {
   }),
 });
 
-function accountPayload(name: string, action: string) {
-  return builder.objectRef<{ account: CreditAccount | null; userErrors: UserError[] }>(name).implement({
-    description: `Result of ${action}.`,
+type AccountPayload = Payload<{ account: CreditAccount }>;
+
+function accountPayload(name: string, mutation: string) {
+  return builder.objectRef<AccountPayload>(name).implement({
+    description: `Result of ${mutation}.`,
     fields: (t) => ({
       account: t.field({
         type: CreditAccountRef,
         nullable: true,
         description: "The account; null when userErrors is not empty.",
-        resolve: (p) => p.account,
+        resolve: (p) => p.account ?? null,
       }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why nothing was written.",
-        resolve: (p) => p.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+      ...payloadFields(t),
     }),
   });
 }
@@ -181,53 +175,47 @@ builder.mutationFields((t) => ({
     type: accountPayload("OpenCreditAccountPayload", "openCreditAccount"),
     description: "Opens a credit account for a customer.",
     args: { input: t.arg({ type: OpenAccountInput, required: true, description: "The new account." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const customerId = decodeId(String(input.customerId), "Customer");
-      if (!customerId) return { account: null, userErrors: [invalidId("customerId", context)] };
-      const result = await context.ledger.openAccount(tenantId, {
-        customerId,
-        name: input.name,
-        currency: input.currency,
-        overdraftLimit: input.overdraftLimit ?? 0n,
-      });
-      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
-      context.loaders.accountsOfCustomer.clear(customerId);
-      return { account: result.account, userErrors: [] };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { customerId: "Customer" },
+        write: ({ tenantId, ids }) =>
+          context.ledger.openAccount(tenantId, {
+            ...ids,
+            name: input.name,
+            currency: input.currency,
+            overdraftLimit: input.overdraftLimit ?? 0n,
+          }),
+        payload: ({ account }) => ({ account }),
+      }),
   }),
   updateCreditAccount: t.field({
     type: accountPayload("UpdateCreditAccountPayload", "updateCreditAccount"),
     description: "Renames an account or changes its overdraft limit.",
     args: { input: t.arg({ type: UpdateAccountInput, required: true, description: "The changes." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const accountId = decodeId(String(input.accountId), "CreditAccount");
-      if (!accountId) return { account: null, userErrors: [invalidId("accountId", context)] };
-      const result = await context.ledger.updateAccount(tenantId, {
-        accountId,
-        ...(input.name !== undefined && input.name !== null ? { name: input.name } : {}),
-        ...(input.overdraftLimit !== undefined && input.overdraftLimit !== null
-          ? { overdraftLimit: input.overdraftLimit }
-          : {}),
-      });
-      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
-      context.loaders.account.clear(accountId);
-      return { account: result.account, userErrors: [] };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { accountId: "CreditAccount" },
+        write: ({ tenantId, ids }) =>
+          context.ledger.updateAccount(tenantId, {
+            ...ids,
+            // Null, like an omitted field, leaves the value as it is: neither can be cleared.
+            ...(input.name !== undefined && input.name !== null ? { name: input.name } : {}),
+            ...(input.overdraftLimit !== undefined && input.overdraftLimit !== null
+              ? { overdraftLimit: input.overdraftLimit }
+              : {}),
+          }),
+        payload: ({ account }) => ({ account }),
+      }),
   }),
   closeCreditAccount: t.field({
     type: accountPayload("CloseCreditAccountPayload", "closeCreditAccount"),
     description: "Closes an account that holds nothing; a closed account takes no more actions.",
     args: { input: t.arg({ type: AccountIdInput, required: true, description: "The account to close." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const accountId = decodeId(String(input.accountId), "CreditAccount");
-      if (!accountId) return { account: null, userErrors: [invalidId("accountId", context)] };
-      const result = await context.ledger.closeAccount(tenantId, { accountId });
-      if (!result.ok) return { account: null, userErrors: userErrorsOf(result, context) };
-      context.loaders.account.clear(accountId);
-      return { account: result.account, userErrors: [] };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { accountId: "CreditAccount" },
+        write: ({ tenantId, ids }) => context.ledger.closeAccount(tenantId, ids),
+        payload: ({ account }) => ({ account }),
+      }),
   }),
 }));

@@ -2,24 +2,21 @@
 // (type and its localized name, amount, times, store, partner, note, both accounts with their balances before
 // and after, initiator, external reference, grants), and the mutations that move credits: deposit, reduce,
 // transfer, createCreditGrant, voidCreditGrant and reverseCreditAction.
+import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction } from "../generated/postgres/client.ts";
-import type { ActionOutcome, LedgerResult, WriteOptions } from "../ledger/index.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import type { ActionOutcome } from "../ledger/index.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
-import { QueryRef, refetchDescription } from "./meta.ts";
 import {
   ActionTypeEnum,
   DirectionEnum,
   GrantCategoryEnum,
-  InitiatorInput,
   InitiatorTypeEnum,
-  initiatorFrom,
   localizedTypeName,
   optionalInputTime,
   tenantTime,
 } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId } from "./errors.ts";
-import { decodeId } from "./ids.ts";
+import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
 import {
   CreditAccountRef,
   CreditActionRef,
@@ -29,7 +26,6 @@ import {
   StoreRef,
   throwLoadErrors,
 } from "./refs.ts";
-import type { DateTimeInput } from "./scalars.ts";
 
 builder.objectType(CreditEntryRef, {
   description: "An action's effect on one account: a transfer has two, every other action one.",
@@ -37,7 +33,8 @@ builder.objectType(CreditEntryRef, {
     account: t.field({
       type: CreditAccountRef,
       description: "The account.",
-      resolve: async (entry, _args, context) => (await context.loaders.account.load(entry.accountId)) as never,
+      resolve: async (entry, _args, context) =>
+        defined(await context.loaders.account.load(entry.accountId), "the account of an entry"),
     }),
     direction: t.field({
       type: DirectionEnum,
@@ -92,7 +89,8 @@ const AllocationRef = builder
       grant: t.field({
         type: CreditGrantRef,
         description: "The grant.",
-        resolve: async (a, _x, context) => (await context.loaders.grant.load(a.grantId)) as never,
+        resolve: async (a, _x, context) =>
+          defined(await context.loaders.grant.load(a.grantId), "the grant of an allocation"),
       }),
       direction: t.field({
         type: DirectionEnum,
@@ -244,43 +242,8 @@ builder.node(CreditActionRef, {
 });
 
 // ----- Mutations -------------------------------------------------------------------------------------
-
-const commonInputFields = (t: PothosSchemaTypesInputFieldBuilder) => ({
-  idempotencyKey: t.string({
-    required: false,
-    description:
-      "Retrying with the same key and the same input returns the first result (replayed: true) instead of writing again; 1 to 255 visible ASCII characters.",
-  }),
-  note: t.string({ required: false, description: "Free text about the action (at most 1,000 characters)." }),
-  storeId: t.id({ required: false, description: "Global ID of the store where it happens." }),
-  partnerId: t.id({ required: false, description: "Global ID of the partner through whom it happens." }),
-  externalReference: t.string({
-    required: false,
-    description: "What it pays for or comes from, e.g. an invoice and line item (at most 255 characters).",
-  }),
-  effectiveAt: t.field({
-    type: "DateTime",
-    required: false,
-    description: "When it takes effect; default now. May be in the past (backdating), never in the future.",
-  }),
-  initiator: t.field({
-    type: InitiatorInput,
-    required: false,
-    description: "Who causes it, when not the API client itself.",
-  }),
-});
-
-type PothosSchemaTypesInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
-
-interface CommonInput {
-  idempotencyKey?: string | null;
-  note?: string | null;
-  storeId?: string | number | null;
-  partnerId?: string | number | null;
-  externalReference?: string | null;
-  effectiveAt?: DateTimeInput | null;
-  initiator?: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null;
-}
+// Each money mutation is its input, one ledger call and the action payload; the plumbing (tenant, IDs, write
+// options, user errors) is runMutation's, in mutation.ts.
 
 const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   description: "The grant a deposit creates.",
@@ -317,7 +280,7 @@ const depositInput = (name: string, description: string) =>
         required: false,
         description: "Category, priority, expiry and name of the grant the deposit creates.",
       }),
-      ...commonInputFields(t),
+      ...writeInputFields(t),
     }),
   });
 const DepositInput = depositInput("DepositInput", "Credits to add to an account.");
@@ -335,7 +298,7 @@ const ReduceInput = builder.inputType("ReduceInput", {
       required: true,
       description: "Credits to take, in minor units (greater than zero).",
     }),
-    ...commonInputFields(t),
+    ...writeInputFields(t),
   }),
 });
 
@@ -349,7 +312,7 @@ const TransferInput = builder.inputType("TransferInput", {
       required: true,
       description: "Credits to move, in minor units (greater than zero).",
     }),
-    ...commonInputFields(t),
+    ...writeInputFields(t),
   }),
 });
 
@@ -357,7 +320,7 @@ const VoidGrantInput = builder.inputType("VoidCreditGrantInput", {
   description: "The grant to end early.",
   fields: (t) => ({
     grantId: t.id({ required: true, description: "Global ID of the grant." }),
-    ...commonInputFields(t),
+    ...writeInputFields(t),
   }),
 });
 
@@ -365,18 +328,15 @@ const ReverseInput = builder.inputType("ReverseCreditActionInput", {
   description: "The action to undo.",
   fields: (t) => ({
     actionId: t.id({ required: true, description: "Global ID of the deposit, reduction or transfer to reverse." }),
-    ...commonInputFields(t),
+    ...writeInputFields(t),
   }),
 });
 
-interface ActionPayload {
-  action: CreditAction | null;
-  accounts: CreditAccount[];
-  replayed: boolean;
-  userErrors: UserError[];
-}
+/** What a money mutation answers: the action, the accounts it touched, whether it was a replay. */
+export type ActionPayload = Payload<{ action: CreditAction; accounts: CreditAccount[]; replayed: boolean }>;
 
-function actionPayload(name: string, mutation: string) {
+/** A payload type for a mutation that writes one credit action (its name is the mutation's, plus Payload). */
+export function actionPayload(name: string, mutation: string) {
   return builder.objectRef<ActionPayload>(name).implement({
     description: `Result of ${mutation}.`,
     fields: (t) => ({
@@ -384,7 +344,7 @@ function actionPayload(name: string, mutation: string) {
         type: CreditActionRef,
         nullable: true,
         description: "The action written (or replayed); null when userErrors is not empty.",
-        resolve: (p) => p.action,
+        resolve: (p) => p.action ?? null,
       }),
       accounts: t.field({
         type: [CreditAccountRef],
@@ -392,98 +352,62 @@ function actionPayload(name: string, mutation: string) {
           "The accounts the action touched, with `balance` and `available` as they were right after the action: " +
           "on a replay too, where they come from the original action's entries (as Stripe returns the original " +
           "response), not from the balances of today. Refetch the accounts (`node`) for their current balances.",
-        resolve: (p) => p.accounts,
+        resolve: (p) => p.accounts ?? [],
       }),
       replayed: t.boolean({
         description:
           "True when this is the stored result of an earlier request with the same idempotency key; nothing was written again.",
-        resolve: (p) => p.replayed,
+        resolve: (p) => p.replayed ?? false,
       }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why nothing was written.",
-        resolve: (p) => p.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+      ...payloadFields(t),
     }),
   });
 }
 
-const failed = (userErrors: UserError[]): ActionPayload => ({
-  action: null,
-  accounts: [],
-  replayed: false,
-  userErrors,
-});
-
-/** Decodes the common options; a bad store or partner ID is a user error. */
-function writeOptions(input: CommonInput, context: Context): WriteOptions | UserError {
-  const options: WriteOptions = {
-    idempotencyKey: input.idempotencyKey ?? null,
-    note: input.note ?? null,
-    externalReference: input.externalReference ?? null,
-    effectiveAt: optionalInputTime(input.effectiveAt, context) ?? null,
-    initiator: initiatorFrom(input.initiator, context),
-  };
-  if (input.storeId !== null && input.storeId !== undefined) {
-    const storeId = decodeId(String(input.storeId), "Store");
-    if (!storeId) return invalidId("storeId", context);
-    options.storeId = storeId;
-  }
-  if (input.partnerId !== null && input.partnerId !== undefined) {
-    const partnerId = decodeId(String(input.partnerId), "Partner");
-    if (!partnerId) return invalidId("partnerId", context);
-    options.partnerId = partnerId;
-  }
-  return options;
-}
-
-/** Maps a ledger outcome to the payload, reloading the touched accounts (their loaders are cleared first). */
-async function toPayload(result: LedgerResult<ActionOutcome>, context: Context): Promise<ActionPayload> {
-  if (!result.ok) return failed(userErrorsOf(result, context));
-  const accountIds = result.entries.map((entry) => entry.accountId);
+/** The action payload's fields for a ledger outcome: the action, and its accounts as the action left them. */
+export async function actionFields(outcome: ActionOutcome, context: Context) {
+  const accountIds = outcome.entries.map((entry) => entry.accountId);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
   // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
-  const written = new Map(result.accounts.map((account) => [account.id, account]));
+  const written = new Map(outcome.accounts.map((account) => [account.id, account]));
   const loaded = accountIds.every((id) => written.has(id))
-    ? accountIds.map((id) => written.get(id) as CreditAccount)
+    ? accountIds.map((id) => defined(written.get(id), "a written account"))
     : (await context.loaders.account.loadMany(accountIds)).filter(
         (a): a is CreditAccount => a !== null && !(a instanceof Error),
       );
   // A replay answers what the original request was answered: each account's balance right after the action,
   // from the action's own entries (balanceAfter), whatever happened to the account since.
-  const after = new Map(result.balances.map(({ accountId, balance }) => [accountId, balance]));
-  const accounts = result.replayed
+  const after = new Map(outcome.balances.map(({ accountId, balance }) => [accountId, balance]));
+  const accounts = outcome.replayed
     ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }))
     : loaded;
-  return { action: result.action, accounts, replayed: result.replayed, userErrors: [] };
+  return { action: outcome.action, accounts, replayed: outcome.replayed };
 }
 
-async function resolveDeposit(input: typeof DepositInput.$inferInput, context: Context): Promise<ActionPayload> {
-  const tenantId = requireTenant(context).id;
-  const accountId = decodeId(String(input.accountId), "CreditAccount");
-  if (!accountId) return failed([invalidId("accountId", context)]);
-  const options = writeOptions(input, context);
-  if (isUserError(options)) return failed([options]);
-  const grant = input.grant;
-  const result = await context.ledger.deposit(tenantId, {
-    ...options,
-    accountId,
-    amount: input.amount,
-    grant: grant
-      ? {
-          name: grant.name ?? null,
-          category: grant.category ?? null,
-          priority: grant.priority ?? null,
-          expiresAt: optionalInputTime(grant.expiresAt, context) ?? null,
-        }
-      : undefined,
+/** The grant options of a deposit's input, with its expiry read in the tenant's time zone. */
+function grantOptions(grant: (typeof DepositInput.$inferInput)["grant"], context: Context) {
+  if (!grant) return undefined;
+  return {
+    name: grant.name ?? null,
+    category: grant.category ?? null,
+    priority: grant.priority ?? null,
+    expiresAt: optionalInputTime(grant.expiresAt, context) ?? null,
+  };
+}
+
+function resolveDeposit(input: typeof DepositInput.$inferInput, context: Context) {
+  return runMutation(context, input, {
+    ids: { accountId: "CreditAccount" },
+    writeOptions: true,
+    write: ({ tenantId, ids, options }) =>
+      context.ledger.deposit(tenantId, {
+        ...options,
+        ...ids,
+        amount: input.amount,
+        grant: grantOptions(input.grant, context),
+      }),
+    payload: (outcome) => actionFields(outcome, context),
   });
-  return toPayload(result, context);
-}
-
-function isUserError(value: unknown): value is UserError {
-  return typeof value === "object" && value !== null && "code" in value && "message" in value;
 }
 
 builder.mutationFields((t) => ({
@@ -499,33 +423,28 @@ builder.mutationFields((t) => ({
     description:
       "Takes credits from an account, spending its grants by priority, then soonest expiry, then oldest. Refused with INSUFFICIENT_CREDITS beyond the balance and overdraft.",
     args: { input: t.arg({ type: ReduceInput, required: true, description: "What to take." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const accountId = decodeId(String(input.accountId), "CreditAccount");
-      if (!accountId) return failed([invalidId("accountId", context)]);
-      const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
-      return toPayload(await context.ledger.reduce(tenantId, { ...options, accountId, amount: input.amount }), context);
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { accountId: "CreditAccount" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.reduce(tenantId, { ...options, ...ids, amount: input.amount }),
+        payload: (outcome) => actionFields(outcome, context),
+      }),
   }),
   transfer: t.field({
     type: actionPayload("TransferPayload", "transfer"),
     description:
       "Moves credits between two accounts of the same currency, atomically; moved credits keep their category, priority and expiry.",
     args: { input: t.arg({ type: TransferInput, required: true, description: "What to move." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const sourceAccountId = decodeId(String(input.sourceAccountId), "CreditAccount");
-      if (!sourceAccountId) return failed([invalidId("sourceAccountId", context)]);
-      const targetAccountId = decodeId(String(input.targetAccountId), "CreditAccount");
-      if (!targetAccountId) return failed([invalidId("targetAccountId", context)]);
-      const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
-      return toPayload(
-        await context.ledger.transfer(tenantId, { ...options, sourceAccountId, targetAccountId, amount: input.amount }),
-        context,
-      );
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { sourceAccountId: "CreditAccount", targetAccountId: "CreditAccount" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) =>
+          context.ledger.transfer(tenantId, { ...options, ...ids, amount: input.amount }),
+        payload: (outcome) => actionFields(outcome, context),
+      }),
   }),
   createCreditGrant: t.field({
     type: actionPayload("CreateCreditGrantPayload", "createCreditGrant"),
@@ -539,33 +458,24 @@ builder.mutationFields((t) => ({
     description:
       "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent.",
     args: { input: t.arg({ type: VoidGrantInput, required: true, description: "The grant to void." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const grantId = decodeId(String(input.grantId), "CreditGrant");
-      if (!grantId) return failed([invalidId("grantId", context)]);
-      const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
-      const result = await context.ledger.voidGrant(tenantId, { ...options, grantId });
-      if (result.ok) context.loaders.grant.clear(grantId);
-      return toPayload(result, context);
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { grantId: "CreditGrant" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) => context.ledger.voidGrant(tenantId, { ...options, ...ids }),
+        payload: (outcome) => actionFields(outcome, context),
+      }),
   }),
   reverseCreditAction: t.field({
     type: actionPayload("ReverseCreditActionPayload", "reverseCreditAction"),
     description: "Undoes a deposit, reduction or transfer exactly, once, with a linked REVERSAL action.",
     args: { input: t.arg({ type: ReverseInput, required: true, description: "The action to reverse." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const actionId = decodeId(String(input.actionId), "CreditAction");
-      if (!actionId) return failed([invalidId("actionId", context)]);
-      const options = writeOptions(input, context);
-      if (isUserError(options)) return failed([options]);
-      const result = await context.ledger.reverse(tenantId, { ...options, actionId });
-      if (result.ok) {
-        context.loaders.action.clear(actionId);
-        context.loaders.reversalOf.clear(actionId);
-      }
-      return toPayload(result, context);
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { actionId: "CreditAction" },
+        writeOptions: true,
+        write: ({ tenantId, ids, options }) => context.ledger.reverse(tenantId, { ...options, ...ids }),
+        payload: (outcome) => actionFields(outcome, context),
+      }),
   }),
 }));

@@ -1,5 +1,6 @@
 // Credit grants: lots of credits with a category, a spending priority and an optional expiry (Stripe's
 // credit grants). Created by deposits (or createCreditGrant), ended early by voidCreditGrant.
+import { defined } from "../assert.ts";
 import type { CreditGrant } from "../generated/postgres/client.ts";
 import { builder } from "./builder.ts";
 import { GrantCategoryEnum, nullableTenantTime, tenantTime } from "./common.ts";
@@ -34,7 +35,8 @@ builder.node(CreditGrantRef, {
     account: t.field({
       type: CreditAccountRef,
       description: "The account holding the grant.",
-      resolve: async (grant, _args, context) => (await context.loaders.account.load(grant.accountId)) as never,
+      resolve: async (grant, _args, context) =>
+        defined(await context.loaders.account.load(grant.accountId), "the account of a grant"),
     }),
     name: t.string({
       nullable: true,

@@ -5,13 +5,13 @@ import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Customer } from "../generated/postgres/client.ts";
 import { currencyTotals, type CurrencyTotal } from "../ledger/balances.ts";
 import { searchCustomers } from "../ledger/customer-search.ts";
-import { requireTenant } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
 import { builder } from "./builder.ts";
-import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError, invalidId, requireExactlyOne } from "./errors.ts";
+import { requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
+import { type Payload, payloadFields, runMutation } from "./mutation.ts";
 import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
 
@@ -117,7 +117,7 @@ builder.queryFields((t) => ({
       return resolveOffsetConnection(
         { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
         ({ limit, offset }) => searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),
-      ) as never;
+      );
     },
   }),
 }));
@@ -141,57 +141,50 @@ const UpdateCustomerInput = builder.inputType("UpdateCustomerInput", {
   }),
 });
 
-const CustomerPayload = (name: string, action: string) =>
-  builder.objectRef<{ customer: Customer | null; userErrors: UserError[] }>(name).implement({
-    description: `Result of ${action}.`,
+type CustomerPayload = Payload<{ customer: Customer }>;
+
+const customerPayload = (name: string, mutation: string) =>
+  builder.objectRef<CustomerPayload>(name).implement({
+    description: `Result of ${mutation}.`,
     fields: (t) => ({
       customer: t.field({
         type: CustomerRef,
         nullable: true,
         description: "The customer; null when userErrors is not empty.",
-        resolve: (p) => p.customer,
+        resolve: (p) => p.customer ?? null,
       }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why nothing was written.",
-        resolve: (p) => p.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+      ...payloadFields(t),
     }),
   });
 
-const CreateCustomerPayload = CustomerPayload("CreateCustomerPayload", "createCustomer");
-const UpdateCustomerPayload = CustomerPayload("UpdateCustomerPayload", "updateCustomer");
-
 builder.mutationFields((t) => ({
   createCustomer: t.field({
-    type: CreateCustomerPayload,
+    type: customerPayload("CreateCustomerPayload", "createCustomer"),
     description: "Creates a customer.",
     args: { input: t.arg({ type: CreateCustomerInput, required: true, description: "The new customer." }) },
-    resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createCustomer(requireTenant(context).id, input);
-      return result.ok
-        ? { customer: result.customer, userErrors: [] }
-        : { customer: null, userErrors: userErrorsOf(result, context) };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: {},
+        write: ({ tenantId }) => context.ledger.createCustomer(tenantId, input),
+        payload: ({ customer }) => ({ customer }),
+      }),
   }),
   updateCustomer: t.field({
-    type: UpdateCustomerPayload,
+    type: customerPayload("UpdateCustomerPayload", "updateCustomer"),
     description: "Changes a customer's external id, name or email.",
     args: { input: t.arg({ type: UpdateCustomerInput, required: true, description: "The changes." }) },
-    resolve: async (_root, { input }, context) => {
-      const tenantId = requireTenant(context).id;
-      const customerId = decodeId(String(input.customerId), "Customer");
-      if (!customerId) return { customer: null, userErrors: [invalidId("customerId", context)] };
-      const result = await context.ledger.updateCustomer(tenantId, {
-        customerId,
-        ...(input.externalId !== undefined && input.externalId !== null ? { externalId: input.externalId } : {}),
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.email !== undefined ? { email: input.email } : {}),
-      });
-      if (!result.ok) return { customer: null, userErrors: userErrorsOf(result, context) };
-      context.loaders.customer.clear(customerId);
-      return { customer: result.customer, userErrors: [] };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: { customerId: "Customer" },
+        write: ({ tenantId, ids }) =>
+          context.ledger.updateCustomer(tenantId, {
+            ...ids,
+            // An omitted field stays as it is; null clears name and email, but an external id cannot be cleared.
+            ...(input.externalId !== undefined && input.externalId !== null ? { externalId: input.externalId } : {}),
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.email !== undefined ? { email: input.email } : {}),
+          }),
+        payload: ({ customer }) => ({ customer }),
+      }),
   }),
 }));

@@ -5,7 +5,7 @@ import { GraphQLError } from "graphql";
 import { type ErrorCode, errorCodes, translateError } from "../i18n/messages.ts";
 import type { LedgerError, LedgerFailure } from "../ledger/index.ts";
 import { builder } from "./builder.ts";
-import type { Context } from "../server/context.ts";
+import type { Context } from "../types.ts";
 
 export interface UserError {
   code: ErrorCode;

@@ -2,6 +2,7 @@
 // or page number, ordering by any field of an action, and every filter the source APIs had. Each edge also
 // says what the action did to the account it is listed under (direction, balance before and after). The
 // reading itself is src/ledger/history.ts, batched by the `history` loader: one statement for all parents.
+import { defined } from "../assert.ts";
 import type { CreditEntry } from "../generated/postgres/client.ts";
 import type { ActionType } from "../generated/postgres/enums.ts";
 import { actionTypesMatching } from "../i18n/messages.ts";
@@ -15,7 +16,7 @@ import {
   type HistoryPage,
   type HistoryParent,
 } from "../ledger/history.ts";
-import type { Context } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import type { HistoryKey } from "../server/loaders.ts";
 import { builder } from "./builder.ts";
 import {
@@ -149,12 +150,14 @@ const HistoryEdgeRef = builder.objectRef<HistoryEdge>("CreditHistoryEdge").imple
     node: t.field({
       type: CreditActionRef,
       description: "The action.",
-      resolve: async (edge, _args, context) => (await context.loaders.action.load(edge.entry.actionId)) as never,
+      resolve: async (edge, _args, context) =>
+        defined(await context.loaders.action.load(edge.entry.actionId), "the action of a history entry"),
     }),
     account: t.field({
       type: CreditAccountRef,
       description: "The account this entry belongs to (for a customer's history, which of its accounts).",
-      resolve: async (edge, _args, context) => (await context.loaders.account.load(edge.entry.accountId)) as never,
+      resolve: async (edge, _args, context) =>
+        defined(await context.loaders.account.load(edge.entry.accountId), "the account of a history entry"),
     }),
     direction: t.field({
       type: DirectionEnum,
@@ -279,13 +282,7 @@ async function refusingBadArguments<T>(context: Context, read: () => Promise<T>)
     return await read();
   } catch (error) {
     if (error instanceof HistoryArgumentError) {
-      throw argumentError(
-        error.code as never,
-        error.field,
-        context,
-        { argument: error.field, ...error.params },
-        error.message,
-      );
+      throw argumentError(error.code, error.field, context, { argument: error.field, ...error.params }, error.message);
     }
     throw error;
   }

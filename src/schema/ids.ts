@@ -6,9 +6,7 @@ import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import { translateError } from "../i18n/messages.ts";
-
-/** Database ids are UUIDs; anything else cannot name a row and never reaches SQL. */
-export const databaseIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { databaseIdPattern } from "../ledger/ids.ts";
 
 export const nodeTypeNames = ["Customer", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const;
 export type NodeTypeName = (typeof nodeTypeNames)[number];

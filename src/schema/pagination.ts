@@ -2,7 +2,7 @@
 // histories: `first` and `last` from 1 to 100, refused with PAGE_SIZE_OUT_OF_RANGE rather than silently
 // clamped, so a client asking for 500 learns that it got at most 100.
 import { historyPageLimits } from "../ledger/history.ts";
-import type { Context } from "../server/context.ts";
+import type { Context } from "../types.ts";
 import { argumentError } from "./errors.ts";
 
 export const pageLimits = historyPageLimits;

@@ -2,11 +2,11 @@
 // (CareCloud store_id and partner_id), with their queries and mutations.
 import { resolveOffsetConnection } from "@pothos/plugin-relay";
 import type { Partner, Store } from "../generated/postgres/client.ts";
-import { requireTenant, type Context } from "../server/context.ts";
+import { requireTenant } from "../auth/unauthenticated.ts";
+import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
-import { QueryRef, refetchDescription } from "./meta.ts";
 import { tenantTime } from "./common.ts";
-import { UserErrorRef, userErrorsOf, type UserError } from "./errors.ts";
+import { type Payload, payloadFields, runMutation } from "./mutation.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
 import { PartnerRef, StoreRef, throwLoadErrors } from "./refs.ts";
 
@@ -38,24 +38,18 @@ for (const [ref, kind, loader] of [
   });
 }
 
-/**
- * Loader results as Pothos' `loadMany` wants them. A missing object (or another tenant's) is already null; an
- * error (no valid API key, a failed query) is thrown, so that `node` and `nodes` report it instead of passing
- * it off as a missing object.
- */
-
 builder.queryFields((t) => ({
   stores: t.connection({
     type: StoreRef,
     description:
       "The tenant's stores, oldest first. Never null: a list that exists always (empty when there is nothing); its " +
       "only failures refuse the request itself (no valid key, a page size out of range), which an error says better than a null.",
-    resolve: (_parent, args, context) => listPlaces(args, context, "store") as never,
+    resolve: (_parent, args, context) => listPlaces(args, context, "store"),
   }),
   partners: t.connection({
     type: PartnerRef,
     description: "The tenant's partners, oldest first. Never null, for the same reason as `stores`.",
-    resolve: (_parent, args, context) => listPlaces(args, context, "partner") as never,
+    resolve: (_parent, args, context) => listPlaces(args, context, "partner"),
   }),
 }));
 
@@ -95,73 +89,55 @@ const placeInput = (name: string, kind: "store" | "partner") =>
 const CreateStoreInput = placeInput("CreateStoreInput", "store");
 const CreatePartnerInput = placeInput("CreatePartnerInput", "partner");
 
-const CreateStorePayload = builder
-  .objectRef<{ store: Store | null; userErrors: UserError[] }>("CreateStorePayload")
-  .implement({
-    description: "Result of createStore.",
-    fields: (t) => ({
-      store: t.field({
-        type: StoreRef,
-        nullable: true,
-        description: "The new store; null when userErrors is not empty.",
-        resolve: (payload) => payload.store,
-      }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why the store was not created.",
-        resolve: (payload) => payload.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+const CreateStorePayload = builder.objectRef<Payload<{ store: Store }>>("CreateStorePayload").implement({
+  description: "Result of createStore.",
+  fields: (t) => ({
+    store: t.field({
+      type: StoreRef,
+      nullable: true,
+      description: "The new store; null when userErrors is not empty.",
+      resolve: (payload) => payload.store ?? null,
     }),
-  });
+    ...payloadFields(t, "Why the store was not created."),
+  }),
+});
 
-const CreatePartnerPayload = builder
-  .objectRef<{ partner: Partner | null; userErrors: UserError[] }>("CreatePartnerPayload")
-  .implement({
-    description: "Result of createPartner.",
-    fields: (t) => ({
-      partner: t.field({
-        type: PartnerRef,
-        nullable: true,
-        description: "The new partner; null when userErrors is not empty.",
-        resolve: (payload) => payload.partner,
-      }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        description: "Why the partner was not created.",
-        resolve: (payload) => payload.userErrors,
-      }),
-      query: t.field({ type: QueryRef, description: refetchDescription, resolve: () => ({}) }),
+const CreatePartnerPayload = builder.objectRef<Payload<{ partner: Partner }>>("CreatePartnerPayload").implement({
+  description: "Result of createPartner.",
+  fields: (t) => ({
+    partner: t.field({
+      type: PartnerRef,
+      nullable: true,
+      description: "The new partner; null when userErrors is not empty.",
+      resolve: (payload) => payload.partner ?? null,
     }),
-  });
+    ...payloadFields(t, "Why the partner was not created."),
+  }),
+});
 
 builder.mutationFields((t) => ({
   createStore: t.field({
     type: CreateStorePayload,
     description: "Creates a store that credit actions can name.",
     args: { input: t.arg({ type: CreateStoreInput, required: true, description: "The new store." }) },
-    resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createStore(requireTenant(context).id, {
-        name: input.name,
-        externalId: input.externalId,
-      });
-      return result.ok
-        ? { store: result.store, userErrors: [] }
-        : { store: null, userErrors: userErrorsOf(result, context) };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: {},
+        write: ({ tenantId }) =>
+          context.ledger.createStore(tenantId, { name: input.name, externalId: input.externalId }),
+        payload: ({ store }) => ({ store }),
+      }),
   }),
   createPartner: t.field({
     type: CreatePartnerPayload,
     description: "Creates a partner that credit actions can name.",
     args: { input: t.arg({ type: CreatePartnerInput, required: true, description: "The new partner." }) },
-    resolve: async (_root, { input }, context) => {
-      const result = await context.ledger.createPartner(requireTenant(context).id, {
-        name: input.name,
-        externalId: input.externalId,
-      });
-      return result.ok
-        ? { partner: result.partner, userErrors: [] }
-        : { partner: null, userErrors: userErrorsOf(result, context) };
-    },
+    resolve: (_root, { input }, context) =>
+      runMutation(context, input, {
+        ids: {},
+        write: ({ tenantId }) =>
+          context.ledger.createPartner(tenantId, { name: input.name, externalId: input.externalId }),
+        payload: ({ partner }) => ({ partner }),
+      }),
   }),
 }));

@@ -5,27 +5,14 @@
 // tenant, and every field that reads or writes tenant data refuses with UNAUTHENTICATED.
 import { authenticate, type Caller, presentedKey } from "../auth/api-keys.ts";
 import type { Database } from "../db/client.ts";
-import type { Tenant } from "../generated/postgres/client.ts";
 import { negotiateLanguage } from "../i18n/accept-language.ts";
-import { type Language, supportedLanguages, toLanguage } from "../i18n/languages.ts";
-import { unauthenticated } from "../auth/unauthenticated.ts";
+import { supportedLanguages, toLanguage } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
-import type { Live } from "./live/subscriptions.ts";
-import { createLoaders, type Loaders } from "./loaders.ts";
+import type { Context } from "../types.ts";
+import { createLoaders } from "./loaders.ts";
 
-export interface Context {
-  /** The HTTP request being served (headers carry credentials and the preferred language). */
-  request: Request;
-  database: Database;
-  ledger: Ledger;
-  /** The authenticated caller, or null when the request carries no valid API key. */
-  caller: Caller | null;
-  /** The language of messages and type names: Accept-Language, else the tenant's default. */
-  language: Language;
-  loaders: Loaders;
-  /** Live events and the subscription limits; absent outside a gateway (scripts and tests that build contexts). */
-  live?: Live;
-}
+// The type itself lives in the leaf module src/types.ts; it is re-exported here for existing importers.
+export type { Context } from "../types.ts";
 
 export interface CreateContextOptions {
   request: Request;
@@ -60,8 +47,5 @@ export function renewLoaders(context: Context): void {
   context.loaders = createLoaders(context.ledger, context.caller?.tenant.id ?? null, context.language);
 }
 
-/** The caller's tenant; refuses the field with UNAUTHENTICATED when the request has no valid key. */
-export function requireTenant(context: Context): Tenant {
-  if (!context.caller) throw unauthenticated(context.language);
-  return context.caller.tenant;
-}
+// requireTenant lives with the refusal it throws (src/auth/unauthenticated.ts); re-exported for existing importers.
+export { requireTenant } from "../auth/unauthenticated.ts";

@@ -31,7 +31,7 @@ import type { Settle } from "../ledger/reads.ts";
 import type { Language } from "../i18n/languages.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { isStorableText } from "../ledger/validation.ts";
-import { databaseIdPattern } from "../schema/ids.ts";
+import { databaseIdPattern } from "../ledger/ids.ts";
 import { unauthenticated } from "../auth/unauthenticated.ts";
 
 export interface HistoryKey {

@@ -3,6 +3,7 @@
 // statements have this shape.
 import type { Database } from "../../db/client.ts";
 import { Prisma } from "../../generated/postgres/client.ts";
+import { inTextList } from "../../db/sql.ts";
 import type { CheckedFilter, PagePlan } from "./arguments.ts";
 import { type Position, sortKinds } from "./cursors.ts";
 import { historyBatchLimits, type HistoryOrder, type HistoryOrderField, type HistoryParent } from "./types.ts";
@@ -244,7 +245,7 @@ export function pageStatement(
   const boundaryBranch = (kind: HistoryParent["kind"], ids: string[], boundaryConditions: Prisma.Sql[]) =>
     Prisma.sql`SELECT 1 AS part, p.id AS parent_id, ${nullColumns}
       FROM ${parentTables[kind]} p
-      WHERE p.id IN (${Prisma.join(ids)}) AND EXISTS (
+      WHERE ${inTextList(engine, Prisma.sql`p.id`, ids)} AND EXISTS (
         SELECT 1 FROM credit_entry e ${join}
         WHERE ${parentColumns[kind]} = p.id AND e.tenant_id = ${tenantId}${andAll(boundaryConditions)})`;
 
@@ -274,7 +275,8 @@ export function pageStatement(
           ? groups.map(({ kind, ids }) => lateralPages(kind, ids))
           : parents.map((parent) => pageBranch(parent.kind, parent.id));
       if (boundary) for (const { kind, ids } of groups) branches.push(boundaryBranch(kind, ids, boundary));
-      if (asOf) for (const { kind, ids } of groups) branches.push(dueBranch(kind, ids, tenantId, asOf, nullColumns));
+      if (asOf)
+        for (const { kind, ids } of groups) branches.push(dueBranch(engine, kind, ids, tenantId, asOf, nullColumns));
       return Prisma.join(branches, " UNION ALL ");
     },
   };
@@ -286,6 +288,7 @@ export function pageStatement(
  * accounts and through the (customer, currency) index for customers.
  */
 export function dueBranch(
+  engine: Database["engine"],
   kind: HistoryParent["kind"],
   ids: string[],
   tenantId: string,
@@ -296,11 +299,11 @@ export function dueBranch(
   if (kind === "account") {
     return Prisma.sql`SELECT 2 AS part, d.id AS parent_id, ${nulls}
       FROM credit_account d
-      WHERE d.id IN (${Prisma.join(ids)}) AND d.tenant_id = ${tenantId} AND d.next_lapse_at <= ${asOf}`;
+      WHERE ${inTextList(engine, Prisma.sql`d.id`, ids)} AND d.tenant_id = ${tenantId} AND d.next_lapse_at <= ${asOf}`;
   }
   return Prisma.sql`SELECT 2 AS part, c.id AS parent_id, ${nulls}
     FROM customer c
-    WHERE c.id IN (${Prisma.join(ids)}) AND c.tenant_id = ${tenantId} AND EXISTS (
+    WHERE ${inTextList(engine, Prisma.sql`c.id`, ids)} AND c.tenant_id = ${tenantId} AND EXISTS (
       SELECT 1 FROM credit_account d WHERE d.customer_id = c.id AND d.next_lapse_at <= ${asOf})`;
 }
 

@@ -3,9 +3,11 @@
 // then served from what an earlier field of the same request loaded. GraphQL runs mutation fields one after
 // the other, so the payload of each field, and every later field, reads the ledger as it is after that write.
 // Rebuilding rather than clearing chosen keys means no write can forget one.
+//
+// The builder's options say how to renew a context's loaders (`freshLoaders: { renew }`), so the plugin
+// needs no knowledge of the server's context.
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from "@pothos/core";
 import type { GraphQLFieldResolver } from "graphql";
-import { renewLoaders } from "../../server/context.ts";
 
 const pluginName = "freshLoaders";
 
@@ -15,11 +17,12 @@ export class FreshLoadersPlugin<Types extends SchemaTypes> extends BasePlugin<Ty
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types["Context"], object> {
     if (fieldConfig.parentType !== "Mutation") return resolver;
+    const { renew } = this.builder.options.freshLoaders;
     return async (parent, args, context, info) => {
       try {
         return await resolver(parent, args, context, info);
       } finally {
-        renewLoaders(context as never);
+        renew(context);
       }
     };
   }
@@ -29,6 +32,12 @@ declare global {
   export namespace PothosSchemaTypes {
     export interface Plugins<Types extends SchemaTypes> {
       freshLoaders: FreshLoadersPlugin<Types>;
+    }
+    export interface SchemaBuilderOptions<Types extends SchemaTypes> {
+      freshLoaders: {
+        /** Replaces the context's loaders with empty ones. */
+        renew: (context: Types["Context"]) => void;
+      };
     }
   }
 }

@@ -81,6 +81,37 @@ export function operationCost(options: Parameters<typeof getComplexity>[0]): num
   }
 }
 
+/**
+ * Costs already computed, per parsed document (yoga's parser cache hands the same document object to every
+ * request with the same text), then per operation name and variables: a client that repeats a query, as
+ * frontends do, pays for the walk over its document once. Bounded per document, because variables that do
+ * not change the cost (idempotency keys, amounts) make every request's key new.
+ */
+const knownCosts = new WeakMap<object, Map<string, number | "not-applicable" | "unknown">>();
+const knownCostsPerDocument = 64;
+
+function cachedOperationCost(options: Parameters<typeof getComplexity>[0]): ReturnType<typeof operationCost> {
+  let variables: string;
+  try {
+    variables = JSON.stringify(options.variables ?? {});
+  } catch {
+    return operationCost(options); // not JSON (variables given in-process, not over HTTP): not cached
+  }
+  let costs = knownCosts.get(options.query);
+  if (!costs) {
+    costs = new Map();
+    knownCosts.set(options.query, costs);
+  }
+  const key = `${options.operationName ?? ""}\n${variables}`;
+  let cost = costs.get(key);
+  if (cost === undefined) {
+    cost = operationCost(options);
+    if (costs.size >= knownCostsPerDocument) costs.clear();
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
 export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
   return {
     // A subscription is held to the same limit, once, when it opens: each event runs its selection again,
@@ -99,7 +130,7 @@ export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
       if (refusal) setResultAndStopExecution(refusal);
     },
     onExecute({ args, setResultAndStopExecution }) {
-      const requested = operationCost({
+      const requested = cachedOperationCost({
         schema: args.schema,
         query: args.document,
         variables: (args.variableValues ?? {}) as Record<string, unknown>,
