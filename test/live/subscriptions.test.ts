@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, revokeApiKey } from "../../src/auth/api-keys.ts";
 import { loadConfig } from "../../src/config/config.ts";
+import { startHttpServer } from "../../src/server/http.ts";
 import { createGateway, type Gateway } from "../../src/server/yoga.ts";
 import { createApiFixture, type ApiFixture } from "../support/api.ts";
 import { dataThrough, type EventStream, openEventStream, waitFor } from "../support/live.ts";
@@ -272,5 +273,63 @@ describe("a revoked key", () => {
       await Promise.all(streams.splice(0).map((stream) => stream.close()));
       await gateway.dispose();
     }
+  });
+});
+
+describe("the query limits", () => {
+  it("apply to a subscription's document when it opens", async () => {
+    const gateway = createGateway({
+      database: fixture.database,
+      ledger: fixture.ledger,
+      config: { ...loadConfig({ LOG_LEVEL: "silent" }), maxQueryCost: 20 },
+    });
+    try {
+      const costly = await subscribe(
+        `subscription ($accountId: ID!) { accountBalanceChanged(accountId: $accountId) {
+          account { history(first: 100) { edges { node { id amount } } } } } }`,
+        { accountId: account },
+        { gateway },
+      );
+      const refusal = await costly.next();
+      expect(refusal.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+      await costly.ended;
+      expect(gateway.live.open).toBe(0);
+    } finally {
+      await Promise.all(streams.splice(0).map((stream) => stream.close()));
+      await gateway.dispose();
+    }
+  });
+});
+
+describe("a graceful shutdown", () => {
+  it("ends open streams at once instead of waiting for them", async () => {
+    const gateway = createGateway({
+      database: fixture.database,
+      ledger: fixture.ledger,
+      config: loadConfig({ LOG_LEVEL: "silent" }),
+    });
+    const running = await startHttpServer(
+      gateway,
+      { port: 0, host: "127.0.0.1", shutdownTimeoutMs: 30_000 },
+      { signals: [] },
+    );
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${running.port}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        authorization: `Bearer ${fixture.key}`,
+      },
+      body: JSON.stringify({ query: accountSubscription, variables: { accountId: account } }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const body = response.text();
+    await waitFor(() => gateway.live.listening === 1, "the subscription to listen");
+    const { forcedConnections } = await running.shutdown("test");
+    expect(forcedConnections).toBe(0);
+    // The stream was completed by the server, not cut off.
+    expect(await body).toMatch(/event: complete/);
   });
 });
