@@ -281,6 +281,9 @@ describe("type names", () => {
       "Expiration",
       "Void",
       "Reversal",
+      "Hold",
+      "Hold release",
+      "Hold expiration",
     ]);
     expect(actionTypes.map((type) => actionTypeName(type, "cs"))).toEqual([
       "Vklad",
@@ -289,6 +292,9 @@ describe("type names", () => {
       "Expirace",
       "Zneplatnění",
       "Storno",
+      "Blokace",
+      "Uvolnění blokace",
+      "Vypršení blokace",
     ]);
     expect(actionTypeName("DEPOSIT", "de")).toBe("Deposit");
     expect([directionName("CREDIT", "en"), directionName("DEBIT", "en")]).toEqual(["Credit", "Debit"]);
@@ -309,12 +315,15 @@ describe("type names", () => {
     ["čerp", ["REDUCTION"]],
     ["cerpani", ["REDUCTION"]],
     ["reduc", ["REDUCTION"]],
-    ["expir", ["EXPIRATION"]],
+    ["expir", ["EXPIRATION", "HOLD_EXPIRATION"]],
+    ["blokac", ["HOLD", "HOLD_RELEASE", "HOLD_EXPIRATION"]],
+    ["autoriz", ["HOLD"]],
+    ["hold rel", ["HOLD_RELEASE"]],
     ["zneplat", ["VOID"]],
     ["void", ["VOID"]],
     ["storno", ["REVERSAL"]],
     ["revers", ["REVERSAL"]],
-    ["ní", ["REDUCTION", "VOID"]],
+    ["ní", ["REDUCTION", "VOID", "HOLD_RELEASE", "HOLD_EXPIRATION"]],
     ["xyz", []],
   ])("finds %j in either language", (text, expected) => {
     expect(actionTypesMatching(text, "cs")).toEqual(expected);

@@ -2,7 +2,7 @@
 // the system Node through tsx) and the peer (PostGraphile 5 on the bench's own Node 22, serve-postgraphile.mjs).
 // Also reads their CPU time and memory, and PostgreSQL's, from /proc.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { benchDirectory } from "../generate.ts";
 import { freePort } from "./cluster.ts";
@@ -68,21 +68,12 @@ async function waitForGraphql(
 }
 
 /**
- * The Node the repository itself runs on: the first `node` on PATH outside bench/node_modules (npm puts the
- * bench's Node 22 first on PATH while `npm run bench` runs), as `npm start` would use.
+ * The Node both servers run on: the bench's own Node 22 (bench/package.json), the oldest LTS line the
+ * gateway supports (package.json "engines"), so that the comparison is of the servers, not of runtimes,
+ * whatever Node the machine has.
  */
 export function gatewayNode(): string {
-  for (const directory of (process.env.PATH ?? "").split(":")) {
-    if (!directory || path.resolve(directory).startsWith(path.join(benchDirectory, "node_modules"))) continue;
-    const file = path.join(directory, "node");
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return process.execPath;
+  return peerNode();
 }
 
 export interface GatewayOptions {

@@ -205,6 +205,16 @@ async function findTenant(database: Database, id: string): Promise<Tenant> {
   return tenant;
 }
 
+/** What a command works with: the open database, its options, where it writes, and the clock. */
+interface CommandRun {
+  database: Database;
+  parsed: ParsedCommand;
+  output: Output;
+  now: () => Date;
+  /** Writes a value as JSON, for --json. */
+  print(value: unknown): void;
+}
+
 /** Runs one parsed command against an open database. */
 export async function runCommand(
   database: Database,
@@ -212,123 +222,126 @@ export async function runCommand(
   output: Output,
   now: () => Date = () => new Date(),
 ): Promise<void> {
+  // Own keys only: a command line naming "constructor" must not reach Object.prototype.
+  const command = Object.hasOwn(commands, parsed.command) ? commands[parsed.command] : undefined;
+  if (!command) return output.out(usage);
+  await command({ database, parsed, output, now, print: (value) => output.out(JSON.stringify(value, null, 2)) });
+}
+
+const commands: Record<string, (run: CommandRun) => Promise<void>> = {
+  tenants: listTenants,
+  "create-tenant": createTenant,
+  create: createKey,
+  list: listKeys,
+  revoke: revokeKey,
+};
+
+async function listTenants({ database, parsed, output, print }: CommandRun): Promise<void> {
+  const tenants = await database.read.tenant.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  if (parsed.options.json) return print(tenants.map(tenantJson));
+  if (tenants.length === 0)
+    return output.out('No tenants yet. Create one with "npm run keys -- create-tenant --name <name>".');
+  output.out(
+    table(
+      ["ID", "NAME", "TIME ZONE", "LANGUAGE", "CREATED"],
+      tenants.map((tenant) => [
+        tenant.id,
+        tenant.name,
+        tenant.timeZone,
+        tenant.defaultLocale,
+        shortTime(tenant.createdAt, tenant),
+      ]),
+    ),
+  );
+}
+
+async function createTenant({ database, parsed, output, now, print }: CommandRun): Promise<void> {
   const { command, options } = parsed;
-  const json = options.json === true;
-  const print = (value: unknown) => output.out(JSON.stringify(value, null, 2));
+  const ledger = createLedger(database, { clock: now });
+  const result = await ledger.createTenant({
+    name: required(options.name, "name", command),
+    timeZone: options["time-zone"]?.trim() || null,
+    defaultLocale: options.locale?.trim() || null,
+  });
+  if (!result.ok) throw new CommandError(result.error.message);
+  const { tenant } = result;
+  if (options.json) return print(tenantJson(tenant));
+  output.out(`Created tenant "${tenant.name}" (time zone ${tenant.timeZone}, language ${tenant.defaultLocale}).`);
+  output.out(`Tenant id: ${tenant.id}`);
+  output.out(
+    `Create its first key with: npm run keys -- create --tenant ${tenant.id} --name <name> --scopes read,write`,
+  );
+}
 
-  switch (command) {
-    case "tenants": {
-      const tenants = await database.read.tenant.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
-      if (json) return print(tenants.map(tenantJson));
-      if (tenants.length === 0)
-        return output.out('No tenants yet. Create one with "npm run keys -- create-tenant --name <name>".');
-      output.out(
-        table(
-          ["ID", "NAME", "TIME ZONE", "LANGUAGE", "CREATED"],
-          tenants.map((tenant) => [
-            tenant.id,
-            tenant.name,
-            tenant.timeZone,
-            tenant.defaultLocale,
-            shortTime(tenant.createdAt, tenant),
-          ]),
-        ),
-      );
-      return;
-    }
+async function createKey({ database, parsed, output, now, print }: CommandRun): Promise<void> {
+  const { command, options } = parsed;
+  const tenant = await findTenant(database, required(options.tenant, "tenant", command));
+  const name = checkName(required(options.name, "name", command));
+  if (typeof name !== "string") throw new CommandError(name === null ? "A name is required." : name.error.message);
+  const scopes = parseScopes(required(options.scopes, "scopes", command));
+  const expiresAt = options.expires === undefined ? null : parseExpiry(options.expires, tenant, now());
+  const { apiKey, secret } = await createApiKey(database, { tenantId: tenant.id, name, scopes, expiresAt });
+  if (options.json) return print({ ...keyJson(apiKey, now()), secret });
+  output.out(
+    `Created API key "${apiKey.name}" for tenant "${tenant.name}": id ${apiKey.id}, prefix ${apiKey.prefix}, ` +
+      `scopes ${scopes.join(", ")}, ${expiresAt ? `expires ${shortTime(expiresAt, tenant)}` : "does not expire"}.`,
+  );
+  output.out("");
+  output.out("The key is shown only this once; only its hash is stored. Keep it somewhere safe now:");
+  output.out("");
+  output.out(`  ${secret}`);
+  output.out("");
+  output.out('Send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>".');
+}
 
-    case "create-tenant": {
-      const ledger = createLedger(database, { clock: now });
-      const result = await ledger.createTenant({
-        name: required(options.name, "name", command),
-        timeZone: options["time-zone"]?.trim() || null,
-        defaultLocale: options.locale?.trim() || null,
-      });
-      if (!result.ok) throw new CommandError(result.error.message);
-      const { tenant } = result;
-      if (json) return print(tenantJson(tenant));
-      output.out(`Created tenant "${tenant.name}" (time zone ${tenant.timeZone}, language ${tenant.defaultLocale}).`);
-      output.out(`Tenant id: ${tenant.id}`);
-      output.out(
-        `Create its first key with: npm run keys -- create --tenant ${tenant.id} --name <name> --scopes read,write`,
-      );
-      return;
-    }
+async function listKeys({ database, parsed, output, now, print }: CommandRun): Promise<void> {
+  const tenant = await findTenant(database, required(parsed.options.tenant, "tenant", parsed.command));
+  const keys = await listApiKeys(database, tenant.id);
+  const at = now();
+  if (parsed.options.json) return print(keys.map((key) => keyJson(key, at)));
+  if (keys.length === 0) return output.out(`Tenant "${tenant.name}" has no API keys.`);
+  output.out(`API keys of tenant "${tenant.name}" (times in ${tenant.timeZone}):`);
+  output.out(
+    table(
+      ["ID", "PREFIX", "NAME", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES", "REVOKED"],
+      keys.map((key) => [
+        key.id,
+        key.prefix,
+        key.name,
+        key.scopes.split(" ").join(","),
+        keyStatus(key, at),
+        shortTime(key.createdAt, tenant),
+        shortTime(key.lastUsedAt, tenant, "never"),
+        shortTime(key.expiresAt, tenant, "never"),
+        shortTime(key.revokedAt, tenant),
+      ]),
+    ),
+  );
+}
 
-    case "create": {
-      const tenant = await findTenant(database, required(options.tenant, "tenant", command));
-      const name = checkName(required(options.name, "name", command));
-      if (typeof name !== "string") throw new CommandError(name === null ? "A name is required." : name.error.message);
-      const scopes = parseScopes(required(options.scopes, "scopes", command));
-      const expiresAt = options.expires === undefined ? null : parseExpiry(options.expires, tenant, now());
-      const { apiKey, secret } = await createApiKey(database, { tenantId: tenant.id, name, scopes, expiresAt });
-      if (json) return print({ ...keyJson(apiKey, now()), secret });
-      output.out(
-        `Created API key "${apiKey.name}" for tenant "${tenant.name}": id ${apiKey.id}, prefix ${apiKey.prefix}, ` +
-          `scopes ${scopes.join(", ")}, ${expiresAt ? `expires ${shortTime(expiresAt, tenant)}` : "does not expire"}.`,
-      );
-      output.out("");
-      output.out("The key is shown only this once; only its hash is stored. Keep it somewhere safe now:");
-      output.out("");
-      output.out(`  ${secret}`);
-      output.out("");
-      output.out('Send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>".');
-      return;
-    }
-
-    case "list": {
-      const tenant = await findTenant(database, required(options.tenant, "tenant", command));
-      const keys = await listApiKeys(database, tenant.id);
-      const at = now();
-      if (json) return print(keys.map((key) => keyJson(key, at)));
-      if (keys.length === 0) return output.out(`Tenant "${tenant.name}" has no API keys.`);
-      output.out(`API keys of tenant "${tenant.name}" (times in ${tenant.timeZone}):`);
-      output.out(
-        table(
-          ["ID", "PREFIX", "NAME", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES", "REVOKED"],
-          keys.map((key) => [
-            key.id,
-            key.prefix,
-            key.name,
-            key.scopes.split(" ").join(","),
-            keyStatus(key, at),
-            shortTime(key.createdAt, tenant),
-            shortTime(key.lastUsedAt, tenant, "never"),
-            shortTime(key.expiresAt, tenant, "never"),
-            shortTime(key.revokedAt, tenant),
-          ]),
-        ),
-      );
-      return;
-    }
-
-    case "revoke": {
-      const reference = parsed.positionals[0] ?? "";
-      const result = await revokeApiKey(database, reference, now());
-      if (result.outcome === "not-found") {
-        throw new CommandError(
-          `No API key has the id or prefix "${reference}". "npm run keys -- list --tenant <id>" lists a tenant's keys.`,
-        );
-      }
-      if (result.outcome === "ambiguous") {
-        throw new CommandError(
-          `${result.matches.length} keys have the prefix "${reference}"; revoke one by its id: ${result.matches.map((key) => key.id).join(", ")}.`,
-        );
-      }
-      const { apiKey } = result;
-      if (json) return print({ ...keyJson(apiKey, now()), alreadyRevoked: result.outcome === "already-revoked" });
-      const tenant = await findTenant(database, apiKey.tenantId);
-      output.out(
-        result.outcome === "revoked"
-          ? `Revoked API key "${apiKey.name}" (${apiKey.prefix}) of tenant "${tenant.name}"; it no longer authenticates.`
-          : `API key "${apiKey.name}" (${apiKey.prefix}) of tenant "${tenant.name}" was already revoked at ${shortTime(apiKey.revokedAt, tenant)}; nothing changed.`,
-      );
-      return;
-    }
-
-    default:
-      output.out(usage);
+async function revokeKey({ database, parsed, output, now, print }: CommandRun): Promise<void> {
+  const reference = parsed.positionals[0] ?? "";
+  const result = await revokeApiKey(database, reference, now());
+  if (result.outcome === "not-found") {
+    throw new CommandError(
+      `No API key has the id or prefix "${reference}". "npm run keys -- list --tenant <id>" lists a tenant's keys.`,
+    );
   }
+  if (result.outcome === "ambiguous") {
+    throw new CommandError(
+      `${result.matches.length} keys have the prefix "${reference}"; revoke one by its id: ${result.matches.map((key) => key.id).join(", ")}.`,
+    );
+  }
+  const { apiKey } = result;
+  if (parsed.options.json) {
+    return print({ ...keyJson(apiKey, now()), alreadyRevoked: result.outcome === "already-revoked" });
+  }
+  const tenant = await findTenant(database, apiKey.tenantId);
+  output.out(
+    result.outcome === "revoked"
+      ? `Revoked API key "${apiKey.name}" (${apiKey.prefix}) of tenant "${tenant.name}"; it no longer authenticates.`
+      : `API key "${apiKey.name}" (${apiKey.prefix}) of tenant "${tenant.name}" was already revoked at ${shortTime(apiKey.revokedAt, tenant)}; nothing changed.`,
+  );
 }
 
 /** The whole tool: parses, migrates, opens the database, runs the command; returns the exit code. */

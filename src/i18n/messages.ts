@@ -93,9 +93,11 @@ const english: Record<ErrorCode, Message> = {
   ACCOUNT_NOT_FOUND: () => "No credit account with this id exists.",
   ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.balance !== undefined
-      ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
-      : "The account still holds credits; move or reduce them to zero before closing.",
+    p.held !== undefined
+      ? `Pending holds reserve ${p.held} on the account; capture or release them before closing.`
+      : p.balance !== undefined
+        ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
+        : "The account still holds credits; move or reduce them to zero before closing.",
   ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
   STORE_NOT_FOUND: () => "No store with this id exists.",
   PARTNER_NOT_FOUND: () => "No partner with this id exists.",
@@ -115,6 +117,23 @@ const english: Record<ErrorCode, Message> = {
     }
   },
   ACTION_NOT_FOUND: () => "No credit action with this id exists.",
+  HOLD_NOT_FOUND: () => "No credit hold with this id exists.",
+  HOLD_NOT_PENDING: (p) => {
+    switch (p.state) {
+      case "CAPTURED":
+        return "The hold is no longer pending: it has been captured.";
+      case "RELEASED":
+        return "The hold is no longer pending: it has been released.";
+      case "EXPIRED":
+        return "The hold is no longer pending: it has expired.";
+      default:
+        return "The hold is no longer pending.";
+    }
+  },
+  CAPTURE_EXCEEDS_HOLD: (p) =>
+    p.held !== undefined && p.requested !== undefined
+      ? `The hold reserves ${p.held}; ${p.requested} cannot be captured from it.`
+      : "A capture cannot take more than the hold reserves.",
   CURRENCY_MISMATCH: (p) =>
     p.source !== undefined && p.target !== undefined
       ? `The accounts hold different currencies (${p.source} and ${p.target}).`
@@ -150,9 +169,11 @@ const english: Record<ErrorCode, Message> = {
     `The external reference may have at most ${p.max ?? limits.externalReferenceLength} characters.`,
   // The ledger sends `now` only when the time is valid but in the future; without it the time is no date at all.
   INVALID_EFFECTIVE_AT: (p) =>
-    p.now !== undefined
-      ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
-      : "The effective time is not a valid date between 1970 and 9999.",
+    p.hold !== undefined
+      ? "Holds take effect when they are recorded; they cannot be backdated."
+      : p.now !== undefined
+        ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
+        : "The effective time is not a valid date between 1970 and 9999.",
   // Likewise `value` marks an expiry that is a valid date but not later than the effective time.
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
@@ -235,9 +256,11 @@ const czech: Record<ErrorCode, Message> = {
   ACCOUNT_NOT_FOUND: () => "Kreditní účet s tímto ID neexistuje.",
   ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.balance !== undefined
-      ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
-      : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
+    p.held !== undefined
+      ? `Trvající blokace na účtu rezervují ${p.held}; před uzavřením je zúčtujte nebo uvolněte.`
+      : p.balance !== undefined
+        ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
+        : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
   ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
   STORE_NOT_FOUND: () => "Prodejna s tímto ID neexistuje.",
   PARTNER_NOT_FOUND: () => "Partner s tímto ID neexistuje.",
@@ -257,6 +280,23 @@ const czech: Record<ErrorCode, Message> = {
     }
   },
   ACTION_NOT_FOUND: () => "Kreditní operace s tímto ID neexistuje.",
+  HOLD_NOT_FOUND: () => "Blokace kreditů s tímto ID neexistuje.",
+  HOLD_NOT_PENDING: (p) => {
+    switch (p.state) {
+      case "CAPTURED":
+        return "Blokace již netrvá: byla zúčtována.";
+      case "RELEASED":
+        return "Blokace již netrvá: byla uvolněna.";
+      case "EXPIRED":
+        return "Blokace již netrvá: vypršela.";
+      default:
+        return "Blokace již netrvá.";
+    }
+  },
+  CAPTURE_EXCEEDS_HOLD: (p) =>
+    p.held !== undefined && p.requested !== undefined
+      ? `Blokace rezervuje ${p.held}; nelze z ní zúčtovat ${p.requested}.`
+      : "Zúčtovat nelze více, než blokace rezervuje.",
   CURRENCY_MISMATCH: (p) =>
     p.source !== undefined && p.target !== undefined
       ? `Účty jsou vedeny v různých měnách (${p.source} a ${p.target}).`
@@ -293,9 +333,11 @@ const czech: Record<ErrorCode, Message> = {
   EXTERNAL_REFERENCE_TOO_LONG: (p) =>
     `Externí reference může mít nejvýše ${p.max ?? limits.externalReferenceLength} ${pluralCs(p.max ?? String(limits.externalReferenceLength), "znak", "znaky", "znaků")}.`,
   INVALID_EFFECTIVE_AT: (p) =>
-    p.now !== undefined
-      ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
-      : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
+    p.hold !== undefined
+      ? "Blokace nabývá účinnosti při svém zaznamenání; nelze ji zpětně datovat."
+      : p.now !== undefined
+        ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
+        : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
       ? "Konec platnosti musí nastat později než nyní a později než okamžik účinnosti."
@@ -382,6 +424,9 @@ export const actionTypes = [
   "EXPIRATION",
   "VOID",
   "REVERSAL",
+  "HOLD",
+  "HOLD_RELEASE",
+  "HOLD_EXPIRATION",
 ] as const satisfies readonly ActionType[];
 
 /**
@@ -397,6 +442,9 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     EXPIRATION: ["Expiration"],
     VOID: ["Void"],
     REVERSAL: ["Reversal"],
+    HOLD: ["Hold", "Authorization"],
+    HOLD_RELEASE: ["Hold release"],
+    HOLD_EXPIRATION: ["Hold expiration"],
   },
   cs: {
     DEPOSIT: ["Vklad"],
@@ -405,6 +453,9 @@ const actionTypeNames: Record<Language, Record<ActionType, readonly [string, ...
     EXPIRATION: ["Expirace"],
     VOID: ["Zneplatnění"],
     REVERSAL: ["Storno"],
+    HOLD: ["Blokace", "Autorizace"],
+    HOLD_RELEASE: ["Uvolnění blokace"],
+    HOLD_EXPIRATION: ["Vypršení blokace"],
   },
 };
 

@@ -55,7 +55,10 @@ export interface AccountBalance {
   account: CreditAccount;
   /** All credits on the account (negative when overdrawn). */
   balance: bigint;
-  /** What a reduction could take now: the balance plus the unused overdraft; zero for a closed account. */
+  /**
+   * What a reduction could take now: the balance plus the unused overdraft, less what pending holds reserve;
+   * zero for a closed account.
+   */
   available: bigint;
 }
 
@@ -77,7 +80,8 @@ export async function accountBalances(
 }
 
 export function balanceOf(account: CreditAccount): AccountBalance {
-  const available = account.status === "OPEN" ? maxBigInt(account.balance + account.overdraftLimit, 0n) : 0n;
+  const available =
+    account.status === "OPEN" ? maxBigInt(account.balance + account.overdraftLimit - account.held, 0n) : 0n;
   return { account, balance: account.balance, available };
 }
 

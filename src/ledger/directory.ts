@@ -244,6 +244,19 @@ export async function closeAccount(
         ),
       );
     }
+    // A pending hold on an overdraft reserves credits of an account whose balance is zero: it must be
+    // captured or released first, or it would outlive its account.
+    const held = session.held(input.accountId);
+    if (held !== 0n) {
+      rollback(
+        failure(
+          "ACCOUNT_NOT_EMPTY",
+          "accountId",
+          `Pending holds reserve ${held} on the account; capture or release them before closing.`,
+          { held: held.toString() },
+        ),
+      );
+    }
     await session.finish();
     return updatedAccount(
       tx,

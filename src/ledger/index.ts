@@ -14,6 +14,7 @@ import {
   updateCustomer,
 } from "./directory.ts";
 import { deposit } from "./operations/deposit.ts";
+import { authorize, capture, release } from "./operations/holds.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { reduce } from "./operations/reduce.ts";
 import { reverse } from "./operations/reverse.ts";
@@ -50,6 +51,9 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
     transfer: bind(deps, transfer),
     reverse: bind(deps, reverse),
     voidGrant: bind(deps, voidGrant),
+    authorize: bind(deps, authorize),
+    capture: bind(deps, capture),
+    release: bind(deps, release),
     createTenant: bind(deps, createTenant),
     createCustomer: bind(deps, createCustomer),
     updateCustomer: bind(deps, updateCustomer),
@@ -69,6 +73,7 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
 export type Ledger = ReturnType<typeof createLedger>;
 
 export type { ActionOutcome } from "./outcome.ts";
+export type { HoldOutcome } from "./operations/holds.ts";
 export type { LedgerError, LedgerErrorCode, LedgerFailure, LedgerResult } from "./result.ts";
 export { ledgerErrorCodes } from "./result.ts";
 export type { Discrepancy } from "./verify.ts";

@@ -16,6 +16,7 @@ import type {
   CreditAllocation,
   CreditEntry,
   CreditGrant,
+  CreditHold,
   Customer,
   Partner,
   Store,
@@ -152,6 +153,55 @@ export function grantsById(database: Database, tenantId: string, ids: readonly s
   return database.reader.query<CreditGrant>(
     sql`SELECT * FROM credit_grant WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
   );
+}
+
+/**
+ * Holds by id, never stale: a pending hold past its expiry at `asOf` has its expiry recorded (through `settle`,
+ * on its account) and is read again.
+ */
+export async function holds(
+  database: Database,
+  tenantId: string,
+  ids: readonly string[],
+  asOf: Date,
+  settle: Settle,
+): Promise<CreditHold[]> {
+  if (ids.length === 0) return [];
+  const read = () =>
+    database.reader.query<CreditHold>(
+      sql`SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("id"), ids)}`,
+    );
+  const rows = await read();
+  const due = rows.filter(
+    (hold) => hold.state === "PENDING" && hold.expiresAt !== null && hold.expiresAt.getTime() <= asOf.getTime(),
+  );
+  if (due.length === 0) return rows;
+  await settle([...new Set(due.map((hold) => hold.accountId))]);
+  return read();
+}
+
+/** All holds of these accounts, newest first. Settle the accounts first (see `accounts`) for current states. */
+export function holdsOfAccounts(
+  database: Database,
+  tenantId: string,
+  accountIds: readonly string[],
+): Promise<CreditHold[]> {
+  if (accountIds.length === 0) return Promise.resolve([]);
+  return database.reader.query<CreditHold>(sql`
+    SELECT * FROM credit_hold WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("account_id"), accountIds)}
+    ORDER BY created_at DESC, id DESC`);
+}
+
+/** The actions of these holds (their transitions), oldest first. */
+export function actionsOfHolds(
+  database: Database,
+  tenantId: string,
+  holdIds: readonly string[],
+): Promise<CreditAction[]> {
+  if (holdIds.length === 0) return Promise.resolve([]);
+  return database.reader.query<CreditAction>(sql`
+    SELECT * FROM credit_action WHERE tenant_id = ${tenantId} AND ${inTextList(database.engine, raw("hold_id"), holdIds)}
+    ORDER BY created_at, id`);
 }
 
 export function storesById(database: Database, tenantId: string, ids: readonly string[]): Promise<Store[]> {

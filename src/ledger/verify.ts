@@ -6,12 +6,16 @@
 // chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); its next_lapse_at
 // is the earliest expiry among its grants that still hold credits (null when none), which reads trust to know
 // whether expirations are due; each grant's remaining amount equals what was allocated into it minus what
-// was taken out, and a void grant holds nothing.
+// was taken out, and a void grant holds nothing; its held amount equals the amounts of its pending holds,
+// and next_lapse_at also covers their expiries.
+// Per hold: a positive amount; captured only when CAPTURED, and at most the amount; closed exactly when no
+// longer PENDING; and its actions are its transitions: one HOLD of its amount, then, by its state, one
+// REDUCTION of the captured amount, one HOLD_RELEASE or one HOLD_EXPIRATION of its amount.
 // Per action: a transfer moves exactly what it takes (one debit and one credit of the action's amount, same
 // currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
 // action it reverses.
 import type { Database } from "../db/client.ts";
-import type { CreditAction, CreditEntry } from "../generated/postgres/client.ts";
+import type { CreditAction, CreditEntry, CreditHold } from "../generated/postgres/client.ts";
 import { int64Max, int64Min, maxBigInt } from "./amounts.ts";
 
 export interface Discrepancy {
@@ -91,10 +95,23 @@ export async function verifyLedger(
       if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse))
         nextLapse = expiresAt;
     }
+    const holds = await db.creditHold.findMany({
+      where: { accountId: account.id },
+      include: { actions: { select: { type: true, amount: true } } },
+    });
+    let pendingHeld = 0n;
+    for (const hold of holds) {
+      if (hold.state !== "PENDING") continue;
+      pendingHeld += hold.amount;
+      if (hold.expiresAt !== null && (nextLapse === null || hold.expiresAt < nextLapse)) nextLapse = hold.expiresAt;
+    }
+    if (account.held !== pendingHeld)
+      report("held", `held is ${account.held}, its pending holds reserve ${pendingHeld}`);
+    for (const hold of holds) checkHold(hold, problems);
     if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
       report(
         "next-lapse",
-        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits is ${nextLapse?.toISOString() ?? "null"}`,
+        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits or a pending hold is ${nextLapse?.toISOString() ?? "null"}`,
       );
     }
     const flows = await db.creditAllocation.groupBy({
@@ -173,12 +190,20 @@ function checkAction(
     EXPIRATION: [true, false],
     VOID: [true, false],
     REVERSAL: null,
+    HOLD: [false, false],
+    HOLD_RELEASE: [false, false],
+    HOLD_EXPIRATION: [false, false],
   };
   const wanted = shape[action.type];
   if (wanted && (wanted[0] !== expectDebit || wanted[1] !== expectCredit))
     report("action-shape", `a ${action.type} with the wrong sides`);
   if (action.type === "TRANSFER" && action.sourceAccountId === action.targetAccountId)
     report("transfer-self", "transfer to itself");
+  const holdTypes: CreditAction["type"][] = ["HOLD", "HOLD_RELEASE", "HOLD_EXPIRATION"];
+  if (holdTypes.includes(action.type) && action.holdId === null)
+    report("hold-link", `a ${action.type} without its hold`);
+  if (action.holdId !== null && !holdTypes.includes(action.type) && action.type !== "REDUCTION")
+    report("hold-link", `a ${action.type} linked to a hold`);
   if (action.type === "REVERSAL") {
     const original = reversedActions.find((candidate) => candidate.id === action.reversesActionId);
     if (!original) {
@@ -193,4 +218,29 @@ function checkAction(
   } else if (action.reversesActionId !== null) {
     report("reversal-link", `a ${action.type} linked as a reversal`);
   }
+}
+
+function checkHold(
+  hold: CreditHold & { actions: { type: CreditAction["type"]; amount: bigint }[] },
+  problems: Discrepancy[],
+): void {
+  const report = (kind: string, message: string) => problems.push({ kind, id: hold.id, message });
+  if (hold.amount <= 0n) report("hold-amount", `amount ${hold.amount} is not positive`);
+  const captured = hold.state === "CAPTURED";
+  if (captured ? hold.capturedAmount <= 0n || hold.capturedAmount > hold.amount : hold.capturedAmount !== 0n)
+    report("hold-captured", `a ${hold.state} hold of ${hold.amount} with ${hold.capturedAmount} captured`);
+  if ((hold.closedAt === null) !== (hold.state === "PENDING"))
+    report("hold-closed", `a ${hold.state} hold ${hold.closedAt === null ? "without" : "with"} a closing time`);
+  const expected: [CreditAction["type"], bigint][] = [["HOLD", hold.amount]];
+  if (captured) expected.push(["REDUCTION", hold.capturedAmount]);
+  if (hold.state === "RELEASED") expected.push(["HOLD_RELEASE", hold.amount]);
+  if (hold.state === "EXPIRED") expected.push(["HOLD_EXPIRATION", hold.amount]);
+  const describe = (actions: { type: string; amount: bigint }[]) =>
+    actions
+      .map((action) => `${action.type} ${action.amount}`)
+      .sort()
+      .join(", ");
+  const found = describe(hold.actions);
+  const wanted = describe(expected.map(([type, amount]) => ({ type, amount })));
+  if (found !== wanted) report("hold-actions", `a ${hold.state} hold has the actions [${found}], expected [${wanted}]`);
 }

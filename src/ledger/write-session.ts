@@ -38,6 +38,7 @@ import {
 } from "./sql/accounts.ts";
 import { pastBalances } from "./sql/backdated.ts";
 import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
+import { expireLapsedHolds } from "./sql/holds.ts";
 import { insertRows, insertStatement } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
@@ -47,6 +48,8 @@ interface AccountState {
   entryCount: number;
   /** entryCount when locked, to assert nobody else wrote meanwhile. */
   lockedEntryCount: number;
+  /** Credits reserved by pending holds, kept like the balance (see holdCredits). */
+  held: bigint;
 }
 
 /** The properties of a grant to create. */
@@ -68,6 +71,7 @@ export interface ActionDraft {
   sourceAccountId: string | null;
   targetAccountId: string | null;
   grantId?: string | null;
+  holdId?: string | null;
   reversesActionId?: string | null;
   requestHash?: string | null;
   effectiveAt: Date;
@@ -143,6 +147,17 @@ export class WriteSession {
     return accountId ?? failure("GRANT_NOT_FOUND", field, "No credit grant with this id exists.", { id: grantId });
   }
 
+  /**
+   * Locks and loads the account the hold is on and returns its id; HOLD_NOT_FOUND (naming the field) when the
+   * hold is not the tenant's.
+   */
+  async lockHolderOfHold(holdId: string, field: string): Promise<string | LedgerFailure> {
+    const problem = await this.lockWhere({ holderOfHold: holdId });
+    if (problem) return problem;
+    const [accountId] = this.accounts.keys();
+    return accountId ?? failure("HOLD_NOT_FOUND", field, "No credit hold with this id exists.", { id: holdId });
+  }
+
   private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
     const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
     for (const row of locked.rows) {
@@ -151,6 +166,7 @@ export class WriteSession {
         balance: row.balance,
         entryCount: row.entryCount,
         lockedEntryCount: row.entryCount,
+        held: row.held,
       });
     }
     if (locked.storeFound === null || locked.partnerFound === null) return null;
@@ -178,11 +194,20 @@ export class WriteSession {
     return state;
   }
 
-  /** INSUFFICIENT_CREDITS if taking `amount` would pass the account's overdraft limit, else null. */
+  /** Credits reserved by the account's pending holds, as this transaction leaves them so far. */
+  held(accountId: string): bigint {
+    return this.state(accountId).held;
+  }
+
+  /**
+   * INSUFFICIENT_CREDITS if taking `amount` would pass the account's overdraft limit, or take credits that
+   * pending holds reserve, else null. The same check refuses a hold (`authorize`) that asks for more than is
+   * available, so holds and debits under one account lock never overdraw together.
+   */
   checkDebit(accountId: string, amount: bigint, field = "amount"): LedgerFailure | null {
     const state = this.state(accountId);
-    if (state.balance - amount >= -state.row.overdraftLimit) return null;
-    const available = maxBigInt(state.balance + state.row.overdraftLimit, 0n);
+    if (state.balance - amount - state.held >= -state.row.overdraftLimit) return null;
+    const available = maxBigInt(state.balance + state.row.overdraftLimit - state.held, 0n);
     return failure(
       "INSUFFICIENT_CREDITS",
       field,
@@ -257,7 +282,50 @@ export class WriteSession {
       const nextLapseAt = this.account(accountId).nextLapseAt;
       return nextLapseAt !== null && nextLapseAt.getTime() <= this.now.getTime();
     });
-    if (due.length > 0) await this.settleClosedGrants(due);
+    if (due.length === 0) return;
+    await this.settleClosedGrants(due);
+    await this.settleLapsedHolds(due);
+  }
+
+  /**
+   * Records a HOLD_EXPIRATION for every pending hold of these accounts whose expiry has come, at its expiry
+   * time, and gives its credits back to `available`. Called with settleClosedGrants whenever next_lapse_at
+   * (which covers the pending holds' expiries too) has come.
+   */
+  private async settleLapsedHolds(accountIds: string[]): Promise<void> {
+    const expired = await expireLapsedHolds(this.tx, accountIds, this.now);
+    if (expired.length === 0) return;
+    const actions = expired.map((hold) =>
+      this.actionRow({
+        type: "HOLD_EXPIRATION",
+        amount: hold.amount,
+        currency: this.account(hold.accountId).currency,
+        sourceAccountId: null,
+        targetAccountId: null,
+        holdId: hold.id,
+        effectiveAt: hold.expiresAt as Date,
+        options: systemOptions,
+      }),
+    );
+    await insertRows(this.tx, "credit_action", actions);
+    for (const hold of expired) this.releaseCredits(hold.accountId, hold.amount);
+    this.settled.push(...actions);
+  }
+
+  /** Reserves `amount` for a new pending hold (call checkDebit first: this asserts, it does not refuse). */
+  holdCredits(accountId: string, amount: bigint): void {
+    const state = this.state(accountId);
+    if (state.balance - amount - state.held < -state.row.overdraftLimit) {
+      throw new Error("Bug: a hold past the available credits was not refused by checkDebit.");
+    }
+    state.held += amount;
+  }
+
+  /** Gives back what a hold that leaves PENDING reserved. */
+  releaseCredits(accountId: string, amount: bigint): void {
+    const state = this.state(accountId);
+    if (amount <= 0n || amount > state.held) throw new Error(`Bug: account ${accountId} holds less than ${amount}.`);
+    state.held -= amount;
   }
 
   /**
@@ -326,6 +394,7 @@ export class WriteSession {
       sourceAccountId: draft.sourceAccountId,
       targetAccountId: draft.targetAccountId,
       grantId: draft.grantId ?? null,
+      holdId: draft.holdId ?? null,
       storeId: draft.options.storeId,
       partnerId: draft.options.partnerId,
       initiatorId: draft.options.initiator.id,
@@ -533,17 +602,21 @@ export class WriteSession {
   /** Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them. */
   async finish(): Promise<CreditAccount[]> {
     await this.writePending();
-    const touched = [...this.accounts.values()].filter((state) => state.entryCount !== state.lockedEntryCount);
+    const touched = [...this.accounts.values()].filter(
+      (state) => state.entryCount !== state.lockedEntryCount || state.held !== state.row.held,
+    );
     if (touched.length === 0) return [];
     const updates = touched.map((state) => ({
       accountId: state.row.id,
       balance: state.balance,
       entryCount: state.entryCount,
       lockedEntryCount: state.lockedEntryCount,
+      held: state.held,
     }));
     const updated = await writeBalances(this.tx, updates, this.now);
     if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
     for (const state of touched) state.lockedEntryCount = state.entryCount;
+    for (const row of updated) this.state(row.id).row = row;
     return updated;
   }
 }

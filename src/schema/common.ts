@@ -17,6 +17,14 @@ export const ActionTypeEnum = builder.enumType("CreditActionType", {
     EXPIRATION: { description: "Credits removed because their grant expired." },
     VOID: { description: "Credits removed because their grant was voided." },
     REVERSAL: { description: "The exact undoing of an earlier deposit, reduction or transfer." },
+    HOLD: {
+      description:
+        "A hold placed (authorized): credits reserved for a later capture. Moves nothing, so it has no entry in a history.",
+    },
+    HOLD_RELEASE: { description: "A pending hold voided: its credits are available again (no entry)." },
+    HOLD_EXPIRATION: {
+      description: "A pending hold that reached its expiry and released itself (no entry).",
+    },
   } satisfies Record<ActionType, { description: string }>,
 });
 

@@ -54,7 +54,7 @@ builder.node(CreditAccountRef, {
     available: t.field({
       type: "Amount",
       description:
-        "What a reduction could take now: the balance plus the unused overdraft, in minor units (zero when closed).",
+        "What a reduction could take now: the balance plus the unused overdraft, less what pending holds reserve (`held`), in minor units (zero when closed).",
       resolve: (a) => balanceOf(a).available,
     }),
     overdraftLimit: t.field({

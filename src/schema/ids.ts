@@ -8,7 +8,15 @@ import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import { translateError } from "../i18n/messages.ts";
 import { databaseIdPattern } from "../ledger/ids.ts";
 
-export const nodeTypeNames = ["Customer", "CreditAccount", "CreditAction", "CreditGrant", "Store", "Partner"] as const;
+export const nodeTypeNames = [
+  "Customer",
+  "CreditAccount",
+  "CreditAction",
+  "CreditGrant",
+  "CreditHold",
+  "Store",
+  "Partner",
+] as const;
 export type NodeTypeName = (typeof nodeTypeNames)[number];
 
 export function isNodeTypeName(name: string): name is NodeTypeName {

@@ -10,6 +10,7 @@ import "./customer.ts";
 import "./credit-account.ts";
 import "./credit-grant.ts";
 import "./credit-action.ts";
+import "./credit-hold.ts";
 import "./history.ts";
 import "./live.ts";
 import "./federation.ts";

@@ -13,7 +13,7 @@
 //         writeOptions: true,                    // the input has writeInputFields (idempotencyKey, note, ...)
 //         write: ({ tenantId, ids, options }) =>
 //           context.ledger.reduce(tenantId, { ...options, accountId: ids.accountId, amount: input.amount }),
-//         payload: (outcome) => ({ action: outcome.action }),   // the ledger's success value -> payload fields
+//         payload: (outcome) => actionFields(outcome, context),  // the ledger's success value -> payload fields
 //       }),
 //   }),
 //
@@ -30,6 +30,11 @@
 // A refused mutation's payload is `{ userErrors }` alone: payload types (see payloadFields) resolve their other
 // fields with `?? null` (or the field's empty value). Nothing here clears loaders: every mutation field gets
 // fresh ones after it ran (plugins/fresh-loaders.ts).
+//
+// A new mutation: an input type (spread writeInputFields(t) into it if it moves money), a payload type
+// (`builder.objectRef<Payload<{ thing: Thing }>>(...)` with `...payloadFields(t)`, or actionPayload() of
+// credit-action.ts when it writes one credit action), and a resolver that is one runMutation call. Its
+// refusals come from the ledger as `{ ok: false, error: { code, field } }`; nothing else is needed here.
 import type { WriteOptions } from "../ledger/index.ts";
 import type { LedgerResult } from "../ledger/result.ts";
 import { requireTenant } from "../auth/unauthenticated.ts";

@@ -6,6 +6,7 @@ import type {
   CreditAction,
   CreditEntry,
   CreditGrant,
+  CreditHold,
   Customer,
   Partner,
   Store,
@@ -16,6 +17,7 @@ export const CustomerRef = builder.objectRef<Customer>("Customer");
 export const CreditAccountRef = builder.objectRef<CreditAccount>("CreditAccount");
 export const CreditActionRef = builder.objectRef<CreditAction>("CreditAction");
 export const CreditGrantRef = builder.objectRef<CreditGrant>("CreditGrant");
+export const CreditHoldRef = builder.objectRef<CreditHold>("CreditHold");
 export const CreditEntryRef = builder.objectRef<CreditEntry>("CreditEntry");
 export const StoreRef = builder.objectRef<Store>("Store");
 export const PartnerRef = builder.objectRef<Partner>("Partner");

@@ -128,6 +128,18 @@ export async function ensureDemoData(
   );
   must(await ledger.reverse(t, { actionId: spend.action.id, note: "Order cancelled", effectiveAt: daysAgo(4) }));
 
+  // An online order placed today and not yet shipped: its store credit is held (in the balance, not available)
+  // until the order ships (captureHold) or is cancelled (releaseHold), or for a week at most.
+  must(
+    await ledger.authorize(t, {
+      accountId: janaCredit.id,
+      amount: 8900n,
+      expiresAt: new Date(now + 7 * day),
+      note: "Online order: 'Ethiopia Yirgacheffe' 250 g, awaiting shipment",
+      externalReference: "order:WEB-1042",
+    }),
+  );
+
   must(
     await ledger.deposit(t, {
       accountId: petrPoints.id,

@@ -51,43 +51,85 @@ export async function startHttpServer(
 ): Promise<RunningHttpServer> {
   const { onShutdown, signals = ["SIGINT", "SIGTERM"], signalSource = process } = options;
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const logger = gateway.logger;
-  let shuttingDown = false;
-  // Responses not yet finished, so that shutdown can tell their connections not to stay open.
-  const openResponses = new Set<ServerResponse>();
+  const served = serve(gateway);
+  await listen(served.server, config.port, config.host);
+  const { port } = served.server.address() as AddressInfo;
+  let removeSignalListeners = () => {};
+  const shutdown = gracefulShutdown(
+    served,
+    gateway.logger,
+    config.shutdownTimeoutMs,
+    async () => {
+      try {
+        await gateway.dispose();
+        await onShutdown?.();
+      } finally {
+        removeSignalListeners();
+      }
+    },
+    () => gateway.live.endAll(),
+  );
+  removeSignalListeners = onSignals(signals, signalSource, served, shutdown, gateway.logger, exit);
+  return { server: served.server, port, shutdown };
+}
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    openResponses.add(response);
-    response.once("close", () => openResponses.delete(response));
+/** The node:http server and what shutdown needs to know of the requests it is serving. */
+interface ServedRequests {
+  server: Server;
+  /** Responses not yet finished, so that shutdown can tell their connections not to stay open. */
+  openResponses: Set<ServerResponse>;
+  shuttingDown: boolean;
+}
+
+/** A node:http server handing every request to the gateway, with bounded waits for slow clients. */
+function serve(gateway: Gateway): ServedRequests {
+  const served: ServedRequests = { server: createServer(), openResponses: new Set(), shuttingDown: false };
+  served.server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    served.openResponses.add(response);
+    response.once("close", () => served.openResponses.delete(response));
     // A request that arrives during shutdown on an already open keep-alive connection is still served,
     // but its connection closes after the response.
-    if (shuttingDown) response.setHeader("connection", "close");
+    if (served.shuttingDown) response.setHeader("connection", "close");
     gateway(request, response);
   });
-  trackAcceptTimes(server);
-
+  trackAcceptTimes(served.server);
   // Slow clients hold a connection (and a socket) while they trickle their request in; these bound how long
   // that may take, well below Node's defaults (60 s for headers, 5 min for the whole request), so that a
   // few thousand slow connections cannot starve everybody else. Legitimate requests are small
   // (MAX_REQUEST_BYTES) and arrive in milliseconds.
-  server.headersTimeout = requestHeadersTimeoutMs;
-  server.requestTimeout = requestTimeoutMs;
+  served.server.headersTimeout = requestHeadersTimeoutMs;
+  served.server.requestTimeout = requestTimeoutMs;
+  return served;
+}
 
-  await new Promise<void>((resolve, reject) => {
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.port, config.host, () => {
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+}
 
+/**
+ * The shutdown of RunningHttpServer: stop listening, let running requests finish for at most `timeoutMs`,
+ * then close what is left and run `release`. Later calls return the first call's promise.
+ */
+function gracefulShutdown(
+  served: ServedRequests,
+  logger: Gateway["logger"],
+  timeoutMs: number,
+  release: () => Promise<void>,
+  endStreams: () => void,
+): RunningHttpServer["shutdown"] {
+  const { server, openResponses } = served;
   let shutdownPromise: Promise<{ forcedConnections: number }> | undefined;
-  const shutdown = (reason = "Shutdown requested"): Promise<{ forcedConnections: number }> => {
+  return (reason = "Shutdown requested") => {
     shutdownPromise ??= (async () => {
-      shuttingDown = true;
+      served.shuttingDown = true;
       logger.info(
-        `${reason}: no longer accepting connections; waiting up to ${config.shutdownTimeoutMs} ms for ` +
+        `${reason}: no longer accepting connections; waiting up to ${timeoutMs} ms for ` +
           `${openResponses.size} in-flight request(s)`,
       );
       // close() stops listening at once and calls back when the last connection has closed.
@@ -100,32 +142,38 @@ export async function startHttpServer(
       server.closeIdleConnections();
       // Live subscriptions would otherwise stay open until the timeout; ended now, their clients reconnect to
       // another instance at once and catch up by sequence number.
-      gateway.live.endAll();
+      endStreams();
 
       let forcedConnections = 0;
       const timer = setTimeout(() => {
         forcedConnections = openResponses.size;
-        logger.warn(`${forcedConnections} request(s) still running after ${config.shutdownTimeoutMs} ms; closing them`);
+        logger.warn(`${forcedConnections} request(s) still running after ${timeoutMs} ms; closing them`);
         server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
+      }, timeoutMs);
       await closed;
       clearTimeout(timer);
-
-      try {
-        await gateway.dispose();
-        await onShutdown?.();
-      } finally {
-        removeSignalListeners();
-      }
+      await release();
       logger.info("Shutdown complete");
       return { forcedConnections };
     })();
     return shutdownPromise;
   };
+}
 
-  // The first signal starts a graceful shutdown; another one means the operator does not want to wait.
+/**
+ * Installs the signal handlers and returns what removes them. The first signal starts a graceful shutdown;
+ * another one means the operator does not want to wait.
+ */
+function onSignals(
+  signals: readonly NodeJS.Signals[],
+  signalSource: SignalSource,
+  served: ServedRequests,
+  shutdown: RunningHttpServer["shutdown"],
+  logger: Gateway["logger"],
+  exit: (code: number) => void,
+): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
-    if (shuttingDown) {
+    if (served.shuttingDown) {
       logger.warn(`Received ${signal} during shutdown; exiting without waiting`);
       exit(1);
       return;
@@ -143,9 +191,7 @@ export async function startHttpServer(
     signalSource.on(signal, listener);
     return { signal, listener };
   });
-  function removeSignalListeners(): void {
+  return () => {
     for (const { signal, listener } of listeners) signalSource.off(signal, listener);
-  }
-
-  return { server, port, shutdown };
+  };
 }

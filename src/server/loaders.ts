@@ -12,6 +12,7 @@ import type {
   CreditAllocation,
   CreditEntry,
   CreditGrant,
+  CreditHold,
   Customer,
   Partner,
   Store,
@@ -46,92 +47,151 @@ export type Loaders = ReturnType<typeof createLoaders>;
 /** What every loader of one request shares: the ledger, and the tenant it reads for. */
 interface Scope {
   ledger: Ledger;
+  database: Ledger["database"];
   /** The caller's tenant; throws UNAUTHENTICATED for a request without a valid key. */
   tenant(): string;
+  /** Records the expirations due on these accounts, so that what is read next is not stale. */
+  settle: Settle;
 }
 
 /**
- * The request's loaders, one per relation. Accounts are read with every expiry due by the moment of the
- * read recorded first, so no balance, grant or history shown is stale (see src/ledger/reads.ts); rows that
- * one loader reads for another (a history page's actions and stores, a customer's accounts) are primed
+ * The request's loaders, one per relation, as a table. Accounts are read with every expiry due by the moment
+ * of the read recorded first, so no balance, grant or history shown is stale (see src/ledger/reads.ts); rows
+ * that one loader reads for another (a history page's actions and stores, a customer's accounts) are primed
  * into that one, so the request does not read them twice.
  */
 export function createLoaders(ledger: Ledger, tenantId: string | null, language: Language) {
-  const scope: Scope = {
-    ledger,
-    tenant: () => {
-      if (tenantId === null) throw unauthenticated(language);
-      return tenantId;
-    },
-  };
-  const { database } = ledger;
-  const settle: Settle = (accountIds) =>
-    ledger.settleDue({ tenantId: scope.tenant(), accountIds }).then(() => undefined);
-
-  const account = byId<CreditAccount>(scope, (ids, tenantId) =>
-    reads.accounts(database, tenantId, ids, ledger.clock(), settle),
+  const scope = scopeOf(ledger, tenantId, language);
+  const { database } = scope;
+  const account = byId<CreditAccount>(scope, (ids, tenant) =>
+    reads.accounts(database, tenant, ids, ledger.clock(), scope.settle),
   );
-  const action = byId<CreditAction>(scope, (ids, tenantId) => reads.actionsById(database, tenantId, ids));
-  const store = byId<Store>(scope, (ids, tenantId) => reads.storesById(database, tenantId, ids));
-  const partner = byId<Partner>(scope, (ids, tenantId) => reads.partnersById(database, tenantId, ids));
-
+  const action = byId<CreditAction>(scope, (ids, tenant) => reads.actionsById(database, tenant, ids));
+  const store = byId<Store>(scope, (ids, tenant) => reads.storesById(database, tenant, ids));
+  const partner = byId<Partner>(scope, (ids, tenant) => reads.partnersById(database, tenant, ids));
   return {
-    customer: byId<Customer>(scope, (ids, tenantId) => reads.customersById(database, tenantId, ids)),
-    customerByExternalId: byKey<Customer>(
-      scope,
-      // Text no customer can have (see isStorableText) matches none, without asking the database.
-      (externalIds, tenantId) => reads.customersByExternalId(database, tenantId, externalIds.filter(isStorableText)),
-      (customer) => customer.externalId,
-    ),
+    customer: byId<Customer>(scope, (ids, tenant) => reads.customersById(database, tenant, ids)),
+    customerByExternalId: customerByExternalIdLoader(scope),
     account,
-    accountsOfCustomer: groupedBy<CreditAccount>(
-      scope,
-      async (customerIds, tenantId) =>
-        primed(account, await reads.accountsOfCustomers(database, tenantId, customerIds, ledger.clock(), settle)),
-      (row) => row.customerId,
-    ),
+    accountsOfCustomer: accountsOfCustomerLoader(scope, account),
     action,
     reversalOf: byKey<CreditAction>(
       scope,
-      (actionIds, tenantId) => reads.reversalsOf(database, tenantId, actionIds),
+      (actionIds, tenant) => reads.reversalsOf(database, tenant, actionIds),
       (row) => row.reversesActionId,
     ),
     entriesOfAction: groupedBy<CreditEntry>(
       scope,
-      (actionIds, tenantId) => reads.entriesOfActions(database, tenantId, actionIds),
+      (actionIds, tenant) => reads.entriesOfActions(database, tenant, actionIds),
       (entry) => entry.actionId,
     ),
     allocationsOfAction: groupedBy<CreditAllocation>(
       scope,
-      (actionIds, tenantId) => reads.allocationsOfActions(database, tenantId, actionIds),
+      (actionIds, tenant) => reads.allocationsOfActions(database, tenant, actionIds),
       (allocation) => allocation.actionId,
     ),
-    /** All grants of each account, oldest first, after the accounts' due expiries are recorded. */
-    grantsOfAccount: groupedBy<CreditGrant>(
+    grantsOfAccount: grantsOfAccountLoader(scope, account),
+    grant: byId<CreditGrant>(scope, (ids, tenant) => reads.grantsById(database, tenant, ids)),
+    /** Holds by id, with a due expiry recorded first. */
+    hold: byId<CreditHold>(scope, (ids, tenant) => reads.holds(database, tenant, ids, ledger.clock(), scope.settle)),
+    /** All holds of each account, newest first, after the accounts' due expiries are recorded. */
+    holdsOfAccount: groupedBy<CreditHold>(
       scope,
-      async (accountIds, tenantId) => {
+      async (accountIds, tenant) => {
         await account.loadMany(accountIds);
-        return reads.grantsOfAccounts(database, tenantId, accountIds);
+        return reads.holdsOfAccounts(database, tenant, accountIds);
       },
-      (grant) => grant.accountId,
+      (hold) => hold.accountId,
     ),
-    grant: byId<CreditGrant>(scope, (ids, tenantId) => reads.grantsById(database, tenantId, ids)),
+    /** The actions of each hold (its transitions), oldest first. */
+    actionsOfHold: groupedBy<CreditAction>(
+      scope,
+      async (holdIds, tenant) => primed(action, await reads.actionsOfHolds(database, tenant, holdIds)),
+      (row) => row.holdId ?? "",
+    ),
     store,
     partner,
-    history: historyLoader<HistoryPage>(scope, emptyPage, async (parents, key, tenantId) => {
-      const pages = await readHistories(database, tenantId, parents, key.filter, key.order, key.page, settling(scope));
-      // Each page came with its actions, stores and partners: they answer those loaders for the request.
-      for (const page of pages.values()) {
-        primed(action, page.actions);
-        primed(store, page.stores);
-        primed(partner, page.partners);
-      }
-      return pages;
-    }),
-    historyCount: historyLoader<number>(scope, 0, (parents, key, tenantId) =>
-      countHistories(database, tenantId, parents, key.filter, settling(scope)),
+    history: historyPageLoader(scope, { action, store, partner }),
+    historyCount: historyLoader<number>(scope, 0, (parents, key, tenant) =>
+      countHistories(database, tenant, parents, key.filter, settling(scope)),
     ),
   };
+}
+
+function scopeOf(ledger: Ledger, tenantId: string | null, language: Language): Scope {
+  const tenant = () => {
+    if (tenantId === null) throw unauthenticated(language);
+    return tenantId;
+  };
+  return {
+    ledger,
+    database: ledger.database,
+    tenant,
+    settle: (accountIds) => ledger.settleDue({ tenantId: tenant(), accountIds }).then(() => undefined),
+  };
+}
+
+/** Customers by the tenant's own external id. */
+function customerByExternalIdLoader(scope: Scope) {
+  return byKey<Customer>(
+    scope,
+    // Text no customer can have (see isStorableText) matches none, without asking the database.
+    (externalIds, tenant) => reads.customersByExternalId(scope.database, tenant, externalIds.filter(isStorableText)),
+    (customer) => customer.externalId,
+  );
+}
+
+/** Each customer's accounts, oldest first; they also answer the `account` loader. */
+function accountsOfCustomerLoader(scope: Scope, account: DataLoader<string, CreditAccount | null>) {
+  return groupedBy<CreditAccount>(
+    scope,
+    async (customerIds, tenant) =>
+      primed(
+        account,
+        await reads.accountsOfCustomers(scope.database, tenant, customerIds, scope.ledger.clock(), scope.settle),
+      ),
+    (row) => row.customerId,
+  );
+}
+
+/** All grants of each account, oldest first, after the accounts' due expiries are recorded. */
+function grantsOfAccountLoader(scope: Scope, account: DataLoader<string, CreditAccount | null>) {
+  return groupedBy<CreditGrant>(
+    scope,
+    async (accountIds, tenant) => {
+      await account.loadMany(accountIds);
+      return reads.grantsOfAccounts(scope.database, tenant, accountIds);
+    },
+    (grant) => grant.accountId,
+  );
+}
+
+/** History pages; each page came with its actions, stores and partners, which answer those loaders. */
+function historyPageLoader(
+  scope: Scope,
+  rows: {
+    action: DataLoader<string, CreditAction | null>;
+    store: DataLoader<string, Store | null>;
+    partner: DataLoader<string, Partner | null>;
+  },
+) {
+  return historyLoader<HistoryPage>(scope, emptyPage, async (parents, key, tenant) => {
+    const pages = await readHistories(
+      scope.database,
+      tenant,
+      parents,
+      key.filter,
+      key.order,
+      key.page,
+      settling(scope),
+    );
+    for (const page of pages.values()) {
+      primed(rows.action, page.actions);
+      primed(rows.store, page.stores);
+      primed(rows.partner, page.partners);
+    }
+    return pages;
+  });
 }
 
 const emptyPage: HistoryPage = {

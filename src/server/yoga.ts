@@ -90,37 +90,78 @@ export interface CreateGatewayOptions {
 export const graphqlEndpoint = "/graphql";
 export { healthEndpoint, metricsEndpoint, readyEndpoint };
 
-export function createGateway({
-  database,
-  ledger: givenLedger = createLedger(database),
-  config: givenConfig,
-  schema: givenSchema,
-  admission: givenAdmission,
-  logWriter,
-  rateLimitKeyPrefix,
-  rateLimiter: givenRateLimiter,
-  liveTransport,
-  liveKeyCheckMs,
-}: CreateGatewayOptions) {
+export function createGateway(options: CreateGatewayOptions) {
+  const { database, ledger: givenLedger = createLedger(database) } = options;
   // Settings the caller left out take the defaults documented in src/config/config.ts.
-  const config = { ...loadConfig({}), ...givenConfig };
+  const config: Config = { ...loadConfig({}), ...options.config };
   // The subgraph schema is the plain one plus federation's root fields, so plain clients see no difference.
-  const schema = givenSchema ?? (config.federation ? buildSubgraphSchema() : gatewaySchema);
-  const logger = createJsonLogger(config.logLevel, logWriter);
-  const requestLog = createRequestLog(logger);
-  const admission = givenAdmission ?? createAdmissionControl(config);
+  const schema = options.schema ?? (config.federation ? buildSubgraphSchema() : gatewaySchema);
+  const parts = gatewayParts(options, config, givenLedger);
+  const { authentication, rateLimit, requestLog } = parts;
   // Subscriptions: requests are served by a ledger that publishes every committed write's entries.
   const liveSetup = setUpLive({
     database,
     ledger: givenLedger,
     config,
-    ...(liveTransport ? { transport: liveTransport } : {}),
-    ...(liveKeyCheckMs ? { keyCheckMs: liveKeyCheckMs } : {}),
-    warn: (message) => logger.write("warn", message),
+    ...(options.liveTransport ? { transport: options.liveTransport } : {}),
+    ...(options.liveKeyCheckMs ? { keyCheckMs: options.liveKeyCheckMs } : {}),
+    warn: (message) => parts.logger.write("warn", message),
   });
   const { ledger, live } = liveSetup;
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint,
+    context: async ({ request }) => {
+      // The authentication plugin has refused every request without a valid key by now.
+      const caller = authentication.callerOf(request) ?? null;
+      const context = { ...(await createContext({ request, database, ledger, caller })), live };
+      requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
+      await rateLimit.checkCaller(request, context.caller);
+      return context;
+    },
+    // Yoga masks errors by default: a resolver's unexpected error reaches the client as "Unexpected
+    // error." with the code INTERNAL_SERVER_ERROR and only the log has its message, so internals (SQL,
+    // stack traces) never leak. Errors meant for clients are thrown as GraphQLError. Development mode,
+    // which would add the original error to the response, is off whatever NODE_ENV says.
+    maskedErrors: { isDev: false, maskError: databaseFaultMasking(config) },
+    logging: parts.logger,
+    // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
+    // cannot reach one and under a strict content security policy. The page is served without a key, so it
+    // never contains one: its Headers tab holds a placeholder that the user replaces with their key.
+    // The package is a 9 MB script: it is loaded on the first GraphiQL page, not at start, which saves
+    // about 50 MB of memory in every instance that never serves one (GRAPHIQL=false in production).
+    renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
+    graphiql: config.graphiql
+      ? {
+          title: "Credit ledger gateway",
+          defaultQuery: exampleQuery,
+          headers: JSON.stringify({ Authorization: "Bearer <paste your API key here>" }, null, 2),
+        }
+      : false,
+    // Yoga's landing page would describe the server to anyone who opens an unknown path.
+    landingPage: false,
+    cors: corsOption(config.corsOrigins),
+    batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
+    // Yoga checks Content-Length and also counts the bytes of bodies sent without one (chunked).
+    maxRequestBodySize: config.maxRequestBytes,
+    // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
+    // /health, so Yoga's is moved to a path that nothing documents.
+    healthCheckEndpoint: "/_yoga-health",
+    // The live transport closes (and open streams end) when the gateway is disposed.
+    plugins: [...gatewayPlugins(parts, config, database), { onDispose: () => liveSetup.close() }],
+  });
+  // The live subscriptions' state goes with the gateway: shutdown ends the streams, tests watch them.
+  return Object.assign(yoga, { live });
+}
+
+/** The gateway's guards and observers, built from the configuration unless the caller gave its own. */
+function gatewayParts(options: CreateGatewayOptions, config: Config, ledger: Ledger) {
+  const logger = createJsonLogger(config.logLevel, options.logWriter);
+  const requestLog = createRequestLog(logger);
+  const admission = options.admission ?? createAdmissionControl(config);
+  const ownsRateLimiter = options.rateLimiter === undefined;
   const rateLimiter =
-    givenRateLimiter ??
+    options.rateLimiter ??
     createRateLimiter({
       requests: config.rateLimitRequests,
       anonymousRequests: config.rateLimitAnonymousRequests,
@@ -128,11 +169,11 @@ export function createGateway({
       redisUrl: config.redisUrl,
       trustedProxies: config.trustedProxies,
       warn: (message) => logger.write("warn", message),
-      ...(rateLimitKeyPrefix ? { keyPrefix: rateLimitKeyPrefix } : {}),
+      ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}),
     });
   const rateLimit = createRateLimitGuard(rateLimiter, { graphqlEndpoint, trustedProxies: config.trustedProxies });
   const authentication = createAuthentication({
-    database,
+    database: options.database,
     clock: () => ledger.clock(),
     graphqlEndpoint,
     countInvalidKey: (request) => rateLimit.checkCaller(request, null),
@@ -143,12 +184,18 @@ export function createGateway({
         inFlight: () => admission.inFlight,
       })
     : null;
+  return { logger, requestLog, admission, rateLimiter, ownsRateLimiter, rateLimit, authentication, metrics };
+}
 
-  // Order matters for the request hooks: the log and the metrics see every request, including refused
-  // ones; the operational endpoints answer before any guard can refuse them; admission control sheds load
-  // before the rate limiter spends a Redis round trip; a request without a valid key is refused before
-  // anything is parsed; the query limits run while GraphQL parses and validates.
-  const plugins: Plugin[] = [
+/**
+ * The plugins, in order. Order matters for the request hooks: the log and the metrics see every request,
+ * including refused ones; the operational endpoints answer before any guard can refuse them; admission
+ * control sheds load before the rate limiter spends a Redis round trip; a request without a valid key is
+ * refused before anything is parsed; the query limits run while GraphQL parses and validates.
+ */
+function gatewayPlugins(parts: ReturnType<typeof gatewayParts>, config: Config, database: Database): Plugin[] {
+  const { requestLog, metrics, logger, admission, rateLimit, authentication, rateLimiter } = parts;
+  return [
     requestLog.plugin,
     ...(metrics ? [defined(metrics.plugins[0], "the request metrics plugin")] : []),
     useHealthEndpoint(),
@@ -172,57 +219,12 @@ export function createGateway({
     useContentNegotiation(),
     {
       // The Redis connection closes when the gateway is disposed, which graceful shutdown does only after
-      // the last in-flight request has finished.
+      // the last in-flight request has finished. A rate limiter the caller gave is the caller's to close.
       async onDispose() {
-        if (!givenRateLimiter) await rateLimiter.close();
-        await liveSetup.close();
+        if (parts.ownsRateLimiter) await rateLimiter.close();
       },
     },
   ];
-
-  const yoga = createYoga<Record<string, unknown>, Context>({
-    schema,
-    graphqlEndpoint,
-    context: async ({ request }) => {
-      // The authentication plugin has refused every request without a valid key by now.
-      const caller = authentication.callerOf(request) ?? null;
-      const context = { ...(await createContext({ request, database, ledger, caller })), live };
-      requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
-      await rateLimit.checkCaller(request, context.caller);
-      return context;
-    },
-    // Yoga masks errors by default: a resolver's unexpected error reaches the client as "Unexpected
-    // error." with the code INTERNAL_SERVER_ERROR and only the log has its message, so internals (SQL,
-    // stack traces) never leak. Errors meant for clients are thrown as GraphQLError. Development mode,
-    // which would add the original error to the response, is off whatever NODE_ENV says.
-    maskedErrors: { isDev: false, maskError: databaseFaultMasking(config) },
-    logging: logger,
-    // GraphiQL served from the package itself instead of a public CDN, so it works on networks that
-    // cannot reach one and under a strict content security policy. The page is served without a key, so it
-    // never contains one: its Headers tab holds a placeholder that the user replaces with their key.
-    // The package is a 9 MB script: it is loaded on the first GraphiQL page, not at start, which saves
-    // about 50 MB of memory in every instance that never serves one (GRAPHIQL=false in production).
-    renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
-    graphiql: config.graphiql
-      ? {
-          title: "Credit ledger gateway",
-          defaultQuery: exampleQuery,
-          headers: JSON.stringify({ Authorization: "Bearer <paste your API key here>" }, null, 2),
-        }
-      : false,
-    // Yoga's landing page would describe the server to anyone who opens an unknown path.
-    landingPage: false,
-    cors: corsOption(config.corsOrigins),
-    batching: config.maxBatchSize > 0 ? { limit: config.maxBatchSize } : false,
-    // Yoga checks Content-Length and also counts the bytes of bodies sent without one (chunked).
-    maxRequestBodySize: config.maxRequestBytes,
-    // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
-    // /health, so Yoga's is moved to a path that nothing documents.
-    healthCheckEndpoint: "/_yoga-health",
-    plugins,
-  });
-  // The live subscriptions' state goes with the gateway: shutdown ends the streams, tests watch them.
-  return Object.assign(yoga, { live });
 }
 
 export type Gateway = ReturnType<typeof createGateway>;

@@ -176,6 +176,33 @@ describe("statements per write request, warm", () => {
     expect(statements[7]).toMatch(/^COMMIT/);
   });
 
+  it("holds: authorize 6, capture 10, release 6, BEGIN and COMMIT included, and the payloads read nothing more", async () => {
+    const holdPayload = "hold { id state } account { balance held available } userErrors { code }";
+    const authorize = (amount: string) =>
+      run(`mutation($id: ID!) { authorizeHold(input: { accountId: $id, amount: "${amount}" }) { ${holdPayload} } }`, {
+        id: globalAccount(),
+      });
+    const placed = await authorize("20");
+    const hold = (placed.data.authorizeHold as { hold: { id: string; state: string } }).hold;
+    expect(hold.state).toBe("PENDING");
+    // BEGIN; lock and read the account; the hold; its HOLD action; the account's held amount; COMMIT.
+    expect(placed.statements).toHaveLength(6);
+    const captured = await run(`mutation($id: ID!) { captureHold(input: { holdId: $id }) { ${holdPayload} } }`, {
+      id: hold.id,
+    });
+    expect(captured.data.captureHold).toMatchObject({ hold: { state: "CAPTURED" }, userErrors: [] });
+    // BEGIN; lock the account through the hold; close the hold; the REDUCTION; a page of grants; their amounts;
+    // the allocations; the entry; the balance; COMMIT.
+    expect(captured.statements).toHaveLength(10);
+    const second = (await authorize("5")).data.authorizeHold as { hold: { id: string } };
+    const released = await run(`mutation($id: ID!) { releaseHold(input: { holdId: $id }) { ${holdPayload} } }`, {
+      id: second.hold.id,
+    });
+    expect(released.data.releaseHold).toMatchObject({ hold: { state: "RELEASED" }, userErrors: [] });
+    // BEGIN; lock the account through the hold; close the hold; the HOLD_RELEASE; the held amount; COMMIT.
+    expect(released.statements).toHaveLength(6);
+  });
+
   it("transfer: at most 10", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(

@@ -115,7 +115,7 @@ describe("query cost", () => {
   it("reports the cost in extensions.cost, multiplying a connection by its page size", async () => {
     const cost = async (query: string, variables?: Record<string, unknown>) => {
       const { status, body } = await post({ query, variables });
-      expect(status).toBe(200);
+      expect(status, `${query} ${JSON.stringify(body)}`).toBe(200);
       expect(body.extensions?.cost?.maximumAvailable).toBe(1000);
       return body.extensions!.cost!.requestedQueryCost;
     };
@@ -129,6 +129,19 @@ describe("query cost", () => {
     expect(await cost("query ($n: Int) { customers(first: $n) { edges { node { id } } } }", { n: 30 })).toBe(
       1 + 30 * 2,
     );
+    // Costs are remembered per document: the same document with another page size (directly, through a
+    // fragment, or as an id list) costs anew, while variables the cost does not read leave it as it was.
+    const sized = "query ($n: Int) { ...Page } fragment Page on Query { customers(first: $n) { edges { cursor } } }";
+    expect(await cost(sized, { n: 3 })).toBe(1 + 3 * 1);
+    expect(await cost(sized, { n: 40 })).toBe(1 + 40 * 1);
+    expect(await cost(sized, { n: 3 })).toBe(1 + 3 * 1);
+    const byIds = "query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { accounts { id } } } }";
+    const unknown = (index: number) => Buffer.from(`Customer:unknown-${index}`).toString("base64");
+    expect(await cost(byIds, { ids: [unknown(1)] })).toBe(1 + 1 * 1);
+    expect(await cost(byIds, { ids: [unknown(1), unknown(2), unknown(3)] })).toBe(1 + 3 * 1);
+    const named = "query ($q: String) { customers(first: 5, search: $q) { edges { node { id } } } }";
+    expect(await cost(named, { q: "a" })).toBe(1 + 5 * 2);
+    expect(await cost(named, { q: "b" })).toBe(1 + 5 * 2);
   });
 
   it("refuses an operation costing more than MAX_QUERY_COST with QUERY_TOO_COSTLY", async () => {

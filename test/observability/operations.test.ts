@@ -7,6 +7,7 @@ import { createApiKey } from "../../src/auth/api-keys.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { Database } from "../../src/db/client.ts";
 import { createLedger } from "../../src/ledger/index.ts";
+import { schema as gatewaySchema } from "../../src/schema/index.ts";
 import { createRateLimiter } from "../../src/server/guards/rate-limit.ts";
 import { startHttpServer } from "../../src/server/http.ts";
 import { createGateway, type Gateway } from "../../src/server/yoga.ts";
@@ -115,6 +116,17 @@ describe("/metrics", () => {
     expect(text).toMatch(/graphql_envelop_request_duration/);
     expect(text).toMatch(/process_cpu_seconds_total/);
     for (const secret of [tenantId, key, "NamedByTheClient", "tenant=abc"]) expect(text).not.toContain(secret);
+  });
+
+  it("leaves out the deprecated-field counter only while the schema deprecates nothing", () => {
+    // src/server/observability/metrics.ts turns graphql_envelop_deprecated_field off because no field is
+    // deprecated; a deprecation must turn it back on there, or clients' use of the field goes unseen.
+    const deprecated = Object.values(gatewaySchema.getTypeMap()).flatMap((type) =>
+      "getFields" in type && !type.name.startsWith("__")
+        ? Object.values(type.getFields()).filter((field) => "deprecationReason" in field && field.deprecationReason)
+        : [],
+    );
+    expect(deprecated.map((field) => field.name)).toEqual([]);
   });
 
   it("is not served with METRICS=false", async () => {

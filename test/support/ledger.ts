@@ -104,6 +104,7 @@ export async function snapshot(database: Database): Promise<string> {
     db.creditAction.findMany({ orderBy: { id: "asc" } }),
     db.creditEntry.findMany({ orderBy: { id: "asc" } }),
     db.creditAllocation.findMany({ orderBy: [{ actionId: "asc" }, { grantId: "asc" }] }),
+    db.creditHold.findMany({ orderBy: { id: "asc" } }),
     db.store.findMany({ orderBy: { id: "asc" } }),
     db.partner.findMany({ orderBy: { id: "asc" } }),
   ]);

@@ -39,6 +39,7 @@ export const actionColumns = [
   "source_account_id",
   "target_account_id",
   "grant_id",
+  "hold_id",
   "store_id",
   "partner_id",
   "initiator_id",

@@ -5,8 +5,11 @@ import { empty, join, type Sql, sql, type SqlRunner, truthy } from "../../db/sql
 import type { CreditAccount } from "../../generated/postgres/client.ts";
 import { valueById } from "./rows.ts";
 
-/** Which accounts to lock: by id, or the one holding a grant (a void knows only the grant). */
-export type AccountSelector = { ids: readonly string[] } | { holderOfGrant: string };
+/**
+ * Which accounts to lock: by id, or the one holding a grant (a void knows only the grant), or the one a hold
+ * is on (a capture or release knows only the hold).
+ */
+export type AccountSelector = { ids: readonly string[] } | { holderOfGrant: string } | { holderOfHold: string };
 
 /** The store and partner a write names, checked for existence in the statement that locks the accounts. */
 export interface References {
@@ -43,7 +46,9 @@ export async function lockAccounts(
   const which =
     "ids" in selector
       ? sql`id IN (${join([...new Set(selector.ids)])})`
-      : sql`id = (SELECT g.account_id FROM credit_grant g WHERE g.id = ${selector.holderOfGrant} AND g.tenant_id = ${tenantId})`;
+      : "holderOfHold" in selector
+        ? sql`id = (SELECT h.account_id FROM credit_hold h WHERE h.id = ${selector.holderOfHold} AND h.tenant_id = ${tenantId})`
+        : sql`id = (SELECT g.account_id FROM credit_grant g WHERE g.id = ${selector.holderOfGrant} AND g.tenant_id = ${tenantId})`;
   const checks = referenceChecks(tenantId, references);
   const rows = await tx.query<CreditAccount & { storeFound?: unknown; partnerFound?: unknown }>(
     engine === "postgres"
@@ -93,6 +98,8 @@ export interface BalanceUpdate {
   entryCount: number;
   /** The entry count read under the lock. */
   lockedEntryCount: number;
+  /** Credits reserved by the account's pending holds. */
+  held: bigint;
 }
 
 /**
@@ -100,7 +107,8 @@ export interface BalanceUpdate {
  *   - the entry count is still the one read under the lock (so a lost lock could never silently overwrite
  *     another writer's balance);
  *   - the account's grants hold exactly max(balance, 0);
- * and sets next_lapse_at to the earliest lapse among the grants that still hold credits. Returns the accounts
+ * and sets next_lapse_at to the earliest lapse among the grants that still hold credits and the pending
+ * holds (a hold's expiry, like a grant's, must be recorded before a read shows the account). Returns the accounts
  * it updated, as the transaction leaves them: fewer than given means an assertion failed (see
  * `explainFailedUpdate`).
  */
@@ -122,9 +130,18 @@ export async function writeBalances(
         byId((update) => update.entryCount),
         "INTEGER",
       )},
+      held = ${valueById(
+        byId((update) => update.held),
+        "BIGINT",
+      )},
       next_lapse_at = (
-        SELECT MIN(COALESCE(g.voided_at, g.expires_at)) FROM credit_grant g
-        WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
+        SELECT MIN(lapse) FROM (
+          SELECT MIN(COALESCE(g.voided_at, g.expires_at)) AS lapse FROM credit_grant g
+          WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
+          UNION ALL
+          SELECT MIN(h.expires_at) AS lapse FROM credit_hold h
+          WHERE h.account_id = credit_account.id AND h.state = ${"PENDING"}
+        ) AS lapses
       ),
       updated_at = ${now}
     WHERE id IN (${join(ids)})

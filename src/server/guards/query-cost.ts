@@ -14,6 +14,8 @@
 // Other lists (a customer's accounts, its balances) count once: they are small and their size is not
 // known before running the query.
 import {
+  BREAK,
+  type DocumentNode,
   getNamedType,
   getOperationAST,
   getVariableValues,
@@ -23,6 +25,7 @@ import {
   isInterfaceType,
   type ExecutionResult,
   type GraphQLNamedType,
+  visit,
 } from "graphql";
 import { type ComplexityEstimator, getComplexity } from "graphql-query-complexity";
 import type { Plugin } from "graphql-yoga";
@@ -83,26 +86,60 @@ export function operationCost(options: Parameters<typeof getComplexity>[0]): num
 
 /**
  * Costs already computed, per parsed document (yoga's parser cache hands the same document object to every
- * request with the same text), then per operation name and variables: a client that repeats a query, as
- * frontends do, pays for the walk over its document once. Bounded per document, because variables that do
- * not change the cost (idempotency keys, amounts) make every request's key new.
+ * request with the same text): a client that repeats an operation, as frontends do, pays for the walk over
+ * its document once. Variables change the cost only through the page sizes and id lists the estimator reads
+ * (`first`, `last`, `ids`); a document that sets none of those from a variable has one cost whatever its
+ * variables are (a mutation's idempotency key, amount...), so it is cached per operation name and whether
+ * its variables are valid. Otherwise the variables are part of the key, bounded per document.
  */
-const knownCosts = new WeakMap<object, Map<string, number | "not-applicable" | "unknown">>();
+const knownCosts = new WeakMap<DocumentNode, Map<string, number | "not-applicable" | "unknown">>();
 const knownCostsPerDocument = 64;
+const sizeArguments = new Set(["first", "last", "ids"]);
+const variableDependence = new WeakMap<DocumentNode, boolean>();
+
+function costDependsOnVariables(document: DocumentNode): boolean {
+  let depends = variableDependence.get(document);
+  if (depends === undefined) {
+    let found = false;
+    visit(document, {
+      Argument(node) {
+        if (!sizeArguments.has(node.name.value)) return;
+        visit(node.value, {
+          Variable() {
+            found = true;
+            return BREAK;
+          },
+        });
+      },
+    });
+    depends = found;
+    variableDependence.set(document, depends);
+  }
+  return depends;
+}
+
+function variablesValid(options: Parameters<typeof getComplexity>[0]): boolean {
+  const operation = getOperationAST(options.query, options.operationName);
+  if (!operation) return false;
+  return !getVariableValues(options.schema, operation.variableDefinitions ?? [], options.variables ?? {}).errors;
+}
 
 function cachedOperationCost(options: Parameters<typeof getComplexity>[0]): ReturnType<typeof operationCost> {
-  let variables: string;
-  try {
-    variables = JSON.stringify(options.variables ?? {});
-  } catch {
-    return operationCost(options); // not JSON (variables given in-process, not over HTTP): not cached
+  let key: string;
+  if (costDependsOnVariables(options.query)) {
+    try {
+      key = `${options.operationName ?? ""}\n${JSON.stringify(options.variables ?? {})}`;
+    } catch {
+      return operationCost(options); // not JSON (variables given in-process, not over HTTP): not cached
+    }
+  } else {
+    key = `${options.operationName ?? ""}\n${variablesValid(options) ? "valid" : "invalid"}`;
   }
   let costs = knownCosts.get(options.query);
   if (!costs) {
     costs = new Map();
     knownCosts.set(options.query, costs);
   }
-  const key = `${options.operationName ?? ""}\n${variables}`;
   let cost = costs.get(key);
   if (cost === undefined) {
     cost = operationCost(options);

@@ -60,32 +60,7 @@ export interface RateLimiter {
 
 export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   const prefix = options.keyPrefix ?? "ledger-gateway:rate-limit";
-  let redis: Redis | null = null;
-  if (options.redisUrl) {
-    redis = new Redis(options.redisUrl, {
-      // A request must not wait on a Redis that does not answer: one attempt, a short timeout, then the
-      // in-memory insurance limiter decides.
-      maxRetriesPerRequest: 1,
-      commandTimeout: 1_000,
-      connectTimeout: 2_000,
-      // Reconnect forever, but no faster than every two seconds, so an outage does not become a busy loop.
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    // One warning per outage rather than one per reconnection attempt.
-    let healthy = true;
-    redis.on("error", (error: Error) => {
-      if (!healthy) return;
-      healthy = false;
-      options.warn(
-        `Rate limits: Redis is unavailable (${error.message}); counting in this process's memory until it is back`,
-      );
-    });
-    redis.on("ready", () => {
-      if (!healthy) options.warn("Rate limits: Redis is available again");
-      healthy = true;
-    });
-  }
-
+  const redis = options.redisUrl ? connectRedis(options.redisUrl, options.warn) : null;
   const limiter = (points: number, name: string): RateLimiterAbstract | null => {
     if (points === 0) return null;
     const common = { points, duration: options.windowSeconds, keyPrefix: `${prefix}:${name}` };
@@ -101,50 +76,77 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   };
   const byKey = limiter(options.requests, "key");
   const byAddress = limiter(options.anonymousRequests, "address");
-
   return {
-    async consume(subject) {
-      const target = subject.kind === "key" ? byKey : byAddress;
-      if (!target) return null;
-      const limit = target.points;
-      const bucket = subject.kind === "key" ? subject.id : subject.address;
-      let result: RateLimiterRes;
-      let allowed: boolean;
-      try {
-        result = await target.consume(bucket);
-        allowed = true;
-      } catch (rejection) {
-        // rate-limiter-flexible rejects with the counter state when the limit is exceeded, and with an
-        // Error only when the store failed and no insurance limiter could answer.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        result = rejection;
-        allowed = false;
-      }
-      return {
-        allowed,
-        limit,
-        remaining: Math.max(0, result.remainingPoints),
-        resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
-      };
-    },
-    async ready(timeoutMs) {
-      const connection = redis;
-      if (!connection || connection.status === "ready") return true;
-      return await new Promise<boolean>((resolve) => {
-        const done = (ready: boolean) => {
-          clearTimeout(timer);
-          connection.off("ready", onReady);
-          resolve(ready);
-        };
-        const onReady = () => done(true);
-        const timer = setTimeout(() => done(false), timeoutMs);
-        connection.on("ready", onReady);
-      });
-    },
+    consume: (subject) =>
+      subject.kind === "key" ? consumeOne(byKey, subject.id) : consumeOne(byAddress, subject.address),
+    ready: (timeoutMs) => (redis ? redisReady(redis, timeoutMs) : Promise.resolve(true)),
     async close() {
-      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** The Redis connection the limiters share, warning once per outage. */
+function connectRedis(url: string, warn: (message: string) => void): Redis {
+  const redis = new Redis(url, {
+    // A request must not wait on a Redis that does not answer: one attempt, a short timeout, then the
+    // in-memory insurance limiter decides.
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    connectTimeout: 2_000,
+    // Reconnect forever, but no faster than every two seconds, so an outage does not become a busy loop.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  // One warning per outage rather than one per reconnection attempt.
+  let healthy = true;
+  redis.on("error", (error: Error) => {
+    if (!healthy) return;
+    healthy = false;
+    warn(`Rate limits: Redis is unavailable (${error.message}); counting in this process's memory until it is back`);
+  });
+  redis.on("ready", () => {
+    if (!healthy) warn("Rate limits: Redis is available again");
+    healthy = true;
+  });
+  return redis;
+}
+
+/** Counts one request in the bucket; null when that kind of subject is not limited (no limiter). */
+async function consumeOne(target: RateLimiterAbstract | null, bucket: string): Promise<RateLimitDecision | null> {
+  if (!target) return null;
+  let result: RateLimiterRes;
+  let allowed: boolean;
+  try {
+    result = await target.consume(bucket);
+    allowed = true;
+  } catch (rejection) {
+    // rate-limiter-flexible rejects with the counter state when the limit is exceeded, and with an
+    // Error only when the store failed and no insurance limiter could answer.
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    result = rejection;
+    allowed = false;
+  }
+  return {
+    allowed,
+    limit: target.points,
+    remaining: Math.max(0, result.remainingPoints),
+    resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+  };
+}
+
+/** True once the connection is ready, or false when it is not ready within timeoutMs. */
+async function redisReady(connection: Redis, timeoutMs: number): Promise<boolean> {
+  if (connection.status === "ready") return true;
+  return await new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    connection.on("ready", onReady);
+  });
 }
 
 /** The standard RateLimit header fields (IETF httpapi draft), plus Retry-After when refused. */

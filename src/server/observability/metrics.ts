@@ -91,6 +91,12 @@ export function useMetrics(options: MetricsOptions): { plugins: Plugin[]; regist
       // Replaced by the HTTP metrics above, which also cover refused and non-GraphQL requests, and whose
       // labels hold no URL (the plugin's would include query strings).
       graphql_yoga_http_duration: false,
+      // A summary computes quantiles in every process at every observation, and summaries of several
+      // instances cannot be combined; graphql_envelop_request_duration (a histogram) answers the same.
+      graphql_envelop_request_time_summary: false,
+      // Walks every operation's document against the schema to count deprecated fields; the schema has
+      // none (schema.graphql). Turn it on when a field is deprecated.
+      graphql_envelop_deprecated_field: false,
     },
   }) as Plugin;
 

@@ -1,0 +1,256 @@
+// Holds through the API, as a checkout uses them: authorizeHold when the order is placed, captureHold when it
+// ships (or releaseHold when it is cancelled), an expiry that releases a forgotten hold by itself and is never
+// stale on read, the account's `held`, `available` and `holds(state:)`, and every refusal as a userError with a
+// stable code, the input field, a message in the request's language, and nothing written.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiFixture, type ApiFixture, type UserErrorBody } from "../support/api.ts";
+
+let api: ApiFixture;
+let customers = 0;
+const day = 24 * 60 * 60 * 1000;
+
+beforeAll(async () => {
+  api = await createApiFixture();
+});
+
+afterAll(async () => {
+  await api?.drop();
+});
+
+const holdPayload = `
+  replayed
+  hold { id state amount capturedAmount releasedAmount currency expiresAt closedAt }
+  action { id type amount hold { id } }
+  account { id balance held available }
+  userErrors { code field message }`;
+
+const mutations = {
+  authorizeHold: `mutation ($input: AuthorizeHoldInput!) { authorizeHold(input: $input) { ${holdPayload} } }`,
+  captureHold: `mutation ($input: CaptureHoldInput!) { captureHold(input: $input) { ${holdPayload} } }`,
+  releaseHold: `mutation ($input: ReleaseHoldInput!) { releaseHold(input: $input) { ${holdPayload} } }`,
+  deposit: `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code } } }`,
+};
+
+type MutationName = keyof typeof mutations;
+
+async function mutate(name: MutationName, input: Record<string, unknown>, options: { language?: string } = {}) {
+  return (await api.data(mutations[name], { input }, options))[name];
+}
+
+async function ok(name: MutationName, input: Record<string, unknown>) {
+  const payload = await mutate(name, input);
+  expect(payload.userErrors).toEqual([]);
+  return payload;
+}
+
+/** Asserts the refusal (code, field, a message) and that it wrote nothing. */
+async function refused(
+  name: MutationName,
+  input: Record<string, unknown>,
+  code: string,
+  field: string[] | null,
+  options: { language?: string } = {},
+): Promise<UserErrorBody> {
+  const before = await api.snapshot();
+  const payload = await mutate(name, input, options);
+  expect(payload.userErrors.map((error: UserErrorBody) => [error.code, error.field])).toEqual([[code, field]]);
+  expect(payload.userErrors[0].message.length).toBeGreaterThan(10);
+  expect([payload.hold, payload.action, payload.account]).toEqual([null, null, null]);
+  expect(await api.snapshot()).toBe(before);
+  return payload.userErrors[0];
+}
+
+async function fundedAccount(amount: string, options: { overdraftLimit?: string } = {}) {
+  const customer = await api.createCustomer(`hold-${++customers}`);
+  const account = await api.openAccount(customer, { currency: "CZK", ...options });
+  if (amount !== "0") await ok("deposit", { accountId: account, amount });
+  return account;
+}
+
+const accountQuery = `query ($id: ID!) { node(id: $id) { ... on CreditAccount {
+  balance held available
+  pending: holds(state: PENDING) { edges { node { id amount } } }
+  captured: holds(state: CAPTURED) { edges { node { id capturedAmount } } }
+  expired: holds(state: EXPIRED) { edges { node { id state closedAt actions { type initiator { type } } } } }
+  history { edges { node { type amount hold { id } } } }
+} } }`;
+
+describe("a checkout", () => {
+  it("reserves credit at the order, takes part of it at shipping, and shows every step", async () => {
+    const account = await fundedAccount("1000");
+    const placed = await ok("authorizeHold", {
+      accountId: account,
+      amount: "400",
+      expiresAt: "2026-03-22 10:00:00",
+      note: "Order 1001",
+      externalReference: "order:1001",
+      idempotencyKey: "order-1001-hold",
+    });
+    expect(placed).toMatchObject({
+      replayed: false,
+      hold: { state: "PENDING", amount: "400", capturedAmount: "0", releasedAmount: "0", currency: "CZK" },
+      action: { type: "HOLD", amount: "400" },
+      account: { id: account, balance: "1000", held: "400", available: "600" },
+    });
+    expect(placed.hold.expiresAt).toBe("2026-03-22T10:00:00.000+01:00");
+    expect(placed.action.hold.id).toBe(placed.hold.id);
+
+    const replay = await ok("authorizeHold", {
+      accountId: account,
+      amount: "400",
+      expiresAt: "2026-03-22 10:00:00",
+      note: "Order 1001",
+      externalReference: "order:1001",
+      idempotencyKey: "order-1001-hold",
+    });
+    expect(replay).toMatchObject({ replayed: true, hold: { id: placed.hold.id }, action: { id: placed.action.id } });
+
+    const shipped = await ok("captureHold", { holdId: placed.hold.id, amount: "350", note: "Shipped" });
+    expect(shipped).toMatchObject({
+      hold: { id: placed.hold.id, state: "CAPTURED", capturedAmount: "350", releasedAmount: "50" },
+      action: { type: "REDUCTION", amount: "350", hold: { id: placed.hold.id } },
+      account: { balance: "650", held: "0", available: "650" },
+    });
+
+    const read = (await api.data(accountQuery, { id: account })).node;
+    expect(read).toMatchObject({ balance: "650", held: "0", available: "650", pending: { edges: [] } });
+    expect(read.captured.edges.map((edge: any) => edge.node)).toEqual([{ id: placed.hold.id, capturedAmount: "350" }]);
+    // Only the capture moved credits, so only it is in the account's history, linked to its hold.
+    expect(read.history.edges.map((edge: any) => edge.node)).toEqual([
+      { type: "REDUCTION", amount: "350", hold: { id: placed.hold.id } },
+      { type: "DEPOSIT", amount: "1000", hold: null },
+    ]);
+    const hold = (
+      await api.data(
+        `query ($id: ID!) { node(id: $id) { ... on CreditHold {
+          state account { id }
+          authorization { type note externalReference idempotencyKey }
+          capture { type amount note }
+          actions { type amount }
+        } } }`,
+        { id: placed.hold.id },
+      )
+    ).node;
+    expect(hold).toEqual({
+      state: "CAPTURED",
+      account: { id: account },
+      authorization: {
+        type: "HOLD",
+        note: "Order 1001",
+        externalReference: "order:1001",
+        idempotencyKey: "order-1001-hold",
+      },
+      capture: { type: "REDUCTION", amount: "350", note: "Shipped" },
+      actions: [
+        { type: "HOLD", amount: "400" },
+        { type: "REDUCTION", amount: "350" },
+      ],
+    });
+  });
+
+  it("releases a cancelled order's hold", async () => {
+    const account = await fundedAccount("100");
+    const placed = await ok("authorizeHold", { accountId: account, amount: "100" });
+    const released = await ok("releaseHold", { holdId: placed.hold.id, note: "Cancelled" });
+    expect(released).toMatchObject({
+      hold: { state: "RELEASED", releasedAmount: "100" },
+      action: { type: "HOLD_RELEASE", amount: "100" },
+      account: { balance: "100", held: "0", available: "100" },
+    });
+  });
+
+  it("shows a hold past its expiry as expired at once, its credits available again, without waiting for a job", async () => {
+    const account = await fundedAccount("100");
+    const expiresAt = new Date(api.now().getTime() + day);
+    const placed = await ok("authorizeHold", { accountId: account, amount: "70", expiresAt: expiresAt.toISOString() });
+    api.advance(day);
+    const read = (await api.data(accountQuery, { id: account })).node;
+    expect(read).toMatchObject({ balance: "100", held: "0", available: "100", pending: { edges: [] } });
+    expect(read.expired.edges.map((edge: any) => edge.node)).toEqual([
+      {
+        id: placed.hold.id,
+        state: "EXPIRED",
+        closedAt: "2026-03-02T11:00:00.000+01:00",
+        actions: [
+          { type: "HOLD", initiator: { type: "API_KEY" } },
+          { type: "HOLD_EXPIRATION", initiator: { type: "SYSTEM" } },
+        ],
+      },
+    ]);
+    const error = await refused("captureHold", { holdId: placed.hold.id }, "HOLD_NOT_PENDING", ["input", "holdId"]);
+    expect(error.message).toBe("The hold is no longer pending: it has expired.");
+  });
+
+  it("reads a hold by its ID with its expiry recorded first", async () => {
+    const account = await fundedAccount("100");
+    const placed = await ok("authorizeHold", {
+      accountId: account,
+      amount: "10",
+      expiresAt: new Date(api.now().getTime() + day).toISOString(),
+    });
+    api.advance(day);
+    const node = (
+      await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditHold { state } } }`, { id: placed.hold.id })
+    ).node;
+    expect(node).toEqual({ state: "EXPIRED" });
+  });
+});
+
+describe("refusals", () => {
+  it("refuses each wrong argument with its code and field, in the request's language, and writes nothing", async () => {
+    const account = await fundedAccount("100");
+    const placed = await ok("authorizeHold", { accountId: account, amount: "60" });
+    const holdId = placed.hold.id;
+    await refused("authorizeHold", { accountId: holdId, amount: "10" }, "INVALID_ID", ["input", "accountId"]);
+    await refused("authorizeHold", { accountId: account, amount: "0" }, "AMOUNT_NOT_POSITIVE", ["input", "amount"]);
+    const insufficient = await refused(
+      "authorizeHold",
+      { accountId: account, amount: "41" },
+      "INSUFFICIENT_CREDITS",
+      ["input", "amount"],
+      { language: "cs" },
+    );
+    expect(insufficient.message).toBe("Na účtu je k dispozici 40 CZK; požadováno bylo 41.");
+    await refused(
+      "authorizeHold",
+      { accountId: account, amount: "10", expiresAt: "2020-01-01" },
+      "INVALID_EXPIRES_AT",
+      ["input", "expiresAt"],
+    );
+    await refused("captureHold", { holdId: account }, "INVALID_ID", ["input", "holdId"]);
+    await refused("releaseHold", { holdId: account }, "INVALID_ID", ["input", "holdId"]);
+    await refused("captureHold", { holdId, amount: "-1" }, "AMOUNT_NOT_POSITIVE", ["input", "amount"]);
+    const exceeds = await refused(
+      "captureHold",
+      { holdId, amount: "61" },
+      "CAPTURE_EXCEEDS_HOLD",
+      ["input", "amount"],
+      {
+        language: "cs",
+      },
+    );
+    expect(exceeds.message).toBe("Blokace rezervuje 60; nelze z ní zúčtovat 61.");
+    await refused("captureHold", { holdId, storeId: account }, "INVALID_ID", ["input", "storeId"]);
+    await ok("releaseHold", { holdId });
+    const again = await refused("releaseHold", { holdId }, "HOLD_NOT_PENDING", ["input", "holdId"], { language: "cs" });
+    expect(again.message).toBe("Blokace již netrvá: byla uvolněna.");
+    await refused("captureHold", { holdId }, "HOLD_NOT_PENDING", ["input", "holdId"]);
+
+    // Another tenant's hold reads exactly like one that does not exist.
+    const other = await api.createTenant("Other shop");
+    const before = await api.snapshot();
+    const foreign = await api.data(mutations.captureHold, { input: { holdId } }, { key: other.key });
+    expect(foreign.captureHold.userErrors.map((error: UserErrorBody) => [error.code, error.field])).toEqual([
+      ["HOLD_NOT_FOUND", ["input", "holdId"]],
+    ]);
+    expect(await api.snapshot()).toBe(before);
+  });
+
+  it("has no effectiveAt on hold inputs: holds take effect when recorded", async () => {
+    const account = await fundedAccount("100");
+    const body = await api.graphql(mutations.authorizeHold, {
+      input: { accountId: account, amount: "10", effectiveAt: "2026-01-01" },
+    });
+    expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_VARIABLES");
+  });
+});
