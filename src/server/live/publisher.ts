@@ -9,8 +9,20 @@ import type { ActionOutcome, Ledger, LedgerResult } from "../../ledger/index.ts"
 import type { CreditEntry } from "../../generated/postgres/client.ts";
 import type { LedgerEvent } from "./events.ts";
 
-/** The operations that write entries. Directory writes (customers, accounts, stores) write none. */
-const entryWritingOperations = ["deposit", "reduce", "transfer", "reverse", "voidGrant"] as const;
+/**
+ * The operations that can write entries (holds: an authorization, capture or release records an action whose
+ * entries, if any, are published like any other). Directory writes (customers, accounts, stores) write none.
+ */
+const entryWritingOperations = [
+  "deposit",
+  "reduce",
+  "transfer",
+  "reverse",
+  "voidGrant",
+  "authorize",
+  "capture",
+  "release",
+] as const;
 
 type EntryWritingOperation = (tenantId: string, input: never) => Promise<LedgerResult<ActionOutcome>>;
 
