@@ -4,6 +4,7 @@ import type { Caller } from "./auth/api-keys.ts";
 import type { Database } from "./db/client.ts";
 import type { Language } from "./i18n/languages.ts";
 import type { Ledger } from "./ledger/index.ts";
+import type { Live } from "./server/live/subscriptions.ts";
 import type { Loaders } from "./server/loaders.ts";
 
 /** The GraphQL context: what every resolver receives for one request (built by server/context.ts). */
@@ -17,4 +18,6 @@ export interface Context {
   /** The language of messages and type names: Accept-Language, else the tenant's default. */
   language: Language;
   loaders: Loaders;
+  /** Live events and the subscription limits; absent outside a gateway (scripts and tests that build contexts). */
+  live?: Live;
 }

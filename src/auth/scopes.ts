@@ -5,7 +5,14 @@
 // mutation must not run any resolver at all, so nothing is written, and a new mutation cannot forget the
 // check. A request without a valid key never gets this far: the gateway refuses it at the door
 // (src/server/guards/authentication.ts).
-import { type DocumentNode, getOperationAST, GraphQLError, Kind, type OperationDefinitionNode } from "graphql";
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
+} from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Language } from "../i18n/languages.ts";
 import { translateError } from "../i18n/messages.ts";
@@ -56,16 +63,22 @@ export function forbidden(scope: ApiKeyScope, language: Language): GraphQLError 
  * Typed as a plain Plugin so that it sits in the gateway's plugin list beside the others.
  */
 export function useScopes(): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as Partial<Context>;
-      const caller = context.caller;
-      // Without a valid key there is nothing to check here: the gateway has refused such a request already,
-      // and a server built without that guard leaves it to the fields, which answer UNAUTHENTICATED.
-      if (!caller) return;
-      const scope = requiredScope(args.document, args.operationName);
-      if (scope === null || caller.scopes.has(scope)) return;
-      setResultAndStopExecution({ errors: [forbidden(scope, context.language ?? "en")] });
-    },
+  const check = ({ args, setResultAndStopExecution }: ExecutionHookPayload) => {
+    const context = args.contextValue as Partial<Context>;
+    const caller = context.caller;
+    // Without a valid key there is nothing to check here: the gateway has refused such a request already,
+    // and a server built without that guard leaves it to the fields, which answer UNAUTHENTICATED.
+    if (!caller) return;
+    const scope = requiredScope(args.document, args.operationName);
+    if (scope === null || caller.scopes.has(scope)) return;
+    setResultAndStopExecution({ errors: [forbidden(scope, context.language ?? "en")] });
   };
+  // Subscriptions do not go through `onExecute` but through `onSubscribe`, so both are checked.
+  return { onExecute: check, onSubscribe: check };
+}
+
+/** What `onExecute` and `onSubscribe` both hand a plugin, as far as the check needs it. */
+interface ExecutionHookPayload {
+  args: { contextValue: unknown; document: DocumentNode; operationName?: string | null };
+  setResultAndStopExecution(result: ExecutionResult): void;
 }

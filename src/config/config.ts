@@ -244,8 +244,9 @@ const variables = {
   redisUrl: {
     name: "REDIS_URL",
     description:
-      'Redis that every gateway instance shares for rate limits ("redis://host:6379/0"); "none" keeps the limits ' +
-      "in each process's memory, which is right for a single instance.",
+      'Redis that every gateway instance shares for rate limits and live events ("redis://host:6379/0"); "none" keeps ' +
+      "the limits in each process's memory, which is right for a single instance, and sends live events through " +
+      "PostgreSQL (LISTEN/NOTIFY) or, on SQLite, within the process.",
     default: "none",
     parse: parseRedisUrl,
   },
@@ -371,6 +372,30 @@ const variables = {
     description: "The OTLP/HTTP (JSON) traces endpoint spans are sent to when TRACING is true.",
     default: "http://127.0.0.1:4318/v1/traces",
     parse: parseHttpUrl,
+  },
+  maxSubscriptions: {
+    name: "MAX_SUBSCRIPTIONS",
+    description:
+      "Live subscriptions (Server-Sent Events streams) one process serves at once; beyond it new ones are refused " +
+      "with TOO_MANY_SUBSCRIPTIONS (429). 0 means no bound.",
+    default: "1000",
+    parse: integer(0),
+  },
+  maxSubscriptionsPerKey: {
+    name: "MAX_SUBSCRIPTIONS_PER_KEY",
+    description:
+      "Live subscriptions one API key may hold open at once on one process; beyond it TOO_MANY_SUBSCRIPTIONS (429). " +
+      "0 means no bound.",
+    default: "20",
+    parse: integer(0),
+  },
+  federation: {
+    name: "FEDERATION",
+    description:
+      "Whether /graphql also serves the schema as an Apollo Federation v2 subgraph (_service, _entities; Customer " +
+      "is an entity keyed by id and by externalId), for a federation router in front (true/false).",
+    default: "false",
+    parse: boolean,
   },
 } satisfies Record<string, VariableSpec<unknown>>;
 

@@ -39,6 +39,7 @@ export const englishSourceCodes = [
   "PERSISTED_QUERY_MISMATCH",
   "PERSISTED_QUERY_ONLY",
   "PERSISTED_QUERY_ID_REQUIRED",
+  "TOO_MANY_SUBSCRIPTIONS",
 ] as const;
 
 type EnglishSourceCode = (typeof englishSourceCodes)[number];
@@ -83,6 +84,10 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
   NOT_ACCEPTABLE: () =>
     "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+  TOO_MANY_SUBSCRIPTIONS: (p) =>
+    p.scope === "key"
+      ? `Tento klíč API už má otevřeno nejvíc odběrů, kolik smí (${p.limit ?? "?"}); nejprve některý ukončete.`
+      : `Tato instance obsluhuje nejvýše ${p.limit ?? "?"} odběrů najednou; zkuste to znovu za chvíli.`,
 };
 
 // Clients recognise PERSISTED_QUERY_NOT_FOUND by its code (older Apollo Clients also by the English message,

@@ -2,6 +2,8 @@
 // fields are defined in the domain files that src/schema/index.ts imports.
 import SchemaBuilder from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
+import DirectivePlugin from "@pothos/plugin-directives";
+import FederationPlugin from "@pothos/plugin-federation";
 import RelayPlugin from "@pothos/plugin-relay";
 import FreshLoadersPlugin from "./plugins/fresh-loaders.ts";
 import { renewLoaders } from "../server/context.ts";
@@ -24,7 +26,9 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [RelayPlugin, DataloaderPlugin, FreshLoadersPlugin],
+  // Directives and Federation only matter to the Apollo Federation subgraph schema (src/schema/federation.ts);
+  // the plain schema is built without their additions. Federation comes after the plugins that wrap resolvers.
+  plugins: [RelayPlugin, DataloaderPlugin, FreshLoadersPlugin, DirectivePlugin, FederationPlugin],
   freshLoaders: { renew: renewLoaders },
   defaultFieldNullability: false,
   // Every element the Relay plugin generates gets a description here, because the schema test requires a

@@ -191,6 +191,12 @@ const HistoryEdgeRef = builder.objectRef<HistoryEdge>("CreditHistoryEdge").imple
       description: "The account's balance just after the action.",
       resolve: (edge) => edge.entry.balanceAfter,
     }),
+    sequence: t.int({
+      description:
+        "The entry's position in its account's ledger (1, 2, 3... without gaps), as live events carry it: a client that " +
+        "missed events reads the account's history ordered by ID and takes the entries after the last sequence it saw.",
+      resolve: (edge) => edge.entry.sequence,
+    }),
   }),
 });
 

@@ -12,5 +12,7 @@ import "./credit-grant.ts";
 import "./credit-action.ts";
 import "./credit-hold.ts";
 import "./history.ts";
+import "./live.ts";
+import "./federation.ts";
 
 export const schema = builder.toSchema();

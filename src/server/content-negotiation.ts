@@ -87,6 +87,12 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
   return (best as { type: string } | null)?.type ?? null;
 }
 
+/**
+ * Server-Sent Events, which subscriptions are served as (and which Yoga also uses to answer a query or
+ * mutation sent by an SSE client). Yoga produces that answer itself; this plugin only lets it through.
+ */
+export const eventStreamMediaType = "text/event-stream";
+
 /** The answer when nothing the gateway can send is acceptable. */
 function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
   return new fetchAPI.Response(
@@ -117,13 +123,17 @@ function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
 export function useContentNegotiation(): Plugin {
   return {
     onRequestParse({ request, fetchAPI, endResponse }) {
-      if (negotiateMediaType(request.headers.get("accept"), responseMediaTypes) === null)
+      if (negotiateMediaType(request.headers.get("accept"), [...responseMediaTypes, eventStreamMediaType]) === null)
         endResponse(notAcceptable(fetchAPI));
     },
     onResultProcess({ request, result, setResultProcessor }) {
-      // Streams (subscriptions, @defer) keep Yoga's own handling; this API serves none.
+      // Streams (subscriptions) keep Yoga's own handling.
       if (isAsyncIterable(result)) return;
-      const chosen = negotiateMediaType(request.headers.get("accept"), responseMediaTypes);
+      const accept = request.headers.get("accept");
+      const chosen = negotiateMediaType(accept, responseMediaTypes);
+      // An SSE client (a subscription refused before its stream opened, or a query sent the same way) gets
+      // Yoga's event-stream answer.
+      if (!chosen && negotiateMediaType(accept, [eventStreamMediaType])) return;
       if (chosen) setResultProcessor(processRegularResult, chosen);
       else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI), "application/json");
     },

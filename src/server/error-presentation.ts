@@ -46,6 +46,10 @@ function paramsOf(english: string, extensions: Record<string, unknown>): Record<
     ...limitParams(english),
     ...(cost ? { requested: String(cost.requestedQueryCost), maximum: String(cost.maximumAvailable) } : {}),
     ...(headers["ratelimit-limit"] ? { limit: headers["ratelimit-limit"], retryAfter: headers["retry-after"] } : {}),
+    // The subscription limits say which limit was reached.
+    ...(extensions.code === guardErrorCodes.tooManySubscriptions
+      ? { limit: String(extensions.limit), scope: String(extensions.scope) }
+      : {}),
   };
 }
 

@@ -55,14 +55,20 @@ export async function startHttpServer(
   await listen(served.server, config.port, config.host);
   const { port } = served.server.address() as AddressInfo;
   let removeSignalListeners = () => {};
-  const shutdown = gracefulShutdown(served, gateway.logger, config.shutdownTimeoutMs, async () => {
-    try {
-      await gateway.dispose();
-      await onShutdown?.();
-    } finally {
-      removeSignalListeners();
-    }
-  });
+  const shutdown = gracefulShutdown(
+    served,
+    gateway.logger,
+    config.shutdownTimeoutMs,
+    async () => {
+      try {
+        await gateway.dispose();
+        await onShutdown?.();
+      } finally {
+        removeSignalListeners();
+      }
+    },
+    () => gateway.live.endAll(),
+  );
   removeSignalListeners = onSignals(signals, signalSource, served, shutdown, gateway.logger, exit);
   return { server: served.server, port, shutdown };
 }
@@ -115,6 +121,7 @@ function gracefulShutdown(
   logger: Gateway["logger"],
   timeoutMs: number,
   release: () => Promise<void>,
+  endStreams: () => void,
 ): RunningHttpServer["shutdown"] {
   const { server, openResponses } = served;
   let shutdownPromise: Promise<{ forcedConnections: number }> | undefined;
@@ -133,6 +140,9 @@ function gracefulShutdown(
         if (!response.headersSent) response.setHeader("connection", "close");
       }
       server.closeIdleConnections();
+      // Live subscriptions would otherwise stay open until the timeout; ended now, their clients reconnect to
+      // another instance at once and catch up by sequence number.
+      endStreams();
 
       let forcedConnections = 0;
       const timer = setTimeout(() => {

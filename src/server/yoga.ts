@@ -8,6 +8,7 @@ import { createYoga, type Plugin } from "graphql-yoga";
 import { type Config, loadConfig } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
 import { useGlobalIdErrors } from "../schema/ids.ts";
+import { buildSubgraphSchema } from "../schema/federation.ts";
 import { schema as gatewaySchema } from "../schema/index.ts";
 import { createLedger, type Ledger } from "../ledger/index.ts";
 import { useContentNegotiation } from "./content-negotiation.ts";
@@ -22,6 +23,7 @@ import { usePersistedDocuments } from "./persisted-operations.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
 import { databaseFaultMasking } from "./observability/database-faults.ts";
+import { type LiveTransport, setUpLive } from "./live/index.ts";
 import { healthEndpoint, readyEndpoint, useHealthEndpoint, useReadyEndpoint } from "./observability/health.ts";
 import { createJsonLogger, createRequestLog, type LogWriter } from "./observability/logging.ts";
 import { metricsEndpoint, useMetrics } from "./observability/metrics.ts";
@@ -56,6 +58,10 @@ export type GatewayConfig = Pick<Config, "graphiql" | "logLevel"> &
       | "persistedOperationsFile"
       | "arbitraryOperations"
       | "apqCacheSize"
+      | "databaseUrl"
+      | "maxSubscriptions"
+      | "maxSubscriptionsPerKey"
+      | "federation"
     >
   >;
 
@@ -82,24 +88,40 @@ export interface CreateGatewayOptions {
   rateLimiter?: RateLimiter;
   /** OpenTelemetry tracing (TRACING=true), started by the caller because the database's statements use it too. */
   tracing?: Tracing;
+  /** Replaces the live events transport built from the configuration (Redis, PostgreSQL or memory). */
+  liveTransport?: LiveTransport;
+  /** How often an open subscription rechecks its API key (src/server/live/subscriptions.ts); 5 s by default. */
+  liveKeyCheckMs?: number;
 }
 
 export const graphqlEndpoint = "/graphql";
 export { healthEndpoint, metricsEndpoint, readyEndpoint };
 
 export function createGateway(options: CreateGatewayOptions) {
-  const { database, ledger = createLedger(database), schema = gatewaySchema } = options;
+  const { database, ledger: givenLedger = createLedger(database) } = options;
   // Settings the caller left out take the defaults documented in src/config/config.ts.
   const config: Config = { ...loadConfig({}), ...options.config };
-  const parts = gatewayParts(options, config, ledger);
+  // The subgraph schema is the plain one plus federation's root fields, so plain clients see no difference.
+  const schema = options.schema ?? (config.federation ? buildSubgraphSchema() : gatewaySchema);
+  const parts = gatewayParts(options, config, givenLedger);
   const { authentication, rateLimit, requestLog } = parts;
-  return createYoga<Record<string, unknown>, Context>({
+  // Subscriptions: requests are served by a ledger that publishes every committed write's entries.
+  const liveSetup = setUpLive({
+    database,
+    ledger: givenLedger,
+    config,
+    ...(options.liveTransport ? { transport: options.liveTransport } : {}),
+    ...(options.liveKeyCheckMs ? { keyCheckMs: options.liveKeyCheckMs } : {}),
+    warn: (message) => parts.logger.write("warn", message),
+  });
+  const { ledger, live } = liveSetup;
+  const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint,
     context: async ({ request }) => {
       // The authentication plugin has refused every request without a valid key by now.
       const caller = authentication.callerOf(request) ?? null;
-      const context = await createContext({ request, database, ledger, caller });
+      const context = { ...(await createContext({ request, database, ledger, caller })), live };
       requestLog.noteTenant(request, context.caller?.tenant.id ?? null);
       await rateLimit.checkCaller(request, context.caller);
       return context;
@@ -132,8 +154,11 @@ export function createGateway(options: CreateGatewayOptions) {
     // Yoga always installs its own health check, which answers an empty body. Ours answers JSON at
     // /health, so Yoga's is moved to a path that nothing documents.
     healthCheckEndpoint: "/_yoga-health",
-    plugins: gatewayPlugins(parts, config, database, options.tracing),
+    // The live transport closes (and open streams end) when the gateway is disposed.
+    plugins: [...gatewayPlugins(parts, config, database, options.tracing), { onDispose: () => liveSetup.close() }],
   });
+  // The live subscriptions' state goes with the gateway: shutdown ends the streams, tests watch them.
+  return Object.assign(yoga, { live });
 }
 
 /** The gateway's guards and observers, built from the configuration unless the caller gave its own. */

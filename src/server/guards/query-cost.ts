@@ -151,6 +151,21 @@ function cachedOperationCost(options: Parameters<typeof getComplexity>[0]): Retu
 
 export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
   return {
+    // A subscription is held to the same limit, once, when it opens: each event runs its selection again,
+    // and a costly selection would be that cost for every entry written.
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const refusal = costRefusal(
+        operationCost({
+          schema: args.schema,
+          query: args.document,
+          variables: (args.variableValues ?? {}) as Record<string, unknown>,
+          operationName: args.operationName ?? undefined,
+          estimators: [],
+        }),
+        maximumCost,
+      );
+      if (refusal) setResultAndStopExecution(refusal);
+    },
     onExecute({ args, setResultAndStopExecution }) {
       const requested = cachedOperationCost({
         schema: args.schema,
@@ -159,34 +174,13 @@ export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
         operationName: args.operationName ?? undefined,
         estimators: [],
       });
-      if (requested === "not-applicable") return;
-      if (requested === "unknown") {
-        // Fail closed: a limit that cannot be evaluated refuses the request.
-        setResultAndStopExecution({
-          errors: [
-            new GraphQLError(
-              "The query is too complex to estimate its cost (it expands to too many fields, e.g. through fragments " +
-                "spread inside fragments); simplify it.",
-              { extensions: { code: guardErrorCodes.queryTooComplex, http: { status: 400 } } },
-            ),
-          ],
-        });
+      const refusal = costRefusal(requested, maximumCost);
+      if (refusal) {
+        setResultAndStopExecution(refusal);
         return;
       }
+      if (typeof requested !== "number") return;
       const cost: QueryCost = { requestedQueryCost: requested, maximumAvailable: maximumCost };
-      if (requested > maximumCost) {
-        setResultAndStopExecution({
-          errors: [
-            new GraphQLError(
-              `The query costs ${requested}, more than the maximum of ${maximumCost}; ask for smaller pages ` +
-                "(first/last) or fewer nested connections.",
-              { extensions: { code: guardErrorCodes.queryTooCostly, http: { status: 400 }, cost } },
-            ),
-          ],
-          extensions: { cost },
-        });
-        return;
-      }
       return {
         onExecuteDone({ result, setResult }) {
           // Streamed results (@defer, subscriptions) carry no single place for it; this API has none.
@@ -196,5 +190,34 @@ export function useQueryCost({ maximumCost }: { maximumCost: number }): Plugin {
         },
       };
     },
+  };
+}
+
+/** The refusal of an operation whose cost is over the maximum or cannot be estimated; null when it may run. */
+function costRefusal(requested: ReturnType<typeof operationCost>, maximumCost: number): ExecutionResult | null {
+  if (requested === "not-applicable") return null;
+  if (requested === "unknown") {
+    // Fail closed: a limit that cannot be evaluated refuses the request.
+    return {
+      errors: [
+        new GraphQLError(
+          "The query is too complex to estimate its cost (it expands to too many fields, e.g. through fragments " +
+            "spread inside fragments); simplify it.",
+          { extensions: { code: guardErrorCodes.queryTooComplex, http: { status: 400 } } },
+        ),
+      ],
+    };
+  }
+  if (requested <= maximumCost) return null;
+  const cost: QueryCost = { requestedQueryCost: requested, maximumAvailable: maximumCost };
+  return {
+    errors: [
+      new GraphQLError(
+        `The query costs ${requested}, more than the maximum of ${maximumCost}; ask for smaller pages ` +
+          "(first/last) or fewer nested connections.",
+        { extensions: { code: guardErrorCodes.queryTooCostly, http: { status: 400 }, cost } },
+      ),
+    ],
+    extensions: { cost },
   };
 }

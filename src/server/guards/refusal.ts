@@ -32,6 +32,11 @@ export const guardErrorCodes = {
   invalidVariables: "INVALID_VARIABLES",
   /** A GET or non-JSON POST without a header that a cross-site form cannot send. HTTP 403. */
   csrfHeaderRequired: "CSRF_HEADER_REQUIRED",
+  /**
+   * A subscription beyond MAX_SUBSCRIPTIONS on the instance or MAX_SUBSCRIPTIONS_PER_KEY for the API key;
+   * `extensions.scope` says which ("instance" or "key"). HTTP 429.
+   */
+  tooManySubscriptions: "TOO_MANY_SUBSCRIPTIONS",
 } as const;
 
 export type GuardErrorCode = (typeof guardErrorCodes)[keyof typeof guardErrorCodes];
