@@ -120,6 +120,39 @@ describe("accountBalanceChanged", () => {
     expect(stream.pending()).toEqual([]);
   });
 
+  it("publishes nothing for a dry run, and an expiry change's entry with its sequence number", async () => {
+    const stream = await subscribe(accountSubscription, { accountId: account });
+    const grantId = (
+      await fixture.data(
+        `mutation ($input: DepositInput!) { deposit(input: $input) { action { id grant { id } } userErrors { code } } }`,
+        { input: { accountId: account, amount: "30", grant: { expiresAt: "2031-01-01T00:00:00Z" } } },
+      )
+    ).deposit.action.grant.id;
+    const deposited = (await stream.next()).data?.accountBalanceChanged;
+
+    // A dry run really runs the write and rolls it back: nothing was committed, so nothing is published.
+    const dry = (await fixture.data(reduce, { input: { accountId: account, amount: "5", dryRun: true } })).reduce;
+    expect(dry.userErrors).toEqual([]);
+    const changed = (
+      await fixture.data(
+        `mutation ($input: ChangeCreditGrantExpiryInput!) { changeCreditGrantExpiry(input: $input) { ${payload} } }`,
+        { input: { grantId, expiresAt: "2032-01-01T00:00:00Z" } },
+      )
+    ).changeCreditGrantExpiry;
+    expect(changed.userErrors).toEqual([]);
+
+    // The next event is the expiry change's (amount 0, the balance as it was), numbered right after the
+    // deposit: no event for the dry run, and no gap for the change.
+    const next = (await stream.next()).data?.accountBalanceChanged;
+    expect(next).toMatchObject({
+      sequence: deposited.sequence + 1,
+      balance: deposited.balance,
+      action: { id: changed.action.id, type: "EXPIRATION_CHANGE" },
+      entry: { amount: "0", sequence: deposited.sequence + 1 },
+    });
+    expect(stream.pending()).toEqual([]);
+  });
+
   it("never delivers another tenant's entries, and treats its accounts as unknown", async () => {
     const foreign = await fixture.createTenant("Foreign tenant");
     const foreignCustomer = await fixture.createCustomer("CUST-FOREIGN", { key: foreign.key });

@@ -2,8 +2,9 @@
 //
 // The ledger knows nothing of subscriptions: this wraps its write operations from the outside. A ledger
 // operation returns only after its transaction has committed (or rolled back), so an event is published
-// only for what is stored: a refused write, a rolled-back one and an idempotent replay (which stores
-// nothing new) publish nothing. Each write's entries are published in sequence order.
+// only for what is stored: a refused write, a rolled-back one, a dry run (rolled back by design: its outcome
+// carries a `preview`) and an idempotent replay (which stores nothing new) publish nothing. Each write's
+// entries are published in sequence order.
 import { entriesOfActions } from "../../ledger/reads.ts";
 import type { ActionOutcome, Ledger, LedgerResult } from "../../ledger/index.ts";
 import type { CreditEntry } from "../../generated/postgres/client.ts";
@@ -19,6 +20,8 @@ const entryWritingOperations = [
   "transfer",
   "reverse",
   "voidGrant",
+  // An expiry change moves no credits, but its entry takes the account's next sequence number.
+  "changeGrantExpiry",
   "authorize",
   "capture",
   "release",
@@ -39,7 +42,7 @@ export function publishingLedger(ledger: Ledger, options: PublishingOptions): Le
     const operation = ledger[name] as EntryWritingOperation;
     const wrapped: EntryWritingOperation = async (tenantId, input) => {
       const result = await operation(tenantId, input);
-      if (result.ok && !result.replayed) {
+      if (result.ok && !result.replayed && result.preview === undefined) {
         try {
           for (const event of await eventsOf(ledger, tenantId, result)) options.publish(event);
         } catch (error) {
