@@ -282,7 +282,7 @@ const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
 
 type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
 
-const expectedField = (t: InputFieldBuilder, description: string) =>
+export const expectedField = (t: InputFieldBuilder, description: string) =>
   t.field({ type: AccountExpectationInput, required: false, description });
 
 const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
@@ -495,7 +495,7 @@ const ActionPreviewRef = builder.objectRef<PreviewAction>("CreditActionPreview")
   }),
 });
 
-const WritePreviewRef = builder.objectRef<WritePreview>("WritePreview").implement({
+export const WritePreviewRef = builder.objectRef<WritePreview>("WritePreview").implement({
   description: "What a dry-run write would do. Nothing was written.",
   fields: (t) => ({
     action: t.field({

@@ -7,8 +7,10 @@ import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction, CreditHold } from "../generated/postgres/client.ts";
 import type { HoldState } from "../generated/postgres/enums.ts";
 import type { HoldOutcome } from "../ledger/index.ts";
+import type { WritePreview } from "../ledger/outcome.ts";
 import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
+import { expectedField, WritePreviewRef } from "./credit-action.ts";
 import { nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
 import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
 import { checkPageSize, pageLimits } from "./pagination.ts";
@@ -142,12 +144,9 @@ builder.objectField(CreditActionRef, "hold", (t) =>
 // Each hold mutation is its input, one ledger call and the hold payload; the plumbing (tenant, IDs, write
 // options, user errors) is runMutation's, in mutation.ts.
 
-/**
- * The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded, and
- * dryRun, since the hold payload has no preview (it would show a hold that was never written).
- */
+/** The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded. */
 function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
-  const { effectiveAt: _effectiveAt, dryRun: _dryRun, ...fields } = writeInputFields(t);
+  const { effectiveAt: _effectiveAt, ...fields } = writeInputFields(t);
   return fields;
 }
 
@@ -165,6 +164,7 @@ const AuthorizeHoldInput = builder.inputType("AuthorizeHoldInput", {
       required: false,
       description: "When the hold releases itself if neither captured nor released (later than now); default never.",
     }),
+    expected: expectedField(t, "Place the hold only if the account is still in this state; else ACCOUNT_CHANGED."),
     ...holdWriteFields(t),
   }),
 });
@@ -179,6 +179,10 @@ const CaptureHoldInput = builder.inputType("CaptureHoldInput", {
       description:
         "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
     }),
+    expected: expectedField(
+      t,
+      "Capture only if the hold's account is still in this state; else ACCOUNT_CHANGED. The capture's own release of the hold does not count: compare with the account as last read.",
+    ),
     ...holdWriteFields(t),
   }),
 });
@@ -192,7 +196,13 @@ const ReleaseHoldInput = builder.inputType("ReleaseHoldInput", {
 });
 
 /** What a hold mutation answers: the hold, the action written, the hold's account, whether it was a replay. */
-type HoldPayload = Payload<{ hold: CreditHold; action: CreditAction; account: CreditAccount; replayed: boolean }>;
+type HoldPayload = Payload<{
+  hold: CreditHold | null;
+  action: CreditAction | null;
+  account: CreditAccount | null;
+  replayed: boolean;
+  preview: WritePreview | null;
+}>;
 
 function holdPayload(name: string, mutation: string) {
   return builder.objectRef<HoldPayload>(name).implement({
@@ -201,21 +211,29 @@ function holdPayload(name: string, mutation: string) {
       hold: t.field({
         type: CreditHoldRef,
         nullable: true,
-        description: "The hold as the write left it (on a replay: as it is now); null when userErrors is not empty.",
+        description:
+          "The hold as the write left it (on a replay: as it is now); null when userErrors is not empty, and on a dry run (see `preview`).",
         resolve: (p) => p.hold ?? null,
       }),
       action: t.field({
         type: CreditActionRef,
         nullable: true,
         description:
-          "The action written (or replayed): HOLD, the capture's REDUCTION, or HOLD_RELEASE; null when userErrors is not empty.",
+          "The action written (or replayed): HOLD, the capture's REDUCTION, or HOLD_RELEASE; null when userErrors is not empty, and on a dry run (see `preview`).",
         resolve: (p) => p.action ?? null,
+      }),
+      preview: t.field({
+        type: WritePreviewRef,
+        nullable: true,
+        description:
+          "On a dry run (`dryRun: true`) that would write: the action it would record (HOLD, the capture's REDUCTION with its entries and the grants it would spend, or HOLD_RELEASE); nothing was written, no hold was placed or closed. Null otherwise.",
+        resolve: (p) => p.preview ?? null,
       }),
       account: t.field({
         type: CreditAccountRef,
         nullable: true,
         description:
-          "The hold's account with `balance`, `held` and `available` as the write left them (on a replay: as they are now); null when userErrors is not empty.",
+          "The hold's account with `balance`, `held` and `available` as the write left them (on a replay: as they are now); null when userErrors is not empty, and on a dry run.",
         resolve: (p) => p.account ?? null,
       }),
       replayed: t.boolean({
@@ -230,9 +248,10 @@ function holdPayload(name: string, mutation: string) {
 
 /** The payload's fields for a hold outcome: the account as the write left it, or (a replay) as it is now. */
 async function holdFields(outcome: HoldOutcome, context: Context) {
+  if (outcome.preview) return { hold: null, action: null, account: null, replayed: false, preview: outcome.preview };
   const written = outcome.accounts.find((account) => account.id === outcome.hold.accountId);
   const account = written ?? defined(await context.loaders.account.load(outcome.hold.accountId), "a hold's account");
-  return { hold: outcome.hold, action: outcome.action, account, replayed: outcome.replayed };
+  return { hold: outcome.hold, action: outcome.action, account, replayed: outcome.replayed, preview: null };
 }
 
 builder.mutationFields((t) => ({
@@ -251,6 +270,7 @@ builder.mutationFields((t) => ({
             ...ids,
             amount: input.amount,
             expiresAt: optionalInputTime(input.expiresAt, context) ?? null,
+            expected: input.expected,
           }),
         payload: (outcome) => holdFields(outcome, context),
       }),
@@ -265,7 +285,12 @@ builder.mutationFields((t) => ({
         ids: { holdId: "CreditHold" },
         writeOptions: true,
         write: ({ tenantId, ids, options }) =>
-          context.ledger.capture(tenantId, { ...options, ...ids, amount: input.amount ?? null }),
+          context.ledger.capture(tenantId, {
+            ...options,
+            ...ids,
+            amount: input.amount ?? null,
+            expected: input.expected,
+          }),
         payload: (outcome) => holdFields(outcome, context),
       }),
   }),

@@ -254,3 +254,79 @@ describe("refusals", () => {
     expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_VARIABLES");
   });
 });
+
+describe("holds with conditions and dry runs", () => {
+  const sequenceOf = async (account: string) =>
+    (
+      await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance sequence held } } }`, {
+        id: account,
+      })
+    ).node as { balance: string; sequence: number; held: string };
+
+  it("places and captures a hold only while the account is as the client last read it", async () => {
+    const account = await fundedAccount("500");
+    const read = await sequenceOf(account);
+    // Another write moves the account after the client read it: a hold on the stale reading is refused.
+    await ok("deposit", { accountId: account, amount: "1" });
+    await refused(
+      "authorizeHold",
+      { accountId: account, amount: "100", expected: { sequence: read.sequence } },
+      "ACCOUNT_CHANGED",
+      ["input", "expected", "sequence"],
+    );
+    const fresh = await sequenceOf(account);
+    const placed = await ok("authorizeHold", {
+      accountId: account,
+      amount: "100",
+      expected: { balance: fresh.balance, sequence: fresh.sequence },
+    });
+    // A hold moves no entry: the sequence stays, so a capture may expect what the client read before the hold.
+    await ok("deposit", { accountId: account, amount: "2" });
+    await refused("captureHold", { holdId: placed.hold.id, expected: { balance: fresh.balance } }, "ACCOUNT_CHANGED", [
+      "input",
+      "expected",
+      "balance",
+    ]);
+    const now = await sequenceOf(account);
+    const captured = await ok("captureHold", { holdId: placed.hold.id, expected: { sequence: now.sequence } });
+    expect(captured.hold.state).toBe("CAPTURED");
+    expect(captured.account).toMatchObject({ balance: String(BigInt(now.balance) - 100n), held: "0" });
+  });
+
+  it("answers what a hold's write would do on a dry run, and writes nothing", async () => {
+    const account = await fundedAccount("300");
+    const preview = `preview { action { type amount entries { direction amount balanceBefore balanceAfter } } }`;
+    const dry = async (name: "authorizeHold" | "captureHold" | "releaseHold", input: Record<string, unknown>) => {
+      const before = await api.snapshot();
+      const input_ = { ...input, dryRun: true };
+      const type = name.charAt(0).toUpperCase() + name.slice(1);
+      const payload = (
+        await api.data(
+          `mutation ($input: ${type}Input!) { ${name}(input: $input) { hold { id } action { id } account { id } ${preview} userErrors { code } } }`,
+          { input: input_ },
+        )
+      )[name];
+      expect(await api.snapshot()).toBe(before);
+      return payload;
+    };
+    const authorized = await dry("authorizeHold", { accountId: account, amount: "120" });
+    expect(authorized).toMatchObject({ hold: null, action: null, account: null, userErrors: [] });
+    expect(authorized.preview.action).toMatchObject({ type: "HOLD", amount: "120", entries: [] });
+    expect(await sequenceOf(account)).toMatchObject({ held: "0" });
+
+    const placed = await ok("authorizeHold", { accountId: account, amount: "120" });
+    const captured = await dry("captureHold", { holdId: placed.hold.id, amount: "70" });
+    expect(captured.preview.action).toMatchObject({
+      type: "REDUCTION",
+      amount: "70",
+      entries: [{ direction: "DEBIT", amount: "70", balanceBefore: "300", balanceAfter: "230" }],
+    });
+    const released = await dry("releaseHold", { holdId: placed.hold.id });
+    expect(released.preview.action).toMatchObject({ type: "HOLD_RELEASE", amount: "120", entries: [] });
+    // Still pending, still holding: neither dry run closed it.
+    expect(await sequenceOf(account)).toMatchObject({ balance: "300", held: "120" });
+    // A refusal is the same as the real write's.
+    const tooMuch = await dry("captureHold", { holdId: placed.hold.id, amount: "500" });
+    expect(tooMuch.userErrors).toMatchObject([{ code: "CAPTURE_EXCEEDS_HOLD" }]);
+  });
+});

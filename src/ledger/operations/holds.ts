@@ -15,6 +15,7 @@
 import { sql } from "../../db/sql.ts";
 import type { CreditHold } from "../../generated/postgres/client.ts";
 import { parsePositiveAmount } from "../amounts.ts";
+import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { newId } from "../ids.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
@@ -39,12 +40,16 @@ export interface AuthorizeInput extends HoldWriteOptions {
   amount: bigint | number | string;
   /** When the hold releases itself if neither captured nor released; null or absent for never. */
   expiresAt?: Date | null;
+  /** Refuse with ACCOUNT_CHANGED unless the account is in this state (see expectations.ts). */
+  expected?: AccountExpectation | null;
 }
 
 export interface CaptureInput extends HoldWriteOptions {
   holdId: string;
   /** What to take, at most the hold's amount; null or absent for the whole hold. */
   amount?: bigint | number | string | null;
+  /** Refuse with ACCOUNT_CHANGED unless the hold's account is in this state (see expectations.ts). */
+  expected?: AccountExpectation | null;
 }
 
 export interface ReleaseInput extends HoldWriteOptions {
@@ -69,6 +74,8 @@ export async function authorize(
     const problem = checkDate(expiresAt, "expiresAt", "INVALID_EXPIRES_AT");
     if (problem) return problem;
   }
+  const expected = parseExpectation(input.expected, "expected");
+  if (isFailure(expected)) return expected;
   const result = await moneyWrite<HoldOutcome>(
     deps,
     tenantId,
@@ -85,7 +92,7 @@ export async function authorize(
       }
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
       await session.settleDueGrants([input.accountId]);
-      const problem = session.checkDebit(input.accountId, amount);
+      const problem = session.checkExpected(input.accountId, expected) ?? session.checkDebit(input.accountId, amount);
       if (problem) rollback(problem);
       const hold: CreditHold = {
         id: newId(),
@@ -134,6 +141,8 @@ export async function capture(
   if (backdated) return backdated;
   const requested = input.amount === null || input.amount === undefined ? null : parsePositiveAmount(input.amount);
   if (isFailure(requested)) return requested;
+  const expected = parseExpectation(input.expected, "expected");
+  if (isFailure(expected)) return expected;
   const result = await moneyWrite<HoldOutcome>(
     deps,
     tenantId,
@@ -142,6 +151,8 @@ export async function capture(
     input,
     async (session, options, requestHash) => {
       const accountId = await lockHoldAccount(session, input.holdId);
+      const changed = session.checkExpected(accountId, expected);
+      if (changed) rollback(changed);
       const hold = await closePendingHold(session.tx, input.holdId, "CAPTURED", requested, session.now);
       if (!hold) rollback(await whyNotPending(session, input.holdId, requested));
       session.releaseCredits(accountId, hold.amount);
