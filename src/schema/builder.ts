@@ -1,6 +1,6 @@
 // The Pothos schema builder shared by every schema file. It only configures plugins and defaults; types and
 // fields are defined in the domain files that src/schema/index.ts imports.
-import SchemaBuilder from "@pothos/core";
+import SchemaBuilder, { brandWithType } from "@pothos/core";
 import DataloaderPlugin from "@pothos/plugin-dataloader";
 import DirectivePlugin from "@pothos/plugin-directives";
 import FederationPlugin from "@pothos/plugin-federation";
@@ -8,7 +8,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import FreshLoadersPlugin from "./plugins/fresh-loaders.ts";
 import { renewLoaders } from "../server/context.ts";
 import type { Context } from "../types.ts";
-import { isNodeTypeName } from "./ids.ts";
+import { isNodeTypeName, type NodeTypeName } from "./ids.ts";
 import type { DateTimeInput } from "../time/date-time.ts";
 
 export const builder = new SchemaBuilder<{
@@ -50,18 +50,14 @@ export const builder = new SchemaBuilder<{
       description:
         "Fetches any object that has a global ID. Null when no object with this ID is visible to the caller.",
       args: { id: { description: "Global ID of the object." } },
-      resolve: (_root, { id }, _context, _info, resolveNode) => (isNodeTypeName(id.typename) ? resolveNode(id) : null),
+      resolve: (_root, { id }, context) => loadNode(context, id),
     },
     nodesQueryOptions: {
       description:
         "Fetches objects by their global IDs, in the order given, with null in place of each ID that names no object visible to the caller. " +
         "Never null itself: the list always has one entry per ID, so a missing object is a null entry, not a null list.",
       args: { ids: { description: "Global IDs of the objects." } },
-      resolve: async (_root, { ids }, _context, _info, resolveNodes) => {
-        const known = ids.filter((id) => isNodeTypeName(id.typename));
-        const found = await resolveNodes(known);
-        return ids.map((id) => (isNodeTypeName(id.typename) ? found[known.indexOf(id)] : null));
-      },
+      resolve: (_root, { ids }, context) => Promise.all(ids.map((id) => loadNode(context, id))),
     },
     pageInfoTypeOptions: {
       description: "Where a page of a connection lies in the whole list, and the cursors to page from it.",
@@ -95,3 +91,33 @@ export const builder = new SchemaBuilder<{
     mutationInputArgOptions: { description: "The mutation's input." },
   },
 });
+
+/**
+ * The request's loader of each node type. `node` and `nodes` read through them rather than through the Relay
+ * plugin's own per-request cache: that cache outlives the loaders that are renewed after every mutation field
+ * (so a payload's `query { node(...) }` showed the account as it was before the write), and an object it hands
+ * to a second lookup of the same id before the first has branded it fails the Node interface's type
+ * resolution. Reading through the loaders shares their batching, and each object is branded with its type
+ * here, before any field sees it.
+ */
+const nodeLoaders: { [Name in NodeTypeName]: (context: Context) => { load(id: string): Promise<object | null> } } = {
+  Customer: (context) => context.loaders.customer,
+  CreditAccount: (context) => context.loaders.account,
+  CreditAction: (context) => context.loaders.action,
+  CreditGrant: (context) => context.loaders.grant,
+  CreditHold: (context) => context.loaders.hold,
+  Store: (context) => context.loaders.store,
+  Partner: (context) => context.loaders.partner,
+};
+
+/** The object a global ID names, branded with its type; null for a type that is not a node or no such object. */
+async function loadNode(context: Context, id: { typename: string; id: string }): Promise<object | null> {
+  if (!isNodeTypeName(id.typename)) return null;
+  const node = await nodeLoaders[id.typename](context).load(id.id);
+  if (node !== null) brandNode(node, id.typename);
+  return node;
+}
+
+// Pothos types the brand's type as a reference of the builder's own types, which cannot be named before the
+// builder exists; like the Relay plugin, this passes the type's name, which is what the brand holds.
+const brandNode = brandWithType as (node: object, typename: NodeTypeName) => void;
