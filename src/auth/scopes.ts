@@ -6,12 +6,14 @@
 // check. A request without a valid key never gets this far: the gateway refuses it at the door
 // (src/server/guards/authentication.ts).
 import {
+  BREAK,
   type DocumentNode,
   type ExecutionResult,
   getOperationAST,
   GraphQLError,
   Kind,
   type OperationDefinitionNode,
+  visit,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Language } from "../i18n/languages.ts";
@@ -27,17 +29,36 @@ export function isApiKeyScope(value: string): value is ApiKeyScope {
 }
 
 /**
- * The scope an operation needs: `write` for a mutation, `read` for a query or subscription, and none for a
+ * The scopes an operation needs: `write` for a mutation, `read` for a query or subscription, and none for a
  * query that asks only for introspection (`__schema`, `__type`, `__typename`), which reveals no tenant data
- * and which tools such as GraphiQL send with whatever key they hold. Null when the document names no single
- * operation; execution then reports that itself.
+ * and which tools such as GraphiQL send with whatever key they hold. A mutation that reads through a payload's
+ * `query` field (the query root, for refetching in the same round trip) needs `read` as well: otherwise a key
+ * without it could read the whole tenant through any mutation, even a refused one. Empty when the document
+ * names no single operation; execution then reports that itself.
  */
-export function requiredScope(document: DocumentNode, operationName?: string | null): ApiKeyScope | null {
+export function requiredScopes(document: DocumentNode, operationName?: string | null): ApiKeyScope[] {
   const operation = getOperationAST(document, operationName ?? undefined);
-  if (!operation) return null;
-  if (operation.operation === "mutation") return "write";
-  if (operation.operation === "query" && isIntrospectionOnly(operation)) return null;
-  return "read";
+  if (!operation) return [];
+  if (operation.operation === "mutation") return selectsQueryRoot(document) ? ["write", "read"] : ["write"];
+  if (operation.operation === "query" && isIntrospectionOnly(operation)) return [];
+  return ["read"];
+}
+
+/**
+ * Whether the document selects a field named `query` anywhere (in the operation or in any fragment): in a
+ * mutation only the payloads' query root has that name. Looking at every fragment may ask for `read` where a
+ * fragment is not used by this operation, never the other way round.
+ */
+function selectsQueryRoot(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value !== "query") return;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
 }
 
 function isIntrospectionOnly(operation: OperationDefinitionNode): boolean {
@@ -69,9 +90,9 @@ export function useScopes(): Plugin {
     // Without a valid key there is nothing to check here: the gateway has refused such a request already,
     // and a server built without that guard leaves it to the fields, which answer UNAUTHENTICATED.
     if (!caller) return;
-    const scope = requiredScope(args.document, args.operationName);
-    if (scope === null || caller.scopes.has(scope)) return;
-    setResultAndStopExecution({ errors: [forbidden(scope, context.language ?? "en")] });
+    const missing = requiredScopes(args.document, args.operationName).find((scope) => !caller.scopes.has(scope));
+    if (missing === undefined) return;
+    setResultAndStopExecution({ errors: [forbidden(missing, context.language ?? "en")] });
   };
   // Subscriptions do not go through `onExecute` but through `onSubscribe`, so both are checked.
   return { onExecute: check, onSubscribe: check };

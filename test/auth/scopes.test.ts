@@ -6,7 +6,7 @@ import { parse } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.ts";
-import { requiredScope, useScopes } from "../../src/auth/scopes.ts";
+import { requiredScopes, useScopes } from "../../src/auth/scopes.ts";
 import { schema } from "../../src/schema/index.ts";
 import { createContext, type Context } from "../../src/server/context.ts";
 import { createApiFixture, type ApiFixture, type GraphQLBody } from "../support/api.ts";
@@ -62,22 +62,35 @@ async function send(
 const depositMutation = `mutation ($input: DepositInput!) { deposit(input: $input) { action { id } userErrors { code } } }`;
 const readQuery = `query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance } } }`;
 
-describe("requiredScope", () => {
+describe("requiredScopes", () => {
   it("asks write of mutations, read of queries, and nothing of introspection alone", () => {
-    expect(requiredScope(parse('mutation { createStore(input: { name: "x" }) { userErrors { code } } }'))).toBe(
+    expect(requiredScopes(parse('mutation { createStore(input: { name: "x" }) { userErrors { code } } }'))).toEqual([
       "write",
-    );
-    expect(requiredScope(parse("{ stores { edges { cursor } } }"))).toBe("read");
-    expect(requiredScope(parse("query { __typename }"))).toBeNull();
-    expect(requiredScope(parse("{ __schema { queryType { name } } }"))).toBeNull();
-    expect(requiredScope(parse("{ __typename stores { edges { cursor } } }"))).toBe("read");
+    ]);
+    expect(requiredScopes(parse("{ stores { edges { cursor } } }"))).toEqual(["read"]);
+    expect(requiredScopes(parse("query { __typename }"))).toEqual([]);
+    expect(requiredScopes(parse("{ __schema { queryType { name } } }"))).toEqual([]);
+    expect(requiredScopes(parse("{ __typename stores { edges { cursor } } }"))).toEqual(["read"]);
     const both = parse(
       'query Read { __typename } mutation Write { createStore(input: { name: "x" }) { userErrors { code } } }',
     );
-    expect(requiredScope(both, "Read")).toBeNull();
-    expect(requiredScope(both, "Write")).toBe("write");
+    expect(requiredScopes(both, "Read")).toEqual([]);
+    expect(requiredScopes(both, "Write")).toEqual(["write"]);
     // Without a name, a document with two operations names no single one; execution reports that itself.
-    expect(requiredScope(both)).toBeNull();
+    expect(requiredScopes(both)).toEqual([]);
+  });
+
+  it("asks read too of a mutation that reads through a payload's query root, also from a fragment", () => {
+    expect(
+      requiredScopes(parse('mutation { createStore(input: { name: "x" }) { query { stores { edges { cursor } } } } }')),
+    ).toEqual(["write", "read"]);
+    expect(
+      requiredScopes(
+        parse(
+          'mutation { createStore(input: { name: "x" }) { ...Refetch } } fragment Refetch on CreateStorePayload { query { __typename } }',
+        ),
+      ),
+    ).toEqual(["write", "read"]);
   });
 });
 
@@ -170,6 +183,19 @@ describe("a write-only key", () => {
     expect(query.body.errors?.[0]?.message).toBe("This API key may not run queries: it does not have the read scope.");
     const introspection = await send(server, writeKey, "{ __schema { mutationType { name } } }");
     expect(introspection.body).toMatchObject({ data: { __schema: { mutationType: { name: "Mutation" } } } });
+  });
+
+  it("gets FORBIDDEN for a mutation that reads the tenant through its payload's query root, and writes nothing", async () => {
+    const before = await snapshot(fixture.database);
+    const reading = `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code }
+      query { customers(first: 5) { edges { node { name email } } } } } }`;
+    const { status, body } = await send(server, writeKey, reading, { input: { accountId, amount: "100" } });
+    expect(status).toBe(403);
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors?.map((error) => [error.extensions?.code, error.extensions?.scope])).toEqual([
+      ["FORBIDDEN", "read"],
+    ]);
+    expect(await snapshot(fixture.database)).toBe(before);
   });
 });
 
