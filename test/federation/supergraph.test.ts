@@ -274,6 +274,30 @@ describe("the ledger as a federation subgraph behind Hive Gateway", () => {
     expect(await byId(foreignKey)).toEqual([null]);
   });
 
+  it("counts every representation of an entity lookup in the query cost, as nodes(ids:) counts ids", async () => {
+    const lookup = async (count: number) => {
+      const response = await ledgerSubgraph.fetch("http://ledger.subgraph.test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({
+          query: `query ($representations: [_Any!]!) { _entities(representations: $representations) {
+            ... on Customer { history(first: 100) { edges { node { id } } } } } }`,
+          variables: {
+            representations: Array.from({ length: count }, () => ({ __typename: "Customer", externalId: "CUST-2" })),
+          },
+        }),
+      });
+      return (await response.json()) as {
+        errors?: { extensions?: { code?: string } }[];
+        extensions?: { cost?: { requestedQueryCost: number } };
+      };
+    };
+    // One customer's history page: 1 for the lookup, plus 1 + 100 × 2 for the page.
+    expect((await lookup(1)).extensions?.cost?.requestedQueryCost).toBe(1 + 1 * (1 + 100 * 2));
+    // Fifty of them cost fifty times as much: past MAX_QUERY_COST (5,000), refused before anything runs.
+    expect((await lookup(50)).errors?.map((error) => error.extensions?.code)).toEqual(["QUERY_TOO_COSTLY"]);
+  });
+
   it("is not part of the plain API: without FEDERATION there is no _entities or _service", async () => {
     const plain = createGateway({ database: testDatabase.database, config: loadConfig({ LOG_LEVEL: "silent" }) });
     try {

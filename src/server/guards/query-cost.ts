@@ -9,7 +9,8 @@
 //   the page size being `first`, else `last`, else the default page of 20. A size above the API's maximum
 //   page (100) counts as 100: the field refuses it with PAGE_SIZE_OUT_OF_RANGE, which tells the client
 //   more than a cost error would;
-// - a list fetched by ids (`nodes(ids:)`) costs 1 plus the number of ids times what it selects;
+// - a list fetched by ids (`nodes(ids:)`, federation's `_entities(representations:)`) costs 1 plus the
+//   number of ids times what it selects;
 // - a mutation field costs 10 plus what it selects, because it writes.
 // Other lists (a customer's accounts, its balances) count once: they are small and their size is not
 // known before running the query.
@@ -61,6 +62,8 @@ const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) 
   if (type.name === "Mutation") return mutationCost + childComplexity;
   if (isConnection(named)) return 1 + pageSize(args) * childComplexity;
   if (Array.isArray(args.ids)) return 1 + args.ids.length * childComplexity;
+  // A federation router's entity lookup (`_entities`, FEDERATION=true) is a list by ids too.
+  if (Array.isArray(args.representations)) return 1 + args.representations.length * childComplexity;
   return 1 + childComplexity;
 };
 
@@ -88,13 +91,13 @@ export function operationCost(options: Parameters<typeof getComplexity>[0]): num
  * Costs already computed, per parsed document (yoga's parser cache hands the same document object to every
  * request with the same text): a client that repeats an operation, as frontends do, pays for the walk over
  * its document once. Variables change the cost only through the page sizes and id lists the estimator reads
- * (`first`, `last`, `ids`); a document that sets none of those from a variable has one cost whatever its
+ * (`first`, `last`, `ids`, `representations`); a document that sets none of those from a variable has one cost whatever its
  * variables are (a mutation's idempotency key, amount...), so it is cached per operation name and whether
  * its variables are valid. Otherwise the variables are part of the key, bounded per document.
  */
 const knownCosts = new WeakMap<DocumentNode, Map<string, number | "not-applicable" | "unknown">>();
 const knownCostsPerDocument = 64;
-const sizeArguments = new Set(["first", "last", "ids"]);
+const sizeArguments = new Set(["first", "last", "ids", "representations"]);
 const variableDependence = new WeakMap<DocumentNode, boolean>();
 
 function costDependsOnVariables(document: DocumentNode): boolean {
