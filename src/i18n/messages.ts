@@ -203,9 +203,11 @@ const english: Record<ErrorCode, Message> = {
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
-      ? `The account has changed since it was read: its balance is ${p.balance} and its sequence ${p.sequence}` +
+      ? `The account has changed since it was read: its balance is ${p.balance}, its sequence ${p.sequence}` +
+        (p.held !== undefined ? ` and its held amount ${p.held}` : "") +
         (p.expectedBalance !== undefined ? `; expected balance ${p.expectedBalance}` : "") +
         (p.expectedSequence !== undefined ? `; expected sequence ${p.expectedSequence}` : "") +
+        (p.expectedHeld !== undefined ? `; expected held ${p.expectedHeld}` : "") +
         "."
       : "The account has changed since it was read.") +
     " Nothing was written; read the account again and decide afresh.",
@@ -389,9 +391,11 @@ const czech: Record<ErrorCode, Message> = {
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
-      ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance} a pořadové číslo ${p.sequence}` +
+      ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance}, pořadové číslo ${p.sequence}` +
+        (p.held !== undefined ? ` a blokovaná částka ${p.held}` : "") +
         (p.expectedBalance !== undefined ? `; očekávaný zůstatek ${p.expectedBalance}` : "") +
         (p.expectedSequence !== undefined ? `; očekávané pořadové číslo ${p.expectedSequence}` : "") +
+        (p.expectedHeld !== undefined ? `; očekávaná blokovaná částka ${p.expectedHeld}` : "") +
         "."
       : "Účet se od přečtení změnil.") + " Nic nebylo zapsáno; načtěte účet znovu a rozhodněte znovu.",
   LEDGER_BUSY: () =>

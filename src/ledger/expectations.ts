@@ -5,6 +5,9 @@
 // write-session.ts). The sequence changes with every entry, even one that leaves the balance where it was
 // (a deposit followed by an equal reduction), so it is the exact condition; the balance is the convenient one.
 //
+// Holds change neither (they move no entry): they change the account's `held`. A caller that must also notice
+// a hold placed, captured or released since its read sends `held` too.
+//
 // The comparison is made in memory, under the lock, on the state the write has just read with its locking
 // statement and after the lapsed grants were settled (as every read settles them first, that is the state a
 // reader was shown): a condition costs no statement.
@@ -17,11 +20,14 @@ export interface AccountExpectation {
   balance?: bigint | number | string | null;
   /** The account's sequence: how many entries it has, which is its latest entry's sequence number (0: none). */
   sequence?: number | null;
+  /** Credits the account's pending holds reserve, in minor units (holds change neither balance nor sequence). */
+  held?: bigint | number | string | null;
 }
 
 export interface CheckedExpectation {
   balance: bigint | null;
   sequence: number | null;
+  held: bigint | null;
   /** The input field the expectation came from, e.g. "expected" or "expectedSource". */
   field: string;
 }
@@ -38,6 +44,12 @@ export function parseExpectation(
     if (isFailure(parsed)) return parsed;
     balance = parsed;
   }
+  let held: bigint | null = null;
+  if (expectation.held !== null && expectation.held !== undefined) {
+    const parsed = parseAmount(expectation.held, `${field}.held`);
+    if (isFailure(parsed)) return parsed;
+    held = parsed;
+  }
   const sequence = expectation.sequence ?? null;
   if (sequence !== null && (!Number.isSafeInteger(sequence) || sequence < 0)) {
     return failure(
@@ -47,33 +59,38 @@ export function parseExpectation(
       { value: String(sequence) },
     );
   }
-  if (balance === null && sequence === null) return null;
-  return { balance, sequence, field };
+  if (balance === null && sequence === null && held === null) return null;
+  return { balance, sequence, held, field };
 }
 
-/** ACCOUNT_CHANGED when the account's balance or sequence is not the expected one, else null. */
+/** ACCOUNT_CHANGED when the account's balance, sequence or held amount is not the expected one, else null. */
 export function checkExpectation(
   expectation: CheckedExpectation | null,
   accountId: string,
-  state: { balance: bigint; sequence: number },
+  state: { balance: bigint; sequence: number; held: bigint },
 ): LedgerFailure | null {
   if (expectation === null) return null;
   const balanceMoved = expectation.balance !== null && expectation.balance !== state.balance;
   const sequenceMoved = expectation.sequence !== null && expectation.sequence !== state.sequence;
-  if (!balanceMoved && !sequenceMoved) return null;
+  const heldMoved = expectation.held !== null && expectation.held !== state.held;
+  if (!balanceMoved && !sequenceMoved && !heldMoved) return null;
   const params: Record<string, string> = {
     id: accountId,
     balance: state.balance.toString(),
     sequence: String(state.sequence),
+    held: state.held.toString(),
   };
   if (expectation.balance !== null) params.expectedBalance = expectation.balance.toString();
   if (expectation.sequence !== null) params.expectedSequence = String(expectation.sequence);
+  if (expectation.held !== null) params.expectedHeld = expectation.held.toString();
   return failure(
     "ACCOUNT_CHANGED",
-    `${expectation.field}.${balanceMoved ? "balance" : "sequence"}`,
-    `The account has changed since it was read: its balance is ${state.balance} and its sequence ${state.sequence}` +
+    `${expectation.field}.${balanceMoved ? "balance" : sequenceMoved ? "sequence" : "held"}`,
+    `The account has changed since it was read: its balance is ${state.balance}, its sequence ${state.sequence} ` +
+      `and its held amount ${state.held}` +
       `${expectation.balance !== null ? `; expected balance ${expectation.balance}` : ""}` +
-      `${expectation.sequence !== null ? `; expected sequence ${expectation.sequence}` : ""}. Nothing was written; read the account again and decide afresh.`,
+      `${expectation.sequence !== null ? `; expected sequence ${expectation.sequence}` : ""}` +
+      `${expectation.held !== null ? `; expected held ${expectation.held}` : ""}. Nothing was written; read the account again and decide afresh.`,
     params,
   );
 }

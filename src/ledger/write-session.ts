@@ -224,7 +224,11 @@ export class WriteSession {
    */
   checkExpected(accountId: string, expectation: CheckedExpectation | null): LedgerFailure | null {
     const state = this.state(accountId);
-    return checkExpectation(expectation, accountId, { balance: state.balance, sequence: state.entryCount });
+    return checkExpectation(expectation, accountId, {
+      balance: state.balance,
+      sequence: state.entryCount,
+      held: state.held,
+    });
   }
 
   /**

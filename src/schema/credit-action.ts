@@ -265,7 +265,7 @@ builder.node(CreditActionRef, {
 
 const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
   description:
-    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Either part may be omitted.",
+    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Any part may be omitted.",
   fields: (t) => ({
     balance: t.field({
       type: "Amount",
@@ -276,6 +276,12 @@ const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
       required: false,
       description:
         "The account's `sequence` as last read: how many entries it has (0 for none). It changes with every entry, even one that leaves the balance as it was, so it is the exact condition.",
+    }),
+    held: t.field({
+      type: "Amount",
+      required: false,
+      description:
+        "The account's `held` as last read, in minor units: holds change neither balance nor sequence, so send it to be refused also when a hold was placed, captured or released since.",
     }),
   }),
 });

@@ -93,7 +93,7 @@ describe("a conditional write", () => {
       ["input", "expected", "balance"],
     );
     expect(message).toBe(
-      "The account has changed since it was read: its balance is 99 and its sequence 2; expected balance 100. Nothing was written; read the account again and decide afresh.",
+      "The account has changed since it was read: its balance is 99, its sequence 2 and its held amount 0; expected balance 100. Nothing was written; read the account again and decide afresh.",
     );
     await refused(
       "deposit",

@@ -293,6 +293,44 @@ describe("holds with conditions and dry runs", () => {
     expect(captured.account).toMatchObject({ balance: String(BigInt(now.balance) - 100n), held: "0" });
   });
 
+  it("notices holds through `held`: of concurrent holds on one reading, exactly one is placed", async () => {
+    const account = await fundedAccount("500");
+    const read = await sequenceOf(account);
+    const expected = { balance: read.balance, sequence: read.sequence, held: read.held };
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, () => mutate("authorizeHold", { accountId: account, amount: "1", expected })),
+    );
+    const codes = attempts.map((payload) => payload.userErrors[0]?.code ?? "OK").sort();
+    expect(codes).toEqual([
+      "ACCOUNT_CHANGED",
+      "ACCOUNT_CHANGED",
+      "ACCOUNT_CHANGED",
+      "ACCOUNT_CHANGED",
+      "ACCOUNT_CHANGED",
+      "OK",
+    ]);
+    expect(attempts.find((payload) => payload.userErrors.length > 0)?.userErrors[0].field).toEqual([
+      "input",
+      "expected",
+      "held",
+    ]);
+    // A hold moves neither balance nor sequence, so a reduction expecting only those still goes through;
+    // expecting `held` as read before the hold, it is refused.
+    const before = await api.snapshot();
+    const stale = (
+      await api.data(
+        `mutation ($input: DepositInput!) { deposit(input: $input) { action { id } userErrors { code field } } }`,
+        { input: { accountId: account, amount: "1", expected: { held: read.held } } },
+      )
+    ).deposit;
+    expect(stale).toEqual({
+      action: null,
+      userErrors: [{ code: "ACCOUNT_CHANGED", field: ["input", "expected", "held"] }],
+    });
+    expect(await api.snapshot()).toBe(before);
+    expect(await sequenceOf(account)).toMatchObject({ balance: "500", held: "1" });
+  });
+
   it("answers what a hold's write would do on a dry run, and writes nothing", async () => {
     const account = await fundedAccount("300");
     const preview = `preview { action { type amount entries { direction amount balanceBefore balanceAfter } } }`;
