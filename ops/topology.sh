@@ -355,7 +355,8 @@ EOF
     gateway_port=$((gateway_first_port + index - 1))
     say "starting gateway $index on :$gateway_port"
     (cd "$repo" && as_user=("${gateway_as[@]}") && DATABASE_URL=$gateway_database_url DATABASE_POOL_SIZE=${HA_POOL_SIZE:-10} \
-      DATABASE_PREPARED_STATEMENTS=$prepared_statements PORT=$gateway_port HOST=127.0.0.1 \
+      DATABASE_PREPARED_STATEMENTS=$prepared_statements MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} \
+      PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
       launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "

@@ -101,6 +101,9 @@ export async function startGateway(
     MAX_IN_FLIGHT_REQUESTS: "1000",
     DATABASE_POOL_SIZE: "10",
     NODE_ENV: "production",
+    // As the README's production section says to run it (and `npm start` does): glibc's per-thread malloc
+    // arenas otherwise hold hundreds of MB that the heap no longer uses.
+    MALLOC_ARENA_MAX: "2",
   };
   const { child, output } = startProcess(
     "gateway",
