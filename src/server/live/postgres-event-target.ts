@@ -105,6 +105,28 @@ export function createPostgresEventTarget(options: PostgresEventTargetOptions): 
 
   void connect();
 
+  // Events published in the same tick (a write's entries, each on its account's and its customer's topic;
+  // concurrent writes finishing together) go out in one statement, in array order (PostgreSQL queues them in
+  // the order pg_notify runs, which is the order unnest yields): one round trip and one
+  // statement for all of them instead of one each. Sent on the listening connection itself, so no pooled
+  // connection is taken from requests; the sender receives its own notifications like every other instance,
+  // and delivers them locally from there.
+  let outbox: string[] = [];
+  const flush = () => {
+    const payloads = outbox;
+    outbox = [];
+    if (payloads.length === 0) return;
+    if (!client || !listening) {
+      options.onError(`${payloads.length} live event(s) dropped: no connection to PostgreSQL`, null);
+      return;
+    }
+    client
+      .query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS sent(payload)", [notifyChannel, payloads])
+      .catch((error: unknown) => {
+        options.onError(`${payloads.length} live event(s) could not be sent`, error);
+      });
+  };
+
   const callbackOf = (listener: EventListenerOrEventListenerObject | null) =>
     listener === null ? null : "handleEvent" in listener ? listener.handleEvent.bind(listener) : listener;
 
@@ -127,16 +149,12 @@ export function createPostgresEventTarget(options: PostgresEventTargetOptions): 
       if (callbacks.size === 0) listeners.delete(topic);
     },
     dispatchEvent(event: CustomEvent) {
-      const payload = JSON.stringify({ topic: event.type, detail: event.detail } satisfies Notification);
       if (!client || !listening) {
         options.onError("A live event was dropped: no connection to PostgreSQL", null);
         return true;
       }
-      // Sent on the listening connection itself, so no pooled connection is taken from requests; the
-      // sender receives its own notification like every other instance, and delivers it locally from there.
-      client.query("SELECT pg_notify($1, $2)", [notifyChannel, payload]).catch((error: unknown) => {
-        options.onError("A live event could not be sent", error);
-      });
+      outbox.push(JSON.stringify({ topic: event.type, detail: event.detail } satisfies Notification));
+      if (outbox.length === 1) queueMicrotask(flush);
       return true;
     },
   } as unknown as LiveEventTarget;
