@@ -10,10 +10,11 @@
 import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerResult } from "../result.ts";
-import { grantById, setExpiry } from "../sql/grants.ts";
+import { setExpiry } from "../sql/grants.ts";
 import { rollback } from "../transaction.ts";
 import { checkDate, type WriteOptions } from "../validation.ts";
-import { draftOptions, moneyWrite, refuseClosed, type LedgerDependencies } from "./money-write.ts";
+import { draftOptions, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+import { lockActiveGrant } from "./void-grant.ts";
 
 export interface ChangeGrantExpiryInput extends WriteOptions {
   grantId: string;
@@ -52,28 +53,12 @@ export async function changeGrantExpiry(
           ),
         );
       }
-      const accountId = await session.lockHolderOfGrant(input.grantId, "grantId");
-      if (isFailure(accountId)) rollback(accountId);
-      refuseClosed(session, accountId, "grantId");
-      await session.settleDueGrants([accountId]);
-      const changed = session.checkExpected(accountId, expected);
-      if (changed) rollback(changed);
-      const grant = await grantById(session.tx, input.grantId);
-      if (!grant) throw new Error(`Bug: grant ${input.grantId} vanished under its account's lock.`);
-      // Only credits still held can lapse: an expired, void or spent grant has nothing left to change.
-      if (grant.voidedAt !== null) {
-        rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant is already void.", { state: "VOIDED" }));
-      }
-      if (grant.expiresAt !== null && grant.expiresAt <= session.now) {
-        rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant has expired.", { state: "EXPIRED" }));
-      }
-      if (grant.remainingAmount === 0n) {
-        rollback(
-          failure("GRANT_NOT_ACTIVE", "grantId", "The grant holds no credits any more; its expiry cannot change.", {
-            state: "DEPLETED",
-          }),
-        );
-      }
+      const { accountId, grant } = await lockActiveGrant(
+        session,
+        input.grantId,
+        expected,
+        "The grant holds no credits any more; its expiry cannot change.",
+      );
       if (requested !== null && requested <= grant.effectiveAt) {
         rollback(
           failure(

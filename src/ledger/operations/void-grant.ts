@@ -1,12 +1,14 @@
 // voidGrant: ends a grant early (Stripe's voided_at). Its remaining credits leave the balance through a VOID
 // action at the void's effective time; what was already spent stays spent.
-import { type AccountExpectation, parseExpectation } from "../expectations.ts";
+import type { CreditGrant } from "../../generated/postgres/client.ts";
+import { type AccountExpectation, type CheckedExpectation, parseExpectation } from "../expectations.ts";
 import { lastSpentAt } from "../sql/backdated.ts";
 import { grantById } from "../sql/grants.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
 import type { WriteOptions } from "../validation.ts";
+import type { WriteSession } from "../write-session.ts";
 import { draftOptions, moneyWrite, refuseClosed, type LedgerDependencies } from "./money-write.ts";
 
 export interface VoidGrantInput extends WriteOptions {
@@ -35,27 +37,12 @@ export async function voidGrant(
     input,
     async (session, options, requestHash) => {
       // The account is locked through the grant (one statement), and the grant read under that lock.
-      const accountId = await session.lockHolderOfGrant(input.grantId, "grantId");
-      if (isFailure(accountId)) rollback(accountId);
-      refuseClosed(session, accountId, "grantId");
-      await session.settleDueGrants([accountId]);
-      const changed = session.checkExpected(accountId, expected);
-      if (changed) rollback(changed);
-      const grant = await grantById(session.tx, input.grantId);
-      if (!grant) throw new Error(`Bug: grant ${input.grantId} vanished under its account's lock.`);
-      if (grant.voidedAt !== null) {
-        rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant is already void.", { state: "VOIDED" }));
-      }
-      if (grant.expiresAt !== null && grant.expiresAt <= session.now) {
-        rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant has expired.", { state: "EXPIRED" }));
-      }
-      if (grant.remainingAmount === 0n) {
-        rollback(
-          failure("GRANT_NOT_ACTIVE", "grantId", "The grant holds no credits any more; there is nothing to void.", {
-            state: "DEPLETED",
-          }),
-        );
-      }
+      const { accountId, grant } = await lockActiveGrant(
+        session,
+        input.grantId,
+        expected,
+        "The grant holds no credits any more; there is nothing to void.",
+      );
       // A backdated void takes the credits out at its effective time: the grant must have been in effect by
       // then, and every later balance must stay within the account's limit.
       if (grant.effectiveAt > options.effectiveAt) {
@@ -101,4 +88,35 @@ export async function voidGrant(
       return outcomeOf(action, [debit.entry], [], session.settled);
     },
   );
+}
+
+/**
+ * Locks the account holding the grant, records what has lapsed on it, checks the caller's expectation, and
+ * returns the grant if it still holds credits; rolls back with GRANT_NOT_ACTIVE (void, expired or depleted),
+ * ACCOUNT_CHANGED, or the lock's own refusal otherwise. Shared by the operations that act on one live grant
+ * (voidGrant, changeGrantExpiry); `depleted` says why a spent grant cannot take this one.
+ */
+export async function lockActiveGrant(
+  session: WriteSession,
+  grantId: string,
+  expected: CheckedExpectation | null,
+  depleted: string,
+): Promise<{ accountId: string; grant: CreditGrant }> {
+  const accountId = await session.lockHolderOfGrant(grantId, "grantId");
+  if (isFailure(accountId)) rollback(accountId);
+  refuseClosed(session, accountId, "grantId");
+  await session.settleDueGrants([accountId]);
+  const changed = session.checkExpected(accountId, expected);
+  if (changed) rollback(changed);
+  const grant = await grantById(session.tx, grantId);
+  if (!grant) throw new Error(`Bug: grant ${grantId} vanished under its account's lock.`);
+  // Only credits still held can be voided or lapse: an expired, void or spent grant has nothing left.
+  if (grant.voidedAt !== null) {
+    rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant is already void.", { state: "VOIDED" }));
+  }
+  if (grant.expiresAt !== null && grant.expiresAt <= session.now) {
+    rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant has expired.", { state: "EXPIRED" }));
+  }
+  if (grant.remainingAmount === 0n) rollback(failure("GRANT_NOT_ACTIVE", "grantId", depleted, { state: "DEPLETED" }));
+  return { accountId, grant };
 }
