@@ -166,8 +166,13 @@ function decodeRows(columnNames: string[], columnTypes: ColumnType[], rows: unkn
 
 type RowDecoder = (row: unknown[]) => Record<string, unknown>;
 
-/** One decoder per statement shape (column names and types); statements are few, so this stays small. */
+/**
+ * One decoder per statement shape (column names and types). Our statements are a few dozen, but SQLite reports
+ * the types of computed columns from their values, so one statement can have a few shapes: the cache is
+ * emptied if it ever grows past a bound, rather than grow without one.
+ */
 const rowDecoders = new Map<string, RowDecoder>();
+const maxRowDecoders = 1000;
 
 /**
  * A function that turns one row (an array of column values) into an object. It is compiled once per column
@@ -191,6 +196,7 @@ function rowDecoder(columnNames: string[], columnTypes: ColumnType[]): RowDecode
       decoders: Decoder[],
     ) => RowDecoder;
     decode = build(decoders);
+    if (rowDecoders.size >= maxRowDecoders) rowDecoders.clear();
     rowDecoders.set(cacheKey, decode);
   }
   return decode;
