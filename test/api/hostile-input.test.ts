@@ -201,6 +201,33 @@ describe("absurd values", () => {
     }
   });
 
+  it("refuses every non-canonical spelling of an Amount with INVALID_AMOUNT, in any input, and writes nothing", async () => {
+    const state = `query($id: ID!) { node(id: $id) { ... on CreditAccount { balance sequence held } } }`;
+    const before = await api.data(state, { id: accountId });
+    const writes = [
+      `mutation($a: ID!, $m: Amount!) { deposit(input: { accountId: $a, amount: $m }) { userErrors { code } } }`,
+      `mutation($a: ID!, $m: Amount!) { reduce(input: { accountId: $a, amount: "1", expected: { balance: $m } }) { userErrors { code } } }`,
+      `mutation($a: ID!, $m: Amount!) { authorizeHold(input: { accountId: $a, amount: $m }) { userErrors { code } } }`,
+    ];
+    for (const write of writes) {
+      for (const amount of ["-0", "+5", "00", "-007", "1e3", " 5", "5.0", "0x10", "٣", "５"]) {
+        const body = await api.graphql(write, { a: accountId, m: amount });
+        expectNoFault(body);
+        expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_AMOUNT");
+        expect(body.errors?.[0]?.message).toContain("string of digits");
+        expect(body.data).toBeUndefined();
+      }
+    }
+    // A literal in the query text is held to the same rule as a variable.
+    const literal = await api.graphql(
+      `mutation($a: ID!) { deposit(input: { accountId: $a, amount: -0 }) { userErrors { code } } }`,
+      { a: accountId },
+    );
+    expect(literal.errors?.[0]?.extensions?.code).toBe("INVALID_AMOUNT");
+    expect(literal.errors?.[0]?.message).toContain('zero is written "0"');
+    expect(await api.data(state, { id: accountId })).toEqual(before);
+  });
+
   it("refuses out-of-range and malformed scalars before anything runs", async () => {
     for (const amount of ["99999999999999999999", "1e3", "0x10", "", " 1"]) {
       const body = await api.graphql(
