@@ -201,6 +201,8 @@ const english: Record<ErrorCode, Message> = {
       : "A user initiator needs the user's id.",
   INVALID_SEQUENCE: (p) =>
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+  INVALID_EXPECTED: (p) =>
+    `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `The account has changed since it was read: its balance is ${p.balance}, its sequence ${p.sequence}` +
@@ -389,6 +391,8 @@ const czech: Record<ErrorCode, Message> = {
       : "Iniciátor typu uživatel vyžaduje ID uživatele.",
   INVALID_SEQUENCE: (p) =>
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  INVALID_EXPECTED: (p) =>
+    `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance}, pořadové číslo ${p.sequence}` +
