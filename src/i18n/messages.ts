@@ -107,6 +107,10 @@ const english: Record<ErrorCode, Message> = {
         ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
         : "The account still holds credits; move or reduce them to zero before closing.",
   ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
+  CREDITS_HELD: (p) =>
+    p.held !== undefined && p.covered !== undefined
+      ? `Pending holds reserve ${p.held}${p.currency ? ` ${p.currency}` : ""} on the account; after this change its balance and overdraft would cover only ${p.covered} of them. Capture or release the holds first.`
+      : "Pending holds reserve credits this change would take away. Capture or release the holds first.",
   STORE_NOT_FOUND: () => "No store with this id exists.",
   PARTNER_NOT_FOUND: () => "No partner with this id exists.",
   GRANT_NOT_FOUND: () => "No credit grant with this id exists.",
@@ -297,6 +301,10 @@ const czech: Record<ErrorCode, Message> = {
         ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
         : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
   ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
+  CREDITS_HELD: (p) =>
+    p.held !== undefined && p.covered !== undefined
+      ? `Čekající blokace drží na účtu ${p.held}${p.currency ? ` ${p.currency}` : ""}; po této změně by je zůstatek a přečerpání pokryly jen do výše ${p.covered}. Blokace nejprve zúčtujte nebo uvolněte.`
+      : "Čekající blokace drží kredity, které by tato změna odebrala. Blokace nejprve zúčtujte nebo uvolněte.",
   STORE_NOT_FOUND: () => "Prodejna s tímto ID neexistuje.",
   PARTNER_NOT_FOUND: () => "Partner s tímto ID neexistuje.",
   GRANT_NOT_FOUND: () => "Dávka kreditů s tímto ID neexistuje.",

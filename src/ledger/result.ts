@@ -29,6 +29,7 @@ export const ledgerErrorCodes = [
   "EXTERNAL_ID_TAKEN",
   "HOLD_NOT_PENDING",
   "CAPTURE_EXCEEDS_HOLD",
+  "CREDITS_HELD",
   // Idempotency
   "INVALID_IDEMPOTENCY_KEY",
   "IDEMPOTENCY_KEY_REUSED",

@@ -195,7 +195,8 @@ builder.mutationFields((t) => ({
   }),
   updateCreditAccount: t.field({
     type: accountPayload("UpdateCreditAccountPayload", "updateCreditAccount"),
-    description: "Renames an account or changes its overdraft limit.",
+    description:
+      "Renames an account or changes its overdraft limit. A lower limit is refused with CREDITS_HELD when pending holds rely on the overdraft it takes away.",
     args: { input: t.arg({ type: UpdateAccountInput, required: true, description: "The changes." }) },
     resolve: (_root, { input }, context) =>
       runMutation(context, input, {

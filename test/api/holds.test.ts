@@ -368,3 +368,140 @@ describe("holds with conditions and dry runs", () => {
     expect(tooMuch.userErrors).toMatchObject([{ code: "CAPTURE_EXCEEDS_HOLD" }]);
   });
 });
+
+describe("credits that pending holds rely on", () => {
+  const errors = "userErrors { code field message }";
+  const others = {
+    voidCreditGrant: `mutation ($input: VoidCreditGrantInput!) { voidCreditGrant(input: $input) { action { type } ${errors} } }`,
+    changeCreditGrantExpiry: `mutation ($input: ChangeCreditGrantExpiryInput!) { changeCreditGrantExpiry(input: $input) { action { type } ${errors} } }`,
+    updateCreditAccount: `mutation ($input: UpdateCreditAccountInput!) { updateCreditAccount(input: $input) { account { overdraftLimit available } ${errors} } }`,
+  };
+  type Other = keyof typeof others;
+
+  async function other(name: Other, input: Record<string, unknown>, options: { language?: string } = {}) {
+    return (await api.data(others[name], { input }, options))[name];
+  }
+
+  /** Asserts the refusal with CREDITS_HELD on this field, naming the held amount, and that nothing was written. */
+  async function creditsHeld(name: Other, input: Record<string, unknown>, field: string, language = "en") {
+    const before = await api.snapshot();
+    const payload = await other(name, input, { language });
+    expect(payload.userErrors).toHaveLength(1);
+    expect(payload.userErrors[0]).toMatchObject({ code: "CREDITS_HELD", field: ["input", field] });
+    expect(await api.snapshot()).toBe(before);
+    return payload.userErrors[0].message as string;
+  }
+
+  async function grantOf(accountId: string, amount: string, expiresAt?: string) {
+    const data = await api.data(
+      `mutation ($input: DepositInput!) { deposit(input: $input) { action { grant { id } } userErrors { code } } }`,
+      { input: { accountId, amount, ...(expiresAt ? { grant: { expiresAt } } : {}) } },
+    );
+    expect(data.deposit.userErrors).toEqual([]);
+    return data.deposit.action.grant.id as string;
+  }
+
+  async function accountState(id: string) {
+    return (
+      await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance held available } } }`, { id })
+    ).node;
+  }
+
+  it("refuses to void a grant a pending hold relies on (also on a dry run), and voids it once the hold is gone", async () => {
+    const account = await fundedAccount("0");
+    const grantId = await grantOf(account, "100");
+    const placed = await ok("authorizeHold", { accountId: account, amount: "60" });
+    const message = await creditsHeld("voidCreditGrant", { grantId }, "grantId");
+    expect(message).toBe(
+      "Pending holds reserve 60 CZK on the account; after this change its balance and overdraft would cover only 0 of them. Capture or release the holds first.",
+    );
+    const czech = await creditsHeld("voidCreditGrant", { grantId }, "grantId", "cs");
+    expect(czech).toContain("drží na účtu 60 CZK");
+    await creditsHeld("voidCreditGrant", { grantId, dryRun: true }, "grantId");
+    expect(await accountState(account)).toEqual({ balance: "100", held: "60", available: "40" });
+    await ok("releaseHold", { holdId: placed.hold.id });
+    const voided = await other("voidCreditGrant", { grantId });
+    expect(voided).toMatchObject({ action: { type: "VOID" }, userErrors: [] });
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
+  it("voids a grant the holds do not need", async () => {
+    const account = await fundedAccount("0");
+    await grantOf(account, "100");
+    const spare = await grantOf(account, "50");
+    await ok("authorizeHold", { accountId: account, amount: "100" });
+    const voided = await other("voidCreditGrant", { grantId: spare });
+    expect(voided.userErrors).toEqual([]);
+    expect(await accountState(account)).toEqual({ balance: "100", held: "100", available: "0" });
+    // One unit more and the holds would not be covered.
+    const other2 = await fundedAccount("0");
+    await grantOf(other2, "100");
+    const needed = await grantOf(other2, "50");
+    await ok("authorizeHold", { accountId: other2, amount: "101" });
+    const message = await creditsHeld("voidCreditGrant", { grantId: needed }, "grantId");
+    expect(message).toContain("reserve 101 CZK");
+    expect(message).toContain("cover only 100 of them");
+  });
+
+  it("refuses an expiry moved into the past (the grant would expire at once) but not a later one", async () => {
+    const account = await fundedAccount("0");
+    const grantId = await grantOf(account, "100");
+    await ok("authorizeHold", { accountId: account, amount: "30" });
+    const grantedAt = api.now().getTime();
+    api.advance(60 * 60 * 1000);
+    const message = await creditsHeld(
+      "changeCreditGrantExpiry",
+      { grantId, expiresAt: new Date(grantedAt + 60 * 1000).toISOString() },
+      "expiresAt",
+    );
+    expect(message).toContain("reserve 30 CZK");
+    await creditsHeld("changeCreditGrantExpiry", { grantId, expiresAt: api.now().toISOString() }, "expiresAt");
+    const later = await other("changeCreditGrantExpiry", {
+      grantId,
+      expiresAt: new Date(api.now().getTime() + day).toISOString(),
+    });
+    expect(later).toMatchObject({ action: { type: "EXPIRATION_CHANGE" }, userErrors: [] });
+    expect(await accountState(account)).toEqual({ balance: "100", held: "30", available: "70" });
+  });
+
+  it("refuses to lower the overdraft limit under what pending holds rely on, and lets it rise", async () => {
+    const account = await fundedAccount("0", { overdraftLimit: "100" });
+    await ok("authorizeHold", { accountId: account, amount: "80" });
+    const message = await creditsHeld(
+      "updateCreditAccount",
+      { accountId: account, overdraftLimit: "79", name: "Renamed too" },
+      "overdraftLimit",
+    );
+    expect(message).toContain("reserve 80 CZK");
+    expect(message).toContain("cover only 79 of them");
+    const lowered = await other("updateCreditAccount", { accountId: account, overdraftLimit: "80" });
+    expect(lowered).toMatchObject({ account: { overdraftLimit: "80", available: "0" }, userErrors: [] });
+    const raised = await other("updateCreditAccount", { accountId: account, overdraftLimit: "500" });
+    expect(raised).toMatchObject({ account: { overdraftLimit: "500", available: "420" }, userErrors: [] });
+    // Without holds a lower limit than the debt stays allowed: it only stops further overdrawing.
+    const free = await fundedAccount("0", { overdraftLimit: "100" });
+    const freed = await other("updateCreditAccount", { accountId: free, overdraftLimit: "0" });
+    expect(freed.userErrors).toEqual([]);
+  });
+
+  it("lets a grant lapse at its own expiry under a hold; the capture then takes at most what is covered", async () => {
+    const account = await fundedAccount("0", { overdraftLimit: "20" });
+    await grantOf(account, "100", new Date(api.now().getTime() + day).toISOString());
+    await grantOf(account, "30");
+    const placed = await ok("authorizeHold", { accountId: account, amount: "120" });
+    api.advance(day);
+    // The expiry is recorded (it cannot be refused): the hold now reserves more than balance and overdraft cover.
+    expect(await accountState(account)).toEqual({ balance: "30", held: "120", available: "0" });
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+    const whole = await refused("captureHold", { holdId: placed.hold.id }, "INSUFFICIENT_CREDITS", ["input", "amount"]);
+    expect(whole.message).toBe("The account has 50 CZK available; 120 were requested.");
+    await refused("captureHold", { holdId: placed.hold.id, amount: "51" }, "INSUFFICIENT_CREDITS", ["input", "amount"]);
+    const captured = await ok("captureHold", { holdId: placed.hold.id, amount: "50" });
+    // The 30 left and 20 of overdraft, no further: the limit holds and no credit was created.
+    expect(captured).toMatchObject({
+      hold: { state: "CAPTURED", capturedAmount: "50", releasedAmount: "70" },
+      account: { balance: "-20", held: "0", available: "0" },
+    });
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+});
