@@ -505,3 +505,122 @@ describe("credits that pending holds rely on", () => {
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 });
+
+describe("paging an account's holds and grants", () => {
+  const holdsPage = `query ($id: ID!, $state: CreditHoldState, $first: Int, $after: String, $last: Int, $before: String) {
+    node(id: $id) { ... on CreditAccount {
+      holds(state: $state, first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { id } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    } } }`;
+  const grantsPage = `query ($id: ID!, $state: CreditGrantState, $first: Int, $after: String, $last: Int, $before: String) {
+    node(id: $id) { ... on CreditAccount {
+      grants(state: $state, first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { id } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    } } }`;
+
+  async function page(query: string, variables: Record<string, unknown>) {
+    const node = (await api.data(query, variables)).node;
+    const connection = node.holds ?? node.grants;
+    return { ids: connection.edges.map((edge: any) => edge.node.id as string), pageInfo: connection.pageInfo };
+  }
+
+  it("pages holds by position, neither repeating nor skipping one when holds are placed or released between pages", async () => {
+    const account = await fundedAccount("1000");
+    const placed: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      placed.push((await ok("authorizeHold", { accountId: account, amount: "10" })).hold.id);
+    }
+    const [h1, h2, h3, h4, h5] = placed as [string, string, string, string, string];
+    const first = await page(holdsPage, { id: account, state: "PENDING", first: 2 });
+    expect(first.ids).toEqual([h5, h4]);
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    // Between the pages the first page's holds leave PENDING and a new hold is placed: counted by offset, the
+    // next page would start two past the new list's start and skip h3 and h2.
+    await ok("releaseHold", { holdId: h5 });
+    await ok("captureHold", { holdId: h4 });
+    const h6 = (await ok("authorizeHold", { accountId: account, amount: "10" })).hold.id;
+    const second = await page(holdsPage, { id: account, state: "PENDING", first: 2, after: first.pageInfo.endCursor });
+    expect(second.ids).toEqual([h3, h2]);
+    expect(second.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
+    const third = await page(holdsPage, { id: account, state: "PENDING", first: 2, after: second.pageInfo.endCursor });
+    expect(third.ids).toEqual([h1]);
+    expect(third.pageInfo.hasNextPage).toBe(false);
+    // Backward from the end of the second page: what precedes it in the list now, the new hold included.
+    const back = await page(holdsPage, { id: account, state: "PENDING", last: 5, before: second.pageInfo.startCursor });
+    expect(back.ids).toEqual([h6]);
+    expect(back.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+    // A cursor stays valid when its own hold has left the filtered list.
+    const all = await page(holdsPage, { id: account, first: 10 });
+    expect(all.ids).toEqual([h6, h5, h4, h3, h2, h1]);
+    const atReleased = (await page(holdsPage, { id: account, first: 2 })).pageInfo.endCursor;
+    const fromReleased = await page(holdsPage, { id: account, state: "PENDING", first: 10, after: atReleased });
+    expect(fromReleased.ids).toEqual([h3, h2, h1]);
+  });
+
+  it("pages grants by position too, while grants are added", async () => {
+    const account = await fundedAccount("0");
+    const grants: string[] = [];
+    for (const amount of ["1", "2", "3"]) {
+      const data = await api.data(
+        `mutation ($input: DepositInput!) { deposit(input: $input) { action { grant { id } } } }`,
+        { input: { accountId: account, amount } },
+      );
+      grants.push(data.deposit.action.grant.id);
+    }
+    const first = await page(grantsPage, { id: account, first: 2 });
+    expect(first.ids).toEqual(grants.slice(0, 2));
+    await ok("deposit", { accountId: account, amount: "4" });
+    const second = await page(grantsPage, { id: account, first: 2, after: first.pageInfo.endCursor });
+    expect(second.ids.slice(0, 1)).toEqual([grants[2]]);
+    expect(second.ids).toHaveLength(2);
+    const back = await page(grantsPage, { id: account, last: 1, before: second.pageInfo.startCursor });
+    expect(back.ids).toEqual([grants[1]]);
+  });
+
+  it("refuses a cursor it did not make with INVALID_CURSOR, and paging arguments that do not fit with INVALID_PAGINATION", async () => {
+    const account = await fundedAccount("100");
+    await ok("authorizeHold", { accountId: account, amount: "10" });
+    const grantCursor = (await page(grantsPage, { id: account, first: 1 })).pageInfo.endCursor;
+    const holdCursor = (await page(holdsPage, { id: account, first: 1 })).pageInfo.endCursor;
+    const forge = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString("base64url");
+    const forged = [
+      "not a cursor",
+      "",
+      Buffer.from("arrayconnection:0").toString("base64"),
+      forge(["holds", "2026-03-01T10:00:00.000Z", "' OR 1=1 --"]),
+      forge(["holds", "2026-02-30T10:00:00.000Z", "01900000-0000-7000-8000-000000000000"]),
+      forge(["holds", "2026-03-01T10:00:00Z", "01900000-0000-7000-8000-000000000000"]),
+      forge({ list: "holds" }),
+      "x".repeat(10_000),
+    ];
+    for (const [query, cursors] of [
+      [holdsPage, [...forged, grantCursor]],
+      [grantsPage, [...forged, holdCursor]],
+    ] as const) {
+      for (const cursor of cursors) {
+        for (const variables of [
+          { first: 1, after: cursor },
+          { last: 1, before: cursor },
+        ]) {
+          const body = await api.graphql(query, { id: account, ...variables });
+          expect(body.errors?.[0]?.extensions?.code, cursor).toBe("INVALID_CURSOR");
+          expect(body.errors?.[0]?.message).toMatch(/cursor in (after|before) is not valid for this list/);
+        }
+      }
+      for (const variables of [
+        { first: 1, last: 1 },
+        { first: 1, before: holdCursor },
+        { last: 1, after: holdCursor },
+      ]) {
+        const body = await api.graphql(query, { id: account, ...variables });
+        expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_PAGINATION");
+      }
+      const tooMany = await api.graphql(query, { id: account, first: 101 });
+      expect(tooMany.errors?.[0]?.extensions?.code).toBe("PAGE_SIZE_OUT_OF_RANGE");
+    }
+  });
+});
