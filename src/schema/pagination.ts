@@ -1,6 +1,7 @@
 // Paging of the plain list connections. Page sizes (customers, stores, partners, grants, holds), held to the same rule as
 // histories: `first` and `last` from 1 to 100, refused with PAGE_SIZE_OUT_OF_RANGE rather than silently
 // clamped, so a client asking for 500 learns that it got at most 100.
+import { cursorToOffset, offsetToCursor } from "@pothos/plugin-relay";
 import { historyPageLimits } from "../ledger/history.ts";
 import { databaseIdPattern } from "../ledger/ids.ts";
 import type { Context } from "../types.ts";
@@ -21,6 +22,67 @@ export function checkPageSize(args: { first?: number | null; last?: number | nul
         `${argument} must be a whole number from 1 to ${pageLimits.max}.`,
       );
     }
+  }
+}
+
+/**
+ * The paging rules every connection keeps (the history's, see planPage): first/after forward, last/before
+ * backward, never both ways at once; INVALID_PAGINATION otherwise.
+ */
+function checkPageDirection(args: KeysetArgs, context: Context): void {
+  checkPageSize(args, context);
+  const given = (value: unknown) => value !== undefined && value !== null;
+  const refuse = (field: string, message: string) => argumentError("INVALID_PAGINATION", field, context, {}, message);
+  if (given(args.first) && given(args.last))
+    throw refuse("last", "Give either first (to page forward) or last (to page backward), not both.");
+  if (given(args.after) && given(args.before))
+    throw refuse("before", "Give either after (with first) or before (with last), not both.");
+  if (given(args.after) && given(args.last))
+    throw refuse("after", "after pages forward and goes with first; use before with last.");
+  if (given(args.before) && given(args.first))
+    throw refuse("before", "before pages backward and goes with last; use after with first.");
+}
+
+function invalidCursor(argument: "after" | "before", context: Context) {
+  return argumentError(
+    "INVALID_CURSOR",
+    argument,
+    context,
+    { argument },
+    `The cursor in ${argument} is not valid for this list; use a cursor this list returned.`,
+  );
+}
+
+/**
+ * The checks of the append-only lists paged by offset (customers, stores, partners: oldest first, rows are
+ * never removed, so a new row lands after every page already read and offsets stay stable). Without them the
+ * relay plugin's own refusals of a bad cursor, or of `last` without `before`, surface as INVALID_ID; here they
+ * are INVALID_CURSOR and INVALID_PAGINATION like on every other list.
+ */
+export function checkOffsetPage(args: KeysetArgs, context: Context): void {
+  checkPageDirection(args, context);
+  for (const argument of ["after", "before"] as const) {
+    const cursor = args[argument];
+    if (cursor === null || cursor === undefined) continue;
+    let offset: number;
+    try {
+      offset = cursorToOffset(cursor);
+    } catch {
+      throw invalidCursor(argument, context);
+    }
+    // Only the exact form the plugin writes: "OffsetConnection:007" or "…:-1" name no row it returned.
+    if (!Number.isSafeInteger(offset) || offset < 0 || offsetToCursor(offset) !== cursor) {
+      throw invalidCursor(argument, context);
+    }
+  }
+  if (args.last !== null && args.last !== undefined && (args.before === null || args.before === undefined)) {
+    throw argumentError(
+      "INVALID_PAGINATION",
+      "last",
+      context,
+      {},
+      "This list pages backward from a cursor: give before with last, or page forward with first.",
+    );
   }
 }
 
@@ -54,14 +116,7 @@ function encodeKeysetCursor(list: string, row: KeysetRow): string {
 }
 
 function decodeKeysetCursor(list: string, text: string, argument: "after" | "before", context: Context): KeysetRow {
-  const invalid = () =>
-    argumentError(
-      "INVALID_CURSOR",
-      argument,
-      context,
-      { argument },
-      `The cursor in ${argument} is not valid for this list; use a cursor this list returned.`,
-    );
+  const invalid = () => invalidCursor(argument, context);
   if (text.length === 0 || text.length > maxKeysetCursorLength || !/^[A-Za-z0-9_-]+$/.test(text)) throw invalid();
   let parsed: unknown;
   try {
@@ -97,17 +152,8 @@ export function resolveKeysetConnection<T extends KeysetRow>(
   args: KeysetArgs,
   context: Context,
 ) {
-  checkPageSize(args, context);
+  checkPageDirection(args, context);
   const given = (value: unknown) => value !== undefined && value !== null;
-  const refuse = (field: string, message: string) => argumentError("INVALID_PAGINATION", field, context, {}, message);
-  if (given(args.first) && given(args.last))
-    throw refuse("last", "Give either first (to page forward) or last (to page backward), not both.");
-  if (given(args.after) && given(args.before))
-    throw refuse("before", "Give either after (with first) or before (with last), not both.");
-  if (given(args.after) && given(args.last))
-    throw refuse("after", "after pages forward and goes with first; use before with last.");
-  if (given(args.before) && given(args.first))
-    throw refuse("before", "before pages backward and goes with last; use after with first.");
   const ordered = [...rows].sort((a, b) => compareKeys(a, b, direction));
   const forward = !given(args.last) && !given(args.before);
   const size = (forward ? args.first : args.last) ?? pageLimits.default;
