@@ -425,6 +425,28 @@ describe("credits that pending holds rely on", () => {
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 
+  it("refuses a reversal that would take back credits a pending hold relies on, as a reduction (INSUFFICIENT_CREDITS)", async () => {
+    const account = await fundedAccount("0");
+    const deposited = await api.data(
+      `mutation ($input: DepositInput!) { deposit(input: $input) { action { id } userErrors { code } } }`,
+      { input: { accountId: account, amount: "100" } },
+    );
+    await ok("authorizeHold", { accountId: account, amount: "60" });
+    const before = await api.snapshot();
+    const reversed = await api.data(
+      `mutation ($input: ReverseCreditActionInput!) { reverseCreditAction(input: $input) { action { id } userErrors { code field message } } }`,
+      { input: { actionId: deposited.deposit.action.id } },
+    );
+    expect(reversed.reverseCreditAction.userErrors).toEqual([
+      {
+        code: "INSUFFICIENT_CREDITS",
+        field: ["input", "actionId"],
+        message: "The account has 40 CZK available; 100 were requested.",
+      },
+    ]);
+    expect(await api.snapshot()).toBe(before);
+  });
+
   it("voids a grant the holds do not need", async () => {
     const account = await fundedAccount("0");
     await grantOf(account, "100");
