@@ -248,6 +248,33 @@ export class WriteSession {
     );
   }
 
+  /**
+   * CREDITS_HELD if the change would leave the account's pending holds reserving more than its balance and
+   * overdraft cover (`available` below zero), else null. For the writes that take credits away without
+   * spending them, which checkDebit does not see: a void (`taken`: what the grant holds), an expiry moved
+   * into the past (the grant expires at once), or a lower overdraft limit (`overdraftLimit`). A capture relies
+   * on those credits, so they may not leave while a hold is pending; what the holds do not need may. Costs no
+   * statement. (A grant that expires at its time cannot be refused: see capture in operations/holds.ts.)
+   */
+  checkHeldCovered(
+    accountId: string,
+    change: { taken?: bigint; overdraftLimit?: bigint },
+    field: string,
+  ): LedgerFailure | null {
+    const state = this.state(accountId);
+    if (state.held === 0n) return null;
+    const covered = state.balance - (change.taken ?? 0n) + (change.overdraftLimit ?? state.row.overdraftLimit);
+    if (covered >= state.held) return null;
+    const shown = maxBigInt(covered, 0n);
+    const currency = state.row.currency;
+    return failure(
+      "CREDITS_HELD",
+      field,
+      `Pending holds reserve ${state.held} ${currency} on the account; after this change its balance and overdraft would cover only ${shown} of them. Capture or release the holds first.`,
+      { held: state.held.toString(), covered: shown.toString(), currency },
+    );
+  }
+
   /** Whether a write effective at this time changes the past: any effective time before now. */
   isBackdated(effectiveAt: Date): boolean {
     return effectiveAt.getTime() < this.now.getTime();
