@@ -214,6 +214,19 @@ describe("statements per write request, warm", () => {
     expect(statements).toHaveLength(8);
   });
 
+  it("a scheduled deposit with a key: 6, fewer than a deposit's 8 (no entry, no allocation yet), and the payload reads nothing more", async () => {
+    const { data, statements } = await run(
+      `mutation($id: ID!, $at: DateTime!) { deposit(input: { accountId: $id, amount: "9", effectiveAt: $at, idempotencyKey: "count-scheduled" }) { accounts { balance scheduled } userErrors { code } } }`,
+      { id: globalAccount(), at: new Date(clock.getTime() + 30 * 86_400_000).toISOString() },
+    );
+    expect(data.deposit).toMatchObject({ accounts: [{ scheduled: "9" }], userErrors: [] });
+    // BEGIN; lock and read the account; the grant; the action (it names the grant); the account's scheduled
+    // amount and next lapse; COMMIT.
+    expect(statements).toHaveLength(6);
+    expect(statements[0]).toMatch(/^BEGIN/);
+    expect(statements[5]).toMatch(/^COMMIT/);
+  });
+
   it("transfer: at most 10", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(
