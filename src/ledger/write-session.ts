@@ -14,7 +14,9 @@
 //   - the remaining credits of an account's grants add up to max(balance, 0): a debit spends grants before
 //     it overdraws, and a credit repays an overdraft before it fills grants (checked again by the final
 //     UPDATE, which also keeps the account's next_lapse_at);
-//   - balances stay within int64 and a debit never passes the overdraft limit.
+//   - balances stay within int64 and a debit never passes the overdraft limit;
+//   - a scheduled deposit (effective later) writes no entry: its amount is kept in the account's `scheduled`
+//     until its time has come, when its entry is recorded at that time (see settleScheduledGrants).
 // A violated assertion throws (a bug), which rolls the whole transaction back.
 import type { Database } from "../db/client.ts";
 import { join, sql, type SqlRunner } from "../db/sql.ts";
