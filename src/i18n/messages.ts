@@ -101,11 +101,13 @@ const english: Record<ErrorCode, Message> = {
       : "No credit account with this id exists.",
   ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.held !== undefined
-      ? `Pending holds reserve ${p.held} on the account; capture or release them before closing.`
-      : p.balance !== undefined
-        ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
-        : "The account still holds credits; move or reduce them to zero before closing.",
+    p.scheduled !== undefined
+      ? `Scheduled grants will bring ${p.scheduled} into the account; void them before closing.`
+      : p.held !== undefined
+        ? `Pending holds reserve ${p.held} on the account; capture or release them before closing.`
+        : p.balance !== undefined
+          ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
+          : "The account still holds credits; move or reduce them to zero before closing.",
   ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
   STORE_NOT_FOUND: () => "No store with this id exists.",
   PARTNER_NOT_FOUND: () => "No partner with this id exists.",
@@ -295,11 +297,13 @@ const czech: Record<ErrorCode, Message> = {
       : "Kreditní účet s tímto ID neexistuje.",
   ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.held !== undefined
-      ? `Trvající blokace na účtu rezervují ${p.held}; před uzavřením je zúčtujte nebo uvolněte.`
-      : p.balance !== undefined
-        ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
-        : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
+    p.scheduled !== undefined
+      ? `Naplánované dávky kreditů přinesou na účet ${p.scheduled}; před uzavřením je zneplatněte.`
+      : p.held !== undefined
+        ? `Trvající blokace na účtu rezervují ${p.held}; před uzavřením je zúčtujte nebo uvolněte.`
+        : p.balance !== undefined
+          ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
+          : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
   ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
   STORE_NOT_FOUND: () => "Prodejna s tímto ID neexistuje.",
   PARTNER_NOT_FOUND: () => "Partner s tímto ID neexistuje.",

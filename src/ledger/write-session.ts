@@ -231,6 +231,11 @@ export class WriteSession {
     return state;
   }
 
+  /** Credits of the account's scheduled grants, as this transaction leaves them so far. */
+  scheduled(accountId: string): bigint {
+    return this.state(accountId).scheduled;
+  }
+
   /** Credits reserved by the account's pending holds, as this transaction leaves them so far. */
   held(accountId: string): bigint {
     return this.state(accountId).held;

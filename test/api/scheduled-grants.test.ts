@@ -373,6 +373,26 @@ describe("refusals", () => {
   });
 });
 
+describe("closing", () => {
+  it("refuses to close an account with a scheduled grant, and closes it once the grant is voided", async () => {
+    const id = await account("0");
+    const scheduled = await ok("deposit", { accountId: id, amount: "70", effectiveAt: fromNow(day) });
+    const close = `mutation ($input: CloseCreditAccountInput!) { closeCreditAccount(input: $input) { account { status } userErrors { code field message } } }`;
+    const before = await api.snapshot();
+    const refusal = (await api.data(close, { input: { accountId: id } })).closeCreditAccount;
+    expect(refusal.account).toBeNull();
+    expect(refusal.userErrors).toMatchObject([{ code: "ACCOUNT_NOT_EMPTY", field: ["input", "accountId"] }]);
+    expect(refusal.userErrors[0].message).toMatch(/Scheduled grants will bring 70/);
+    expect(await api.snapshot()).toBe(before);
+    await ok("voidCreditGrant", { grantId: scheduled.action.grant.id });
+    expect((await api.data(close, { input: { accountId: id } })).closeCreditAccount).toEqual({
+      account: { status: "CLOSED" },
+      userErrors: [],
+    });
+    await verified();
+  });
+});
+
 describe("conditions and dry runs", () => {
   it("answers a scheduled deposit's dry run without writing, and checks `expected` like any deposit", async () => {
     const id = await account("100");
