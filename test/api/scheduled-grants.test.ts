@@ -4,6 +4,7 @@
 // account records its entry at that time (never stale on read), and `balanceAt` shows it from then. Before
 // that it can be voided, and then it never takes effect. The clock is the ledger's own, moved by the test.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "../../src/db/sql.ts";
 import { createApiFixture, type ApiFixture, type UserErrorBody } from "../support/api.ts";
 
 let api: ApiFixture;
@@ -19,6 +20,8 @@ afterAll(async () => {
   await api?.drop();
 });
 
+/** The database id inside a global ID (`Type:id`, base64). */
+const databaseId = (globalId: string) => Buffer.from(globalId, "base64").toString().split(":")[1] as string;
 /** An instant `ms` from the ledger's now, as ISO-8601 UTC. */
 const fromNow = (ms: number) => new Date(api.now().getTime() + ms).toISOString();
 /** The instant as the API answers it, in the tenant's time zone (Prague, +01:00 in March). */
@@ -369,6 +372,37 @@ describe("refusals", () => {
     );
     await ok("deposit", { accountId: id, amount: "9223372036854775800", effectiveAt: fromNow(day) });
     await refused("deposit", { accountId: id, amount: "10" }, "BALANCE_OUT_OF_RANGE", ["input", "amount"]);
+    await verified();
+  });
+});
+
+describe("verify", () => {
+  it("reports scheduled credits in a balance before their time, and a wrong scheduled amount or next lapse", async () => {
+    const id = await account("10");
+    const scheduled = await ok("deposit", { accountId: id, amount: "60", effectiveAt: fromNow(day) });
+    const accountId = databaseId(id);
+    const grantId = databaseId(scheduled.action.grant.id);
+    const run = (statement: ReturnType<typeof sql>) => api.database.transaction((tx) => tx.execute(statement));
+    await run(sql`UPDATE credit_account SET scheduled = 59, next_lapse_at = NULL WHERE id = ${accountId}`);
+    await run(sql`UPDATE credit_grant SET scheduled_amount = 30 WHERE id = ${grantId}`);
+    // The first deposit's entry made effective after it was recorded: credits in the balance before their time.
+    const later = new Date(api.now().getTime() + 2 * day);
+    await run(sql`UPDATE credit_entry SET effective_at = ${later} WHERE account_id = ${accountId}`);
+    const problems = await api.ledger.verify({ tenantId: api.tenantId, accountId });
+    expect(problems.map((problem) => [problem.kind, problem.id])).toEqual(
+      expect.arrayContaining([
+        ["entry-before-effect", accountId],
+        ["scheduled", accountId],
+        ["next-lapse", accountId],
+        ["grant-scheduled", grantId],
+      ]),
+    );
+    // Put it right again, for the verification of the whole tenant in the other tests.
+    await run(sql`UPDATE credit_entry SET effective_at = created_at WHERE account_id = ${accountId}`);
+    await run(sql`UPDATE credit_grant SET scheduled_amount = 60 WHERE id = ${grantId}`);
+    await run(
+      sql`UPDATE credit_account SET scheduled = 60, next_lapse_at = ${new Date(api.now().getTime() + day)} WHERE id = ${accountId}`,
+    );
     await verified();
   });
 });
