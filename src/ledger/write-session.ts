@@ -362,17 +362,36 @@ export class WriteSession {
     const actions = await this.tx.query<CreditAction>(
       sql`SELECT * FROM credit_action WHERE id IN (${join(due.map((grant) => grant.createdByActionId))})`,
     );
+    // As credit() would do for each, but with the grants' new amounts written in one statement for all of
+    // them, so that the statements do not grow with the number of grants taking effect at once.
+    const refills: RemainingChange[] = [];
     for (const grant of due) {
       const action = actions.find((candidate) => candidate.id === grant.createdByActionId);
-      if (action?.type !== "DEPOSIT" || action.amount !== grant.originalAmount) {
+      const amount = grant.originalAmount;
+      if (action?.type !== "DEPOSIT" || action.amount !== amount || grant.remainingAmount !== 0n) {
         throw new Error(`Bug: scheduled grant ${grant.id} has no deposit of its amount.`);
       }
       const state = this.state(grant.accountId);
-      if (state.scheduled < grant.originalAmount) throw new Error(`Bug: account ${grant.accountId} schedules less.`);
-      state.scheduled -= grant.originalAmount;
-      await this.credit(action, grant.accountId, [{ grant, amount: grant.originalAmount }]);
+      if (state.scheduled < amount) throw new Error(`Bug: account ${grant.accountId} schedules less.`);
+      if (state.balance + amount > int64Max) throw new Error("Bug: a scheduled deposit past the 64-bit range.");
+      state.scheduled -= amount;
+      // An overdraft is repaid first; the rest fills the grant.
+      const filled = amount - minBigInt(amount, maxBigInt(0n, -state.balance));
+      if (filled > 0n) {
+        refills.push({ grantId: grant.id, from: 0n, to: filled });
+        this.pendingAllocations.push({ actionId: action.id, grantId: grant.id, direction: "CREDIT", amount: filled });
+        this.recorded.allocations.push({
+          actionId: action.id,
+          grant,
+          createsGrant: false,
+          direction: "CREDIT",
+          amount: filled,
+        });
+      }
+      this.recordEntry(action, state, "CREDIT", amount, state.balance + amount);
       this.settled.push(action);
     }
+    await changeRemaining(this.tx, refills, this.now);
   }
 
   /**
