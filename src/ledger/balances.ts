@@ -173,6 +173,8 @@ export interface CurrencyTotal {
   currency: string;
   balance: bigint;
   available: bigint;
+  /** Credits of scheduled grants, not yet in the balance. */
+  scheduled: bigint;
   accountCount: number;
 }
 
@@ -209,10 +211,12 @@ export function currencyTotals(accounts: readonly CreditAccount[]): CurrencyTota
       currency: account.currency,
       balance: 0n,
       available: 0n,
+      scheduled: 0n,
       accountCount: 0,
     };
     total.balance += balance;
     total.available += available;
+    total.scheduled += account.scheduled;
     total.accountCount += 1;
     totals.set(account.currency, total);
   }
