@@ -49,7 +49,7 @@ import {
   takeDueScheduledGrants,
 } from "./sql/grants.ts";
 import { expireLapsedHolds } from "./sql/holds.ts";
-import { insertRows, insertStatement } from "./sql/rows.ts";
+import { insertRows, insertStatement, insertsAsCommonTableExpressions } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
 interface AccountState {
@@ -793,15 +793,30 @@ export class WriteSession {
    * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
    * count is still the one read under the lock (see writeBalances).
    */
-  /** Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them. */
+  /**
+   * Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them.
+   * On PostgreSQL the pending allocations and entries go in the UPDATE's statement, as INSERTs in its WITH
+   * clause: one round trip instead of three, while the accounts are locked (the UPDATE reads only grants
+   * and the accounts' own rows, never the entries and allocations written beside it).
+   */
   async finish(): Promise<CreditAccount[]> {
-    await this.writePending();
     const touched = [...this.accounts.values()].filter(
       (state) =>
         state.entryCount !== state.lockedEntryCount ||
         state.held !== state.row.held ||
         state.scheduled !== state.row.scheduled,
     );
+    const inserts =
+      this.engine === "postgres" && touched.length > 0
+        ? insertsAsCommonTableExpressions([
+            { table: "credit_allocation", rows: this.pendingAllocations },
+            { table: "credit_entry", rows: this.pendingEntries },
+          ])
+        : null;
+    if (inserts) {
+      this.pendingAllocations.length = 0;
+      this.pendingEntries.length = 0;
+    } else await this.writePending();
     if (touched.length === 0) return [];
     const updates = touched.map((state) => ({
       accountId: state.row.id,
@@ -811,7 +826,7 @@ export class WriteSession {
       held: state.held,
       scheduled: state.scheduled,
     }));
-    const updated = await writeBalances(this.tx, updates, this.now);
+    const updated = await writeBalances(this.tx, updates, this.now, inserts ?? undefined);
     if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
     for (const state of touched) state.lockedEntryCount = state.entryCount;
     for (const row of updated) this.state(row.id).row = row;
