@@ -247,6 +247,12 @@ describe("error messages", () => {
     if (!isFailure(future)) throw new Error("expected a refusal");
     expect(translateError(future.error, "en")).toBe(future.error.message);
     expect(translateError(future.error, "cs")).toMatch(/^Okamžik účinnosti nesmí ležet v budoucnosti/);
+    const tooFar = checkWriteOptions({ effectiveAt: new Date("2031-03-02T00:00:00Z") }, now, true);
+    if (!isFailure(tooFar)) throw new Error("expected a refusal");
+    expect(translateError(tooFar.error, "en")).toBe(tooFar.error.message);
+    expect(translateError(tooFar.error, "cs")).toBe(
+      "Vklad lze naplánovat nejvýše 1826 dní dopředu, do 2031-03-01T10:00:00.000Z.",
+    );
   });
 
   it("keeps the English default for an unknown code and speaks English for unsupported languages", () => {

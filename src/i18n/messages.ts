@@ -101,11 +101,13 @@ const english: Record<ErrorCode, Message> = {
       : "No credit account with this id exists.",
   ACCOUNT_CLOSED: () => "The credit account is closed; it takes no more actions.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.held !== undefined
-      ? `Pending holds reserve ${p.held} on the account; capture or release them before closing.`
-      : p.balance !== undefined
-        ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
-        : "The account still holds credits; move or reduce them to zero before closing.",
+    p.scheduled !== undefined
+      ? `Scheduled grants will bring ${p.scheduled} into the account; void them before closing.`
+      : p.held !== undefined
+        ? `Pending holds reserve ${p.held} on the account; capture or release them before closing.`
+        : p.balance !== undefined
+          ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
+          : "The account still holds credits; move or reduce them to zero before closing.",
   ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
   CREDITS_HELD: (p) =>
     p.held !== undefined && p.covered !== undefined
@@ -124,6 +126,8 @@ const english: Record<ErrorCode, Message> = {
         return "The grant holds no credits any more; there is nothing to void.";
       case "NOT_YET_EFFECTIVE":
         return `The grant was not yet in effect at the void's effective time${p.effectiveAt ? `; it took effect at ${p.effectiveAt}` : ""}.`;
+      case "SCHEDULED":
+        return `The grant is scheduled and has not taken effect yet${p.effectiveAt ? ` (it takes effect at ${p.effectiveAt})` : ""}.`;
       default:
         return "The grant is no longer active.";
     }
@@ -153,8 +157,10 @@ const english: Record<ErrorCode, Message> = {
   SAME_ACCOUNT: () => "A transfer needs two different accounts.",
   ALREADY_REVERSED: () => "This action has already been reversed.",
   NOT_REVERSIBLE: (p) =>
-    "Only deposits, reductions and transfers can be reversed" +
-    (isActionType(p.type) ? ` (this action is of type ${actionTypeName(p.type, "en")}).` : "."),
+    p.reason === "scheduled"
+      ? "The deposit is scheduled and has not taken effect; void its grant instead."
+      : "Only deposits, reductions and transfers can be reversed" +
+        (isActionType(p.type) ? ` (this action is of type ${actionTypeName(p.type, "en")}).` : "."),
   EXTERNAL_ID_TAKEN: (p) =>
     p.kind === "customer" || p.kind === "store" || p.kind === "partner"
       ? `Another ${p.kind} of this tenant already has this external id.`
@@ -185,9 +191,11 @@ const english: Record<ErrorCode, Message> = {
       ? "Holds take effect when they are recorded; they cannot be backdated."
       : p.reason === "backdated"
         ? "An expiry change takes effect when it is recorded; it cannot be backdated."
-        : p.now !== undefined
-          ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
-          : "The effective time is not a valid date between 1970 and 9999.",
+        : p.reason === "too-far-ahead"
+          ? `A deposit can be scheduled at most ${p.days ?? limits.scheduleAheadDays} days ahead${p.latest ? `, until ${p.latest}` : ""}.`
+          : p.now !== undefined
+            ? "The effective time may not be in the future; actions take effect when they are recorded or earlier."
+            : "The effective time is not a valid date between 1970 and 9999.",
   // Likewise `value` marks an expiry that is a valid date but not later than the effective time.
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
@@ -295,11 +303,13 @@ const czech: Record<ErrorCode, Message> = {
       : "Kreditní účet s tímto ID neexistuje.",
   ACCOUNT_CLOSED: () => "Kreditní účet je uzavřený; žádné další operace na něm nelze provádět.",
   ACCOUNT_NOT_EMPTY: (p) =>
-    p.held !== undefined
-      ? `Trvající blokace na účtu rezervují ${p.held}; před uzavřením je zúčtujte nebo uvolněte.`
-      : p.balance !== undefined
-        ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
-        : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
+    p.scheduled !== undefined
+      ? `Naplánované dávky kreditů přinesou na účet ${p.scheduled}; před uzavřením je zneplatněte.`
+      : p.held !== undefined
+        ? `Trvající blokace na účtu rezervují ${p.held}; před uzavřením je zúčtujte nebo uvolněte.`
+        : p.balance !== undefined
+          ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
+          : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
   ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
   CREDITS_HELD: (p) =>
     p.held !== undefined && p.covered !== undefined
@@ -318,6 +328,8 @@ const czech: Record<ErrorCode, Message> = {
         return "Dávka kreditů již neobsahuje žádné kredity; není co zneplatnit.";
       case "NOT_YET_EFFECTIVE":
         return `K okamžiku zneplatnění dávka kreditů ještě neplatila${p.effectiveAt ? `; platí od ${p.effectiveAt}` : ""}.`;
+      case "SCHEDULED":
+        return `Dávka kreditů je naplánovaná a dosud nenabyla účinnosti${p.effectiveAt ? ` (platí od ${p.effectiveAt})` : ""}.`;
       default:
         return "Dávka kreditů již není aktivní.";
     }
@@ -347,8 +359,10 @@ const czech: Record<ErrorCode, Message> = {
   SAME_ACCOUNT: () => "Převod vyžaduje dva různé účty.",
   ALREADY_REVERSED: () => "Tato operace již byla stornována.",
   NOT_REVERSIBLE: (p) =>
-    "Stornovat lze pouze vklady, odečtení a převody" +
-    (isActionType(p.type) ? ` (tato operace je typu ${actionTypeName(p.type, "cs")}).` : "."),
+    p.reason === "scheduled"
+      ? "Vklad je naplánovaný a dosud nenabyl účinnosti; zneplatněte místo toho jeho dávku kreditů."
+      : "Stornovat lze pouze vklady, odečtení a převody" +
+        (isActionType(p.type) ? ` (tato operace je typu ${actionTypeName(p.type, "cs")}).` : "."),
   EXTERNAL_ID_TAKEN: (p) => `${czechKinds[p.kind ?? ""] ?? "Jiný záznam"} již toto externí ID používá.`,
   INVALID_IDEMPOTENCY_KEY: (p) =>
     `Klíč idempotence musí mít 1 až ${p.max ?? limits.idempotencyKeyLength} ${pluralCs(p.max ?? String(limits.idempotencyKeyLength), "viditelný znak", "viditelné znaky", "viditelných znaků")} ASCII bez mezer.`,
@@ -380,9 +394,11 @@ const czech: Record<ErrorCode, Message> = {
       ? "Blokace nabývá účinnosti při svém zaznamenání; nelze ji zpětně datovat."
       : p.reason === "backdated"
         ? "Změna konce platnosti nabývá účinnosti při svém zaznamenání; nelze ji antedatovat."
-        : p.now !== undefined
-          ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
-          : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
+        : p.reason === "too-far-ahead"
+          ? `Vklad lze naplánovat nejvýše ${p.days ?? limits.scheduleAheadDays} dní dopředu${p.latest ? `, do ${p.latest}` : ""}.`
+          : p.now !== undefined
+            ? "Okamžik účinnosti nesmí ležet v budoucnosti; operace nabývá účinnosti při svém zaznamenání nebo dříve."
+            : "Okamžik účinnosti není platné datum mezi lety 1970 a 9999.",
   INVALID_EXPIRES_AT: (p) =>
     p.value !== undefined
       ? p.grantEffectiveAt !== undefined

@@ -2,7 +2,7 @@
 // shown is never stale, whether or not the background expiry job has run yet.
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { join, sql } from "../db/sql.ts";
-import { maxBigInt } from "./amounts.ts";
+import { maxBigInt, minBigInt } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerResult } from "./result.ts";
 import { rollback, runWrite } from "./transaction.ts";
@@ -87,7 +87,8 @@ export function balanceOf(account: CreditAccount): AccountBalance {
 
 /**
  * The account's balance at a moment: the sum of its entries effective at or before it. For a moment still to
- * come, credits scheduled to expire by then are already taken off (a projection).
+ * come, a projection: credits that expire by then are already taken off, and scheduled deposits effective by
+ * then are added (see projectedBalance).
  */
 export async function balanceAt(
   deps: LedgerDependencies,
@@ -109,20 +110,71 @@ export async function balanceAt(
   });
   let balance = 0n;
   for (const row of sums) balance += (row.direction === "CREDIT" ? 1n : -1n) * (row._sum.amount ?? 0n);
-  if (at > deps.clock()) {
-    const expiring = await deps.database.read.creditGrant.aggregate({
-      where: { accountId, remainingAmount: { gt: 0n }, expiresAt: { lte: at } },
-      _sum: { remainingAmount: true },
-    });
-    balance -= expiring._sum.remainingAmount ?? 0n;
-  }
+  if (at > deps.clock()) balance = await projectedBalance(deps, accountId, balance, at);
   return { ok: true, balance, at };
+}
+
+/**
+ * The balance at a moment still to come, from the balance now, if nothing but what is already known happens
+ * by then: the grants that will have expired (of their credits, what they hold now) are taken off, and the
+ * scheduled deposits that will have taken effect are added, each repaying an overdraft first as it will, and
+ * expiring in turn if its own expiry comes by then (taking only what it received). One statement, for grants
+ * that hold credits and expire by then, or are scheduled to take effect by then.
+ */
+async function projectedBalance(
+  deps: LedgerDependencies,
+  accountId: string,
+  balanceNow: bigint,
+  at: Date,
+): Promise<bigint> {
+  const grants = await deps.database.read.creditGrant.findMany({
+    where: {
+      accountId,
+      OR: [
+        { remainingAmount: { gt: 0n }, expiresAt: { lte: at } },
+        { scheduledAmount: { gt: 0n }, effectiveAt: { lte: at } },
+      ],
+    },
+    select: { id: true, remainingAmount: true, scheduledAmount: true, effectiveAt: true, expiresAt: true },
+  });
+  // Events in time order; at one moment, deposits before expiries (a grant's expiry is after its effective time).
+  const events: { time: number; order: number; apply: () => void }[] = [];
+  let balance = balanceNow;
+  const held = new Map(grants.map((grant) => [grant.id, grant.remainingAmount]));
+  for (const grant of grants) {
+    if (grant.scheduledAmount > 0n) {
+      events.push({
+        time: grant.effectiveAt.getTime(),
+        order: 0,
+        apply: () => {
+          const repaid = minBigInt(grant.scheduledAmount, maxBigInt(0n, -balance));
+          held.set(grant.id, grant.scheduledAmount - repaid);
+          balance += grant.scheduledAmount;
+        },
+      });
+    }
+    if (grant.expiresAt !== null && grant.expiresAt <= at) {
+      events.push({
+        time: grant.expiresAt.getTime(),
+        order: 1,
+        apply: () => {
+          balance -= held.get(grant.id) ?? 0n;
+          held.set(grant.id, 0n);
+        },
+      });
+    }
+  }
+  events.sort((a, b) => a.time - b.time || a.order - b.order);
+  for (const event of events) event.apply();
+  return balance;
 }
 
 export interface CurrencyTotal {
   currency: string;
   balance: bigint;
   available: bigint;
+  /** Credits of scheduled grants, not yet in the balance. */
+  scheduled: bigint;
   accountCount: number;
 }
 
@@ -159,10 +211,12 @@ export function currencyTotals(accounts: readonly CreditAccount[]): CurrencyTota
       currency: account.currency,
       balance: 0n,
       available: 0n,
+      scheduled: 0n,
       accountCount: 0,
     };
     total.balance += balance;
     total.available += available;
+    total.scheduled += account.scheduled;
     total.accountCount += 1;
     totals.set(account.currency, total);
   }

@@ -270,6 +270,18 @@ export async function closeAccount(
         ),
       );
     }
+    // A scheduled grant would bring credits into the closed account at its time: void it first.
+    const scheduled = session.scheduled(input.accountId);
+    if (scheduled !== 0n) {
+      rollback(
+        failure(
+          "ACCOUNT_NOT_EMPTY",
+          "accountId",
+          `Scheduled grants will bring ${scheduled} into the account; void them before closing.`,
+          { scheduled: scheduled.toString() },
+        ),
+      );
+    }
     await session.finish();
     return updatedAccount(
       tx,

@@ -14,6 +14,11 @@ export const limits = {
   initiatorIdLength: 255,
   minPriority: 0,
   maxPriority: 100,
+  /**
+   * How far ahead a deposit may be scheduled: 1826 days (five years). Far enough for the credits of a
+   * multi-year contract granted up front; a bound, so that a typo in the year is refused rather than kept.
+   */
+  scheduleAheadDays: 1826,
 } as const;
 
 /** Who caused an action. The GraphQL layer fills it from the authenticated API key unless a user is named. */
@@ -34,7 +39,10 @@ export interface WriteOptions {
   partnerId?: string | null;
   /** What the action paid for or came from, e.g. an invoice and line item. */
   externalReference?: string | null;
-  /** When the action takes effect; defaults to now. May be in the past (backdating), never in the future. */
+  /**
+   * When the action takes effect; defaults to now. May be in the past (backdating); in the future only for a
+   * deposit (a scheduled grant, at most `limits.scheduleAheadDays` ahead).
+   */
   effectiveAt?: Date | null;
   initiator?: Initiator;
   /**
@@ -75,7 +83,15 @@ function unstorable(field: string): LedgerFailure {
   );
 }
 
-export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWriteOptions | LedgerFailure {
+/**
+ * Checks the options every money-moving write takes. `schedulable` allows an effective time in the future, up
+ * to `limits.scheduleAheadDays` ahead (a deposit: a scheduled grant); other writes take effect now or earlier.
+ */
+export function checkWriteOptions(
+  options: WriteOptions,
+  now: Date,
+  schedulable = false,
+): CheckedWriteOptions | LedgerFailure {
   const idempotencyKey = options.idempotencyKey ?? null;
   if (idempotencyKey !== null) {
     if (
@@ -112,7 +128,21 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
   if (requestedEffectiveAt !== null) {
     const problem = checkDate(requestedEffectiveAt, "effectiveAt", "INVALID_EFFECTIVE_AT");
     if (problem) return problem;
-    if (requestedEffectiveAt.getTime() > now.getTime()) {
+    const latest = scheduleHorizon(now);
+    if (schedulable && requestedEffectiveAt.getTime() > latest.getTime()) {
+      return failure(
+        "INVALID_EFFECTIVE_AT",
+        "effectiveAt",
+        `A deposit can be scheduled at most ${limits.scheduleAheadDays} days ahead, until ${latest.toISOString()}.`,
+        {
+          value: requestedEffectiveAt.toISOString(),
+          reason: "too-far-ahead",
+          days: String(limits.scheduleAheadDays),
+          latest: latest.toISOString(),
+        },
+      );
+    }
+    if (!schedulable && requestedEffectiveAt.getTime() > now.getTime()) {
       return failure(
         "INVALID_EFFECTIVE_AT",
         "effectiveAt",
@@ -147,6 +177,11 @@ export function checkWriteOptions(options: WriteOptions, now: Date): CheckedWrit
     requestedEffectiveAt,
     initiator: { type: initiator.type, id: initiatorId, apiKeyId: initiator.apiKeyId ?? null },
   };
+}
+
+/** The latest effective time a deposit can be scheduled for (see `limits.scheduleAheadDays`). */
+export function scheduleHorizon(now: Date): Date {
+  return new Date(now.getTime() + limits.scheduleAheadDays * 86_400_000);
 }
 
 export function checkDate(

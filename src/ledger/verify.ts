@@ -11,6 +11,11 @@
 // and overdraft cover the held amount. Writes refuse to break it (INSUFFICIENT_CREDITS, CREDITS_HELD), but a
 // grant that reaches its expiry lapses whatever holds relied on it; the capture is then limited to what is
 // covered (see operations/holds.ts), which the balance-range and grant checks below still hold to.
+// Scheduled credits are not in balances before their time: no entry is effective later than it was
+// recorded; a scheduled grant holds nothing, has its whole amount scheduled and its deposit has no entry yet;
+// the account's scheduled amount is the sum of its scheduled grants', and next_lapse_at also covers their
+// effective times; a grant voided before it took effect holds nothing, and neither its deposit nor its void
+// has an entry.
 // Per hold: a positive amount; captured only when CAPTURED, and at most the amount; closed exactly when no
 // longer PENDING; and its actions are its transitions: one HOLD of its amount, then, by its state, one
 // REDUCTION of the captured amount, one HOLD_RELEASE or one HOLD_EXPIRATION of its amount.
@@ -18,7 +23,7 @@
 // currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
 // action it reverses.
 import type { Database } from "../db/client.ts";
-import type { CreditAction, CreditEntry, CreditHold } from "../generated/postgres/client.ts";
+import type { CreditAction, CreditEntry, CreditGrant, CreditHold } from "../generated/postgres/client.ts";
 import { int64Max, int64Min, maxBigInt } from "./amounts.ts";
 
 export interface Discrepancy {
@@ -73,6 +78,10 @@ export async function verifyLedger(
           );
         }
         if (entry.currency !== account.currency) report("entry-currency", `entry ${entry.id} is in ${entry.currency}`);
+        // An entry is in the balance from the moment it is recorded: one effective later would put credits in
+        // the balance before their time (a scheduled deposit's entry is recorded only once it takes effect).
+        if (entry.effectiveAt.getTime() > entry.createdAt.getTime())
+          report("entry-before-effect", `entry ${entry.id} was recorded before its effective time`);
         expected += signed;
       }
       if (entries.length < pageSize) break;
@@ -89,8 +98,19 @@ export async function verifyLedger(
 
     const grants = await db.creditGrant.findMany({
       where: { accountId: account.id },
-      select: { id: true, remainingAmount: true, originalAmount: true, expiresAt: true, voidedAt: true },
+      select: {
+        id: true,
+        remainingAmount: true,
+        originalAmount: true,
+        scheduledAmount: true,
+        effectiveAt: true,
+        expiresAt: true,
+        voidedAt: true,
+      },
     });
+    const scheduled = grants.reduce((sum, grant) => sum + grant.scheduledAmount, 0n);
+    if (account.scheduled !== scheduled)
+      report("scheduled", `scheduled is ${account.scheduled}, its scheduled grants add up to ${scheduled}`);
     const held = grants.reduce((sum, grant) => sum + grant.remainingAmount, 0n);
     if (held !== maxBigInt(account.balance, 0n)) {
       report("grants-total", `grants hold ${held}, the positive balance is ${maxBigInt(account.balance, 0n)}`);
@@ -99,6 +119,9 @@ export async function verifyLedger(
     for (const { remainingAmount, expiresAt } of grants) {
       if (remainingAmount > 0n && expiresAt !== null && (nextLapse === null || expiresAt < nextLapse))
         nextLapse = expiresAt;
+    }
+    for (const { scheduledAmount, effectiveAt } of grants) {
+      if (scheduledAmount > 0n && (nextLapse === null || effectiveAt < nextLapse)) nextLapse = effectiveAt;
     }
     const holds = await db.creditHold.findMany({
       where: { accountId: account.id },
@@ -116,7 +139,7 @@ export async function verifyLedger(
     if ((account.nextLapseAt?.getTime() ?? null) !== (nextLapse?.getTime() ?? null)) {
       report(
         "next-lapse",
-        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits or a pending hold is ${nextLapse?.toISOString() ?? "null"}`,
+        `next_lapse_at is ${account.nextLapseAt?.toISOString() ?? "null"}, the earliest expiry of a grant holding credits or a pending hold, or effective time of a scheduled grant, is ${nextLapse?.toISOString() ?? "null"}`,
       );
     }
     const flows = await db.creditAllocation.groupBy({
@@ -131,6 +154,27 @@ export async function verifyLedger(
         problems.push({ kind: "grant-negative", id: grant.id, message: `remaining ${grant.remainingAmount}` });
       if (grant.voidedAt !== null && grant.remainingAmount !== 0n) {
         problems.push({ kind: "grant-void-holds", id: grant.id, message: `void, yet holds ${grant.remainingAmount}` });
+      }
+      if (grant.scheduledAmount !== 0n) {
+        if (
+          grant.scheduledAmount !== grant.originalAmount ||
+          grant.remainingAmount !== 0n ||
+          grant.voidedAt !== null ||
+          into !== 0n
+        ) {
+          problems.push({
+            kind: "grant-scheduled",
+            id: grant.id,
+            message: `scheduled ${grant.scheduledAmount} of ${grant.originalAmount}, yet holds ${grant.remainingAmount}, received ${into} or is void`,
+          });
+        }
+      }
+      if (isCancelled(grant) && into !== 0n) {
+        problems.push({
+          kind: "grant-cancelled",
+          id: grant.id,
+          message: `voided before it took effect, received ${into}`,
+        });
       }
       if (grant.remainingAmount !== into - outOf) {
         problems.push({
@@ -157,22 +201,52 @@ export async function verifyLedger(
     const reversed = await db.creditAction.findMany({
       where: { id: { in: actions.map((action) => action.reversesActionId).filter((id): id is string => id !== null) } },
     });
-    for (const action of actions) checkAction(action, reversed, problems);
+    const named = await db.creditGrant.findMany({
+      where: { id: { in: actions.map((action) => action.grantId).filter((id): id is string => id !== null) } },
+      select: { id: true, scheduledAmount: true, effectiveAt: true, voidedAt: true, createdByActionId: true },
+    });
+    for (const action of actions) checkAction(action, reversed, named, problems);
     if (actions.length < pageSize) break;
     cursor = actions[actions.length - 1]?.id;
   }
   return problems;
 }
 
+/** A grant voided before it took effect (while scheduled): its deposit and its void never have an entry. */
+function isCancelled(grant: { effectiveAt: Date; voidedAt: Date | null }): boolean {
+  return grant.voidedAt !== null && grant.voidedAt < grant.effectiveAt;
+}
+
+type NamedGrant = Pick<CreditGrant, "id" | "scheduledAmount" | "effectiveAt" | "voidedAt" | "createdByActionId">;
+
 function checkAction(
   action: CreditAction & { entries: CreditEntry[] },
   reversedActions: CreditAction[],
+  namedGrants: NamedGrant[],
   problems: Discrepancy[],
 ): void {
   const report = (kind: string, message: string) => problems.push({ kind, id: action.id, message });
+  if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
+  const grant = namedGrants.find((candidate) => candidate.id === action.grantId);
+  // A deposit names its grant only when it was scheduled; until it takes effect, or when its grant was voided
+  // before that, it has no entry, and the void of a grant that never took effect has none either.
+  if (action.type === "DEPOSIT" && action.grantId !== null && grant?.createdByActionId !== action.id)
+    report("scheduled-link", "a deposit that names a grant it did not create");
+  const withoutEntry =
+    grant !== undefined &&
+    ((action.type === "DEPOSIT" && (grant.scheduledAmount > 0n || isCancelled(grant))) ||
+      (action.type === "VOID" && isCancelled(grant)));
+  if (withoutEntry) {
+    if (action.entries.length !== 0) report("scheduled-entry", `a ${action.type} of a grant not in effect has entries`);
+    if (
+      action.effectiveAt.getTime() !==
+      (action.type === "VOID" ? grant.voidedAt?.getTime() : grant.effectiveAt.getTime())
+    )
+      report("scheduled-time", `a ${action.type} whose effective time is not its grant's`);
+    return;
+  }
   const debits = action.entries.filter((entry) => entry.direction === "DEBIT");
   const credits = action.entries.filter((entry) => entry.direction === "CREDIT");
-  if (action.amount <= 0n) report("action-amount", `amount ${action.amount} is not positive`);
   // An expiry change moves nothing: its one entry is 0, and its amount is what the grant held.
   const entryAmount = action.type === "EXPIRATION_CHANGE" ? 0n : action.amount;
   for (const entry of action.entries) {

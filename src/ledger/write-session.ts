@@ -14,10 +14,12 @@
 //   - the remaining credits of an account's grants add up to max(balance, 0): a debit spends grants before
 //     it overdraws, and a credit repays an overdraft before it fills grants (checked again by the final
 //     UPDATE, which also keeps the account's next_lapse_at);
-//   - balances stay within int64 and a debit never passes the overdraft limit.
+//   - balances stay within int64 and a debit never passes the overdraft limit;
+//   - a scheduled deposit (effective later) writes no entry: its amount is kept in the account's `scheduled`
+//     until its time has come, when its entry is recorded at that time (see settleScheduledGrants).
 // A violated assertion throws (a bug), which rolls the whole transaction back.
 import type { Database } from "../db/client.ts";
-import { sql, type SqlRunner } from "../db/sql.ts";
+import { join, sql, type SqlRunner } from "../db/sql.ts";
 import type {
   CreditAccount,
   CreditAction,
@@ -38,7 +40,14 @@ import {
   writeBalances,
 } from "./sql/accounts.ts";
 import { pastBalances } from "./sql/backdated.ts";
-import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
+import {
+  cancelScheduledGrant,
+  changeRemaining,
+  lapsedGrants,
+  type RemainingChange,
+  spendingPage,
+  takeDueScheduledGrants,
+} from "./sql/grants.ts";
 import { expireLapsedHolds } from "./sql/holds.ts";
 import { insertRows, insertStatement, insertsAsCommonTableExpressions } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
@@ -51,6 +60,8 @@ interface AccountState {
   lockedEntryCount: number;
   /** Credits reserved by pending holds, kept like the balance (see holdCredits). */
   held: bigint;
+  /** Credits of scheduled grants, not yet in the balance, kept like the balance (see scheduleDeposit). */
+  scheduled: bigint;
 }
 
 /** The properties of a grant to create. */
@@ -88,6 +99,12 @@ export interface Debit {
   consumed: { grant: CreditGrant; amount: bigint }[];
   /** The part no grant covered: taken from the overdraft. */
   overdrawn: bigint;
+}
+
+/** A deposit recorded now and effective later: its action (without an entry yet) and its scheduled grant. */
+export interface ScheduledDeposit {
+  action: CreditAction;
+  grant: CreditGrant;
 }
 
 export interface Credit {
@@ -186,6 +203,7 @@ export class WriteSession {
         entryCount: row.entryCount,
         lockedEntryCount: row.entryCount,
         held: row.held,
+        scheduled: row.scheduled,
       });
     }
     if (locked.storeFound === null || locked.partnerFound === null) return null;
@@ -211,6 +229,11 @@ export class WriteSession {
     const state = this.accounts.get(accountId);
     if (!state) throw new Error(`Bug: account ${accountId} used without being locked first.`);
     return state;
+  }
+
+  /** Credits of the account's scheduled grants, as this transaction leaves them so far. */
+  scheduled(accountId: string): bigint {
+    return this.state(accountId).scheduled;
   }
 
   /** Credits reserved by the account's pending holds, as this transaction leaves them so far. */
@@ -318,10 +341,13 @@ export class WriteSession {
     );
   }
 
-  /** BALANCE_OUT_OF_RANGE if adding `amount` would pass the 64-bit range, else null. */
+  /**
+   * BALANCE_OUT_OF_RANGE if adding `amount` would pass the 64-bit range, else null. Scheduled credits count as
+   * if they were in the balance already, so that a scheduled grant can always take effect.
+   */
   checkCredit(accountId: string, amount: bigint, field = "amount"): LedgerFailure | null {
     const state = this.state(accountId);
-    if (state.balance + amount <= int64Max) return null;
+    if (state.balance + state.scheduled + amount <= int64Max) return null;
     return failure(
       "BALANCE_OUT_OF_RANGE",
       field,
@@ -342,8 +368,109 @@ export class WriteSession {
       return nextLapseAt !== null && nextLapseAt.getTime() <= this.now.getTime();
     });
     if (due.length === 0) return;
+    // Scheduled deposits first: a scheduled grant whose expiry has come too then expires like any other.
+    await this.settleScheduledGrants(due);
     await this.settleClosedGrants(due);
     await this.settleLapsedHolds(due);
+  }
+
+  /**
+   * Records the entry of every scheduled deposit of these accounts whose effective time has come, at that
+   * time: the deposit's action was recorded when it was scheduled, and its grant now receives its credits
+   * (repaying an overdraft first, as any deposit does). The entry takes the account's next sequence number,
+   * as a write recorded now and effective then (a backdated credit) would. Called with settleClosedGrants
+   * whenever next_lapse_at (which covers scheduled effective times too) has come; the UPDATE that takes the
+   * grants out of the scheduled state is conditional, so each takes effect exactly once, and never after a
+   * void took it out first.
+   */
+  private async settleScheduledGrants(accountIds: string[]): Promise<void> {
+    const due = await takeDueScheduledGrants(this.tx, accountIds, this.now);
+    if (due.length === 0) return;
+    const actions = await this.tx.query<CreditAction>(
+      sql`SELECT * FROM credit_action WHERE id IN (${join(due.map((grant) => grant.createdByActionId))})`,
+    );
+    // As credit() would do for each, but with the grants' new amounts written in one statement for all of
+    // them, so that the statements do not grow with the number of grants taking effect at once.
+    const refills: RemainingChange[] = [];
+    for (const grant of due) {
+      const action = actions.find((candidate) => candidate.id === grant.createdByActionId);
+      const amount = grant.originalAmount;
+      if (action?.type !== "DEPOSIT" || action.amount !== amount || grant.remainingAmount !== 0n) {
+        throw new Error(`Bug: scheduled grant ${grant.id} has no deposit of its amount.`);
+      }
+      const state = this.state(grant.accountId);
+      if (state.scheduled < amount) throw new Error(`Bug: account ${grant.accountId} schedules less.`);
+      if (state.balance + amount > int64Max) throw new Error("Bug: a scheduled deposit past the 64-bit range.");
+      state.scheduled -= amount;
+      // An overdraft is repaid first; the rest fills the grant.
+      const filled = amount - minBigInt(amount, maxBigInt(0n, -state.balance));
+      if (filled > 0n) {
+        refills.push({ grantId: grant.id, from: 0n, to: filled });
+        this.pendingAllocations.push({ actionId: action.id, grantId: grant.id, direction: "CREDIT", amount: filled });
+        this.recorded.allocations.push({
+          actionId: action.id,
+          grant,
+          createsGrant: false,
+          direction: "CREDIT",
+          amount: filled,
+        });
+      }
+      this.recordEntry(action, state, "CREDIT", amount, state.balance + amount);
+      this.settled.push(action);
+    }
+    await changeRemaining(this.tx, refills, this.now);
+  }
+
+  /**
+   * Records a deposit effective later (a scheduled grant): the grant at once, holding nothing, with its amount
+   * scheduled; and the DEPOSIT action, whose entry settleScheduledGrants records at its effective time.
+   * Nothing enters the balance now, and no entry is written. The action names the grant (`grantId`), which is
+   * inserted first for it to refer to. Call checkCredit first.
+   */
+  async scheduleDeposit(draft: ActionDraft, accountId: string, spec: GrantSpec): Promise<ScheduledDeposit> {
+    const state = this.state(accountId);
+    if (draft.effectiveAt.getTime() <= this.now.getTime()) throw new Error("Bug: a scheduled deposit effective now.");
+    if (state.balance + state.scheduled + draft.amount > int64Max) {
+      throw new Error("Bug: a scheduled deposit past the 64-bit range was not refused by checkCredit.");
+    }
+    const grantId = newId();
+    const action = this.actionRow({ ...draft, grantId });
+    const grant: CreditGrant = {
+      id: grantId,
+      tenantId: this.tenantId,
+      accountId,
+      name: spec.name,
+      category: spec.category,
+      priority: spec.priority,
+      originalAmount: draft.amount,
+      remainingAmount: 0n,
+      scheduledAmount: draft.amount,
+      effectiveAt: draft.effectiveAt,
+      expiresAt: spec.expiresAt,
+      voidedAt: null,
+      externalReference: spec.externalReference,
+      createdByActionId: action.id,
+      createdAt: this.now,
+      updatedAt: this.now,
+    };
+    await insertRows(this.tx, "credit_grant", [grant]);
+    await this.insertAction(action);
+    state.scheduled += draft.amount;
+    return { action, grant };
+  }
+
+  /**
+   * Voids a grant that is still scheduled (its deposit has not taken effect): its amount leaves `scheduled`,
+   * and neither its deposit nor the void ever has an entry, as its credits were never in the balance. The
+   * grant is marked void at `voidedAt` in the same conditional statement (see cancelScheduledGrant).
+   */
+  async cancelScheduled(grant: CreditGrant, voidedAt: Date): Promise<void> {
+    const state = this.state(grant.accountId);
+    if (grant.scheduledAmount <= 0n || state.scheduled < grant.scheduledAmount) {
+      throw new Error(`Bug: grant ${grant.id} is not scheduled on its account.`);
+    }
+    await cancelScheduledGrant(this.tx, grant, voidedAt, this.now);
+    state.scheduled -= grant.scheduledAmount;
   }
 
   /**
@@ -436,11 +563,15 @@ export class WriteSession {
    */
   async beginAction(draft: ActionDraft): Promise<CreditAction> {
     const action = this.actionRow(draft);
+    await this.insertAction(action);
+    return action;
+  }
+
+  private async insertAction(action: CreditAction): Promise<void> {
     const inserted = await this.tx.query<{ id: string }>(
       sql`${insertStatement("credit_action", [action])} ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
     );
     if (inserted.length !== 1) throw new IdempotencyKeyTaken();
-    return action;
   }
 
   private actionRow(draft: ActionDraft): CreditAction {
@@ -614,6 +745,7 @@ export class WriteSession {
           priority: lot.spec.priority,
           originalAmount: lot.amount,
           remainingAmount: filled,
+          scheduledAmount: 0n,
           effectiveAt: action.effectiveAt,
           expiresAt: lot.spec.expiresAt,
           voidedAt: null,
@@ -696,7 +828,10 @@ export class WriteSession {
    */
   async finish(): Promise<CreditAccount[]> {
     const touched = [...this.accounts.values()].filter(
-      (state) => state.entryCount !== state.lockedEntryCount || state.held !== state.row.held,
+      (state) =>
+        state.entryCount !== state.lockedEntryCount ||
+        state.held !== state.row.held ||
+        state.scheduled !== state.row.scheduled,
     );
     const inserts =
       this.engine === "postgres" && touched.length > 0
@@ -716,6 +851,7 @@ export class WriteSession {
       entryCount: state.entryCount,
       lockedEntryCount: state.lockedEntryCount,
       held: state.held,
+      scheduled: state.scheduled,
     }));
     const updated = await writeBalances(this.tx, updates, this.now, inserts ?? undefined);
     if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);

@@ -56,6 +56,12 @@ builder.node(CreditAccountRef, {
         "What a reduction could take now: the balance plus the unused overdraft, less what pending holds reserve (`held`), in minor units (zero when closed).",
       resolve: (a) => balanceOf(a).available,
     }),
+    scheduled: t.field({
+      type: "Amount",
+      description:
+        "Credits of the account's scheduled grants (deposits effective later), in minor units: not in `balance` and not available until each takes effect. List them with `grants(state: SCHEDULED)`.",
+      resolve: (a) => a.scheduled,
+    }),
     sequence: t.int({
       description:
         "How many entries the account has, which is the sequence number of its latest entry (0 for none). Every write to the account raises it; send it back as `expected: { sequence }` to write only if nothing has been written since.",
@@ -69,7 +75,7 @@ builder.node(CreditAccountRef, {
     balanceAt: t.field({
       type: "Amount",
       description:
-        "The balance at a moment: the sum of the entries effective at or before it. For a moment still to come, credits scheduled to expire by then are taken off.",
+        "The balance at a moment: the sum of the entries effective at or before it. For a moment still to come, a projection of what is known now: credits that expire by then are taken off, and scheduled grants that take effect by then are added.",
       args: {
         at: t.arg({
           type: "DateTime",

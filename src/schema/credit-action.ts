@@ -558,7 +558,11 @@ export function actionPayload(name: string, mutation: string) {
 /** The action payload's fields for a ledger outcome: the action, and its accounts as the action left them. */
 export async function actionFields(outcome: ActionOutcome, context: Context) {
   if (outcome.preview) return { action: null, accounts: [], replayed: false, preview: outcome.preview };
-  const accountIds = outcome.entries.map((entry) => entry.accountId);
+  // An action without entries (a scheduled deposit, the void of a scheduled grant) names its account.
+  const accountIds =
+    outcome.entries.length > 0
+      ? outcome.entries.map((entry) => entry.accountId)
+      : [outcome.action.sourceAccountId ?? outcome.action.targetAccountId].filter((id): id is string => id !== null);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
   // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
   const written = new Map(outcome.accounts.map((account) => [account.id, account]));
@@ -607,7 +611,7 @@ builder.mutationFields((t) => ({
   deposit: t.field({
     type: actionPayload("DepositPayload", "deposit"),
     description:
-      "Adds credits to an account through a new grant. A deposit into an overdrawn account repays the overdraft first.",
+      "Adds credits to an account through a new grant. A deposit into an overdrawn account repays the overdraft first. With an `effectiveAt` in the future the grant is scheduled: recorded now, its credits enter the balance (an entry effective at that time) only when that time comes.",
     args: { input: t.arg({ type: DepositInput, required: true, description: "What to deposit." }) },
     resolve: (_root, { input }, context) => resolveDeposit(input, context),
   }),
@@ -655,7 +659,7 @@ builder.mutationFields((t) => ({
   voidCreditGrant: t.field({
     type: actionPayload("VoidCreditGrantPayload", "voidCreditGrant"),
     description:
-      "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent. Refused with CREDITS_HELD when pending holds rely on those credits.",
+      "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent. Refused with CREDITS_HELD when pending holds rely on those credits. A SCHEDULED grant is cancelled: the VOID has no entry and its deposit never takes effect.",
     args: { input: t.arg({ type: VoidGrantInput, required: true, description: "The grant to void." }) },
     resolve: (_root, { input }, context) =>
       runMutation(context, input, {

@@ -6,12 +6,16 @@ import { builder } from "./builder.ts";
 import { GrantCategoryEnum, nullableTenantTime, tenantTime } from "./common.ts";
 import { CreditAccountRef, CreditActionRef, CreditGrantRef, throwLoadErrors } from "./refs.ts";
 
-export type GrantState = "ACTIVE" | "EXPIRED" | "VOIDED" | "DEPLETED";
+export type GrantState = "SCHEDULED" | "ACTIVE" | "EXPIRED" | "VOIDED" | "DEPLETED";
 
 export const GrantStateEnum = builder.enumType("CreditGrantState", {
   description:
-    "Where a grant is in its life. A voided grant is VOIDED, else a grant past its expiry is EXPIRED, else an empty one is DEPLETED.",
+    "Where a grant is in its life. A voided grant is VOIDED, else one whose deposit has not taken effect is SCHEDULED, else a grant past its expiry is EXPIRED, else an empty one is DEPLETED.",
   values: {
+    SCHEDULED: {
+      description:
+        "Created by a deposit effective later: its credits (`originalAmount`) are in the account's `scheduled`, not yet in its balance, and cannot be spent before `effectiveAt`.",
+    },
     ACTIVE: { description: "Holds credits that can be spent." },
     EXPIRED: { description: "Reached its expiry; what it still held left through an expiration." },
     VOIDED: { description: "Ended early; what it still held left through a void." },
@@ -21,6 +25,8 @@ export const GrantStateEnum = builder.enumType("CreditGrantState", {
 
 export function grantState(grant: CreditGrant, now: Date): GrantState {
   if (grant.voidedAt !== null) return "VOIDED";
+  // A read settles due grants before it shows them, so a grant still scheduled takes effect later.
+  if (grant.scheduledAmount > 0n) return "SCHEDULED";
   if (grant.expiresAt !== null && grant.expiresAt <= now) return "EXPIRED";
   if (grant.remainingAmount === 0n) return "DEPLETED";
   return "ACTIVE";
@@ -69,7 +75,7 @@ builder.node(CreditGrantRef, {
     }),
     effectiveAt: t.field({
       type: "DateTime",
-      description: "When the grant's credits became usable.",
+      description: "When the grant's credits became usable (for a SCHEDULED grant: will become).",
       resolve: (grant, _a, context) => tenantTime(grant.effectiveAt, context),
     }),
     expiresAt: t.field({

@@ -29,6 +29,12 @@ const CurrencyBalanceRef = builder.objectRef<CurrencyTotal>("CurrencyBalance").i
       description: "Sum of what the accounts could spend now (balance plus unused overdraft), in minor units.",
       resolve: (total) => total.available,
     }),
+    scheduled: t.field({
+      type: "Amount",
+      description:
+        "Sum of the accounts' scheduled credits (grants that take effect later, not yet in the balance), in minor units.",
+      resolve: (total) => total.scheduled,
+    }),
     accountCount: t.int({
       description: "Number of accounts in this currency.",
       resolve: (total) => total.accountCount,

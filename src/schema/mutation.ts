@@ -159,7 +159,8 @@ export const writeInputFields = (t: InputFieldBuilder) => ({
   effectiveAt: t.field({
     type: "DateTime",
     required: false,
-    description: "When it takes effect; default now. May be in the past (backdating), never in the future.",
+    description:
+      "When it takes effect; default now. May be in the past (backdating). In the future only on deposit and createCreditGrant, at most 1826 days ahead: the grant is then scheduled, and its credits enter the balance at that time.",
   }),
   initiator: t.field({
     type: InitiatorInput,

@@ -826,6 +826,8 @@ describe("What a good ledger guarantees", () => {
     await api.createCustomer(takenExternalId);
     await ok("deposit", { accountId: account, amount: "100" });
     const future = new Date(api.now().getTime() + 3_600_000).toISOString();
+    // A deposit may be scheduled (a future effective time), up to 1826 days ahead.
+    const beyondSchedule = new Date(api.now().getTime() + 1827 * 86_400_000).toISOString();
     const past = new Date(api.now().getTime() - 3_600_000).toISOString();
     const cases: [MutationName, Record<string, unknown>, string, string[] | null | undefined][] = [
       ["deposit", { accountId: "garbage", amount: "1" }, "INVALID_ID", ["input", "accountId"]],
@@ -855,8 +857,14 @@ describe("What a good ledger guarantees", () => {
         ["input", "externalReference"],
       ],
       [
-        "deposit",
+        "reduce",
         { accountId: account, amount: "1", effectiveAt: future },
+        "INVALID_EFFECTIVE_AT",
+        ["input", "effectiveAt"],
+      ],
+      [
+        "deposit",
+        { accountId: account, amount: "1", effectiveAt: beyondSchedule },
         "INVALID_EFFECTIVE_AT",
         ["input", "effectiveAt"],
       ],

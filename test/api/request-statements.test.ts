@@ -220,6 +220,51 @@ describe("statements per write request, warm", () => {
     expect(statements).toHaveLength(8 - combined());
   });
 
+  it("a scheduled deposit with a key: 6, fewer than a deposit's 8 (no entry, no allocation yet), and the payload reads nothing more", async () => {
+    const { data, statements } = await run(
+      `mutation($id: ID!, $at: DateTime!) { deposit(input: { accountId: $id, amount: "9", effectiveAt: $at, idempotencyKey: "count-scheduled" }) { accounts { balance scheduled } userErrors { code } } }`,
+      { id: globalAccount(), at: new Date(clock.getTime() + 30 * 86_400_000).toISOString() },
+    );
+    expect(data.deposit).toMatchObject({ accounts: [{ scheduled: "9" }], userErrors: [] });
+    // BEGIN; lock and read the account; the grant; the action (it names the grant); the account's scheduled
+    // amount and next lapse; COMMIT.
+    expect(statements).toHaveLength(6);
+    expect(statements[0]).toMatch(/^BEGIN/);
+    expect(statements[5]).toMatch(/^COMMIT/);
+  });
+
+  it("a read records the deposits of scheduled grants whose time has come in a fixed number of statements, however many", async () => {
+    const row = await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.account } });
+    const customerId = row.customerId;
+    const scheduledAt = new Date(clock.getTime() + 3_600_000);
+    const accountWith = async (count: number) => {
+      const account = (
+        await must(ledger.openAccount(row.tenantId, { customerId, name: `scheduled ${count}`, currency: "PTS" }))
+      ).account;
+      for (let i = 0; i < count; i++) {
+        await must(ledger.deposit(row.tenantId, { accountId: account.id, amount: 10n, effectiveAt: scheduledAt }));
+      }
+      return account.id;
+    };
+    const one = await accountWith(1);
+    const five = await accountWith(5);
+    clock = new Date(scheduledAt.getTime() + 1);
+    // The key's last use is recorded at most once a minute of the clock: not counted below.
+    await run("{ __typename }", {});
+    const query = `query($id: ID!) { node(id: $id) { ... on CreditAccount { balance scheduled } } }`;
+    const first = await run(query, { id: globalId("CreditAccount", one) });
+    const second = await run(query, { id: globalId("CreditAccount", five) });
+    expect([first.data.node, second.data.node]).toEqual([
+      { balance: "10", scheduled: "0" },
+      { balance: "50", scheduled: "0" },
+    ]);
+    // The account; the due accounts; BEGIN; lock them; take the due grants; their deposits; the grants'
+    // amounts; lapsed grants and holds (none); the allocations, the entries and the balances (one statement on
+    // PostgreSQL); COMMIT; the account.
+    expect(first.statements).toHaveLength(14 - combined());
+    expect(second.statements).toHaveLength(14 - combined());
+  });
+
   it("transfer: 10 on SQLite, 8 on PostgreSQL", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(

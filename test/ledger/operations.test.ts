@@ -447,10 +447,13 @@ describe("balances", () => {
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: points, amount: 10n }));
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: morePoints, amount: 7n }));
     ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: dollars, amount: 1999n }));
+    // A scheduled deposit counts in `scheduled` only, until its time.
+    const later = new Date(fixture.now().getTime() + 3_600_000);
+    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId: points, amount: 4n, effectiveAt: later }));
     const totals = ok(await fixture.ledger.customerBalances(fixture.tenantId, customerId)).totals;
     expect(totals).toEqual([
-      { currency: "PTS", balance: 17n, available: 22n, accountCount: 2 },
-      { currency: "USD", balance: 1999n, available: 1999n, accountCount: 1 },
+      { currency: "PTS", balance: 17n, available: 22n, scheduled: 4n, accountCount: 2 },
+      { currency: "USD", balance: 1999n, available: 1999n, scheduled: 0n, accountCount: 1 },
     ]);
   });
 

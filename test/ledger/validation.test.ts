@@ -174,10 +174,14 @@ describe("options", () => {
     }
   });
 
-  it("refuses effective times in the future or out of range, and expiries already past", async () => {
+  it("refuses effective times in the future (a deposit's beyond its scheduling bound) or out of range, and expiries already past", async () => {
     const future = new Date(fixture.now().getTime() + 1000);
     await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () =>
-      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, effectiveAt: future }),
+      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, effectiveAt: future }),
+    );
+    const beyond = new Date(fixture.now().getTime() + 1826 * 86_400_000 + 1);
+    await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () =>
+      fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 1n, effectiveAt: beyond }),
     );
     await refuses("INVALID_EFFECTIVE_AT", "effectiveAt", () =>
       fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, effectiveAt: new Date(Number.NaN) }),

@@ -1,5 +1,12 @@
 // deposit: credits an account by creating a grant (a lot of credits with a category, a spending priority and
 // an optional expiry). A deposit into an overdrawn account repays the overdraft first.
+//
+// A deposit effective in the future (Stripe's credit grant with a later effective_at) is scheduled: its action
+// and its grant are recorded now, the grant holding nothing and its amount counted in the account's
+// `scheduled`; no entry is written and the balance does not change. When its effective time has come, the
+// first write or read of the account (or the background job) records its entry at that time (see
+// WriteSession.settleScheduledGrants), as next_lapse_at says it is due, so no read ever shows the account
+// without it. Until then it can be voided (see void-grant.ts), and then it never takes effect.
 import type { GrantCategory } from "../../generated/postgres/enums.ts";
 import { parsePositiveAmount } from "../amounts.ts";
 import { type AccountExpectation, parseExpectation } from "../expectations.ts";
@@ -67,6 +74,24 @@ export async function deposit(
       await session.settleDueGrants([input.accountId]);
       const problem = session.checkExpected(input.accountId, expected) ?? session.checkCredit(input.accountId, amount);
       if (problem) rollback(problem);
+      const spec = { name, category, priority, expiresAt, externalReference: options.externalReference };
+      if (options.effectiveAt > session.now) {
+        const scheduled = await session.scheduleDeposit(
+          {
+            type: "DEPOSIT",
+            amount,
+            currency: session.account(input.accountId).currency,
+            sourceAccountId: null,
+            targetAccountId: input.accountId,
+            requestHash,
+            effectiveAt: options.effectiveAt,
+            options: draftOptions(options),
+          },
+          input.accountId,
+          spec,
+        );
+        return outcomeOf(scheduled.action, [], [scheduled.grant], session.settled);
+      }
       const action = await session.beginAction({
         type: "DEPOSIT",
         amount,
@@ -77,10 +102,9 @@ export async function deposit(
         effectiveAt: options.effectiveAt,
         options: draftOptions(options),
       });
-      const credit = await session.credit(action, input.accountId, [
-        { spec: { name, category, priority, expiresAt, externalReference: options.externalReference }, amount },
-      ]);
+      const credit = await session.credit(action, input.accountId, [{ spec, amount }]);
       return outcomeOf(action, [credit.entry], credit.createdGrants, session.settled);
     },
+    true,
   );
 }

@@ -35,9 +35,11 @@ export async function moneyWrite<T extends ActionOutcome>(
   parameters: Record<string, unknown>,
   options: WriteOptions,
   body: MoneyWriteBody<T>,
+  /** Whether the write may take effect in the future (a deposit: see checkWriteOptions). */
+  schedulable = false,
 ): Promise<LedgerResult<T>> {
   const now = deps.clock();
-  const checked = checkWriteOptions(options, now);
+  const checked = checkWriteOptions(options, now, schedulable);
   if (isFailure(checked)) return checked;
   const requestHash = requestFingerprint(operation, {
     ...parameters,

@@ -7,7 +7,7 @@ import { type AccountExpectation, type CheckedExpectation, parseExpectation } fr
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { touchActionToReverse } from "../sql/actions.ts";
-import { debitedGrants } from "../sql/grants.ts";
+import { debitedGrants, grantById } from "../sql/grants.ts";
 import { rollback } from "../transaction.ts";
 import type { WriteOptions } from "../validation.ts";
 import type { CreditLot, WriteSession } from "../write-session.ts";
@@ -68,6 +68,21 @@ export async function reverse(
         accounts.map((id) => ({ id, field: "actionId" })),
       );
       await session.settleDueGrants(accounts);
+      // A scheduled deposit (only those name their grant) has no entry to reverse until it takes effect, and
+      // none ever when its grant was voided before that: void the grant instead.
+      if (original.type === "DEPOSIT" && original.grantId !== null) {
+        const grant = await grantById(tx, original.grantId);
+        if (grant && (grant.scheduledAmount > 0n || (grant.voidedAt !== null && grant.voidedAt < grant.effectiveAt))) {
+          rollback(
+            failure(
+              "NOT_REVERSIBLE",
+              "actionId",
+              "The deposit is scheduled and has not taken effect; void its grant instead.",
+              { type: original.type, reason: "scheduled", effectiveAt: grant.effectiveAt.toISOString() },
+            ),
+          );
+        }
+      }
       const problem =
         expectationOf(session, takeFrom, expectedSource) ??
         expectationOf(session, giveTo, expectedTarget) ??

@@ -1,5 +1,11 @@
 // voidGrant: ends a grant early (Stripe's voided_at). Its remaining credits leave the balance through a VOID
 // action at the void's effective time; what was already spent stays spent.
+//
+// A grant that is still scheduled (its deposit effective later, see deposit.ts) is cancelled instead: the VOID
+// action is recorded without an entry, its amount leaves the account's `scheduled`, and the deposit never
+// takes effect. Its credits were never in the balance, so neither the deposit nor the void appears in the
+// history. A scheduled grant whose effective time has come is settled first (as every write settles what is
+// due), and is then voided like any other grant: under the account's lock, one of the two happens first.
 import type { CreditGrant } from "../../generated/postgres/client.ts";
 import { type AccountExpectation, type CheckedExpectation, parseExpectation } from "../expectations.ts";
 import { lastSpentAt } from "../sql/backdated.ts";
@@ -43,7 +49,23 @@ export async function voidGrant(
         input.grantId,
         expected,
         "The grant holds no credits any more; there is nothing to void.",
+        true,
       );
+      if (grant.scheduledAmount > 0n) {
+        const action = await session.beginAction({
+          type: "VOID",
+          amount: grant.scheduledAmount,
+          currency: session.account(accountId).currency,
+          sourceAccountId: accountId,
+          targetAccountId: null,
+          grantId: grant.id,
+          requestHash,
+          effectiveAt: options.effectiveAt,
+          options: draftOptions(options),
+        });
+        await session.cancelScheduled(grant, options.effectiveAt);
+        return outcomeOf(action, [], [], session.settled);
+      }
       // A backdated void takes the credits out at its effective time: the grant must have been in effect by
       // then, and every later balance must stay within the account's limit.
       if (grant.effectiveAt > options.effectiveAt) {
@@ -90,15 +112,17 @@ export async function voidGrant(
 
 /**
  * Locks the account holding the grant, records what has lapsed on it, checks the caller's expectation, and
- * returns the grant if it still holds credits; rolls back with GRANT_NOT_ACTIVE (void, expired or depleted),
- * ACCOUNT_CHANGED, or the lock's own refusal otherwise. Shared by the operations that act on one live grant
- * (voidGrant, changeGrantExpiry); `depleted` says why a spent grant cannot take this one.
+ * returns the grant if it still holds credits (or, with `scheduled`, is still scheduled); rolls back with
+ * GRANT_NOT_ACTIVE (void, expired, depleted or, without `scheduled`, scheduled), ACCOUNT_CHANGED, or the lock's
+ * own refusal otherwise. Shared by the operations that act on one live grant (voidGrant, changeGrantExpiry);
+ * `depleted` says why a spent grant cannot take this one.
  */
 export async function lockActiveGrant(
   session: WriteSession,
   grantId: string,
   expected: CheckedExpectation | null,
   depleted: string,
+  scheduled = false,
 ): Promise<{ accountId: string; grant: CreditGrant }> {
   const accountId = await session.lockHolderOfGrant(grantId, "grantId");
   if (isFailure(accountId)) rollback(accountId);
@@ -111,6 +135,16 @@ export async function lockActiveGrant(
   // Only credits still held can be voided or lapse: an expired, void or spent grant has nothing left.
   if (grant.voidedAt !== null) {
     rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant is already void.", { state: "VOIDED" }));
+  }
+  // Settled above if its time had come: a grant still scheduled here takes effect later.
+  if (grant.scheduledAmount > 0n) {
+    if (scheduled) return { accountId, grant };
+    rollback(
+      failure("GRANT_NOT_ACTIVE", "grantId", "The grant is scheduled and has not taken effect yet.", {
+        state: "SCHEDULED",
+        effectiveAt: grant.effectiveAt.toISOString(),
+      }),
+    );
   }
   if (grant.expiresAt !== null && grant.expiresAt <= session.now) {
     rollback(failure("GRANT_NOT_ACTIVE", "grantId", "The grant has expired.", { state: "EXPIRED" }));

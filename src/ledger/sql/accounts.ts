@@ -100,6 +100,8 @@ export interface BalanceUpdate {
   lockedEntryCount: number;
   /** Credits reserved by the account's pending holds. */
   held: bigint;
+  /** Credits of the account's scheduled grants. */
+  scheduled: bigint;
 }
 
 /**
@@ -107,8 +109,9 @@ export interface BalanceUpdate {
  *   - the entry count is still the one read under the lock (so a lost lock could never silently overwrite
  *     another writer's balance);
  *   - the account's grants hold exactly max(balance, 0);
- * and sets next_lapse_at to the earliest lapse among the grants that still hold credits and the pending
- * holds (a hold's expiry, like a grant's, must be recorded before a read shows the account). Returns the accounts
+ * and sets next_lapse_at to the earliest lapse among the grants that still hold credits, the pending holds
+ * (a hold's expiry, like a grant's, must be recorded before a read shows the account) and the scheduled grants
+ * (whose deposits must be recorded, at their effective times, before a read shows the account). Returns the accounts
  * it updated, as the transaction leaves them: fewer than given means an assertion failed (see
  * `explainFailedUpdate`).
  */
@@ -136,6 +139,10 @@ export async function writeBalances(
         byId((update) => update.held),
         "BIGINT",
       )},
+      scheduled = ${valueById(
+        byId((update) => update.scheduled),
+        "BIGINT",
+      )},
       next_lapse_at = (
         SELECT MIN(lapse) FROM (
           SELECT MIN(COALESCE(g.voided_at, g.expires_at)) AS lapse FROM credit_grant g
@@ -143,6 +150,9 @@ export async function writeBalances(
           UNION ALL
           SELECT MIN(h.expires_at) AS lapse FROM credit_hold h
           WHERE h.account_id = credit_account.id AND h.state = ${"PENDING"}
+          UNION ALL
+          SELECT MIN(g.effective_at) AS lapse FROM credit_grant g
+          WHERE g.account_id = credit_account.id AND g.scheduled_amount > 0
         ) AS lapses
       ),
       updated_at = ${now}

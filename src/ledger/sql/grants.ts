@@ -88,3 +88,38 @@ export async function changeRemaining(
 export async function setExpiry(tx: SqlRunner, grantId: string, expiresAt: Date | null, now: Date): Promise<void> {
   await tx.execute(sql`UPDATE credit_grant SET expires_at = ${expiresAt}, updated_at = ${now} WHERE id = ${grantId}`);
 }
+
+/**
+ * Takes out of the scheduled state every scheduled grant of these accounts whose effective time has come by
+ * `now`, and returns them (soonest first) for their deposits' entries. The grants still hold nothing: the
+ * caller credits them. Conditional on the grant still being scheduled, so a grant takes effect at most once,
+ * and never after a void took it out of the scheduled state first.
+ */
+export async function takeDueScheduledGrants(
+  tx: SqlRunner,
+  accountIds: readonly string[],
+  now: Date,
+): Promise<CreditGrant[]> {
+  const due = await tx.query<CreditGrant>(sql`
+    UPDATE credit_grant SET scheduled_amount = 0, updated_at = ${now}
+    WHERE account_id IN (${join(accountIds)}) AND scheduled_amount > 0 AND effective_at <= ${now}
+    RETURNING *`);
+  // RETURNING has no ORDER BY: sort here, so the deposits are recorded in the order they took effect.
+  return due.sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Voids a grant that is still scheduled, at `voidedAt`; throws a bug unless it was still scheduled with the
+ * amount read under the account lock (only this transaction may change the grants of a locked account).
+ */
+export async function cancelScheduledGrant(
+  tx: SqlRunner,
+  grant: CreditGrant,
+  voidedAt: Date,
+  now: Date,
+): Promise<void> {
+  const updated = await tx.execute(sql`
+    UPDATE credit_grant SET scheduled_amount = 0, voided_at = ${voidedAt}, updated_at = ${now}
+    WHERE id = ${grant.id} AND scheduled_amount = ${grant.scheduledAmount} AND voided_at IS NULL`);
+  if (updated !== 1) throw new Error(`Bug: scheduled grant ${grant.id} changed under its account's lock.`);
+}
