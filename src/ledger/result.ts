@@ -29,6 +29,9 @@ export const ledgerErrorCodes = [
   "EXTERNAL_ID_TAKEN",
   "HOLD_NOT_PENDING",
   "CAPTURE_EXCEEDS_HOLD",
+  // Batches
+  "BATCH_EMPTY",
+  "BATCH_TOO_LARGE",
   // Idempotency
   "INVALID_IDEMPOTENCY_KEY",
   "IDEMPOTENCY_KEY_REUSED",

@@ -146,6 +146,9 @@ export class WriteSession {
    * account of this tenant: another tenant's account is indistinguishable from a missing one.
    */
   async lock(accounts: { id: string; field: string }[]): Promise<LedgerFailure | null> {
+    // A batch locks every account of its items up front (lockAll); an item then finds its accounts locked and
+    // sends no statement (its store and partner are checked by the batch).
+    if (accounts.length > 0 && accounts.every((account) => this.accounts.has(account.id))) return null;
     const problem = await this.lockWhere({ ids: accounts.map((account) => account.id) });
     if (problem) return problem;
     const missing = accounts.find((account) => !this.accounts.has(account.id));
@@ -153,6 +156,17 @@ export class WriteSession {
       return failure("ACCOUNT_NOT_FOUND", missing.field, "No credit account with this id exists.", { id: missing.id });
     }
     return null;
+  }
+
+  /**
+   * Locks and loads these accounts in one statement, in id order, without refusing missing ones: a batch (see
+   * operations/batch.ts) locks every account its items touch before the first item runs, so that batches and
+   * single writes take their locks in one order and cannot deadlock; each item's own `lock` then reports an
+   * account that is missing or closed.
+   */
+  async lockAll(accountIds: string[]): Promise<void> {
+    const problem = await this.lockWhere({ ids: [...new Set(accountIds)].sort() });
+    if (problem) throw new Error("Bug: a batch's lock checked a store or partner.");
   }
 
   /**
@@ -180,6 +194,8 @@ export class WriteSession {
   private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
     const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
     for (const row of locked.rows) {
+      // An account locked before keeps its state: this session may have changed it in memory since.
+      if (this.accounts.has(row.id)) continue;
       this.accounts.set(row.id, {
         row,
         balance: row.balance,

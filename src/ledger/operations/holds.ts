@@ -24,7 +24,15 @@ import { insertRows } from "../sql/rows.ts";
 import { rollback } from "../transaction.ts";
 import { checkDate, type WriteOptions } from "../validation.ts";
 import type { WriteSession } from "../write-session.ts";
-import { draftOptions, lockOpenAccounts, moneyWrite, refuseClosed, type LedgerDependencies } from "./money-write.ts";
+import {
+  draftOptions,
+  type LedgerDependencies,
+  lockOpenAccounts,
+  moneyWrite,
+  type PreparedWrite,
+  refuseClosed,
+  runPrepared,
+} from "./money-write.ts";
 
 /** A hold operation's outcome: its action, and the hold as the operation left it (as it is now, on a replay). */
 export interface HoldOutcome extends ActionOutcome {
@@ -65,6 +73,11 @@ export async function authorize(
   tenantId: string,
   input: AuthorizeInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareAuthorize(input), input));
+}
+
+/** Checks an authorization's input and prepares its write (see PreparedWrite). */
+export function prepareAuthorize(input: AuthorizeInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
   const amount = parsePositiveAmount(input.amount);
@@ -76,13 +89,11 @@ export async function authorize(
   }
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "authorize",
-    { accountId: input.accountId, amount, expiresAt },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "authorize",
+    parameters: { accountId: input.accountId, amount, expiresAt },
+    accountIds: [input.accountId],
+    body: async (session, options, requestHash) => {
       if (expiresAt !== null && expiresAt <= session.now) {
         rollback(
           failure("INVALID_EXPIRES_AT", "expiresAt", "The expiry must be later than now.", {
@@ -96,7 +107,7 @@ export async function authorize(
       if (problem) rollback(problem);
       const hold: CreditHold = {
         id: newId(),
-        tenantId,
+        tenantId: session.tenantId,
         accountId: input.accountId,
         state: "PENDING",
         amount,
@@ -122,8 +133,7 @@ export async function authorize(
       session.holdCredits(input.accountId, amount);
       return { ...outcomeOf(action, [], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /**
