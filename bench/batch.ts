@@ -118,7 +118,8 @@ async function main() {
             if ("deposit" in item) must(await ledger.deposit(tenantId, item.deposit));
             else if ("reduce" in item) must(await ledger.reduce(tenantId, item.reduce));
             else if ("transfer" in item) must(await ledger.transfer(tenantId, item.transfer));
-            else must(await ledger.authorize(tenantId, item.authorizeHold));
+            else if ("authorizeHold" in item) must(await ledger.authorize(tenantId, item.authorizeHold));
+            else throw new Error("Bug: the bench's batch has only deposits, reductions, transfers and holds.");
           }
         },
       },

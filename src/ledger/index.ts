@@ -78,7 +78,14 @@ export type Ledger = ReturnType<typeof createLedger>;
 
 export type { ActionOutcome } from "./outcome.ts";
 export type { HoldOutcome } from "./operations/holds.ts";
-export type { BatchInput, BatchItem, BatchItemError, BatchOutcome, BatchResult } from "./operations/batch.ts";
+export type {
+  BatchInput,
+  BatchItem,
+  BatchItemError,
+  BatchItemKind,
+  BatchOutcome,
+  BatchResult,
+} from "./operations/batch.ts";
 export { maxBatchItems } from "./operations/batch.ts";
 export type { LedgerError, LedgerErrorCode, LedgerFailure, LedgerResult } from "./result.ts";
 export { ledgerErrorCodes } from "./result.ts";

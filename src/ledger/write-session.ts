@@ -150,7 +150,7 @@ export class WriteSession {
     // sends no statement (its store and partner are checked by the batch).
     if (accounts.length > 0 && accounts.every((account) => this.accounts.has(account.id))) return null;
     const problem = await this.lockWhere({ ids: accounts.map((account) => account.id) });
-    if (problem) return problem;
+    if (problem.failure) return problem.failure;
     const missing = accounts.find((account) => !this.accounts.has(account.id));
     if (missing) {
       return failure("ACCOUNT_NOT_FOUND", missing.field, "No credit account with this id exists.", { id: missing.id });
@@ -164,9 +164,10 @@ export class WriteSession {
    * single writes take their locks in one order and cannot deadlock; each item's own `lock` then reports an
    * account that is missing or closed.
    */
-  async lockAll(accountIds: string[]): Promise<void> {
-    const problem = await this.lockWhere({ ids: [...new Set(accountIds)].sort() });
-    if (problem) throw new Error("Bug: a batch's lock checked a store or partner.");
+  async lockAll(accountIds: string[], holdIds: string[] = []): Promise<void> {
+    if (accountIds.length === 0 && holdIds.length === 0) return;
+    const problem = await this.lockWhere({ ids: accountIds, holdersOfHolds: holdIds });
+    if (problem.failure) throw new Error("Bug: a batch's lock checked a store or partner.");
   }
 
   /**
@@ -175,8 +176,8 @@ export class WriteSession {
    */
   async lockHolderOfGrant(grantId: string, field: string): Promise<string | LedgerFailure> {
     const problem = await this.lockWhere({ holderOfGrant: grantId });
-    if (problem) return problem;
-    const [accountId] = this.accounts.keys();
+    if (problem.failure) return problem.failure;
+    const [accountId] = problem.lockedIds;
     return accountId ?? failure("GRANT_NOT_FOUND", field, "No credit grant with this id exists.", { id: grantId });
   }
 
@@ -186,13 +187,15 @@ export class WriteSession {
    */
   async lockHolderOfHold(holdId: string, field: string): Promise<string | LedgerFailure> {
     const problem = await this.lockWhere({ holderOfHold: holdId });
-    if (problem) return problem;
-    const [accountId] = this.accounts.keys();
+    if (problem.failure) return problem.failure;
+    // The account this statement found, which a batch may have locked (and changed in memory) before.
+    const [accountId] = problem.lockedIds;
     return accountId ?? failure("HOLD_NOT_FOUND", field, "No credit hold with this id exists.", { id: holdId });
   }
 
-  private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
+  private async lockWhere(selector: AccountSelector): Promise<{ failure: LedgerFailure | null; lockedIds: string[] }> {
     const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
+    const lockedIds = locked.rows.map((row) => row.id);
     for (const row of locked.rows) {
       // An account locked before keeps its state: this session may have changed it in memory since.
       if (this.accounts.has(row.id)) continue;
@@ -204,15 +207,18 @@ export class WriteSession {
         held: row.held,
       });
     }
-    if (locked.storeFound === null || locked.partnerFound === null) return null;
+    if (locked.storeFound === null || locked.partnerFound === null) return { failure: null, lockedIds };
     this.referencesChecked = true;
     const { storeId, partnerId } = this.references;
-    if (storeId !== null && !locked.storeFound)
-      return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
-    if (partnerId !== null && !locked.partnerFound) {
-      return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
+    if (storeId !== null && !locked.storeFound) {
+      const failed = failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
+      return { failure: failed, lockedIds };
     }
-    return null;
+    if (partnerId !== null && !locked.partnerFound) {
+      const failed = failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
+      return { failure: failed, lockedIds };
+    }
+    return { failure: null, lockedIds };
   }
 
   account(accountId: string): CreditAccount {

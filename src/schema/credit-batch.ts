@@ -1,10 +1,10 @@
 // Atomic batches: the mutation applyCreditBatch applies a list of deposits, reductions, transfers and hold
-// authorizations all or nothing, in one transaction (see src/ledger/operations/batch.ts). Each item is a
+// authorizations, captures and releases all or nothing, in one transaction (see src/ledger/operations/batch.ts). Each item is a
 // @oneOf input naming its operation, with the fields of that operation's own mutation but the idempotency
 // key and the dry run, which belong to the batch. A refusal names the item by its index, in `itemErrors` and
 // in the path of each user error (["input", "items", "3", "deposit", "amount"]).
-import type { CreditAccount, CreditAction, CreditBatch } from "../generated/postgres/client.ts";
-import type { BatchItem, BatchItemError, BatchOutcome, WriteOptions } from "../ledger/index.ts";
+import type { CreditAccount, CreditAction, CreditBatch, CreditHold } from "../generated/postgres/client.ts";
+import type { BatchItem, BatchItemError, BatchItemKind, BatchOutcome, WriteOptions } from "../ledger/index.ts";
 import { maxBatchItems } from "../ledger/index.ts";
 import type { WritePreview } from "../ledger/outcome.ts";
 import { requireTenant } from "../auth/unauthenticated.ts";
@@ -115,6 +115,34 @@ const BatchAuthorizeHoldInput = builder.inputType("CreditBatchAuthorizeHoldInput
   }),
 });
 
+const BatchCaptureHoldInput = builder.inputType("CreditBatchCaptureHoldInput", {
+  description:
+    "A hold to capture in a batch: the fields of `captureHold`, but the batch's idempotency key and dry run.",
+  fields: (t) => ({
+    holdId: t.id({ required: true, description: "Global ID of the hold (placed before the batch)." }),
+    amount: t.field({
+      type: "Amount",
+      required: false,
+      description:
+        "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
+    }),
+    expected: expectedField(
+      t,
+      "Capture only if the hold's account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",
+    ),
+    ...itemHoldWriteFields(t),
+  }),
+});
+
+const BatchReleaseHoldInput = builder.inputType("CreditBatchReleaseHoldInput", {
+  description:
+    "A hold to release in a batch: the fields of `releaseHold`, but the batch's idempotency key and dry run.",
+  fields: (t) => ({
+    holdId: t.id({ required: true, description: "Global ID of the hold (placed before the batch)." }),
+    ...itemHoldWriteFields(t),
+  }),
+});
+
 const BatchItemInput = builder.inputType("CreditBatchItemInput", {
   description: "One item of a batch: exactly one of its fields, the operation to apply.",
   isOneOf: true,
@@ -126,6 +154,16 @@ const BatchItemInput = builder.inputType("CreditBatchItemInput", {
       type: BatchAuthorizeHoldInput,
       required: false,
       description: "Reserve credits, as `authorizeHold` does.",
+    }),
+    captureHold: t.field({
+      type: BatchCaptureHoldInput,
+      required: false,
+      description: "Take a pending hold, as `captureHold` does.",
+    }),
+    releaseHold: t.field({
+      type: BatchReleaseHoldInput,
+      required: false,
+      description: "Give a pending hold back, as `releaseHold` does.",
     }),
   }),
 });
@@ -248,7 +286,7 @@ const BatchPayloadRef = builder.objectRef<BatchPayload>("ApplyCreditBatchPayload
 });
 
 type BatchItemInputValue = typeof BatchItemInput.$inferInput;
-type Kind = "deposit" | "reduce" | "transfer" | "authorizeHold";
+type Kind = BatchItemKind;
 
 /** Prefixes a user error's path, ["input", ...], with the item's: ["input", "items", index, kind, ...]. */
 function atItem(error: UserError, index: number, kind: Kind): UserError {
@@ -258,7 +296,7 @@ function atItem(error: UserError, index: number, kind: Kind): UserError {
 
 /** Decodes one item's IDs and options for the ledger; a bad ID is an INVALID_ID user error on the item. */
 function decodeItem(item: BatchItemInputValue, context: Context): BatchItem | UserError {
-  const decode = (field: string, value: string | number, type: "CreditAccount"): string | UserError =>
+  const decode = (field: string, value: string | number, type: "CreditAccount" | "CreditHold"): string | UserError =>
     decodeId(String(value), type) ?? invalidId(field, context);
   const options = (input: Parameters<typeof writeOptions>[0]): WriteOptions | UserError => {
     const decoded = writeOptions(input, context);
@@ -307,6 +345,22 @@ function decodeItem(item: BatchItemInputValue, context: Context): BatchItem | Us
       },
     };
   }
+  if (item.captureHold) {
+    const input = item.captureHold;
+    const holdId = decode("holdId", input.holdId, "CreditHold");
+    if (typeof holdId !== "string") return holdId;
+    const common = options(input);
+    if ("code" in common) return common;
+    return { captureHold: { ...common, holdId, amount: input.amount ?? null, expected: input.expected } };
+  }
+  if (item.releaseHold) {
+    const input = item.releaseHold;
+    const holdId = decode("holdId", input.holdId, "CreditHold");
+    if (typeof holdId !== "string") return holdId;
+    const common = options(input);
+    if ("code" in common) return common;
+    return { releaseHold: { ...common, holdId } };
+  }
   const input = item.authorizeHold;
   // @oneOf: GraphQL validation has refused an item with none (or more than one) of its fields.
   if (!input) throw new Error("Bug: a batch item without an operation passed @oneOf validation.");
@@ -329,6 +383,8 @@ function kindOf(item: BatchItemInputValue): Kind {
   if (item.deposit) return "deposit";
   if (item.reduce) return "reduce";
   if (item.transfer) return "transfer";
+  if (item.captureHold) return "captureHold";
+  if (item.releaseHold) return "releaseHold";
   return "authorizeHold";
 }
 
@@ -345,7 +401,17 @@ async function batchFields(outcome: BatchOutcome, context: Context) {
     // As a single replay answers: each account's balance right after the batch, from its own entries.
     const after = new Map<string, bigint>();
     for (const entry of entries) after.set(entry.accountId, entry.balanceAfter);
-    const ids = [...new Set(outcome.items.flatMap((item) => accountIdsOf(item.action)))];
+    // A hold's actions name no account: the hold does.
+    const holdIds = outcome.items.flatMap((item) => (item.action.holdId === null ? [] : [item.action.holdId]));
+    const holds = (await context.loaders.hold.loadMany(holdIds)).filter(
+      (hold): hold is CreditHold => hold !== null && !(hold instanceof Error),
+    );
+    const ids = [
+      ...new Set([
+        ...outcome.items.flatMap((item) => accountIdsOf(item.action)),
+        ...holds.map((hold) => hold.accountId),
+      ]),
+    ];
     const loaded = (await context.loaders.account.loadMany(ids)).filter(
       (account): account is CreditAccount => account !== null && !(account instanceof Error),
     );
@@ -360,7 +426,7 @@ async function batchFields(outcome: BatchOutcome, context: Context) {
   };
 }
 
-/** The accounts an action names (a hold's action names none: its account is the hold's). */
+/** The accounts an action names. */
 function accountIdsOf(action: CreditAction): string[] {
   return [action.sourceAccountId, action.targetAccountId].filter((id): id is string => id !== null);
 }
@@ -368,7 +434,7 @@ function accountIdsOf(action: CreditAction): string[] {
 builder.mutationFields((t) => ({
   applyCreditBatch: t.field({
     type: BatchPayloadRef,
-    description: `Applies deposits, reductions, transfers and hold authorizations all or nothing, in order, in one transaction (at most ${maxBatchItems} items). On any refusal nothing is written and the payload names the refused items by index. Costs as much query cost as one mutation per item.`,
+    description: `Applies deposits, reductions, transfers and hold authorizations, captures and releases all or nothing, in order, in one transaction (at most ${maxBatchItems} items). On any refusal nothing is written and the payload names the refused items by index. Costs as much query cost as one mutation per item.`,
     args: {
       input: t.arg({ type: ApplyCreditBatchInput, required: true, description: "The items and the batch's options." }),
     },

@@ -101,6 +101,48 @@ describe("a batch", () => {
     await verifyClean();
   });
 
+  it("captures and releases holds placed before it, and spends what a release gave back", async () => {
+    const a = await fundedAccount("100");
+    const placed = await applied({
+      items: [{ authorizeHold: { accountId: a, amount: "60" } }, { authorizeHold: { accountId: a, amount: "40" } }],
+    });
+    const [first, second] = placed.batch.actions.map((action: any) => action.hold.id);
+    expect(placed.accounts).toMatchObject([{ id: a, balance: "100", held: "100", available: "0" }]);
+    const input = {
+      idempotencyKey: "settle-holds",
+      items: [
+        { captureHold: { holdId: first, amount: "50" } },
+        { releaseHold: { holdId: second } },
+        // Available only because the capture and the release before it freed the holds' credits.
+        { reduce: { accountId: a, amount: "50" } },
+      ],
+    };
+    const settled = await applied(input);
+    expect(
+      settled.batch.actions.map((action: any) => [action.type, action.amount, action.hold?.state ?? null]),
+    ).toEqual([
+      ["REDUCTION", "50", "CAPTURED"],
+      ["HOLD_RELEASE", "40", "RELEASED"],
+      ["REDUCTION", "50", null],
+    ]);
+    expect(settled.accounts).toMatchObject([{ id: a, balance: "0", held: "0", available: "0" }]);
+    const replay = await applied(input);
+    expect(replay.replayed).toBe(true);
+    expect(replay.accounts).toMatchObject([{ id: a, balance: "0" }]);
+    // Both holds are closed now: releasing one again is refused at its item, and nothing is written.
+    await refused(
+      { items: [{ deposit: { accountId: a, amount: "5" } }, { releaseHold: { holdId: second } }] },
+      [["HOLD_NOT_PENDING", ["input", "items", "1", "releaseHold", "holdId"]]],
+      [1],
+    );
+    await refused(
+      { items: [{ captureHold: { holdId: a } }] },
+      [["INVALID_ID", ["input", "items", "0", "captureHold", "holdId"]]],
+      [0],
+    );
+    await verifyClean();
+  });
+
   it("refused at item k writes nothing and names item k", async () => {
     const a = await fundedAccount("100");
     const b = await fundedAccount("0");

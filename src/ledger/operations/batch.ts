@@ -1,9 +1,9 @@
-// Batches: a list of deposits, reductions, transfers and hold authorizations applied all or nothing, in one
-// database transaction (TigerBeetle's linked transfers, Blnk's bulk transactions).
+// Batches: a list of deposits, reductions, transfers and hold authorizations, captures and releases applied
+// all or nothing, in one database transaction (TigerBeetle's linked transfers, Blnk's bulk transactions).
 //
 // Every item is checked first for what needs no database, and every item that fails is reported with its
 // index. Then one transaction inserts the batch row (which takes the idempotency key), locks every account
-// the items touch in one statement, in id order (so batches and single writes, which lock the same way,
+// the items touch (those holding the holds to capture or release included) in one statement, in id order (so batches and single writes, which lock the same way,
 // cannot deadlock), and runs the items in order in one write session: each item sees the balances the items
 // before it left, and its `expected` states are compared with those. The first item the ledger refuses rolls
 // the whole transaction back and is reported with its index: nothing is written. On success the batch's
@@ -32,7 +32,14 @@ import { refusalOf, rollback, runWrite } from "../transaction.ts";
 import { type CheckedWriteOptions, checkWriteOptions, type WriteOptions } from "../validation.ts";
 import { WriteSession } from "../write-session.ts";
 import { type DepositInput, prepareDeposit } from "./deposit.ts";
-import { type AuthorizeInput, prepareAuthorize } from "./holds.ts";
+import {
+  type AuthorizeInput,
+  type CaptureInput,
+  prepareAuthorize,
+  prepareCapture,
+  prepareRelease,
+  type ReleaseInput,
+} from "./holds.ts";
 import {
   fingerprintOf,
   type LedgerDependencies,
@@ -58,9 +65,11 @@ export type BatchItem =
   | { deposit: ItemOf<DepositInput> }
   | { reduce: ItemOf<ReduceInput> }
   | { transfer: ItemOf<TransferInput> }
-  | { authorizeHold: ItemOf<AuthorizeInput> };
+  | { authorizeHold: ItemOf<AuthorizeInput> }
+  | { captureHold: ItemOf<CaptureInput> }
+  | { releaseHold: ItemOf<ReleaseInput> };
 
-export type BatchItemKind = "deposit" | "reduce" | "transfer" | "authorizeHold";
+export type BatchItemKind = "deposit" | "reduce" | "transfer" | "authorizeHold" | "captureHold" | "releaseHold";
 
 export interface BatchInput {
   /** Retrying with the same key and the same items answers the stored batch instead of writing again. */
@@ -151,7 +160,10 @@ export async function applyBatch(deps: LedgerDependencies, tenantId: string, inp
     if (inserted.length !== 1) rollback(await findBatchReplay(tx, tenantId, idempotencyKey, requestHash));
 
     const session = new WriteSession(tx, deps.database.engine, tenantId, now);
-    await session.lockAll(prepared.flatMap((item) => item.prepared.accountIds));
+    await session.lockAll(
+      prepared.flatMap((item) => item.prepared.accountIds),
+      prepared.flatMap((item) => item.prepared.holdIds ?? []),
+    );
     const knownReferences = new Set<string>();
     const outcomes: ActionOutcome[] = [];
     for (const [index, item] of prepared.entries()) {
@@ -206,7 +218,9 @@ function kindOf(item: BatchItem): BatchItemKind {
   if ("deposit" in item) return "deposit";
   if ("reduce" in item) return "reduce";
   if ("transfer" in item) return "transfer";
-  return "authorizeHold";
+  if ("authorizeHold" in item) return "authorizeHold";
+  if ("captureHold" in item) return "captureHold";
+  return "releaseHold";
 }
 
 /** Checks an item's input and options, as its single mutation would, and fingerprints it. */
@@ -222,7 +236,11 @@ function prepareItem(item: BatchItem, now: Date): PreparedItem | LedgerFailure {
         ? prepareReduce(item.reduce)
         : "transfer" in item
           ? prepareTransfer(item.transfer)
-          : prepareAuthorize(item.authorizeHold);
+          : "authorizeHold" in item
+            ? prepareAuthorize(item.authorizeHold)
+            : "captureHold" in item
+              ? prepareCapture(item.captureHold)
+              : prepareRelease(item.releaseHold);
   if (isFailure(prepared)) return prepared;
   return { kind, prepared, options, requestHash: fingerprintOf(prepared.operation, prepared.parameters, options) };
 }
@@ -235,7 +253,11 @@ function itemInput(item: BatchItem): WriteOptions {
         ? item.reduce
         : "transfer" in item
           ? item.transfer
-          : item.authorizeHold;
+          : "authorizeHold" in item
+            ? item.authorizeHold
+            : "captureHold" in item
+              ? item.captureHold
+              : item.releaseHold;
   // The batch's own options are not the item's to give (the GraphQL items have no such fields).
   return { ...input, idempotencyKey: null, dryRun: false };
 }

@@ -28,7 +28,6 @@ import {
   draftOptions,
   type LedgerDependencies,
   lockOpenAccounts,
-  moneyWrite,
   type PreparedWrite,
   refuseClosed,
   runPrepared,
@@ -147,19 +146,23 @@ export async function capture(
   tenantId: string,
   input: CaptureInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareCapture(input), input));
+}
+
+/** Checks a capture's input and prepares its write (see PreparedWrite). */
+export function prepareCapture(input: CaptureInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
   const requested = input.amount === null || input.amount === undefined ? null : parsePositiveAmount(input.amount);
   if (isFailure(requested)) return requested;
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "capture",
-    { holdId: input.holdId, amount: requested },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "capture",
+    parameters: { holdId: input.holdId, amount: requested },
+    accountIds: [],
+    holdIds: [input.holdId],
+    body: async (session, options, requestHash) => {
       const accountId = await lockHoldAccount(session, input.holdId);
       const changed = session.checkExpected(accountId, expected);
       if (changed) rollback(changed);
@@ -182,8 +185,7 @@ export async function capture(
       const debit = await session.debit(action, accountId, hold.capturedAmount);
       return { ...outcomeOf(action, [debit.entry], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /** Voids a pending hold: its credits are available again. HOLD_NOT_PENDING when it is no longer pending. */
@@ -192,15 +194,19 @@ export async function release(
   tenantId: string,
   input: ReleaseInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareRelease(input), input));
+}
+
+/** Checks a release's input and prepares its write (see PreparedWrite). */
+export function prepareRelease(input: ReleaseInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "release",
-    { holdId: input.holdId },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "release",
+    parameters: { holdId: input.holdId },
+    accountIds: [],
+    holdIds: [input.holdId],
+    body: async (session, options, requestHash) => {
       const accountId = await lockHoldAccount(session, input.holdId);
       const hold = await closePendingHold(session.tx, input.holdId, "RELEASED", 0n, session.now);
       if (!hold) rollback(await whyNotPending(session, input.holdId, null));
@@ -218,8 +224,7 @@ export async function release(
       });
       return { ...outcomeOf(action, [], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /**

@@ -76,6 +76,8 @@ export interface PreparedWrite<T extends ActionOutcome = ActionOutcome> {
   parameters: Record<string, unknown>;
   /** Every account the write touches, for a batch to lock them all up front, in one statement. */
   accountIds: string[];
+  /** Holds whose accounts the write touches (a capture or release knows only the hold), locked likewise. */
+  holdIds?: string[];
   body: MoneyWriteBody<T>;
 }
 
