@@ -75,6 +75,26 @@ describe("a batch", () => {
   });
 });
 
+describe("one idempotency key", () => {
+  it("writes one batch for concurrent requests with the key, and answers the others from it", async () => {
+    fixture = await createLedgerFixture();
+    const current = fixture;
+    const accountId = await current.account();
+    const input = {
+      idempotencyKey: "run-1",
+      items: [{ deposit: { accountId, amount: 7n } }, { reduce: { accountId, amount: 2n } }],
+    };
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => current.ledger.applyBatch(current.tenantId, input)),
+    );
+    const written = results.map((result) => ok(result));
+    expect(written.filter((result) => !result.replayed)).toHaveLength(1);
+    const actionIds = written.map((result) => result.items.map((item) => item.action.id).join());
+    expect(new Set(actionIds).size).toBe(1);
+    expect(await balanceOf(current, accountId)).toBe(5n);
+  });
+});
+
 describe("batches racing single writes", () => {
   it("conserve credits, write each batch whole or not at all, and surface no deadlock", async () => {
     fixture = await createLedgerFixture();
