@@ -275,7 +275,7 @@ const BatchPayloadRef = builder.objectRef<BatchPayload>("ApplyCreditBatchPayload
     itemErrors: t.field({
       type: [BatchItemErrorRef],
       description:
-        "The refused items with their index: every item whose input is invalid, or else the first item the ledger refused (later items were not tried). Empty when the batch was written or refused as a whole (see userErrors).",
+        "The refused items with their index: every item with an invalid global ID; else every item whose input is otherwise invalid; else the first item the ledger refused (later items were not tried). Empty when the batch was written or refused as a whole (see userErrors).",
       resolve: (p) => p.itemErrors ?? [],
     }),
     ...payloadFields(
