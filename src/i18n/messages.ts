@@ -107,6 +107,10 @@ const english: Record<ErrorCode, Message> = {
         ? `The account still holds ${p.balance}; move or reduce it to zero before closing.`
         : "The account still holds credits; move or reduce them to zero before closing.",
   ACCOUNT_ALREADY_CLOSED: () => "The credit account is already closed.",
+  CREDITS_HELD: (p) =>
+    p.held !== undefined && p.covered !== undefined
+      ? `Pending holds reserve ${p.held}${p.currency ? ` ${p.currency}` : ""} on the account; after this change its balance and overdraft would cover only ${p.covered} of them. Capture or release the holds first.`
+      : "Pending holds reserve credits this change would take away. Capture or release the holds first.",
   STORE_NOT_FOUND: () => "No store with this id exists.",
   PARTNER_NOT_FOUND: () => "No partner with this id exists.",
   GRANT_NOT_FOUND: () => "No credit grant with this id exists.",
@@ -206,6 +210,8 @@ const english: Record<ErrorCode, Message> = {
       : "A user initiator needs the user's id.",
   INVALID_SEQUENCE: (p) =>
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
+  INVALID_EXPECTED: (p) =>
+    `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `The account has changed since it was read: its balance is ${p.balance}, its sequence ${p.sequence}` +
@@ -300,6 +306,10 @@ const czech: Record<ErrorCode, Message> = {
         ? `Na účtu stále zbývá ${p.balance}; před uzavřením zůstatek převeďte jinam nebo jej odečtěte na nulu.`
         : "Na účtu stále zbývají kredity; před uzavřením je převeďte jinam nebo je odečtěte na nulu.",
   ACCOUNT_ALREADY_CLOSED: () => "Kreditní účet je již uzavřený.",
+  CREDITS_HELD: (p) =>
+    p.held !== undefined && p.covered !== undefined
+      ? `Čekající blokace drží na účtu ${p.held}${p.currency ? ` ${p.currency}` : ""}; po této změně by je zůstatek a přečerpání pokryly jen do výše ${p.covered}. Blokace nejprve zúčtujte nebo uvolněte.`
+      : "Čekající blokace drží kredity, které by tato změna odebrala. Blokace nejprve zúčtujte nebo uvolněte.",
   STORE_NOT_FOUND: () => "Prodejna s tímto ID neexistuje.",
   PARTNER_NOT_FOUND: () => "Partner s tímto ID neexistuje.",
   GRANT_NOT_FOUND: () => "Dávka kreditů s tímto ID neexistuje.",
@@ -399,6 +409,8 @@ const czech: Record<ErrorCode, Message> = {
       : "Iniciátor typu uživatel vyžaduje ID uživatele.",
   INVALID_SEQUENCE: (p) =>
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
+  INVALID_EXPECTED: (p) =>
+    `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance}, pořadové číslo ${p.sequence}` +

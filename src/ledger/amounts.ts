@@ -5,7 +5,8 @@ import { failure, type LedgerFailure } from "./result.ts";
 export const int64Max = 9_223_372_036_854_775_807n;
 export const int64Min = -9_223_372_036_854_775_808n;
 
-const integerPattern = /^-?(0|[1-9][0-9]*)$/;
+// The canonical decimal form: no plus, no leading zeros, no spaces, ASCII digits only, and no "-0".
+const integerPattern = /^(0|-?[1-9][0-9]*)$/;
 
 /**
  * Reads a positive amount from a bigint, a safe-integer number or a decimal string of digits. `opposite` names

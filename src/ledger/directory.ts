@@ -180,7 +180,10 @@ export async function openAccount(
 export interface UpdateAccountInput {
   accountId: string;
   name?: string;
-  /** A lower limit than the current debt is allowed: it only stops further overdrawing. */
+  /**
+   * A lower limit than the current debt is allowed: it only stops further overdrawing. One that would leave
+   * pending holds reserving more than the balance and the new limit cover is refused with CREDITS_HELD.
+   */
   overdraftLimit?: bigint | number | string;
 }
 
@@ -204,6 +207,16 @@ export async function updateAccount(
     const session = new WriteSession(tx, deps.database.engine, tenantId, deps.clock());
     const problem = await session.lock([{ id: input.accountId, field: "accountId" }]);
     if (problem) rollback(problem);
+    // A lower limit may not take the overdraft that pending holds rely on. Lapsed grants are settled first
+    // (no statement unless one is due), so that the check sees the balance a reader would be shown.
+    const lowered =
+      data.overdraftLimit !== undefined && data.overdraftLimit < session.account(input.accountId).overdraftLimit;
+    if (lowered && session.held(input.accountId) > 0n) {
+      await session.settleDueGrants([input.accountId]);
+      const held = session.checkHeldCovered(input.accountId, { overdraftLimit: data.overdraftLimit }, "overdraftLimit");
+      if (held) rollback(held);
+      await session.finish();
+    }
     const changes = [
       ...(data.name !== undefined ? [sql`name = ${data.name}`] : []),
       ...(data.overdraftLimit !== undefined ? [sql`overdraft_limit = ${data.overdraftLimit}`] : []),

@@ -14,7 +14,7 @@
 import { parseAmount } from "./amounts.ts";
 import { failure, isFailure, type LedgerFailure } from "./result.ts";
 
-/** The state a caller expects an account to be in; either part may be omitted. */
+/** The state a caller expects an account to be in; any part may be omitted, but not all of them. */
 export interface AccountExpectation {
   /** The balance, in minor units (a bigint, a safe-integer number or a string of digits). */
   balance?: bigint | number | string | null;
@@ -32,7 +32,11 @@ export interface CheckedExpectation {
   field: string;
 }
 
-/** Checks the shape of an expectation: null when none is given (or it names neither part). */
+/**
+ * Checks the shape of an expectation: null when none is given. One that names no part (`expected: {}`, or
+ * every part null) is refused with INVALID_EXPECTED: it would make the write unconditional while the caller
+ * believes it conditional, typically because a client dropped the value it meant to send.
+ */
 export function parseExpectation(
   expectation: AccountExpectation | null | undefined,
   field: string,
@@ -59,7 +63,14 @@ export function parseExpectation(
       { value: String(sequence) },
     );
   }
-  if (balance === null && sequence === null && held === null) return null;
+  if (balance === null && sequence === null && held === null) {
+    return failure(
+      "INVALID_EXPECTED",
+      field,
+      `${field} names no state to expect: give balance, sequence or held (as last read), or leave ${field} out for an unconditional write.`,
+      { field },
+    );
+  }
   return { balance, sequence, held, field };
 }
 

@@ -29,6 +29,7 @@ export const ledgerErrorCodes = [
   "EXTERNAL_ID_TAKEN",
   "HOLD_NOT_PENDING",
   "CAPTURE_EXCEEDS_HOLD",
+  "CREDITS_HELD",
   // Batches
   "BATCH_EMPTY",
   "BATCH_TOO_LARGE",
@@ -51,6 +52,7 @@ export const ledgerErrorCodes = [
   "INVALID_OVERDRAFT_LIMIT",
   "INVALID_INITIATOR",
   "INVALID_SEQUENCE",
+  "INVALID_EXPECTED",
   // Conditional writes: the account is no longer in the state the request expected.
   "ACCOUNT_CHANGED",
   // Retryable: the write lost a race more often than it may retry, or could not get a connection in time.

@@ -7,7 +7,10 @@
 // is the earliest expiry among its grants that still hold credits (null when none), which reads trust to know
 // whether expirations are due; each grant's remaining amount equals what was allocated into it minus what
 // was taken out, and a void grant holds nothing; its held amount equals the amounts of its pending holds,
-// and next_lapse_at also covers their expiries.
+// and next_lapse_at also covers their expiries. Not checked, because it is not an invariant: that the balance
+// and overdraft cover the held amount. Writes refuse to break it (INSUFFICIENT_CREDITS, CREDITS_HELD), but a
+// grant that reaches its expiry lapses whatever holds relied on it; the capture is then limited to what is
+// covered (see operations/holds.ts), which the balance-range and grant checks below still hold to.
 // Per hold: a positive amount; captured only when CAPTURED, and at most the amount; closed exactly when no
 // longer PENDING; and its actions are its transitions: one HOLD of its amount, then, by its state, one
 // REDUCTION of the captured amount, one HOLD_RELEASE or one HOLD_EXPIRATION of its amount.

@@ -40,7 +40,7 @@ import {
 import { pastBalances } from "./sql/backdated.ts";
 import { changeRemaining, lapsedGrants, type RemainingChange, spendingPage } from "./sql/grants.ts";
 import { expireLapsedHolds } from "./sql/holds.ts";
-import { insertRows, insertStatement } from "./sql/rows.ts";
+import { insertRows, insertStatement, insertsAsCommonTableExpressions } from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
 interface AccountState {
@@ -267,6 +267,33 @@ export class WriteSession {
       field,
       `The account has ${available} ${state.row.currency} available; ${amount} were requested.`,
       { available: available.toString(), requested: amount.toString(), currency: state.row.currency },
+    );
+  }
+
+  /**
+   * CREDITS_HELD if the change would leave the account's pending holds reserving more than its balance and
+   * overdraft cover (`available` below zero), else null. For the writes that take credits away without
+   * spending them, which checkDebit does not see: a void (`taken`: what the grant holds), an expiry moved
+   * into the past (the grant expires at once), or a lower overdraft limit (`overdraftLimit`). A capture relies
+   * on those credits, so they may not leave while a hold is pending; what the holds do not need may. Costs no
+   * statement. (A grant that expires at its time cannot be refused: see capture in operations/holds.ts.)
+   */
+  checkHeldCovered(
+    accountId: string,
+    change: { taken?: bigint; overdraftLimit?: bigint },
+    field: string,
+  ): LedgerFailure | null {
+    const state = this.state(accountId);
+    if (state.held === 0n) return null;
+    const covered = state.balance - (change.taken ?? 0n) + (change.overdraftLimit ?? state.row.overdraftLimit);
+    if (covered >= state.held) return null;
+    const shown = maxBigInt(covered, 0n);
+    const currency = state.row.currency;
+    return failure(
+      "CREDITS_HELD",
+      field,
+      `Pending holds reserve ${state.held} ${currency} on the account; after this change its balance and overdraft would cover only ${shown} of them. Capture or release the holds first.`,
+      { held: state.held.toString(), covered: shown.toString(), currency },
     );
   }
 
@@ -683,12 +710,27 @@ export class WriteSession {
    * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
    * count is still the one read under the lock (see writeBalances).
    */
-  /** Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them. */
+  /**
+   * Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them.
+   * On PostgreSQL the pending allocations and entries go in the UPDATE's statement, as INSERTs in its WITH
+   * clause: one round trip instead of three, while the accounts are locked (the UPDATE reads only grants
+   * and the accounts' own rows, never the entries and allocations written beside it).
+   */
   async finish(): Promise<CreditAccount[]> {
-    await this.writePending();
     const touched = [...this.accounts.values()].filter(
       (state) => state.entryCount !== state.lockedEntryCount || state.held !== state.row.held,
     );
+    const inserts =
+      this.engine === "postgres" && touched.length > 0
+        ? insertsAsCommonTableExpressions([
+            { table: "credit_allocation", rows: this.pendingAllocations },
+            { table: "credit_entry", rows: this.pendingEntries },
+          ])
+        : null;
+    if (inserts) {
+      this.pendingAllocations.length = 0;
+      this.pendingEntries.length = 0;
+    } else await this.writePending();
     if (touched.length === 0) return [];
     const updates = touched.map((state) => ({
       accountId: state.row.id,
@@ -697,7 +739,7 @@ export class WriteSession {
       lockedEntryCount: state.lockedEntryCount,
       held: state.held,
     }));
-    const updated = await writeBalances(this.tx, updates, this.now);
+    const updated = await writeBalances(this.tx, updates, this.now, inserts ?? undefined);
     if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
     for (const state of touched) state.lockedEntryCount = state.entryCount;
     for (const row of updated) this.state(row.id).row = row;

@@ -1,7 +1,6 @@
 // Credit accounts: one ledger of one customer in one currency or credit unit (Thought Industries' credit
 // accounts). Balances (total, available, at any moment), grants, history, and the account mutations.
 import { defined } from "../assert.ts";
-import { resolveArrayConnection } from "@pothos/plugin-relay";
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { balanceOf } from "../ledger/balances.ts";
 import { requireTenant } from "../auth/unauthenticated.ts";
@@ -11,7 +10,7 @@ import { GrantStateEnum, grantState } from "./credit-grant.ts";
 import { CreditHistoryConnectionRef, historyArgs, resolveHistory } from "./history.ts";
 import { type Payload, payloadFields, runMutation } from "./mutation.ts";
 import { CreditAccountRef, CreditGrantRef, CustomerRef, throwLoadErrors } from "./refs.ts";
-import { checkPageSize, pageLimits } from "./pagination.ts";
+import { resolveKeysetConnection } from "./pagination.ts";
 
 export const AccountStatusEnum = builder.enumType("CreditAccountStatus", {
   description: "Whether an account takes new actions.",
@@ -88,12 +87,12 @@ builder.node(CreditAccountRef, {
       type: CreditGrantRef,
       description: "The account's grants (lots of credits), oldest first, optionally only those in one state.",
       args: { state: t.arg({ type: GrantStateEnum, required: false, description: "Only grants in this state." }) },
+      // Paged by keyset (creation time, then id), like holds: stable while grants are added or change state.
       resolve: async (a, args, context) => {
-        checkPageSize(args, context);
         const grants = await context.loaders.grantsOfAccount.load(a.id);
         const now = context.ledger.clock();
         const selected = args.state ? grants.filter((grant) => grantState(grant, now) === args.state) : grants;
-        return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected);
+        return resolveKeysetConnection("grants", selected, "ASC", args, context);
       },
     }),
     history: t.field({
@@ -195,7 +194,8 @@ builder.mutationFields((t) => ({
   }),
   updateCreditAccount: t.field({
     type: accountPayload("UpdateCreditAccountPayload", "updateCreditAccount"),
-    description: "Renames an account or changes its overdraft limit.",
+    description:
+      "Renames an account or changes its overdraft limit. A lower limit is refused with CREDITS_HELD when pending holds rely on the overdraft it takes away.",
     args: { input: t.arg({ type: UpdateAccountInput, required: true, description: "The changes." }) },
     resolve: (_root, { input }, context) =>
       runMutation(context, input, {

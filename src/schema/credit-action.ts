@@ -655,7 +655,7 @@ builder.mutationFields((t) => ({
   voidCreditGrant: t.field({
     type: actionPayload("VoidCreditGrantPayload", "voidCreditGrant"),
     description:
-      "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent.",
+      "Ends a grant early: what it still holds leaves the balance through a VOID action. What was spent stays spent. Refused with CREDITS_HELD when pending holds rely on those credits.",
     args: { input: t.arg({ type: VoidGrantInput, required: true, description: "The grant to void." }) },
     resolve: (_root, { input }, context) =>
       runMutation(context, input, {
@@ -669,7 +669,7 @@ builder.mutationFields((t) => ({
   changeCreditGrantExpiry: t.field({
     type: actionPayload("ChangeCreditGrantExpiryPayload", "changeCreditGrantExpiry"),
     description:
-      "Extends or shortens the expiry of a grant that still holds credits (Orb's expiration_change), through an EXPIRATION_CHANGE action in the account's history that moves nothing. It takes effect when recorded (effectiveAt cannot be in the past). A new expiry already passed expires the grant at once, through an EXPIRATION right after the change.",
+      "Extends or shortens the expiry of a grant that still holds credits (Orb's expiration_change), through an EXPIRATION_CHANGE action in the account's history that moves nothing. It takes effect when recorded (effectiveAt cannot be in the past). A new expiry already passed expires the grant at once, through an EXPIRATION right after the change; that is refused with CREDITS_HELD when pending holds rely on the grant's credits.",
     args: {
       input: t.arg({ type: ChangeExpiryInput, required: true, description: "The grant and its new expiry." }),
     },

@@ -2,7 +2,6 @@
 // transfers, Stripe's authorizations), e.g. store credit reserved when an order is placed and taken when it
 // ships. The hold node, the account's `held` and `holds`, an action's `hold`, and the mutations authorizeHold,
 // captureHold and releaseHold.
-import { resolveArrayConnection } from "@pothos/plugin-relay";
 import { defined } from "../assert.ts";
 import type { CreditAccount, CreditAction, CreditHold } from "../generated/postgres/client.ts";
 import type { HoldState } from "../generated/postgres/enums.ts";
@@ -13,7 +12,7 @@ import { builder } from "./builder.ts";
 import { expectedField, WritePreviewRef } from "./credit-action.ts";
 import { nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
 import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
-import { checkPageSize, pageLimits } from "./pagination.ts";
+import { resolveKeysetConnection } from "./pagination.ts";
 import { CreditAccountRef, CreditActionRef, CreditHoldRef, throwLoadErrors } from "./refs.ts";
 
 export const HoldStateEnum = builder.enumType("CreditHoldState", {
@@ -122,11 +121,12 @@ builder.objectFields(CreditAccountRef, (t) => ({
     type: CreditHoldRef,
     description: "The account's holds, newest first, optionally only those in one state.",
     args: { state: t.arg({ type: HoldStateEnum, required: false, description: "Only holds in this state." }) },
+    // Paged by keyset (creation time, then id): pages neither repeat nor skip a hold when holds are placed or
+    // change state between two requests.
     resolve: async (account, args, context) => {
-      checkPageSize(args, context);
       const holds: CreditHold[] = await context.loaders.holdsOfAccount.load(account.id);
       const selected = args.state ? holds.filter((hold) => hold.state === args.state) : holds;
-      return resolveArrayConnection({ args, defaultSize: pageLimits.default, maxSize: pageLimits.max }, selected);
+      return resolveKeysetConnection("holds", selected, "DESC", args, context);
     },
   }),
 }));

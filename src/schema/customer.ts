@@ -13,7 +13,7 @@ import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./histo
 import { decodeId } from "./ids.ts";
 import { type Payload, payloadFields, runMutation } from "./mutation.ts";
 import { CreditAccountRef, CustomerRef, throwLoadErrors } from "./refs.ts";
-import { checkPageSize, pageLimits } from "./pagination.ts";
+import { checkOffsetPage, pageLimits } from "./pagination.ts";
 
 const CurrencyBalanceRef = builder.objectRef<CurrencyTotal>("CurrencyBalance").implement({
   description: "A customer's credits in one currency or credit unit, over all its accounts in it.",
@@ -113,7 +113,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, context) => {
       const tenantId = requireTenant(context).id;
-      checkPageSize(args, context);
+      checkOffsetPage(args, context);
       return resolveOffsetConnection(
         { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
         ({ limit, offset }) => searchCustomers(context.database, tenantId, args.search ?? "", { offset, limit }),

@@ -4,6 +4,7 @@
 import { GraphQLError } from "graphql";
 import { type ErrorCode, errorCodes, translateError } from "../i18n/messages.ts";
 import type { LedgerError, LedgerFailure } from "../ledger/index.ts";
+import { formatDateTime } from "../time/date-time.ts";
 import { builder } from "./builder.ts";
 import type { Context } from "../types.ts";
 
@@ -43,11 +44,30 @@ export function userErrorFrom(
   error: LedgerError | { code: ErrorCode; field: string | null; message: string; params?: Record<string, string> },
   context: Context,
 ): UserError {
+  const params = inTenantTime(error.params ?? {}, context);
   return {
     code: error.code,
     field: error.field === null ? null : ["input", ...error.field.split(".")],
-    message: translateError({ code: error.code, message: error.message, params: error.params ?? {} }, context.language),
+    message: translateError({ code: error.code, message: error.message, params }, context.language),
   };
+}
+
+// The exact form of Date.toISOString(), which is how the ledger (which knows no tenant) states a time in params.
+const utcInstantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The params with every time in the tenant's time zone, with its offset, as every DateTime field of the API
+ * shows it: a message says "at 2026-03-01T11:00:00.000+01:00", the time the client sent and reads elsewhere,
+ * not the same instant in UTC.
+ */
+function inTenantTime(params: Record<string, string>, context: Context): Record<string, string> {
+  const timeZone = context.caller?.tenant.timeZone ?? "UTC";
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [
+      name,
+      utcInstantPattern.test(value) ? formatDateTime(new Date(value), timeZone) : value,
+    ]),
+  );
 }
 
 export function userErrorsOf(failure: LedgerFailure, context: Context): UserError[] {

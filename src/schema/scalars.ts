@@ -19,8 +19,10 @@ import { builder } from "./builder.ts";
 // ---------------------------------------------------------------------------------------------------------
 // Amount
 
-// The ledger's own syntax (src/ledger/amounts.ts): optional minus, no plus, no leading zeros, no spaces.
-const amountPattern = /^-?(0|[1-9][0-9]*)$/;
+// The ledger's own syntax (src/ledger/amounts.ts): the canonical decimal form, so that one amount has one
+// spelling: optional minus, no plus, no leading zeros, no spaces, ASCII digits only, and no "-0" (zero has no
+// sign; a client that sends "-0" has usually negated an amount it meant to check).
+const amountPattern = /^(0|-?[1-9][0-9]*)$/;
 
 const sendDigits = 'send the amount as a JSON string of digits, such as "1250" or "-50"';
 
@@ -46,12 +48,21 @@ function checkRange(amount: bigint, shown: string, node?: ValueNode): bigint {
 function parseAmountText(text: string, node?: ValueNode): bigint {
   if (!amountPattern.test(text)) {
     refuseAmount(
-      `Amount must be a whole number of minor units written with digits only (no fraction, exponent, sign "+", spaces or leading zeros); got "${shorten(text)}"; ${sendDigits}.`,
+      `Amount must be a whole number of minor units written with digits only (no fraction, exponent, sign "+", "-0", spaces or leading zeros); got "${shorten(text)}"; ${sendDigits}.`,
       "INVALID_AMOUNT",
       node,
     );
   }
   return checkRange(BigInt(text), text, node);
+}
+
+/** Zero has one spelling, "0": a signed zero is refused like any other non-canonical form. */
+function refuseNegativeZero(shown: string, node?: ValueNode): never {
+  refuseAmount(
+    `Amount ${shown} is not a canonical whole number: zero is written "0"; ${sendDigits}.`,
+    "INVALID_AMOUNT",
+    node,
+  );
 }
 
 /**
@@ -78,6 +89,7 @@ export function parseAmount(value: unknown, node?: ValueNode): bigint {
         node,
       );
     }
+    if (Object.is(value, -0)) refuseNegativeZero("-0", node);
     return BigInt(value);
   }
   refuseAmount(`Amount must be a string of digits; got ${describe(value)}; ${sendDigits}.`, "INVALID_AMOUNT", node);
@@ -98,6 +110,7 @@ function parseAmountLiteral(node: ValueNode): bigint {
           node,
         );
       }
+      if (node.value === "-0") refuseNegativeZero(node.value, node);
       return value;
     }
     case Kind.FLOAT:
@@ -132,7 +145,8 @@ export const AmountScalar = new GraphQLScalarType<bigint, string>({
     "An exact amount in minor units of its currency or credit unit: cents for USD, haléře for CZK, whole points " +
     'for a points unit. Always a whole number: within the signed 64-bit range for every balance, amount and input (a total over several accounts may exceed it). Returned as a JSON string of digits ("12500", ' +
     '"-50") because JSON numbers lose digits beyond 2^53 in most clients. Accepted as such a string, or as a JSON ' +
-    "integer up to ±9007199254740991; fractions, exponents and larger JSON numbers are refused with the code " +
+    'integer up to ±9007199254740991; fractions, exponents, a sign "+", "-0", leading zeros, spaces, non-ASCII digits ' +
+    "and larger JSON numbers are refused with the code " +
     "INVALID_AMOUNT, values outside the 64-bit range with AMOUNT_OUT_OF_RANGE.",
   serialize: serializeAmount,
   parseValue: (value) => parseAmount(value),

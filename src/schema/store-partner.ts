@@ -7,7 +7,7 @@ import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
 import { type Payload, payloadFields, runMutation } from "./mutation.ts";
-import { checkPageSize, pageLimits } from "./pagination.ts";
+import { checkOffsetPage, pageLimits } from "./pagination.ts";
 import { PartnerRef, StoreRef, throwLoadErrors } from "./refs.ts";
 
 for (const [ref, kind, loader] of [
@@ -59,7 +59,7 @@ function listPlaces(
   kind: "store" | "partner",
 ) {
   const tenantId = requireTenant(context).id;
-  checkPageSize(args, context);
+  checkOffsetPage(args, context);
   return resolveOffsetConnection(
     { args, defaultSize: pageLimits.default, maxSize: pageLimits.max },
     ({ limit, offset }) => {

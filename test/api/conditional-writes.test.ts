@@ -243,6 +243,67 @@ describe("a conditional write", () => {
     expect(message).toMatch(/0 or more/);
   });
 
+  it("refuses an expectation that names no state (`{}` or every part null) with INVALID_EXPECTED, on every conditional write", async () => {
+    const account = await api.openAccount(customer, { name: "Empty condition" });
+    const other = await api.openAccount(customer, { name: "Empty condition, other side" });
+    const deposited = await api.data(
+      `mutation ($input: DepositInput!) { deposit(input: $input) { action { id grant { id } } } }`,
+      { input: { accountId: account, amount: "40", grant: { expiresAt: "2099-01-01T00:00:00Z" } } },
+    );
+    const grantId = deposited.deposit.action.grant.id;
+    const actionId = deposited.deposit.action.id;
+    const held = await api.data(
+      `mutation ($input: AuthorizeHoldInput!) { authorizeHold(input: $input) { hold { id } userErrors { code } } }`,
+      { input: { accountId: account, amount: "5" } },
+    );
+    const holdId = held.authorizeHold.hold.id;
+    const errors = "userErrors { code field message }";
+    const cases: [string, string, Record<string, unknown>, string][] = [
+      ["deposit", "DepositInput", { accountId: account, amount: "1" }, "expected"],
+      ["createCreditGrant", "CreateCreditGrantInput", { accountId: account, amount: "1" }, "expected"],
+      ["reduce", "ReduceInput", { accountId: account, amount: "1" }, "expected"],
+      [
+        "transfer",
+        "TransferInput",
+        { sourceAccountId: account, targetAccountId: other, amount: "1" },
+        "expectedSource",
+      ],
+      [
+        "transfer",
+        "TransferInput",
+        { sourceAccountId: account, targetAccountId: other, amount: "1" },
+        "expectedTarget",
+      ],
+      ["voidCreditGrant", "VoidCreditGrantInput", { grantId }, "expected"],
+      [
+        "changeCreditGrantExpiry",
+        "ChangeCreditGrantExpiryInput",
+        { grantId, expiresAt: "2098-01-01T00:00:00Z" },
+        "expected",
+      ],
+      ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedTarget"],
+      ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedSource"],
+      ["authorizeHold", "AuthorizeHoldInput", { accountId: account, amount: "1" }, "expected"],
+      ["captureHold", "CaptureHoldInput", { holdId }, "expected"],
+    ];
+    for (const [name, inputType, input, field] of cases) {
+      for (const empty of [{}, { balance: null, sequence: null, held: null }]) {
+        const before = await api.snapshot();
+        const result = (
+          await api.data(`mutation ($input: ${inputType}!) { ${name}(input: $input) { ${errors} } }`, {
+            input: { ...input, [field]: empty },
+          })
+        )[name];
+        expect(result.userErrors, `${name} ${field}`).toEqual([
+          { code: "INVALID_EXPECTED", field: ["input", field], message: expect.stringContaining("names no state") },
+        ]);
+        expect(result.userErrors[0].message).toContain(`leave ${field} out`);
+        expect(await api.snapshot()).toBe(before);
+      }
+    }
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
   it("answers a retry of a write that went through as a replay, not as a change", async () => {
     const account = await api.openAccount(customer, { name: "Retried" });
     const input = {

@@ -167,6 +167,30 @@ describe("changeCreditGrantExpiry", () => {
     await refused({ grantId: spent, expiresAt: hours(5) }, "GRANT_NOT_ACTIVE", ["input", "grantId"]);
   });
 
+  it("quotes times in messages in the tenant's time zone, as the API shows every time, never in UTC", async () => {
+    const account = await api.openAccount(customer, { name: "Times in messages" });
+    const grantedAt = api.now().toISOString();
+    const grantId = await grantIn(account, "5", hours(1));
+    const message = await refused({ grantId, expiresAt: "2020-01-01T00:00:00Z" }, "INVALID_EXPIRES_AT", [
+      "input",
+      "expiresAt",
+    ]);
+    expect(message).toBe(`The expiry must be later than the grant's effective time (${tenantTime(grantedAt)}).`);
+    // A backdated reduction beyond what the account had then names that time, in the tenant's zone too.
+    const then = new Date(api.now().getTime() - 3_600_000).toISOString();
+    const before = await api.snapshot();
+    const reduced = await api.data(
+      `mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { code message } } }`,
+      { input: { accountId: account, amount: "1", effectiveAt: then } },
+      { language: "cs" },
+    );
+    expect(reduced.reduce.userErrors).toHaveLength(1);
+    expect(reduced.reduce.userErrors[0].code).toBe("INSUFFICIENT_CREDITS");
+    expect(reduced.reduce.userErrors[0].message).toContain(`K okamžiku ${tenantTime(then)} `);
+    expect(reduced.reduce.userErrors[0].message).not.toMatch(/\dZ/);
+    expect(await api.snapshot()).toBe(before);
+  });
+
   it("is idempotent with a key, and can be dry-run", async () => {
     const account = await api.openAccount(customer, { name: "Keyed" });
     const grantId = await grantIn(account, "8", hours(3));

@@ -183,6 +183,56 @@ describe("IDs and cursors that were never issued", () => {
   });
 });
 
+describe("cursors of the plain lists", () => {
+  it("refuses forged cursors on customers, stores and partners with INVALID_CURSOR, and last without before with INVALID_PAGINATION", async () => {
+    const offsetCursor = (text: string) => Buffer.from(text).toString("base64");
+    const forged = [
+      "not a cursor",
+      "",
+      offsetCursor("OffsetConnection:-1"),
+      offsetCursor("OffsetConnection:abc"),
+      offsetCursor("OffsetConnection:007"),
+      offsetCursor("OffsetConnection:1e3"),
+      offsetCursor("arrayconnection:0"),
+      Buffer.from(
+        JSON.stringify(["holds", "2026-03-01T10:00:00.000Z", "00000000-0000-7000-8000-000000000000"]),
+      ).toString("base64url"),
+    ];
+    for (const list of ["customers", "stores", "partners"]) {
+      const query = `query ($first: Int, $after: String, $last: Int, $before: String) {
+        ${list}(first: $first, after: $after, last: $last, before: $before) { edges { cursor } pageInfo { endCursor } } }`;
+      for (const cursor of forged) {
+        for (const variables of [
+          { first: 1, after: cursor },
+          { last: 1, before: cursor },
+        ]) {
+          const body = await api.graphql(query, variables);
+          expectNoFault(body);
+          expect({ list, cursor, code: body.errors?.[0]?.extensions?.code }).toEqual({
+            list,
+            cursor,
+            code: "INVALID_CURSOR",
+          });
+        }
+      }
+      for (const variables of [{ last: 1 }, { first: 1, last: 1 }]) {
+        const body = await api.graphql(query, variables);
+        expectNoFault(body);
+        expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_PAGINATION");
+      }
+    }
+    // The cursors the lists make are taken back.
+    const first = await api.data(`{ customers(first: 1) { edges { cursor } pageInfo { endCursor } } }`);
+    const next = await api.graphql(
+      `query ($after: String) { customers(first: 1, after: $after) { edges { cursor } } }`,
+      {
+        after: first.customers.pageInfo.endCursor,
+      },
+    );
+    expect(next.errors).toBeUndefined();
+  });
+});
+
 describe("absurd values", () => {
   it("refuses page sizes, offsets and pages out of range with stable codes", async () => {
     for (const [args, code] of [
@@ -199,6 +249,33 @@ describe("absurd values", () => {
       expectNoFault(body);
       expect(body.errors?.[0]?.extensions?.code).toBe(code);
     }
+  });
+
+  it("refuses every non-canonical spelling of an Amount with INVALID_AMOUNT, in any input, and writes nothing", async () => {
+    const state = `query($id: ID!) { node(id: $id) { ... on CreditAccount { balance sequence held } } }`;
+    const before = await api.data(state, { id: accountId });
+    const writes = [
+      `mutation($a: ID!, $m: Amount!) { deposit(input: { accountId: $a, amount: $m }) { userErrors { code } } }`,
+      `mutation($a: ID!, $m: Amount!) { reduce(input: { accountId: $a, amount: "1", expected: { balance: $m } }) { userErrors { code } } }`,
+      `mutation($a: ID!, $m: Amount!) { authorizeHold(input: { accountId: $a, amount: $m }) { userErrors { code } } }`,
+    ];
+    for (const write of writes) {
+      for (const amount of ["-0", "+5", "00", "-007", "1e3", " 5", "5.0", "0x10", "٣", "５"]) {
+        const body = await api.graphql(write, { a: accountId, m: amount });
+        expectNoFault(body);
+        expect(body.errors?.[0]?.extensions?.code).toBe("INVALID_AMOUNT");
+        expect(body.errors?.[0]?.message).toContain("string of digits");
+        expect(body.data).toBeUndefined();
+      }
+    }
+    // A literal in the query text is held to the same rule as a variable.
+    const literal = await api.graphql(
+      `mutation($a: ID!) { deposit(input: { accountId: $a, amount: -0 }) { userErrors { code } } }`,
+      { a: accountId },
+    );
+    expect(literal.errors?.[0]?.extensions?.code).toBe("INVALID_AMOUNT");
+    expect(literal.errors?.[0]?.message).toContain('zero is written "0"');
+    expect(await api.data(state, { id: accountId })).toEqual(before);
   });
 
   it("refuses out-of-range and malformed scalars before anything runs", async () => {

@@ -164,19 +164,25 @@ describe("statements per read request, warm", () => {
 
 describe("statements per write request, warm", () => {
   const globalAccount = () => globalId("CreditAccount", ids.account);
-  it("deposit with an idempotency key: 8, BEGIN and COMMIT included, and the payload reads nothing more", async () => {
+  // On PostgreSQL a write's entries and allocations go in the statement that writes the balances (INSERTs in its
+  // WITH clause, src/ledger/write-session.ts finish()): two statements fewer than on SQLite, which has no
+  // INSERT in a WITH clause (and no round trips to save).
+  const combined = () => (testDatabase.database.engine === "postgres" ? 2 : 0);
+  it("deposit with an idempotency key: 6 on PostgreSQL, 8 on SQLite, BEGIN and COMMIT included, and the payload reads nothing more", async () => {
     const { data, statements } = await run(
       `mutation($id: ID!) { deposit(input: { accountId: $id, amount: "7", idempotencyKey: "count-1" }) { accounts { balance } userErrors { code } } }`,
       { id: globalAccount() },
     );
     expect(data.deposit).toMatchObject({ userErrors: [] });
     // BEGIN; lock and read the account; the action; its grant; the allocation; the entry; the balance; COMMIT.
-    expect(statements).toHaveLength(8);
+    expect(statements).toHaveLength(8 - combined());
     expect(statements[0]).toMatch(/^BEGIN/);
-    expect(statements[7]).toMatch(/^COMMIT/);
+    expect(statements.at(-1)).toMatch(/^COMMIT/);
+    if (combined())
+      expect(statements.at(-2)).toMatch(/^WITH w0 AS \(INSERT INTO credit_allocation .*\)\s+UPDATE credit_account/s);
   });
 
-  it("holds: authorize 6, capture 10, release 6, BEGIN and COMMIT included, and the payloads read nothing more", async () => {
+  it("holds: authorize 6, capture 10 (8 on PostgreSQL), release 6, BEGIN and COMMIT included, and the payloads read nothing more", async () => {
     const holdPayload = "hold { id state } account { balance held available } userErrors { code }";
     const authorize = (amount: string) =>
       run(`mutation($id: ID!) { authorizeHold(input: { accountId: $id, amount: "${amount}" }) { ${holdPayload} } }`, {
@@ -193,7 +199,7 @@ describe("statements per write request, warm", () => {
     expect(captured.data.captureHold).toMatchObject({ hold: { state: "CAPTURED" }, userErrors: [] });
     // BEGIN; lock the account through the hold; close the hold; the REDUCTION; a page of grants; their amounts;
     // the allocations; the entry; the balance; COMMIT.
-    expect(captured.statements).toHaveLength(10);
+    expect(captured.statements).toHaveLength(10 - combined());
     const second = (await authorize("5")).data.authorizeHold as { hold: { id: string } };
     const released = await run(`mutation($id: ID!) { releaseHold(input: { holdId: $id }) { ${holdPayload} } }`, {
       id: second.hold.id,
@@ -203,7 +209,7 @@ describe("statements per write request, warm", () => {
     expect(released.statements).toHaveLength(6);
   });
 
-  it("a conditional deposit (expected balance and sequence): still 8, the condition is checked on the locked row", async () => {
+  it("a conditional deposit (expected balance and sequence): still 8 (6 on PostgreSQL), the condition is checked on the locked row", async () => {
     // Read before the counted request: what a client would have read earlier.
     const row = await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.account } });
     const { data, statements } = await run(
@@ -211,16 +217,18 @@ describe("statements per write request, warm", () => {
       { id: globalAccount(), balance: row.balance.toString(), sequence: row.entryCount },
     );
     expect(data.deposit).toMatchObject({ userErrors: [] });
-    expect(statements).toHaveLength(8);
+    expect(statements).toHaveLength(8 - combined());
   });
 
-  it("transfer: at most 10", async () => {
+  it("transfer: 10 on SQLite, 8 on PostgreSQL", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(
       `mutation($from: ID!, $to: ID!) { transfer(input: { sourceAccountId: $from, targetAccountId: $to, amount: "5" }) { accounts { balance } userErrors { code } } }`,
       { from: globalAccount(), to: other },
     );
     expect(data.transfer).toMatchObject({ userErrors: [] });
-    expect(statements.length).toBeLessThanOrEqual(10);
+    // BEGIN; lock both accounts; the action; a page of the source's grants; their amounts; the target's grant;
+    // the allocations; the entries; the balances; COMMIT.
+    expect(statements).toHaveLength(10 - combined());
   });
 });

@@ -314,6 +314,65 @@ describe("release", () => {
   });
 });
 
+describe("credits pending holds rely on", () => {
+  it("may not leave through a void, an expiry moved into the past or a lower overdraft limit (CREDITS_HELD)", async () => {
+    const accountId = await fixture.account({ overdraftLimit: 10n });
+    const grant = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 100n })).grants[0]!;
+    ok(await fixture.ledger.authorize(fixture.tenantId, { accountId, amount: 105n }));
+    const voided = await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.voidGrant(fixture.tenantId, { grantId: grant.id }),
+      "CREDITS_HELD",
+      "grantId",
+    );
+    expect(voided.params).toEqual({ held: "105", covered: "10", currency: "PTS" });
+    fixture.advance(60_000);
+    await expectRefusedWithoutWrites(
+      fixture,
+      () =>
+        fixture.ledger.changeGrantExpiry(fixture.tenantId, {
+          grantId: grant.id,
+          expiresAt: new Date(fixture.now().getTime() - 1000),
+        }),
+      "CREDITS_HELD",
+      "expiresAt",
+    );
+    const lowered = await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.updateAccount(fixture.tenantId, { accountId, overdraftLimit: 0n }),
+      "CREDITS_HELD",
+      "overdraftLimit",
+    );
+    expect(lowered.params).toEqual({ held: "105", covered: "100", currency: "PTS" });
+    expect(await state(accountId)).toEqual({ balance: 100n, available: 5n, held: 105n });
+  });
+
+  it("judges a lower overdraft limit on the balance after the grants that lapsed meanwhile", async () => {
+    const accountId = await fixture.account({ overdraftLimit: 50n });
+    ok(
+      await fixture.ledger.deposit(fixture.tenantId, {
+        accountId,
+        amount: 100n,
+        grant: { expiresAt: new Date(fixture.now().getTime() + day) },
+      }),
+    );
+    ok(await fixture.ledger.authorize(fixture.tenantId, { accountId, amount: 40n }));
+    fixture.advance(2 * day);
+    // Unsettled, the balance would still read 100 and 30 of overdraft would look like enough.
+    const error = await expectRefusedWithoutWrites(
+      fixture,
+      () => fixture.ledger.updateAccount(fixture.tenantId, { accountId, overdraftLimit: 30n }),
+      "CREDITS_HELD",
+      "overdraftLimit",
+    );
+    expect(error.params).toMatchObject({ held: "40", covered: "30" });
+    const account = ok(
+      await fixture.ledger.updateAccount(fixture.tenantId, { accountId, overdraftLimit: 40n }),
+    ).account;
+    expect([account.balance, account.overdraftLimit, account.held]).toEqual([0n, 40n, 40n]);
+  });
+});
+
 describe("expiry", () => {
   it("releases a hold at its expiry, recorded before any read shows the account (never stale)", async () => {
     const accountId = await funded(100n);

@@ -281,6 +281,17 @@ describe("conditions (expected account states)", () => {
         expectedSource: { balance: "1.5" },
       }),
     );
+    await refuses("INVALID_EXPECTED", "expected", () =>
+      fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: {} }),
+    );
+    await refuses("INVALID_EXPECTED", "expectedTarget", () =>
+      fixture.ledger.transfer(fixture.tenantId, {
+        sourceAccountId: accountId,
+        targetAccountId: otherTenantAccountId,
+        amount: 1n,
+        expectedTarget: { balance: null, sequence: null, held: null },
+      }),
+    );
     const account = await fixture.database.read.creditAccount.findUniqueOrThrow({ where: { id: accountId } });
     await refuses("ACCOUNT_CHANGED", "expected.balance", () =>
       fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 1n, expected: { balance: account.balance - 1n } }),

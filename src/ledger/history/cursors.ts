@@ -87,7 +87,8 @@ export function decodeCursor(text: string, order: HistoryOrder, field: "after" |
       return { value: new Date(time), id };
     }
     case "amount": {
-      if (!/^-?[0-9]{1,19}$/.test(value)) throw invalid("is not a cursor of this history");
+      // Only the canonical form the encoder writes (no "-0", no leading zeros), as for every Amount.
+      if (!/^(0|-?[1-9][0-9]{0,18})$/.test(value)) throw invalid("is not a cursor of this history");
       const amount = BigInt(value);
       if (amount > int64Max || amount < int64Min) throw invalid("is not a cursor of this history");
       return { value: amount, id };

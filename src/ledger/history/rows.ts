@@ -112,27 +112,30 @@ function toEntry(row: RawRow): CreditEntry {
  * reports them as text).
  */
 function joined(row: RawRow, prefix: "ja" | "js" | "jp", columns: readonly string[]): Record<string, unknown> {
-  const model: Record<string, unknown> = {};
-  for (const [rowKey, modelKey] of joinedKeys(prefix, columns)) {
-    const value = row[rowKey];
-    model[modelKey] = value === undefined ? null : modelKey === "amount" && value !== null ? toBigInt(value) : value;
+  let pick = joinedPickers.get(prefix);
+  if (!pick) {
+    pick = picker(prefix, columns);
+    joinedPickers.set(prefix, pick);
   }
-  return model;
+  return pick(row);
 }
 
-/** [key in the row, key in the model] of each joined column, worked out once per prefix. */
-const joinedKeyLists = new Map<string, [string, string][]>();
+const joinedPickers = new Map<string, (row: RawRow) => Record<string, unknown>>();
 
-function joinedKeys(prefix: string, columns: readonly string[]): [string, string][] {
-  let keys = joinedKeyLists.get(prefix);
-  if (!keys) {
-    keys = columns.map((column) => {
-      const name = column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
-      return [prefix + name.charAt(0).toUpperCase() + name.slice(1), name];
-    });
-    joinedKeyLists.set(prefix, keys);
-  }
-  return keys;
+/**
+ * Compiles, once per prefix, a function that copies the prefixed columns into one object literal. Built key
+ * by key, an object of 25 action columns became a V8 hash-table object, the second largest allocation of a
+ * nested read (see `rowDecoder` in src/db/sql.ts for the same reason). Amounts arrive from a UNION ALL as
+ * whatever the engine reports, so they go through `toBigInt`; a missing column is null.
+ */
+function picker(prefix: string, columns: readonly string[]): (row: RawRow) => Record<string, unknown> {
+  const properties = columns.map((column) => {
+    const name = column.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+    const value = `row[${JSON.stringify(prefix + name.charAt(0).toUpperCase() + name.slice(1))}]`;
+    const converted = name === "amount" ? `toBigInt(${value})` : value;
+    return `${JSON.stringify(name)}: ${value} === undefined || ${value} === null ? null : ${converted}`;
+  });
+  return new Function("toBigInt", `return (row) => ({ ${properties.join(", ")} });`)(toBigInt);
 }
 
 /**

@@ -71,6 +71,12 @@ export async function changeGrantExpiry(
       }
       // A time already passed: the grant expires now, at the change.
       const expiresAt = requested !== null && requested < session.now ? session.now : requested;
+      // Expiring at once takes the grant's credits like a void: not those that pending holds rely on. A later
+      // expiry is accepted even before a hold's: that grant then lapses at its time, which nothing can refuse.
+      if (expiresAt !== null && expiresAt <= session.now) {
+        const held = session.checkHeldCovered(accountId, { taken: grant.remainingAmount }, "expiresAt");
+        if (held) rollback(held);
+      }
       const action = await session.beginAction({
         type: "EXPIRATION_CHANGE",
         amount: grant.remainingAmount,

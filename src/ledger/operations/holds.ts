@@ -140,6 +140,12 @@ export function prepareAuthorize(input: AuthorizeInput): PreparedWrite<HoldOutco
  * HOLD_NOT_PENDING when the hold was already captured, released or has expired, CAPTURE_EXCEEDS_HOLD when
  * `amount` is more than the hold, and INSUFFICIENT_CREDITS when grants that lapsed since the authorization
  * left the account too little to take it.
+ *
+ * That last case is the one way a pending hold can lose the credits it relies on: voids, expiries moved into
+ * the past and lower overdraft limits are refused with CREDITS_HELD, but a grant reaching its own expiry is
+ * not a request and lapses anyway. The capture is then held to the ordinary debit check, after giving back
+ * the hold's own reservation: it takes at most the balance plus the unused overdraft less the other holds, so
+ * it never overdraws past the limit, and as a plain debit it creates no credits. The hold stays pending.
  */
 export async function capture(
   deps: LedgerDependencies,

@@ -20,7 +20,8 @@ export interface VoidGrantInput extends WriteOptions {
 /**
  * Voids the grant; the outcome's action is the VOID entry (its grantId names the grant). Only a grant that
  * still holds credits can be voided: an expired, depleted or already void grant is refused with
- * GRANT_NOT_ACTIVE, so every void is a ledger entry and a retried void is answered from it.
+ * GRANT_NOT_ACTIVE, so every void is a ledger entry and a retried void is answered from it. A void that would
+ * take credits pending holds rely on (leave `available` below zero) is refused with CREDITS_HELD.
  */
 export async function voidGrant(
   deps: LedgerDependencies,
@@ -53,12 +54,9 @@ export async function voidGrant(
           }),
         );
       }
-      const problem = await session.checkBackdatedDebit(
-        accountId,
-        grant.remainingAmount,
-        options.effectiveAt,
-        "effectiveAt",
-      );
+      const problem =
+        session.checkHeldCovered(accountId, { taken: grant.remainingAmount }, "grantId") ??
+        (await session.checkBackdatedDebit(accountId, grant.remainingAmount, options.effectiveAt, "effectiveAt"));
       if (problem) rollback(problem);
       // A debit recorded later than the void's time spent this grant: voiding it earlier would make that debit
       // have spent void credits (only a backdated void asks).

@@ -135,11 +135,13 @@ export async function writeBalances(
   tx: SqlRunner,
   updates: readonly BalanceUpdate[],
   now: Date,
+  /** INSERTs to send in the same statement (see insertsAsCommonTableExpressions); they must not be grants. */
+  before: Sql = empty,
 ): Promise<CreditAccount[]> {
   const ids = updates.map((update) => update.accountId);
   const byId = <V extends bigint | number>(value: (update: BalanceUpdate) => V) =>
     new Map(updates.map((update) => [update.accountId, value(update)]));
-  return tx.query<CreditAccount>(sql`
+  return tx.query<CreditAccount>(sql`${before}
     UPDATE credit_account SET
       balance = ${valueById(
         byId((update) => update.balance),

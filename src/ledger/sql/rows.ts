@@ -27,6 +27,24 @@ export function insertStatement(table: string, rows: readonly object[]): Sql {
   return sql`INSERT INTO ${raw(table)} (${raw(fields.map(columnOf).join(", "))}) VALUES ${join(values)}`;
 }
 
+/**
+ * The INSERTs as data-modifying common table expressions, `WITH w0 AS (INSERT ...), w1 AS (...)`, to put
+ * before one more statement so that they all travel in its round trip (PostgreSQL only; SQLite has no
+ * INSERT in a WITH clause). Every part of such a statement sees the same snapshot, so the statement after
+ * them must not read the rows they insert; foreign keys are checked at the end of the statement, so rows may
+ * point to each other. Null when there is nothing to insert or a table has more rows than one INSERT takes.
+ */
+export function insertsAsCommonTableExpressions(
+  inserts: readonly { table: string; rows: readonly object[] }[],
+): Sql | null {
+  const nonEmpty = inserts.filter((insert) => insert.rows.length > 0);
+  if (nonEmpty.length === 0 || nonEmpty.some((insert) => insert.rows.length > rowsPerStatement)) return null;
+  const parts = nonEmpty.map(
+    (insert, index) => sql`${raw(`w${index}`)} AS (${insertStatement(insert.table, insert.rows)})`,
+  );
+  return sql`WITH ${join(parts, ", ")} `;
+}
+
 /** Inserts the rows (none is fine), as few statements as the size bound allows. */
 export async function insertRows(tx: SqlRunner, table: string, rows: readonly object[]): Promise<void> {
   for (let start = 0; start < rows.length; start += rowsPerStatement) {
