@@ -146,6 +146,11 @@ const english: Record<ErrorCode, Message> = {
         return "The hold is no longer pending.";
     }
   },
+  BATCH_EMPTY: () => "A batch needs at least one item.",
+  BATCH_TOO_LARGE: (p) =>
+    p.max !== undefined && p.size !== undefined
+      ? `A batch may have at most ${p.max} items; this one has ${p.size}.`
+      : "The batch has more items than one batch may have.",
   CAPTURE_EXCEEDS_HOLD: (p) =>
     p.held !== undefined && p.requested !== undefined
       ? `The hold reserves ${p.held}; ${p.requested} cannot be captured from it.`
@@ -348,6 +353,11 @@ const czech: Record<ErrorCode, Message> = {
         return "Blokace již netrvá.";
     }
   },
+  BATCH_EMPTY: () => "Dávka musí mít alespoň jednu položku.",
+  BATCH_TOO_LARGE: (p) =>
+    p.max !== undefined && p.size !== undefined
+      ? `Dávka smí mít nejvýše ${p.max} položek; tato jich má ${p.size}.`
+      : "Dávka má více položek, než jedna dávka smí mít.",
   CAPTURE_EXCEEDS_HOLD: (p) =>
     p.held !== undefined && p.requested !== undefined
       ? `Blokace rezervuje ${p.held}; nelze z ní zúčtovat ${p.requested}.`

@@ -13,6 +13,7 @@ import {
   updateAccount,
   updateCustomer,
 } from "./directory.ts";
+import { applyBatch } from "./operations/batch.ts";
 import { changeGrantExpiry } from "./operations/change-expiry.ts";
 import { deposit } from "./operations/deposit.ts";
 import { authorize, capture, release } from "./operations/holds.ts";
@@ -56,6 +57,7 @@ export function createLedger(database: Database, options: LedgerOptions = {}) {
     capture: bind(deps, capture),
     release: bind(deps, release),
     changeGrantExpiry: bind(deps, changeGrantExpiry),
+    applyBatch: bind(deps, applyBatch),
     createTenant: bind(deps, createTenant),
     createCustomer: bind(deps, createCustomer),
     updateCustomer: bind(deps, updateCustomer),
@@ -76,6 +78,15 @@ export type Ledger = ReturnType<typeof createLedger>;
 
 export type { ActionOutcome } from "./outcome.ts";
 export type { HoldOutcome } from "./operations/holds.ts";
+export type {
+  BatchInput,
+  BatchItem,
+  BatchItemError,
+  BatchItemKind,
+  BatchOutcome,
+  BatchResult,
+} from "./operations/batch.ts";
+export { maxBatchItems } from "./operations/batch.ts";
 export type { LedgerError, LedgerErrorCode, LedgerFailure, LedgerResult } from "./result.ts";
 export { ledgerErrorCodes } from "./result.ts";
 export type { Discrepancy } from "./verify.ts";

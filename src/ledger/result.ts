@@ -30,6 +30,9 @@ export const ledgerErrorCodes = [
   "HOLD_NOT_PENDING",
   "CAPTURE_EXCEEDS_HOLD",
   "CREDITS_HELD",
+  // Batches
+  "BATCH_EMPTY",
+  "BATCH_TOO_LARGE",
   // Idempotency
   "INVALID_IDEMPOTENCY_KEY",
   "IDEMPOTENCY_KEY_REUSED",

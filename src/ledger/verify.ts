@@ -22,8 +22,17 @@
 // Per action: a transfer moves exactly what it takes (one debit and one credit of the action's amount, same
 // currency, two accounts); every other action has the single entry its type implies; a reversal mirrors the
 // action it reverses.
+// Per batch: it wrote all of its items or none (as many actions as it counts, in positions 0..n-1, each
+// written by the batch's own transaction).
 import type { Database } from "../db/client.ts";
-import type { CreditAction, CreditEntry, CreditGrant, CreditHold } from "../generated/postgres/client.ts";
+import type {
+  CreditAction,
+  CreditBatch,
+  CreditBatchItem,
+  CreditEntry,
+  CreditGrant,
+  CreditHold,
+} from "../generated/postgres/client.ts";
 import { int64Max, int64Min, maxBigInt } from "./amounts.ts";
 
 export interface Discrepancy {
@@ -209,6 +218,21 @@ export async function verifyLedger(
     if (actions.length < pageSize) break;
     cursor = actions[actions.length - 1]?.id;
   }
+
+  // Batches of the scope (those with an action on the account, for one account), a page at a time.
+  const batchFilter = scope.accountId ? { items: { some: { action: accountFilter } } } : {};
+  for (let cursor: string | undefined; ; ) {
+    const batches = await db.creditBatch.findMany({
+      where: { tenantId: scope.tenantId, ...batchFilter },
+      include: { items: { include: { action: true }, orderBy: { position: "asc" } } },
+      orderBy: { id: "asc" },
+      take: pageSize,
+      ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
+    });
+    for (const batch of batches) checkBatch(batch, problems);
+    if (batches.length < pageSize) break;
+    cursor = batches[batches.length - 1]?.id;
+  }
   return problems;
 }
 
@@ -218,6 +242,27 @@ function isCancelled(grant: { effectiveAt: Date; voidedAt: Date | null }): boole
 }
 
 type NamedGrant = Pick<CreditGrant, "id" | "scheduledAmount" | "effectiveAt" | "voidedAt" | "createdByActionId">;
+
+/**
+ * A batch wrote all of its items or none: as many actions as it counts, at positions 0..n-1, each the tenant's
+ * and written by the batch's own transaction (created at the batch's time).
+ */
+function checkBatch(
+  batch: CreditBatch & { items: (CreditBatchItem & { action: CreditAction })[] },
+  problems: Discrepancy[],
+): void {
+  const report = (kind: string, message: string) => problems.push({ kind, id: batch.id, message });
+  if (batch.itemCount <= 0) report("batch-size", `the batch counts ${batch.itemCount} items`);
+  if (batch.items.length !== batch.itemCount)
+    report("batch-items", `the batch counts ${batch.itemCount} items, ${batch.items.length} were written`);
+  batch.items.forEach((item, position) => {
+    if (item.position !== position)
+      report("batch-position", `item ${item.actionId} is at ${item.position}, expected ${position}`);
+    if (item.action.tenantId !== batch.tenantId || item.action.createdAt.getTime() !== batch.createdAt.getTime()) {
+      report("batch-action", `action ${item.actionId} was not written by the batch's transaction`);
+    }
+  });
+}
 
 function checkAction(
   action: CreditAction & { entries: CreditEntry[] },

@@ -163,8 +163,11 @@ export class WriteSession {
    * account of this tenant: another tenant's account is indistinguishable from a missing one.
    */
   async lock(accounts: { id: string; field: string }[]): Promise<LedgerFailure | null> {
+    // A batch locks every account of its items up front (lockAll); an item then finds its accounts locked and
+    // sends no statement (its store and partner are checked by the batch).
+    if (accounts.length > 0 && accounts.every((account) => this.accounts.has(account.id))) return null;
     const problem = await this.lockWhere({ ids: accounts.map((account) => account.id) });
-    if (problem) return problem;
+    if (problem.failure) return problem.failure;
     const missing = accounts.find((account) => !this.accounts.has(account.id));
     if (missing) {
       return failure("ACCOUNT_NOT_FOUND", missing.field, "No credit account with this id exists.", { id: missing.id });
@@ -173,13 +176,25 @@ export class WriteSession {
   }
 
   /**
+   * Locks and loads these accounts in one statement, in id order, without refusing missing ones: a batch (see
+   * operations/batch.ts) locks every account its items touch before the first item runs, so that batches and
+   * single writes take their locks in one order and cannot deadlock; each item's own `lock` then reports an
+   * account that is missing or closed.
+   */
+  async lockAll(accountIds: string[], holdIds: string[] = []): Promise<void> {
+    if (accountIds.length === 0 && holdIds.length === 0) return;
+    const problem = await this.lockWhere({ ids: accountIds, holdersOfHolds: holdIds });
+    if (problem.failure) throw new Error("Bug: a batch's lock checked a store or partner.");
+  }
+
+  /**
    * Locks and loads the account holding the grant and returns its id; GRANT_NOT_FOUND (naming the field) when
    * the grant is not the tenant's.
    */
   async lockHolderOfGrant(grantId: string, field: string): Promise<string | LedgerFailure> {
     const problem = await this.lockWhere({ holderOfGrant: grantId });
-    if (problem) return problem;
-    const [accountId] = this.accounts.keys();
+    if (problem.failure) return problem.failure;
+    const [accountId] = problem.lockedIds;
     return accountId ?? failure("GRANT_NOT_FOUND", field, "No credit grant with this id exists.", { id: grantId });
   }
 
@@ -189,14 +204,18 @@ export class WriteSession {
    */
   async lockHolderOfHold(holdId: string, field: string): Promise<string | LedgerFailure> {
     const problem = await this.lockWhere({ holderOfHold: holdId });
-    if (problem) return problem;
-    const [accountId] = this.accounts.keys();
+    if (problem.failure) return problem.failure;
+    // The account this statement found, which a batch may have locked (and changed in memory) before.
+    const [accountId] = problem.lockedIds;
     return accountId ?? failure("HOLD_NOT_FOUND", field, "No credit hold with this id exists.", { id: holdId });
   }
 
-  private async lockWhere(selector: AccountSelector): Promise<LedgerFailure | null> {
+  private async lockWhere(selector: AccountSelector): Promise<{ failure: LedgerFailure | null; lockedIds: string[] }> {
     const locked = await lockAccounts(this.tx, this.engine, this.tenantId, selector, this.references);
+    const lockedIds = locked.rows.map((row) => row.id);
     for (const row of locked.rows) {
+      // An account locked before keeps its state: this session may have changed it in memory since.
+      if (this.accounts.has(row.id)) continue;
       this.accounts.set(row.id, {
         row,
         balance: row.balance,
@@ -206,15 +225,18 @@ export class WriteSession {
         scheduled: row.scheduled,
       });
     }
-    if (locked.storeFound === null || locked.partnerFound === null) return null;
+    if (locked.storeFound === null || locked.partnerFound === null) return { failure: null, lockedIds };
     this.referencesChecked = true;
     const { storeId, partnerId } = this.references;
-    if (storeId !== null && !locked.storeFound)
-      return failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
-    if (partnerId !== null && !locked.partnerFound) {
-      return failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
+    if (storeId !== null && !locked.storeFound) {
+      const failed = failure("STORE_NOT_FOUND", "storeId", "No store with this id exists.", { id: storeId });
+      return { failure: failed, lockedIds };
     }
-    return null;
+    if (partnerId !== null && !locked.partnerFound) {
+      const failed = failure("PARTNER_NOT_FOUND", "partnerId", "No partner with this id exists.", { id: partnerId });
+      return { failure: failed, lockedIds };
+    }
+    return { failure: null, lockedIds };
   }
 
   account(accountId: string): CreditAccount {

@@ -291,7 +291,7 @@ type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fie
 export const expectedField = (t: InputFieldBuilder, description: string) =>
   t.field({ type: AccountExpectationInput, required: false, description });
 
-const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
+export const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   description: "The grant a deposit creates.",
   fields: (t) => ({
     name: t.string({ required: false, description: "A label for the grant (e.g. the campaign)." }),
@@ -581,7 +581,7 @@ export async function actionFields(outcome: ActionOutcome, context: Context) {
 }
 
 /** The grant options of a deposit's input, with its expiry read in the tenant's time zone. */
-function grantOptions(grant: (typeof DepositInput.$inferInput)["grant"], context: Context) {
+export function grantOptions(grant: (typeof DepositInput.$inferInput)["grant"], context: Context) {
   if (!grant) return undefined;
   return {
     name: grant.name ?? null,

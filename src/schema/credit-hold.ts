@@ -145,7 +145,7 @@ builder.objectField(CreditActionRef, "hold", (t) =>
 // options, user errors) is runMutation's, in mutation.ts.
 
 /** The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded. */
-function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
+export function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
   const { effectiveAt: _effectiveAt, ...fields } = writeInputFields(t);
   return fields;
 }

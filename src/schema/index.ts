@@ -11,6 +11,7 @@ import "./credit-account.ts";
 import "./credit-grant.ts";
 import "./credit-action.ts";
 import "./credit-hold.ts";
+import "./credit-batch.ts";
 import "./history.ts";
 import "./live.ts";
 import "./federation.ts";

@@ -175,7 +175,7 @@ export const writeInputFields = (t: InputFieldBuilder) => ({
 });
 
 /** Decodes the common write options; a bad store or partner ID is a user error. */
-function writeOptions(input: WriteInput, context: Context): WriteOptions | Refusal {
+export function writeOptions(input: WriteInput, context: Context): WriteOptions | Refusal {
   const options: WriteOptions = {
     idempotencyKey: input.idempotencyKey ?? null,
     note: input.note ?? null,

@@ -366,3 +366,46 @@ describe("a graceful shutdown", () => {
     expect(await body).toMatch(/event: complete/);
   });
 });
+
+describe("a batch", () => {
+  it("publishes each item's entries after the batch commits, and nothing when it is refused", async () => {
+    const stream = await subscribe(customerSubscription, { customerId: customer });
+    const batch = `mutation ($input: ApplyCreditBatchInput!) { applyCreditBatch(input: $input) {
+      batch { actions { id } } userErrors { code } } }`;
+    const refused = (
+      await fixture.data(batch, {
+        input: {
+          items: [
+            { deposit: { accountId: account, amount: "40" } },
+            { reduce: { accountId: other, amount: "999999999" } },
+          ],
+        },
+      })
+    ).applyCreditBatch;
+    expect(refused.userErrors).toMatchObject([{ code: "INSUFFICIENT_CREDITS" }]);
+    const written = (
+      await fixture.data(batch, {
+        input: {
+          items: [
+            { deposit: { accountId: account, amount: "40" } },
+            { transfer: { sourceAccountId: account, targetAccountId: other, amount: "15" } },
+          ],
+        },
+      })
+    ).applyCreditBatch;
+    expect(written.userErrors).toEqual([]);
+    const [depositId, transferId] = written.batch.actions.map((action: { id: string }) => action.id);
+    // The deposit's entry and the transfer's two, and nothing of the refused batch (it came first).
+    const events = [await stream.next(), await stream.next(), await stream.next()].map(
+      (event) => event.data?.customerActivity,
+    );
+    expect(events.map((event) => [event.action.id, event.entry.direction, event.entry.amount]).sort()).toEqual(
+      [
+        [depositId, "CREDIT", "40"],
+        [transferId, "CREDIT", "15"],
+        [transferId, "DEBIT", "15"],
+      ].sort(),
+    );
+    expect(stream.pending()).toEqual([]);
+  });
+});

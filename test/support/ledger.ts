@@ -105,6 +105,8 @@ export async function snapshot(database: Database): Promise<string> {
     db.creditEntry.findMany({ orderBy: { id: "asc" } }),
     db.creditAllocation.findMany({ orderBy: [{ actionId: "asc" }, { grantId: "asc" }] }),
     db.creditHold.findMany({ orderBy: { id: "asc" } }),
+    db.creditBatch.findMany({ orderBy: { id: "asc" } }),
+    db.creditBatchItem.findMany({ orderBy: [{ batchId: "asc" }, { position: "asc" }] }),
     db.store.findMany({ orderBy: { id: "asc" } }),
     db.partner.findMany({ orderBy: { id: "asc" } }),
   ]);

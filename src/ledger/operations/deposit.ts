@@ -11,10 +11,16 @@ import type { GrantCategory } from "../../generated/postgres/enums.ts";
 import { parsePositiveAmount } from "../amounts.ts";
 import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
-import { failure, isFailure, type LedgerResult } from "../result.ts";
+import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
 import { checkDate, checkName, checkPriority, type WriteOptions } from "../validation.ts";
-import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+import {
+  draftOptions,
+  type LedgerDependencies,
+  lockOpenAccounts,
+  type PreparedWrite,
+  runPrepared,
+} from "./money-write.ts";
 
 export interface DepositInput extends WriteOptions {
   accountId: string;
@@ -31,11 +37,16 @@ export interface DepositInput extends WriteOptions {
   expected?: AccountExpectation | null;
 }
 
-export async function deposit(
+export function deposit(
   deps: LedgerDependencies,
   tenantId: string,
   input: DepositInput,
 ): Promise<LedgerResult<ActionOutcome>> {
+  return runPrepared(deps, tenantId, prepareDeposit(input), input);
+}
+
+/** Checks a deposit's input and prepares its write (see PreparedWrite). */
+export function prepareDeposit(input: DepositInput): PreparedWrite | LedgerFailure {
   const amount = parsePositiveAmount(input.amount, "amount", "reduce");
   if (isFailure(amount)) return amount;
   const priority = checkPriority(input.grant?.priority, "grant.priority");
@@ -51,13 +62,11 @@ export async function deposit(
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
 
-  return moneyWrite(
-    deps,
-    tenantId,
-    "deposit",
-    { accountId: input.accountId, amount, grant: { name, category, priority, expiresAt } },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "deposit",
+    parameters: { accountId: input.accountId, amount, grant: { name, category, priority, expiresAt } },
+    accountIds: [input.accountId],
+    body: async (session, options, requestHash) => {
       if (expiresAt !== null && (expiresAt <= session.now || expiresAt <= options.effectiveAt)) {
         rollback(
           failure(
@@ -105,6 +114,6 @@ export async function deposit(
       const credit = await session.credit(action, input.accountId, [{ spec, amount }]);
       return outcomeOf(action, [credit.entry], credit.createdGrants, session.settled);
     },
-    true,
-  );
+    schedulable: true,
+  };
 }

@@ -24,7 +24,14 @@ import { insertRows } from "../sql/rows.ts";
 import { rollback } from "../transaction.ts";
 import { checkDate, type WriteOptions } from "../validation.ts";
 import type { WriteSession } from "../write-session.ts";
-import { draftOptions, lockOpenAccounts, moneyWrite, refuseClosed, type LedgerDependencies } from "./money-write.ts";
+import {
+  draftOptions,
+  type LedgerDependencies,
+  lockOpenAccounts,
+  type PreparedWrite,
+  refuseClosed,
+  runPrepared,
+} from "./money-write.ts";
 
 /** A hold operation's outcome: its action, and the hold as the operation left it (as it is now, on a replay). */
 export interface HoldOutcome extends ActionOutcome {
@@ -65,6 +72,11 @@ export async function authorize(
   tenantId: string,
   input: AuthorizeInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareAuthorize(input), input));
+}
+
+/** Checks an authorization's input and prepares its write (see PreparedWrite). */
+export function prepareAuthorize(input: AuthorizeInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
   const amount = parsePositiveAmount(input.amount);
@@ -76,13 +88,11 @@ export async function authorize(
   }
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "authorize",
-    { accountId: input.accountId, amount, expiresAt },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "authorize",
+    parameters: { accountId: input.accountId, amount, expiresAt },
+    accountIds: [input.accountId],
+    body: async (session, options, requestHash) => {
       if (expiresAt !== null && expiresAt <= session.now) {
         rollback(
           failure("INVALID_EXPIRES_AT", "expiresAt", "The expiry must be later than now.", {
@@ -96,7 +106,7 @@ export async function authorize(
       if (problem) rollback(problem);
       const hold: CreditHold = {
         id: newId(),
-        tenantId,
+        tenantId: session.tenantId,
         accountId: input.accountId,
         state: "PENDING",
         amount,
@@ -122,8 +132,7 @@ export async function authorize(
       session.holdCredits(input.accountId, amount);
       return { ...outcomeOf(action, [], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /**
@@ -143,19 +152,23 @@ export async function capture(
   tenantId: string,
   input: CaptureInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareCapture(input), input));
+}
+
+/** Checks a capture's input and prepares its write (see PreparedWrite). */
+export function prepareCapture(input: CaptureInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
   const requested = input.amount === null || input.amount === undefined ? null : parsePositiveAmount(input.amount);
   if (isFailure(requested)) return requested;
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "capture",
-    { holdId: input.holdId, amount: requested },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "capture",
+    parameters: { holdId: input.holdId, amount: requested },
+    accountIds: [],
+    holdIds: [input.holdId],
+    body: async (session, options, requestHash) => {
       const accountId = await lockHoldAccount(session, input.holdId);
       const changed = session.checkExpected(accountId, expected);
       if (changed) rollback(changed);
@@ -178,8 +191,7 @@ export async function capture(
       const debit = await session.debit(action, accountId, hold.capturedAmount);
       return { ...outcomeOf(action, [debit.entry], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /** Voids a pending hold: its credits are available again. HOLD_NOT_PENDING when it is no longer pending. */
@@ -188,15 +200,19 @@ export async function release(
   tenantId: string,
   input: ReleaseInput,
 ): Promise<LedgerResult<HoldOutcome>> {
+  return withHold(deps, await runPrepared(deps, tenantId, prepareRelease(input), input));
+}
+
+/** Checks a release's input and prepares its write (see PreparedWrite). */
+export function prepareRelease(input: ReleaseInput): PreparedWrite<HoldOutcome> | LedgerFailure {
   const backdated = refuseEffectiveAt(input);
   if (backdated) return backdated;
-  const result = await moneyWrite<HoldOutcome>(
-    deps,
-    tenantId,
-    "release",
-    { holdId: input.holdId },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "release",
+    parameters: { holdId: input.holdId },
+    accountIds: [],
+    holdIds: [input.holdId],
+    body: async (session, options, requestHash) => {
       const accountId = await lockHoldAccount(session, input.holdId);
       const hold = await closePendingHold(session.tx, input.holdId, "RELEASED", 0n, session.now);
       if (!hold) rollback(await whyNotPending(session, input.holdId, null));
@@ -214,8 +230,7 @@ export async function release(
       });
       return { ...outcomeOf(action, [], [], session.settled), hold };
     },
-  );
-  return withHold(deps, result);
+  };
 }
 
 /**

@@ -41,15 +41,7 @@ export async function moneyWrite<T extends ActionOutcome>(
   const now = deps.clock();
   const checked = checkWriteOptions(options, now, schedulable);
   if (isFailure(checked)) return checked;
-  const requestHash = requestFingerprint(operation, {
-    ...parameters,
-    note: checked.note,
-    storeId: checked.storeId,
-    partnerId: checked.partnerId,
-    externalReference: checked.externalReference,
-    effectiveAt: checked.requestedEffectiveAt,
-    initiator: { type: checked.initiator.type, id: checked.initiator.id },
-  });
+  const requestHash = fingerprintOf(operation, parameters, checked);
   const { database } = deps;
   const result = await runWrite(database, deps.transactions, async (tx) => {
     const references = { storeId: checked.storeId, partnerId: checked.partnerId };
@@ -74,6 +66,59 @@ export async function moneyWrite<T extends ActionOutcome>(
   });
   if (isFailure(result)) return result;
   return { ok: true, ...result };
+}
+
+/**
+ * A write checked for everything that needs no database, ready to run in a write session: alone (through
+ * moneyWrite) or as one item of a batch (see batch.ts), which runs several in one session.
+ */
+export interface PreparedWrite<T extends ActionOutcome = ActionOutcome> {
+  operation: string;
+  /** What the idempotency fingerprint covers, besides the common options. */
+  parameters: Record<string, unknown>;
+  /** Every account the write touches, for a batch to lock them all up front, in one statement. */
+  accountIds: string[];
+  /** Holds whose accounts the write touches (a capture or release knows only the hold), locked likewise. */
+  holdIds?: string[];
+  /** Whether a future effective time schedules the write (deposits, see deposit.ts) instead of being refused. */
+  schedulable?: boolean;
+  body: MoneyWriteBody<T>;
+}
+
+/** Runs a prepared write as one transaction of its own. */
+export function runPrepared<T extends ActionOutcome>(
+  deps: LedgerDependencies,
+  tenantId: string,
+  prepared: PreparedWrite<T> | LedgerFailure,
+  options: WriteOptions,
+): Promise<LedgerResult<T>> {
+  if (isFailure(prepared)) return Promise.resolve(prepared);
+  return moneyWrite(
+    deps,
+    tenantId,
+    prepared.operation,
+    prepared.parameters,
+    options,
+    prepared.body,
+    prepared.schedulable ?? false,
+  );
+}
+
+/** The fingerprint of a write: its operation, its parameters and the common options as checked. */
+export function fingerprintOf(
+  operation: string,
+  parameters: Record<string, unknown>,
+  checked: CheckedWriteOptions,
+): string {
+  return requestFingerprint(operation, {
+    ...parameters,
+    note: checked.note,
+    storeId: checked.storeId,
+    partnerId: checked.partnerId,
+    externalReference: checked.externalReference,
+    effectiveAt: checked.requestedEffectiveAt,
+    initiator: { type: checked.initiator.type, id: checked.initiator.id },
+  });
 }
 
 /**
@@ -125,7 +170,7 @@ export function draftOptions(options: CheckedWriteOptions) {
 }
 
 /** What the session recorded, grouped by action: the operation's own, and the expirations settled before it. */
-function previewOf(session: WriteSession, outcome: ActionOutcome): WritePreview {
+export function previewOf(session: WriteSession, outcome: ActionOutcome): WritePreview {
   const of = (action: ActionOutcome["action"]): PreviewAction => ({
     action,
     entries: session.recorded.entries.filter((entry) => entry.actionId === action.id),

@@ -3,10 +3,16 @@
 import { parsePositiveAmount } from "../amounts.ts";
 import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
-import { isFailure, type LedgerResult } from "../result.ts";
+import { isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
 import type { WriteOptions } from "../validation.ts";
-import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+import {
+  draftOptions,
+  type LedgerDependencies,
+  lockOpenAccounts,
+  type PreparedWrite,
+  runPrepared,
+} from "./money-write.ts";
 
 export interface ReduceInput extends WriteOptions {
   accountId: string;
@@ -15,22 +21,25 @@ export interface ReduceInput extends WriteOptions {
   expected?: AccountExpectation | null;
 }
 
-export async function reduce(
+export function reduce(
   deps: LedgerDependencies,
   tenantId: string,
   input: ReduceInput,
 ): Promise<LedgerResult<ActionOutcome>> {
+  return runPrepared(deps, tenantId, prepareReduce(input), input);
+}
+
+/** Checks a reduction's input and prepares its write (see PreparedWrite). */
+export function prepareReduce(input: ReduceInput): PreparedWrite | LedgerFailure {
   const amount = parsePositiveAmount(input.amount, "amount", "deposit");
   if (isFailure(amount)) return amount;
   const expected = parseExpectation(input.expected, "expected");
   if (isFailure(expected)) return expected;
-  return moneyWrite(
-    deps,
-    tenantId,
-    "reduce",
-    { accountId: input.accountId, amount },
-    input,
-    async (session, options, requestHash) => {
+  return {
+    operation: "reduce",
+    parameters: { accountId: input.accountId, amount },
+    accountIds: [input.accountId],
+    body: async (session, options, requestHash) => {
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
       await session.settleDueGrants([input.accountId]);
       const problem =
@@ -51,5 +60,5 @@ export async function reduce(
       const debit = await session.debit(action, input.accountId, amount);
       return outcomeOf(action, [debit.entry], [], session.settled);
     },
-  );
+  };
 }

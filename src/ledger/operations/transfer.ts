@@ -4,11 +4,17 @@
 import { parsePositiveAmount } from "../amounts.ts";
 import { type AccountExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
-import { failure, isFailure, type LedgerResult } from "../result.ts";
+import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { rollback } from "../transaction.ts";
 import type { WriteOptions } from "../validation.ts";
 import type { CreditLot, Debit, GrantSpec } from "../write-session.ts";
-import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
+import {
+  draftOptions,
+  type LedgerDependencies,
+  lockOpenAccounts,
+  type PreparedWrite,
+  runPrepared,
+} from "./money-write.ts";
 
 export interface TransferInput extends WriteOptions {
   sourceAccountId: string;
@@ -20,11 +26,16 @@ export interface TransferInput extends WriteOptions {
   expectedTarget?: AccountExpectation | null;
 }
 
-export async function transfer(
+export function transfer(
   deps: LedgerDependencies,
   tenantId: string,
   input: TransferInput,
 ): Promise<LedgerResult<ActionOutcome>> {
+  return runPrepared(deps, tenantId, prepareTransfer(input), input);
+}
+
+/** Checks a transfer's input and prepares its write (see PreparedWrite). */
+export function prepareTransfer(input: TransferInput): PreparedWrite | LedgerFailure {
   const amount = parsePositiveAmount(input.amount);
   if (isFailure(amount)) return amount;
   const expectedSource = parseExpectation(input.expectedSource, "expectedSource");
@@ -35,51 +46,56 @@ export async function transfer(
     return failure("SAME_ACCOUNT", "targetAccountId", "A transfer needs two different accounts.");
   }
   const parameters = { sourceAccountId: input.sourceAccountId, targetAccountId: input.targetAccountId, amount };
-  return moneyWrite(deps, tenantId, "transfer", parameters, input, async (session, options, requestHash) => {
-    const { sourceAccountId, targetAccountId } = input;
-    await lockOpenAccounts(session, [
-      { id: sourceAccountId, field: "sourceAccountId" },
-      { id: targetAccountId, field: "targetAccountId" },
-    ]);
-    const source = session.account(sourceAccountId);
-    const target = session.account(targetAccountId);
-    if (source.currency !== target.currency) {
-      rollback(
-        failure(
-          "CURRENCY_MISMATCH",
-          "targetAccountId",
-          `The accounts hold different currencies (${source.currency} and ${target.currency}).`,
-          {
-            source: source.currency,
-            target: target.currency,
-          },
-        ),
-      );
-    }
-    await session.settleDueGrants([sourceAccountId, targetAccountId]);
-    // Credits only add to the target's later balances, and arrive there as grants effective at the
-    // transfer's time: only the source must be checked at a backdated time.
-    const problem =
-      session.checkExpected(sourceAccountId, expectedSource) ??
-      session.checkExpected(targetAccountId, expectedTarget) ??
-      session.checkDebit(sourceAccountId, amount) ??
-      session.checkCredit(targetAccountId, amount) ??
-      (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
-    if (problem) rollback(problem);
-    const action = await session.beginAction({
-      type: "TRANSFER",
-      amount,
-      currency: source.currency,
-      sourceAccountId,
-      targetAccountId,
-      requestHash,
-      effectiveAt: options.effectiveAt,
-      options: draftOptions(options),
-    });
-    const debit = await session.debit(action, sourceAccountId, amount);
-    const credit = await session.credit(action, targetAccountId, mirrorLots(debit));
-    return outcomeOf(action, [debit.entry, credit.entry], credit.createdGrants, session.settled);
-  });
+  return {
+    operation: "transfer",
+    parameters,
+    accountIds: [input.sourceAccountId, input.targetAccountId],
+    body: async (session, options, requestHash) => {
+      const { sourceAccountId, targetAccountId } = input;
+      await lockOpenAccounts(session, [
+        { id: sourceAccountId, field: "sourceAccountId" },
+        { id: targetAccountId, field: "targetAccountId" },
+      ]);
+      const source = session.account(sourceAccountId);
+      const target = session.account(targetAccountId);
+      if (source.currency !== target.currency) {
+        rollback(
+          failure(
+            "CURRENCY_MISMATCH",
+            "targetAccountId",
+            `The accounts hold different currencies (${source.currency} and ${target.currency}).`,
+            {
+              source: source.currency,
+              target: target.currency,
+            },
+          ),
+        );
+      }
+      await session.settleDueGrants([sourceAccountId, targetAccountId]);
+      // Credits only add to the target's later balances, and arrive there as grants effective at the
+      // transfer's time: only the source must be checked at a backdated time.
+      const problem =
+        session.checkExpected(sourceAccountId, expectedSource) ??
+        session.checkExpected(targetAccountId, expectedTarget) ??
+        session.checkDebit(sourceAccountId, amount) ??
+        session.checkCredit(targetAccountId, amount) ??
+        (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
+      if (problem) rollback(problem);
+      const action = await session.beginAction({
+        type: "TRANSFER",
+        amount,
+        currency: source.currency,
+        sourceAccountId,
+        targetAccountId,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
+      const debit = await session.debit(action, sourceAccountId, amount);
+      const credit = await session.credit(action, targetAccountId, mirrorLots(debit));
+      return outcomeOf(action, [debit.entry, credit.entry], credit.createdGrants, session.settled);
+    },
+  };
 }
 
 /** A plain grant: what overdrawn credits become when they move (they had no grant to copy). */

@@ -9,7 +9,12 @@ import { valueById } from "./rows.ts";
  * Which accounts to lock: by id, or the one holding a grant (a void knows only the grant), or the one a hold
  * is on (a capture or release knows only the hold).
  */
-export type AccountSelector = { ids: readonly string[] } | { holderOfGrant: string } | { holderOfHold: string };
+export type AccountSelector =
+  | { ids: readonly string[] }
+  | { holderOfGrant: string }
+  | { holderOfHold: string }
+  /** A batch's accounts: those named by its items, and those holding the holds its items capture or release. */
+  | { ids: readonly string[]; holdersOfHolds: readonly string[] };
 
 /** The store and partner a write names, checked for existence in the statement that locks the accounts. */
 export interface References {
@@ -44,11 +49,13 @@ export async function lockAccounts(
   references: References,
 ): Promise<LockedAccounts> {
   const which =
-    "ids" in selector
-      ? sql`id IN (${join([...new Set(selector.ids)])})`
-      : "holderOfHold" in selector
-        ? sql`id = (SELECT h.account_id FROM credit_hold h WHERE h.id = ${selector.holderOfHold} AND h.tenant_id = ${tenantId})`
-        : sql`id = (SELECT g.account_id FROM credit_grant g WHERE g.id = ${selector.holderOfGrant} AND g.tenant_id = ${tenantId})`;
+    "holdersOfHolds" in selector
+      ? batchAccounts(tenantId, selector.ids, selector.holdersOfHolds)
+      : "ids" in selector
+        ? sql`id IN (${join([...new Set(selector.ids)])})`
+        : "holderOfHold" in selector
+          ? sql`id = (SELECT h.account_id FROM credit_hold h WHERE h.id = ${selector.holderOfHold} AND h.tenant_id = ${tenantId})`
+          : sql`id = (SELECT g.account_id FROM credit_grant g WHERE g.id = ${selector.holderOfGrant} AND g.tenant_id = ${tenantId})`;
   const checks = referenceChecks(tenantId, references);
   const rows = await tx.query<CreditAccount & { storeFound?: unknown; partnerFound?: unknown }>(
     engine === "postgres"
@@ -63,6 +70,18 @@ export async function lockAccounts(
     storeFound: found(references.storeId, first?.storeFound),
     partnerFound: found(references.partnerId, first?.partnerFound),
   };
+}
+
+/** The condition for a batch's accounts (see AccountSelector); either list may be empty, not both. */
+function batchAccounts(tenantId: string, ids: readonly string[], holdIds: readonly string[]): Sql {
+  const named = ids.length > 0 ? [sql`id IN (${join([...new Set(ids)])})`] : [];
+  const holders =
+    holdIds.length > 0
+      ? [
+          sql`id IN (SELECT h.account_id FROM credit_hold h WHERE h.id IN (${join([...new Set(holdIds)])}) AND h.tenant_id = ${tenantId})`,
+        ]
+      : [];
+  return sql`(${join([...named, ...holders], " OR ")})`;
 }
 
 /** Whether the store and partner are the tenant's, for a refusal that came before any account was locked. */

@@ -11,7 +11,8 @@
 //   more than a cost error would;
 // - a list fetched by ids (`nodes(ids:)`, federation's `_entities(representations:)`) costs 1 plus the
 //   number of ids times what it selects;
-// - a mutation field costs 10 plus what it selects, because it writes.
+// - a mutation field costs 10 plus what it selects, because it writes; a batch (applyCreditBatch) costs 10 per
+//   item, as its items would as single mutations.
 // Other lists (a customer's accounts, its balances) count once: they are small and their size is not
 // known before running the query.
 import {
@@ -56,10 +57,19 @@ function pageSize(args: Record<string, unknown>): number {
   return defaultPageSize;
 }
 
+/**
+ * How many writes a mutation field asks for: one, or one per item of a batch (`input.items`), so that a batch
+ * costs what its items would cost as single mutations.
+ */
+function writesOf(args: Record<string, unknown>): number {
+  const input = args.input as { items?: unknown } | null | undefined;
+  return Array.isArray(input?.items) ? Math.max(1, input.items.length) : 1;
+}
+
 const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   const named = getNamedType(field.type);
   if (isLeafType(named)) return 0;
-  if (type.name === "Mutation") return mutationCost + childComplexity;
+  if (type.name === "Mutation") return mutationCost * writesOf(args) + childComplexity;
   if (isConnection(named)) return 1 + pageSize(args) * childComplexity;
   if (Array.isArray(args.ids)) return 1 + args.ids.length * childComplexity;
   // A federation router's entity lookup (`_entities`, FEDERATION=true) is a list by ids too.

@@ -1,4 +1,4 @@
-// Publishes a live event for every ledger entry a money-moving write committed.
+// Publishes a live event for every ledger entry a money-moving write (or batch of them) committed.
 //
 // The ledger knows nothing of subscriptions: this wraps its write operations from the outside. A ledger
 // operation returns only after its transaction has committed (or rolled back), so an event is published
@@ -53,10 +53,31 @@ export function publishingLedger(ledger: Ledger, options: PublishingOptions): Le
     };
     (publishing as Record<string, unknown>)[name] = wrapped;
   }
+  // A batch commits all its items in one transaction: their entries go out after that commit, together.
+  publishing.applyBatch = async (tenantId, input) => {
+    const result = await ledger.applyBatch(tenantId, input);
+    if (result.ok && !result.replayed && result.preview === undefined) {
+      try {
+        const written = {
+          accounts: result.accounts,
+          settled: result.settled,
+          entries: result.items.flatMap((item) => item.entries),
+        };
+        for (const event of await eventsOf(ledger, tenantId, written)) options.publish(event);
+      } catch (error) {
+        options.onError(error);
+      }
+    }
+    return result;
+  };
   return publishing;
 }
 
-async function eventsOf(ledger: Ledger, tenantId: string, outcome: ActionOutcome): Promise<LedgerEvent[]> {
+async function eventsOf(
+  ledger: Ledger,
+  tenantId: string,
+  outcome: Pick<ActionOutcome, "accounts" | "settled" | "entries">,
+): Promise<LedgerEvent[]> {
   const customerOf = new Map(outcome.accounts.map((account) => [account.id, account.customerId]));
   // Expirations the write recorded first (grants that had lapsed) have entries of their own, numbered before
   // the action's; the outcome names those actions but not their entries, so they are read (rarely needed:

@@ -1,0 +1,336 @@
+// Batches: a list of deposits, reductions, transfers and hold authorizations, captures and releases applied
+// all or nothing, in one database transaction (TigerBeetle's linked transfers, Blnk's bulk transactions).
+//
+// Every item is checked first for what needs no database, and every item that fails is reported with its
+// index. Then one transaction inserts the batch row (which takes the idempotency key), locks every account
+// the items touch (those holding the holds to capture or release included) in one statement, in id order (so batches and single writes, which lock the same way,
+// cannot deadlock), and runs the items in order in one write session: each item sees the balances the items
+// before it left, and its `expected` states are compared with those. The first item the ledger refuses rolls
+// the whole transaction back and is reported with its index: nothing is written. On success the batch's
+// items (its actions in order) are written last, so a stored batch always has every one of its actions;
+// verify checks that.
+//
+// The items take the same fields as the single mutations, minus the idempotency key and the dry run, which
+// belong to the batch. A batch's key is its own: it is stored on the batch, not on its actions, and a retry
+// with the same key and the same items answers the stored batch (replayed), the same key with other items is
+// refused with IDEMPOTENCY_KEY_REUSED.
+import { join, sql, type SqlRunner } from "../../db/sql.ts";
+import type {
+  CreditAccount,
+  CreditAction,
+  CreditBatch,
+  CreditEntry,
+  CreditGrant,
+} from "../../generated/postgres/client.ts";
+import { requestFingerprint } from "../idempotency.ts";
+import { newId } from "../ids.ts";
+import { type ActionOutcome, outcomeOf, type WritePreview } from "../outcome.ts";
+import { failure, isFailure, type LedgerError, type LedgerFailure } from "../result.ts";
+import { findReferences } from "../sql/accounts.ts";
+import { insertRows, insertStatement } from "../sql/rows.ts";
+import { refusalOf, rollback, runWrite } from "../transaction.ts";
+import { type CheckedWriteOptions, checkWriteOptions, type WriteOptions } from "../validation.ts";
+import { WriteSession } from "../write-session.ts";
+import { type DepositInput, prepareDeposit } from "./deposit.ts";
+import {
+  type AuthorizeInput,
+  type CaptureInput,
+  prepareAuthorize,
+  prepareCapture,
+  prepareRelease,
+  type ReleaseInput,
+} from "./holds.ts";
+import {
+  fingerprintOf,
+  type LedgerDependencies,
+  partnerNotFound,
+  type PreparedWrite,
+  previewOf,
+  storeNotFound,
+} from "./money-write.ts";
+import { prepareReduce, type ReduceInput } from "./reduce.ts";
+import { prepareTransfer, type TransferInput } from "./transfer.ts";
+
+/**
+ * The most items one batch may have. It bounds what one transaction locks, writes and holds locks for (a batch
+ * of 100 costs about as much as 100 single writes, in one round of locking; see the README's measurements).
+ */
+export const maxBatchItems = 100;
+
+/** The item's own options: the idempotency key and the dry run are the batch's. */
+type ItemOf<Input> = Omit<Input, "idempotencyKey" | "dryRun">;
+
+/** One item of a batch: exactly one operation, named by its key. */
+export type BatchItem =
+  | { deposit: ItemOf<DepositInput> }
+  | { reduce: ItemOf<ReduceInput> }
+  | { transfer: ItemOf<TransferInput> }
+  | { authorizeHold: ItemOf<AuthorizeInput> }
+  | { captureHold: ItemOf<CaptureInput> }
+  | { releaseHold: ItemOf<ReleaseInput> };
+
+export type BatchItemKind = "deposit" | "reduce" | "transfer" | "authorizeHold" | "captureHold" | "releaseHold";
+
+export interface BatchInput {
+  /** Retrying with the same key and the same items answers the stored batch instead of writing again. */
+  idempotencyKey?: string | null;
+  items: BatchItem[];
+  /** Run the batch to its end and roll it back: the answer says what it would write. */
+  dryRun?: boolean;
+}
+
+export interface BatchOutcome {
+  /** True when this is the stored result of an earlier request with the same idempotency key. */
+  replayed: boolean;
+  /** The stored batch; null on a dry run. */
+  batch: CreditBatch | null;
+  /** Each item's outcome, in the items' order (their `settled` are empty: see `settled`). */
+  items: ActionOutcome[];
+  /** The accounts the batch touched, as it left them; empty on a replay and a dry run. */
+  accounts: CreditAccount[];
+  /** Expirations and voids the ledger recorded in the same transaction; empty on a replay. */
+  settled: CreditAction[];
+  /** On a dry run: what each item would write, in order. Nothing was written. */
+  preview?: WritePreview[];
+}
+
+/** A refused item: its index in `items`, its kind, and the failure (its field relative to the item's input). */
+export interface BatchItemError {
+  index: number;
+  kind: BatchItemKind;
+  error: LedgerError;
+}
+
+/**
+ * A refused batch: `error` is the first reason, `itemErrors` every item's (all the items whose input is
+ * invalid, or the one item the ledger refused); empty when the batch as a whole was refused.
+ */
+export type BatchFailure = LedgerFailure & { itemErrors: BatchItemError[] };
+
+export type BatchResult = ({ ok: true } & BatchOutcome) | BatchFailure;
+
+interface PreparedItem {
+  kind: BatchItemKind;
+  prepared: PreparedWrite;
+  options: CheckedWriteOptions;
+  requestHash: string;
+}
+
+export async function applyBatch(deps: LedgerDependencies, tenantId: string, input: BatchInput): Promise<BatchResult> {
+  const now = deps.clock();
+  const items = input.items;
+  if (items.length === 0) return batchRefused(failure("BATCH_EMPTY", "items", "A batch needs at least one item."));
+  if (items.length > maxBatchItems) {
+    return batchRefused(
+      failure("BATCH_TOO_LARGE", "items", `A batch may have at most ${maxBatchItems} items; it has ${items.length}.`, {
+        max: String(maxBatchItems),
+        size: String(items.length),
+      }),
+    );
+  }
+  const batchOptions = checkWriteOptions({ idempotencyKey: input.idempotencyKey ?? null }, now);
+  if (isFailure(batchOptions)) return batchRefused(batchOptions);
+  const idempotencyKey = batchOptions.idempotencyKey;
+
+  const prepared: PreparedItem[] = [];
+  const itemErrors: BatchItemError[] = [];
+  items.forEach((item, index) => {
+    const result = prepareItem(item, now);
+    if (isFailure(result)) itemErrors.push({ index, kind: kindOf(item), error: result.error });
+    else prepared.push(result);
+  });
+  const firstError = itemErrors[0];
+  if (firstError) return { ok: false, error: firstError.error, itemErrors };
+
+  const requestHash = requestFingerprint("batch", { items: prepared.map((item) => item.requestHash) });
+  const result = await runWrite(deps.database, deps.transactions, async (tx) => {
+    const batch: CreditBatch = {
+      id: newId(),
+      tenantId,
+      idempotencyKey,
+      requestHash,
+      itemCount: prepared.length,
+      createdAt: now,
+    };
+    // The key first: a retry finds it taken before it locks or checks anything, and answers from the original.
+    // A concurrent request with the same key waits here for the first one's transaction to end.
+    const inserted = await tx.query<{ id: string }>(
+      sql`${insertStatement("credit_batch", [batch])} ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+    );
+    if (inserted.length !== 1) rollback(await findBatchReplay(tx, tenantId, idempotencyKey, requestHash));
+
+    const session = new WriteSession(tx, deps.database.engine, tenantId, now);
+    await session.lockAll(
+      prepared.flatMap((item) => item.prepared.accountIds),
+      prepared.flatMap((item) => item.prepared.holdIds ?? []),
+    );
+    const knownReferences = new Set<string>();
+    const outcomes: ActionOutcome[] = [];
+    for (const [index, item] of prepared.entries()) {
+      try {
+        const problem = await checkItemReferences(tx, tenantId, item.options, knownReferences);
+        if (problem) rollback(problem);
+        outcomes.push(await item.prepared.body(session, item.options, item.requestHash));
+      } catch (error) {
+        const refusal = refusalOf(error);
+        if (refusal === null) throw error;
+        rollback({ ...refusal, itemErrors: [{ index, kind: item.kind, error: refusal.error }] });
+      }
+    }
+    const accounts = await session.finish();
+    await insertRows(
+      tx,
+      "credit_batch_item",
+      outcomes.map((outcome, position) => ({ batchId: batch.id, position, actionId: outcome.action.id })),
+    );
+    const outcome: BatchOutcome = {
+      replayed: false,
+      batch,
+      // Every outcome shares the session's list of settled actions; the batch reports it once.
+      items: outcomes.map((itemOutcome) => ({ ...itemOutcome, settled: [] })),
+      accounts,
+      settled: [...session.settled],
+    };
+    // Like a single write's dry run: it went as far as the write goes, and rolls back (batch row and key too).
+    if (input.dryRun === true) {
+      rollback({
+        ...outcome,
+        batch: null,
+        accounts: [],
+        preview: outcomes.map((itemOutcome, index) => {
+          const preview = previewOf(session, itemOutcome);
+          // The expirations settled on the way are shown once, with the first item.
+          return index === 0 ? preview : { ...preview, settled: [] };
+        }),
+      });
+    }
+    return outcome;
+  });
+  if (isFailure(result)) return "itemErrors" in result ? (result as BatchFailure) : batchRefused(result);
+  return { ok: true, ...result };
+}
+
+function batchRefused(refusal: LedgerFailure): BatchFailure {
+  return { ...refusal, itemErrors: [] };
+}
+
+function kindOf(item: BatchItem): BatchItemKind {
+  if ("deposit" in item) return "deposit";
+  if ("reduce" in item) return "reduce";
+  if ("transfer" in item) return "transfer";
+  if ("authorizeHold" in item) return "authorizeHold";
+  if ("captureHold" in item) return "captureHold";
+  return "releaseHold";
+}
+
+/** Checks an item's input and options, as its single mutation would, and fingerprints it. */
+function prepareItem(item: BatchItem, now: Date): PreparedItem | LedgerFailure {
+  const kind = kindOf(item);
+  const input = itemInput(item);
+  const options = checkWriteOptions(input, now);
+  if (isFailure(options)) return options;
+  const prepared: PreparedWrite | LedgerFailure =
+    "deposit" in item
+      ? prepareDeposit(item.deposit)
+      : "reduce" in item
+        ? prepareReduce(item.reduce)
+        : "transfer" in item
+          ? prepareTransfer(item.transfer)
+          : "authorizeHold" in item
+            ? prepareAuthorize(item.authorizeHold)
+            : "captureHold" in item
+              ? prepareCapture(item.captureHold)
+              : prepareRelease(item.releaseHold);
+  if (isFailure(prepared)) return prepared;
+  return { kind, prepared, options, requestHash: fingerprintOf(prepared.operation, prepared.parameters, options) };
+}
+
+function itemInput(item: BatchItem): WriteOptions {
+  const input: WriteOptions =
+    "deposit" in item
+      ? item.deposit
+      : "reduce" in item
+        ? item.reduce
+        : "transfer" in item
+          ? item.transfer
+          : "authorizeHold" in item
+            ? item.authorizeHold
+            : "captureHold" in item
+              ? item.captureHold
+              : item.releaseHold;
+  // The batch's own options are not the item's to give (the GraphQL items have no such fields).
+  return { ...input, idempotencyKey: null, dryRun: false };
+}
+
+/**
+ * The item's store and partner must be the tenant's. A single write checks them in its locking statement; a
+ * batch locks once for all its items, so it checks each store and partner once, the first time an item names it.
+ */
+async function checkItemReferences(
+  tx: SqlRunner,
+  tenantId: string,
+  options: CheckedWriteOptions,
+  known: Set<string>,
+): Promise<LedgerFailure | null> {
+  const storeId = options.storeId !== null && !known.has(`store:${options.storeId}`) ? options.storeId : null;
+  const partnerId = options.partnerId !== null && !known.has(`partner:${options.partnerId}`) ? options.partnerId : null;
+  if (storeId === null && partnerId === null) return null;
+  const found = await findReferences(tx, tenantId, { storeId, partnerId });
+  if (storeId !== null && !found.storeFound) return storeNotFound(storeId);
+  if (partnerId !== null && !found.partnerFound) return partnerNotFound(partnerId);
+  if (storeId !== null) known.add(`store:${storeId}`);
+  if (partnerId !== null) known.add(`partner:${partnerId}`);
+  return null;
+}
+
+/**
+ * The stored batch with this key: a replay (its actions in order, with their entries and created grants) when
+ * the items are the same, else IDEMPOTENCY_KEY_REUSED.
+ */
+async function findBatchReplay(
+  tx: SqlRunner,
+  tenantId: string,
+  idempotencyKey: string | null,
+  requestHash: string,
+): Promise<(BatchOutcome & { ok: true }) | BatchFailure> {
+  const [batch] = await tx.query<CreditBatch>(
+    sql`SELECT * FROM credit_batch WHERE tenant_id = ${tenantId} AND idempotency_key = ${idempotencyKey}`,
+  );
+  if (!batch) throw new Error("Bug: the batch's idempotency key was taken, but no batch holds it.");
+  if (batch.requestHash !== requestHash) {
+    return batchRefused(
+      failure(
+        "IDEMPOTENCY_KEY_REUSED",
+        "idempotencyKey",
+        "This idempotency key was already used for a different request; use a new key for a new request.",
+        { idempotencyKey: idempotencyKey ?? "", batchId: batch.id },
+      ),
+    );
+  }
+  const actions = await tx.query<CreditAction>(
+    sql`SELECT a.* FROM credit_batch_item i JOIN credit_action a ON a.id = i.action_id WHERE i.batch_id = ${batch.id} ORDER BY i.position`,
+  );
+  const items = await loadOutcomes(tx, actions);
+  return { ok: true, replayed: true, batch, items, accounts: [], settled: [] };
+}
+
+/** The stored outcomes of these actions, in two statements whatever their number. */
+async function loadOutcomes(tx: SqlRunner, actions: CreditAction[]): Promise<ActionOutcome[]> {
+  if (actions.length === 0) return [];
+  const ids = actions.map((action) => action.id);
+  const entries = await tx.query<CreditEntry>(
+    sql`SELECT * FROM credit_entry WHERE action_id IN (${join(ids)}) ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END, id`,
+  );
+  const grants = await tx.query<CreditGrant>(
+    sql`SELECT * FROM credit_grant WHERE created_by_action_id IN (${join(ids)}) ORDER BY id`,
+  );
+  return actions.map((action) =>
+    outcomeOf(
+      action,
+      entries.filter((entry) => entry.actionId === action.id),
+      grants.filter((grant) => grant.createdByActionId === action.id),
+      [],
+      true,
+    ),
+  );
+}
