@@ -221,6 +221,40 @@ describe("query cost", () => {
     expect(depth.body.errors?.map((error) => error.extensions?.code)).toContain("QUERY_TOO_DEEP");
   });
 
+  it("costs a batch by its number of items, also when the same document comes back with another number", async () => {
+    // Found from outside: the cost was remembered per document text, so a batch document costed with 1 item
+    // ran with 100 (and one costed with 100 items refused a later 1). Variables now count through the lengths
+    // of their lists, the batch's items included, whether the list is the whole input or one of its fields.
+    // Three aliases (MAX_ALIASES here) of one batch of n items cost 3 × (10 n + 1): 33 for 1 item, 1,023 for
+    // 34 (MAX_QUERY_COST is 1,000; the body stays under MAX_REQUEST_BYTES).
+    const items = (count: number) =>
+      Array.from({ length: count }, () => ({ deposit: { accountId: "x", amount: "1" } }));
+    const selection = "{ userErrors { code } }";
+    const wholeInput = `mutation ($input: ApplyCreditBatchInput!) { a: applyCreditBatch(input: $input) ${selection} b: applyCreditBatch(input: $input) ${selection} c: applyCreditBatch(input: $input) ${selection} }`;
+    const field = 'applyCreditBatch(input: { idempotencyKey: "cost", dryRun: true, items: $items })';
+    const itemsOnly = `mutation ($items: [CreditBatchItemInput!]!) { a: ${field} ${selection} b: ${field} ${selection} c: ${field} ${selection} }`;
+    const send = (query: string, count: number) =>
+      post({
+        query,
+        variables:
+          query === wholeInput
+            ? { input: { idempotencyKey: "cost", dryRun: true, items: items(count) } }
+            : { items: items(count) },
+      });
+    for (const query of [wholeInput, itemsOnly]) {
+      const one = await send(query, 1);
+      expect(one.status, JSON.stringify(one.body)).toBe(200);
+      expect(one.body.extensions?.cost?.requestedQueryCost).toBe(3 * (10 + 1));
+      const many = await send(query, 34);
+      expect(many.status, JSON.stringify(many.body)).toBe(400);
+      expect(many.body.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_COSTLY");
+      expect(many.body.extensions?.cost?.requestedQueryCost).toBe(3 * (10 * 34 + 1));
+      const again = await send(query, 1);
+      expect(again.status).toBe(200);
+      expect(again.body.extensions?.cost?.requestedQueryCost).toBe(3 * (10 + 1));
+    }
+  });
+
   it("counts a mutation as a write", async () => {
     const { body } = await post({
       query:

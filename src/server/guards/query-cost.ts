@@ -16,7 +16,6 @@
 // Other lists (a customer's accounts, its balances) count once: they are small and their size is not
 // known before running the query.
 import {
-  BREAK,
   type DocumentNode,
   getNamedType,
   getOperationAST,
@@ -27,7 +26,6 @@ import {
   isInterfaceType,
   type ExecutionResult,
   type GraphQLNamedType,
-  visit,
 } from "graphql";
 import { type ComplexityEstimator, getComplexity } from "graphql-query-complexity";
 import type { Plugin } from "graphql-yoga";
@@ -100,35 +98,24 @@ export function operationCost(options: Parameters<typeof getComplexity>[0]): num
 /**
  * Costs already computed, per parsed document (yoga's parser cache hands the same document object to every
  * request with the same text): a client that repeats an operation, as frontends do, pays for the walk over
- * its document once. Variables change the cost only through the page sizes and id lists the estimator reads
- * (`first`, `last`, `ids`, `representations`); a document that sets none of those from a variable has one cost whatever its
- * variables are (a mutation's idempotency key, amount...), so it is cached per operation name and whether
- * its variables are valid. Otherwise the variables are part of the key, bounded per document.
+ * its document once. Variables change the cost only through the numbers and list lengths the estimator reads
+ * (`first`/`last`, the lengths of `ids`, `representations` and a batch's `input.items`), never through text
+ * (ids, amounts, idempotency keys...). So the key is the operation, whether its variables are valid, and the
+ * variables' cost signature: their JSON with every list replaced by its length and every string left out. A
+ * mutation sent again with a fresh idempotency key is costed once; the same batch document with 1 item and
+ * with 100 items are two keys. Bounded per document.
  */
 const knownCosts = new WeakMap<DocumentNode, Map<string, number | "not-applicable" | "unknown">>();
 const knownCostsPerDocument = 64;
-const sizeArguments = new Set(["first", "last", "ids", "representations"]);
-const variableDependence = new WeakMap<DocumentNode, boolean>();
 
-function costDependsOnVariables(document: DocumentNode): boolean {
-  let depends = variableDependence.get(document);
-  if (depends === undefined) {
-    let found = false;
-    visit(document, {
-      Argument(node) {
-        if (!sizeArguments.has(node.name.value)) return;
-        visit(node.value, {
-          Variable() {
-            found = true;
-            return BREAK;
-          },
-        });
-      },
-    });
-    depends = found;
-    variableDependence.set(document, depends);
+function costSignature(variables: Record<string, unknown>): string | null {
+  try {
+    return JSON.stringify(variables, (_key, value: unknown) =>
+      Array.isArray(value) ? value.length : typeof value === "string" ? undefined : value,
+    );
+  } catch {
+    return null; // not JSON (variables given in-process, not over HTTP)
   }
-  return depends;
 }
 
 function variablesValid(options: Parameters<typeof getComplexity>[0]): boolean {
@@ -138,16 +125,9 @@ function variablesValid(options: Parameters<typeof getComplexity>[0]): boolean {
 }
 
 function cachedOperationCost(options: Parameters<typeof getComplexity>[0]): ReturnType<typeof operationCost> {
-  let key: string;
-  if (costDependsOnVariables(options.query)) {
-    try {
-      key = `${options.operationName ?? ""}\n${JSON.stringify(options.variables ?? {})}`;
-    } catch {
-      return operationCost(options); // not JSON (variables given in-process, not over HTTP): not cached
-    }
-  } else {
-    key = `${options.operationName ?? ""}\n${variablesValid(options) ? "valid" : "invalid"}`;
-  }
+  const signature = costSignature(options.variables ?? {});
+  if (signature === null) return operationCost(options); // not cached
+  const key = `${options.operationName ?? ""}\n${variablesValid(options) ? "valid" : "invalid"}\n${signature}`;
   let costs = knownCosts.get(options.query);
   if (!costs) {
     costs = new Map();
