@@ -101,6 +101,39 @@ describe("a batch", () => {
     await verifyClean();
   });
 
+  it("schedules a deposit item with a future effective time, as a single deposit does", async () => {
+    const a = await fundedAccount("0");
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const payload = await applied({
+      items: [
+        { deposit: { accountId: a, amount: "10" } },
+        { deposit: { accountId: a, amount: "5", effectiveAt: later } },
+      ],
+    });
+    expect(payload.batch.actions.map((action: any) => [action.type, action.amount])).toEqual([
+      ["DEPOSIT", "10"],
+      ["DEPOSIT", "5"],
+    ]);
+    const account = (
+      await api.data(`query ($id: ID!) { node(id: $id) { ... on CreditAccount { balance scheduled sequence } } }`, {
+        id: a,
+      })
+    ).node;
+    expect(account).toEqual({ balance: "10", scheduled: "5", sequence: 1 });
+    // Not spendable before its time, in a later item of the same batch either.
+    await refused(
+      {
+        items: [
+          { deposit: { accountId: a, amount: "1", effectiveAt: later } },
+          { reduce: { accountId: a, amount: "12" } },
+        ],
+      },
+      [["INSUFFICIENT_CREDITS", ["input", "items", "1", "reduce", "amount"]]],
+      [1],
+    );
+    await verifyClean();
+  });
+
   it("captures and releases holds placed before it, and spends what a release gave back", async () => {
     const a = await fundedAccount("100");
     const placed = await applied({

@@ -227,8 +227,6 @@ function kindOf(item: BatchItem): BatchItemKind {
 function prepareItem(item: BatchItem, now: Date): PreparedItem | LedgerFailure {
   const kind = kindOf(item);
   const input = itemInput(item);
-  const options = checkWriteOptions(input, now);
-  if (isFailure(options)) return options;
   const prepared: PreparedWrite | LedgerFailure =
     "deposit" in item
       ? prepareDeposit(item.deposit)
@@ -242,6 +240,9 @@ function prepareItem(item: BatchItem, now: Date): PreparedItem | LedgerFailure {
               ? prepareCapture(item.captureHold)
               : prepareRelease(item.releaseHold);
   if (isFailure(prepared)) return prepared;
+  // A deposit with a future effective time is scheduled, as it is alone (see deposit.ts).
+  const options = checkWriteOptions(input, now, prepared.schedulable ?? false);
+  if (isFailure(options)) return options;
   return { kind, prepared, options, requestHash: fingerprintOf(prepared.operation, prepared.parameters, options) };
 }
 
