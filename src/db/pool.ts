@@ -8,8 +8,12 @@
 //   - `query_timeout`: a statement unanswered after DATABASE_QUERY_TIMEOUT_MS fails on the client side, and
 //     its connection is discarded (it is still busy with the statement, so it cannot be reused);
 //   - `keepAlive`: TCP keep-alive, so a connection whose peer vanished is noticed by the kernel while idle;
-//   - `idleTimeoutMillis`: idle connections are closed after 10 s, so a pool refills with fresh ones after
-//     a failover instead of keeping connections to a node that is gone;
+//   - `idleTimeoutMillis`: idle connections are closed after 60 s, so a pool refills with fresh ones after
+//     a failover instead of keeping connections to a node that is gone (a node that is killed or restarted
+//     closes them at once; this bounds the stalled ones). Not shorter: a new connection costs PostgreSQL a
+//     process and cold caches, and its statements are prepared and planned again. With 10 s, every pause of a
+//     few seconds in the traffic made the pool reconnect; in the bench (rounds of 10 s alternating with the
+//     peer's) 60 s measured less database CPU per write (bench/RESULTS.md);
 //   - `application_name`: the gateway's connections can be told apart in pg_stat_activity.
 //
 // Statements with parameters are prepared: each distinct statement text gets a name (the same name in every
@@ -67,7 +71,7 @@ export function createPool(url: string, settings: PoolSettings): pg.Pool {
     max: settings.max,
     connectionTimeoutMillis: settings.connectTimeoutMs,
     query_timeout: settings.queryTimeoutMs,
-    idleTimeoutMillis: 10_000,
+    idleTimeoutMillis: 60_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     application_name: settings.applicationName,
