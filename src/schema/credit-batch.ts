@@ -297,7 +297,7 @@ function atItem(error: UserError, index: number, kind: Kind): UserError {
 /** Decodes one item's IDs and options for the ledger; a bad ID is an INVALID_ID user error on the item. */
 function decodeItem(item: BatchItemInputValue, context: Context): BatchItem | UserError {
   const decode = (field: string, value: string | number, type: "CreditAccount" | "CreditHold"): string | UserError =>
-    decodeId(String(value), type) ?? invalidId(field, context);
+    decodeId(String(value), type) ?? invalidId(field, type, String(value), context);
   const options = (input: Parameters<typeof writeOptions>[0]): WriteOptions | UserError => {
     const decoded = writeOptions(input, context);
     return "userErrors" in decoded ? (decoded.userErrors[0] as UserError) : decoded;
