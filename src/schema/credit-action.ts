@@ -565,9 +565,10 @@ export async function actionFields(outcome: ActionOutcome, context: Context) {
       ? outcome.entries.map((entry) => entry.accountId)
       : [outcome.action.sourceAccountId ?? outcome.action.targetAccountId].filter((id): id is string => id !== null);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
-  // reads them, and shows each whole as it is now, never a mix of moments: the figures right after the original
-  // action are its entries' (balanceAfter, sequence), while held, scheduled and available then are stored
-  // nowhere and cannot be rebuilt exactly (holds and scheduled grants carry times, not the ledger's order). (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
+  // reads them (the request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts),
+  // and shows each whole as it is now, never a mix of moments: the figures right after the original action are
+  // its entries' (balanceAfter, sequence), while held, scheduled and available then are stored nowhere and
+  // cannot be rebuilt exactly (holds and scheduled grants carry times, not the ledger's order).
   const written = new Map(outcome.accounts.map((account) => [account.id, account]));
   const accounts = accountIds.every((id) => written.has(id))
     ? accountIds.map((id) => defined(written.get(id), "a written account"))
