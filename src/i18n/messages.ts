@@ -14,8 +14,8 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * - PAGE_SIZE_OUT_OF_RANGE: `argument` ("first" or "last"), `value`, `min`, `max`.
  * - INVALID_CURSOR: `argument` ("after" or "before").
  * - INVALID_PAGINATION: none; `first` and `last` (or `after` and `before`) do not fit together.
- * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name). A global ID that does not decode
- *   or names another type.
+ * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name), `givenType` (the type a valid
+ *   global ID of the wrong type names). A global ID that does not decode or names another type.
  * - NOT_FOUND: `type`, `id`.
  * - INVALID_DATE_TIME: `value`.
  * - INVALID_FILTER: `filter` (the filter's name), `value`.
@@ -245,8 +245,10 @@ const english: Record<ErrorCode, Message> = {
   INVALID_PAGINATION: () =>
     "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
   INVALID_ID: (p) =>
-    (p.id !== undefined ? `${quoteEn(p.id)} is not a valid global ID` : "The ID is not a valid global ID") +
-    (p.expectedType !== undefined ? ` of a ${p.expectedType}.` : "."),
+    p.givenType !== undefined && p.expectedType !== undefined
+      ? `This is the global ID of a ${p.givenType}, not of a ${p.expectedType}; send the ID of a ${p.expectedType}.`
+      : (p.id !== undefined ? `${quoteEn(p.id)} is not a valid global ID` : "The ID is not a valid global ID") +
+        (p.expectedType !== undefined ? ` of a ${p.expectedType}.` : "."),
   NOT_FOUND: (p) => (p.type !== undefined ? `No ${p.type} with this ID exists.` : "No object with this ID exists."),
   INVALID_DATE_TIME: (p) =>
     (p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : "") +
@@ -449,8 +451,10 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_PAGINATION: () =>
     "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
   INVALID_ID: (p) =>
-    (p.id !== undefined ? `${quoteCs(p.id)} není platné globální ID` : "ID není platné globální ID") +
-    (p.expectedType !== undefined ? ` objektu typu ${p.expectedType}.` : "."),
+    p.givenType !== undefined && p.expectedType !== undefined
+      ? `Toto je globální ID objektu typu ${p.givenType}, ne objektu typu ${p.expectedType}; zadejte ID objektu typu ${p.expectedType}.`
+      : (p.id !== undefined ? `${quoteCs(p.id)} není platné globální ID` : "ID není platné globální ID") +
+        (p.expectedType !== undefined ? ` objektu typu ${p.expectedType}.` : "."),
   NOT_FOUND: (p) =>
     p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje.",
   INVALID_DATE_TIME: (p) =>

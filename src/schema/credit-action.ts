@@ -540,9 +540,10 @@ export function actionPayload(name: string, mutation: string) {
       accounts: t.field({
         type: [CreditAccountRef],
         description:
-          "The accounts the action touched, with `balance` and `available` as they were right after the action: " +
-          "on a replay too, where they come from the original action's entries (as Stripe returns the original " +
-          "response), not from the balances of today. Refetch the accounts (`node`) for their current balances.",
+          "The accounts the action touched, as the write left them. On a replay (`replayed: true`), every figure of " +
+          "each account (`balance`, `held`, `scheduled`, `available`, `sequence`) is as it is now, all of one " +
+          "moment, so that it can be sent back as `expected`; the balance and sequence right after the original " +
+          "action are its entries' (`action.entries { balanceAfter sequence }`), which a replay returns unchanged.",
         resolve: (p) => p.accounts ?? [],
       }),
       replayed: t.boolean({
@@ -564,19 +565,16 @@ export async function actionFields(outcome: ActionOutcome, context: Context) {
       ? outcome.entries.map((entry) => entry.accountId)
       : [outcome.action.sourceAccountId ?? outcome.action.targetAccountId].filter((id): id is string => id !== null);
   // The write returned its accounts as it left them; only a replay, whose accounts may have moved since,
-  // reads them. (The request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts.)
+  // reads them (the request's loaders are renewed after every mutation field, see plugins/fresh-loaders.ts),
+  // and shows each whole as it is now, never a mix of moments: the figures right after the original action are
+  // its entries' (balanceAfter, sequence), while held, scheduled and available then are stored nowhere and
+  // cannot be rebuilt exactly (holds and scheduled grants carry times, not the ledger's order).
   const written = new Map(outcome.accounts.map((account) => [account.id, account]));
-  const loaded = accountIds.every((id) => written.has(id))
+  const accounts = accountIds.every((id) => written.has(id))
     ? accountIds.map((id) => defined(written.get(id), "a written account"))
     : (await context.loaders.account.loadMany(accountIds)).filter(
         (a): a is CreditAccount => a !== null && !(a instanceof Error),
       );
-  // A replay answers what the original request was answered: each account's balance right after the action,
-  // from the action's own entries (balanceAfter), whatever happened to the account since.
-  const after = new Map(outcome.balances.map(({ accountId, balance }) => [accountId, balance]));
-  const accounts = outcome.replayed
-    ? loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }))
-    : loaded;
   return { action: outcome.action, accounts, replayed: outcome.replayed, preview: null };
 }
 

@@ -257,7 +257,7 @@ const BatchPayloadRef = builder.objectRef<BatchPayload>("ApplyCreditBatchPayload
     accounts: t.field({
       type: [CreditAccountRef],
       description:
-        "The accounts the batch touched, with `balance` and `available` as they were right after it: on a replay too, where balances come from the batch's own entries. Refetch the accounts (`node`) for their current balances.",
+        "The accounts the batch touched, as the batch left them. On a replay (`replayed: true`), every figure of each account (`balance`, `held`, `scheduled`, `available`, `sequence`) is as it is now, all of one moment, so that it can be sent back as `expected`; the balance and sequence right after each of the batch's actions are in that action's entries (`batch.actions { entries { balanceAfter sequence } }`), which a replay returns unchanged.",
       resolve: (p) => p.accounts ?? [],
     }),
     replayed: t.boolean({
@@ -297,7 +297,7 @@ function atItem(error: UserError, index: number, kind: Kind): UserError {
 /** Decodes one item's IDs and options for the ledger; a bad ID is an INVALID_ID user error on the item. */
 function decodeItem(item: BatchItemInputValue, context: Context): BatchItem | UserError {
   const decode = (field: string, value: string | number, type: "CreditAccount" | "CreditHold"): string | UserError =>
-    decodeId(String(value), type) ?? invalidId(field, context);
+    decodeId(String(value), type) ?? invalidId(field, type, String(value), context);
   const options = (input: Parameters<typeof writeOptions>[0]): WriteOptions | UserError => {
     const decoded = writeOptions(input, context);
     return "userErrors" in decoded ? (decoded.userErrors[0] as UserError) : decoded;
@@ -388,19 +388,17 @@ function kindOf(item: BatchItemInputValue): Kind {
   return "authorizeHold";
 }
 
-/** The payload of a written (or replayed) batch; a replay's accounts show the balances right after it. */
+/** The payload of a written (or replayed) batch; a replay's accounts are as they are now (see `accounts`). */
 async function batchFields(outcome: BatchOutcome, context: Context) {
   if (outcome.preview) {
     return { batch: null, accounts: [], replayed: false, preview: outcome.preview, itemErrors: [] };
   }
   const batch = outcome.batch;
   if (!batch) throw new Error("Bug: a batch written without its row.");
-  const entries = outcome.items.flatMap((item) => item.entries);
   let accounts = outcome.accounts;
   if (outcome.replayed) {
-    // As a single replay answers: each account's balance right after the batch, from its own entries.
-    const after = new Map<string, bigint>();
-    for (const entry of entries) after.set(entry.accountId, entry.balanceAfter);
+    // As a single replay answers: each account whole as it is now, never today's figures beside the batch's
+    // (the figures right after each action are its entries').
     // A hold's actions name no account: the hold does.
     const holdIds = outcome.items.flatMap((item) => (item.action.holdId === null ? [] : [item.action.holdId]));
     const holds = (await context.loaders.hold.loadMany(holdIds)).filter(
@@ -412,10 +410,9 @@ async function batchFields(outcome: BatchOutcome, context: Context) {
         ...holds.map((hold) => hold.accountId),
       ]),
     ];
-    const loaded = (await context.loaders.account.loadMany(ids)).filter(
+    accounts = (await context.loaders.account.loadMany(ids)).filter(
       (account): account is CreditAccount => account !== null && !(account instanceof Error),
     );
-    accounts = loaded.map((account) => ({ ...account, balance: after.get(account.id) ?? account.balance }));
   }
   return {
     batch: { batch, actions: outcome.items.map((item) => item.action) },

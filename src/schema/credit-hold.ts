@@ -233,7 +233,7 @@ function holdPayload(name: string, mutation: string) {
         type: CreditAccountRef,
         nullable: true,
         description:
-          "The hold's account with `balance`, `held` and `available` as the write left them (on a replay: as they are now); null when userErrors is not empty, and on a dry run.",
+          "The hold's account as the write left it; on a replay, whole as it is now (every figure of one moment, so that it can be sent back as `expected`); null when userErrors is not empty, and on a dry run.",
         resolve: (p) => p.account ?? null,
       }),
       replayed: t.boolean({

@@ -6,6 +6,7 @@ import { type ErrorCode, errorCodes, translateError } from "../i18n/messages.ts"
 import type { LedgerError, LedgerFailure } from "../ledger/index.ts";
 import { formatDateTime } from "../time/date-time.ts";
 import { builder } from "./builder.ts";
+import { type NodeTypeName, nodeTypeOf } from "./ids.ts";
 import type { Context } from "../types.ts";
 
 export interface UserError {
@@ -102,10 +103,15 @@ function describeCode(code: ErrorCode): string {
   return english.replace(/\s+/g, " ").trim() || code;
 }
 
-/** The user error for an ID argument that is not a global ID of the expected type. */
-export function invalidId(field: string, context: Context): UserError {
+/**
+ * The user error for an ID argument that is not a global ID of the expected type: it names the expected type,
+ * and the type the ID names when it is a valid global ID of another of the API's types.
+ */
+export function invalidId(field: string, expectedType: NodeTypeName, value: string, context: Context): UserError {
+  const givenType = nodeTypeOf(value);
+  const params: Record<string, string> = { field, expectedType, ...(givenType === null ? {} : { givenType }) };
   return userErrorFrom(
-    { code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params: { field } },
+    { code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params },
     context,
   );
 }

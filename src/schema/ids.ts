@@ -33,6 +33,20 @@ export function decodeId(globalId: string, type: NodeTypeName): string | null {
   }
 }
 
+/**
+ * The node type a well-formed global ID names, whichever type was asked for, so that a refusal can say "the ID
+ * of a CreditGrant, not of a CreditAccount"; null when it is malformed or names none of the API's node types
+ * (a client's own text is not echoed as a type name).
+ */
+export function nodeTypeOf(globalId: string): NodeTypeName | null {
+  try {
+    const decoded = decodeGlobalID(globalId);
+    return isNodeTypeName(decoded.typename) && databaseIdPattern.test(decoded.id) ? decoded.typename : null;
+  } catch {
+    return null;
+  }
+}
+
 export function encodeId(type: NodeTypeName, id: string): string {
   return encodeGlobalID(type, id);
 }

@@ -120,7 +120,7 @@ function decodeIds<const Fields extends IdFields>(
   const ids: Record<string, string> = {};
   for (const [field, type] of Object.entries(fields)) {
     const id = decodeId(String(input[field]), type);
-    if (!id) return { userErrors: [invalidId(field, context)] };
+    if (!id) return { userErrors: [invalidId(field, type, String(input[field]), context)] };
     ids[field] = id;
   }
   return ids as DecodedIds<Fields>;
@@ -186,12 +186,12 @@ export function writeOptions(input: WriteInput, context: Context): WriteOptions 
   };
   if (input.storeId !== null && input.storeId !== undefined) {
     const storeId = decodeId(String(input.storeId), "Store");
-    if (!storeId) return { userErrors: [invalidId("storeId", context)] };
+    if (!storeId) return { userErrors: [invalidId("storeId", "Store", String(input.storeId), context)] };
     options.storeId = storeId;
   }
   if (input.partnerId !== null && input.partnerId !== undefined) {
     const partnerId = decodeId(String(input.partnerId), "Partner");
-    if (!partnerId) return { userErrors: [invalidId("partnerId", context)] };
+    if (!partnerId) return { userErrors: [invalidId("partnerId", "Partner", String(input.partnerId), context)] };
     options.partnerId = partnerId;
   }
   return options;
