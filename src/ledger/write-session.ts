@@ -840,13 +840,10 @@ export class WriteSession {
   /**
    * Writes the allocations and entries recorded so far, then the new balances of the touched accounts in one
    * UPDATE that asserts, per account, that its grants hold exactly its positive balance and that its entry
-   * count is still the one read under the lock (see writeBalances).
-   */
-  /**
-   * Writes what is pending and the new balances; returns the touched accounts as the transaction leaves them.
-   * On PostgreSQL the pending allocations and entries go in the UPDATE's statement, as INSERTs in its WITH
-   * clause: one round trip instead of three, while the accounts are locked (the UPDATE reads only grants
-   * and the accounts' own rows, never the entries and allocations written beside it).
+   * count is still the one read under the lock (see writeBalances); returns the touched accounts as the
+   * transaction leaves them. On PostgreSQL the pending allocations and entries go in the UPDATE's statement,
+   * as INSERTs in its WITH clause: one round trip instead of three while the accounts are locked (the UPDATE
+   * reads only grants and the accounts' own rows, never the entries and allocations written beside it).
    */
   async finish(): Promise<CreditAccount[]> {
     const touched = [...this.accounts.values()].filter(
