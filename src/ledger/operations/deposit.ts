@@ -84,25 +84,8 @@ export function prepareDeposit(input: DepositInput): PreparedWrite | LedgerFailu
       const problem = session.checkExpected(input.accountId, expected) ?? session.checkCredit(input.accountId, amount);
       if (problem) rollback(problem);
       const spec = { name, category, priority, expiresAt, externalReference: options.externalReference };
-      if (options.effectiveAt > session.now) {
-        const scheduled = await session.scheduleDeposit(
-          {
-            type: "DEPOSIT",
-            amount,
-            currency: session.account(input.accountId).currency,
-            sourceAccountId: null,
-            targetAccountId: input.accountId,
-            requestHash,
-            effectiveAt: options.effectiveAt,
-            options: draftOptions(options),
-          },
-          input.accountId,
-          spec,
-        );
-        return outcomeOf(scheduled.action, [], [scheduled.grant], session.settled);
-      }
-      const action = await session.beginAction({
-        type: "DEPOSIT",
+      const draft = {
+        type: "DEPOSIT" as const,
         amount,
         currency: session.account(input.accountId).currency,
         sourceAccountId: null,
@@ -110,7 +93,12 @@ export function prepareDeposit(input: DepositInput): PreparedWrite | LedgerFailu
         requestHash,
         effectiveAt: options.effectiveAt,
         options: draftOptions(options),
-      });
+      };
+      if (options.effectiveAt > session.now) {
+        const scheduled = await session.scheduleDeposit(draft, input.accountId, spec);
+        return outcomeOf(scheduled.action, [], [scheduled.grant], session.settled);
+      }
+      const action = await session.beginAction(draft);
       const credit = await session.credit(action, input.accountId, [{ spec, amount }]);
       return outcomeOf(action, [credit.entry], credit.createdGrants, session.settled);
     },

@@ -51,18 +51,20 @@ export async function voidGrant(
         "The grant holds no credits any more; there is nothing to void.",
         true,
       );
+      // The VOID takes what the grant holds, or, while it is scheduled, what it would have brought.
+      const voidDraft = (amount: bigint) => ({
+        type: "VOID" as const,
+        amount,
+        currency: session.account(accountId).currency,
+        sourceAccountId: accountId,
+        targetAccountId: null,
+        grantId: grant.id,
+        requestHash,
+        effectiveAt: options.effectiveAt,
+        options: draftOptions(options),
+      });
       if (grant.scheduledAmount > 0n) {
-        const action = await session.beginAction({
-          type: "VOID",
-          amount: grant.scheduledAmount,
-          currency: session.account(accountId).currency,
-          sourceAccountId: accountId,
-          targetAccountId: null,
-          grantId: grant.id,
-          requestHash,
-          effectiveAt: options.effectiveAt,
-          options: draftOptions(options),
-        });
+        const action = await session.beginAction(voidDraft(grant.scheduledAmount));
         await session.cancelScheduled(grant, options.effectiveAt);
         return outcomeOf(action, [], [], session.settled);
       }
@@ -93,17 +95,7 @@ export async function voidGrant(
           ),
         );
       }
-      const action = await session.beginAction({
-        type: "VOID",
-        amount: grant.remainingAmount,
-        currency: session.account(accountId).currency,
-        sourceAccountId: accountId,
-        targetAccountId: null,
-        grantId: grant.id,
-        requestHash,
-        effectiveAt: options.effectiveAt,
-        options: draftOptions(options),
-      });
+      const action = await session.beginAction(voidDraft(grant.remainingAmount));
       const debit = await session.debitWholeGrant(action, grant, options.effectiveAt);
       return outcomeOf(action, [debit.entry], [], session.settled);
     },
