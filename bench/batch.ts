@@ -11,53 +11,12 @@
 // hold (25 of each), the mix the README's tour shows. Each case runs twice to warm up, then `runs` times; the
 // median is printed with the fastest and slowest run. Statements are counted by the database client's query
 // hook (BEGIN and COMMIT included), so they are exact, not sampled.
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import pg from "pg";
 import { openDatabase } from "../src/db/client.ts";
 import { migrateDatabase } from "../src/db/migrate.ts";
 import { type BatchItem, createLedger, type LedgerResult, maxBatchItems } from "../src/ledger/index.ts";
+import { createBenchDatabase, parseRuns } from "./history.ts";
 
 const accountCount = 10;
-
-function parseRuns(argv: string[]): number {
-  const flag = argv.find((argument) => argument.startsWith("--runs="));
-  const runs = flag ? Number(flag.slice("--runs=".length)) : 15;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number of 1 or more");
-  return runs;
-}
-
-async function createBenchDatabase(): Promise<{ url: string; label: string; drop(): Promise<void> }> {
-  const serverUrl = process.env.BENCH_DATABASE_URL;
-  if (serverUrl) {
-    const name = `ledger_bench_${randomBytes(5).toString("hex")}`;
-    const admin = async (statement: string) => {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      try {
-        await client.query(statement);
-      } finally {
-        await client.end();
-      }
-    };
-    await admin(`CREATE DATABASE "${name}"`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      label: "PostgreSQL",
-      drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-    };
-  }
-  const directory = await mkdtemp(path.join(tmpdir(), "ledger-bench-"));
-  return {
-    url: `file:${path.join(directory, "ledger.db")}`,
-    label: "SQLite",
-    drop: () => rm(directory, { recursive: true, force: true }),
-  };
-}
 
 function must<T>(result: LedgerResult<T>): { ok: true } & T {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);

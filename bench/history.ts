@@ -43,7 +43,7 @@ const insertChunk = 1_000;
 const minute = 60_000;
 const day = 24 * 60 * minute;
 
-function parseRuns(argv: string[]): number {
+export function parseRuns(argv: string[]): number {
   const flag = argv.find((argument) => argument.startsWith("--runs="));
   const runs = flag ? Number(flag.slice("--runs=".length)) : 15;
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number of 1 or more");
@@ -53,13 +53,13 @@ function parseRuns(argv: string[]): number {
 // ---------------------------------------------------------------------------------------------------------
 // A database of the bench's own
 
-interface BenchDatabase {
+export interface BenchDatabase {
   url: string;
   label: string;
   drop(): Promise<void>;
 }
 
-async function createBenchDatabase(): Promise<BenchDatabase> {
+export async function createBenchDatabase(): Promise<BenchDatabase> {
   const serverUrl = process.env.BENCH_DATABASE_URL;
   if (serverUrl) {
     const name = `ledger_bench_${randomBytes(5).toString("hex")}`;
