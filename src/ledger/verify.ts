@@ -2,8 +2,8 @@
 // returns every discrepancy found (an empty list means the ledger is consistent). Tests run it after every
 // scenario; operators can run it on a live database (it only reads).
 //
-// Per account: its balance equals its credits minus its debits; its entries are numbered 1..n without gaps and
-// chain balanceBefore to the previous balanceAfter; its grants hold exactly max(balance, 0); its next_lapse_at
+// Per account: its balance equals its credits minus its debits; its entries are numbered 1..n without gaps,
+// chain balanceBefore to the previous balanceAfter, and have the account's tenant and customer; its grants hold exactly max(balance, 0); its next_lapse_at
 // is the earliest expiry among its grants that still hold credits (null when none), which reads trust to know
 // whether expirations are due; each grant's remaining amount equals what was allocated into it minus what
 // was taken out, and a void grant holds nothing; its held amount equals the amounts of its pending holds,
@@ -87,6 +87,9 @@ export async function verifyLedger(
           );
         }
         if (entry.currency !== account.currency) report("entry-currency", `entry ${entry.id} is in ${entry.currency}`);
+        // History reads check the tenant on the account or customer, not on every entry (history.ts).
+        if (entry.tenantId !== account.tenantId || entry.customerId !== account.customerId)
+          report("entry-owner", `entry ${entry.id} belongs to another tenant or customer than its account`);
         // An entry is in the balance from the moment it is recorded: one effective later would put credits in
         // the balance before their time (a scheduled deposit's entry is recorded only once it takes effect).
         if (entry.effectiveAt.getTime() > entry.createdAt.getTime())

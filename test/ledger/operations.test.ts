@@ -2,6 +2,7 @@
 // spent in, transfers, overdrafts, reversals, voids, expiry and balances at a moment. Every scenario ends
 // with the verifier finding no discrepancy.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sql } from "../../src/db/sql.ts";
 import {
   balanceOf,
   createLedgerFixture,
@@ -481,5 +482,23 @@ describe("balances", () => {
       "ACCOUNT_ALREADY_CLOSED",
       "accountId",
     );
+  });
+});
+
+describe("verify", () => {
+  it("reports an entry whose customer is not its account's (history counts rely on it: see history.ts)", async () => {
+    const accountId = await fixture.account();
+    const otherCustomer = await fixture.customer();
+    const entry = ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: 5n })).entries[0];
+    if (!entry) throw new Error("a deposit has an entry");
+    const moveEntry = (customerId: string) =>
+      fixture.database.transaction((tx) =>
+        tx.execute(sql`UPDATE credit_entry SET customer_id = ${customerId} WHERE id = ${entry.id}`),
+      );
+    await moveEntry(otherCustomer);
+    const problems = await fixture.ledger.verify({ tenantId: fixture.tenantId });
+    expect(problems.map((problem) => [problem.kind, problem.id])).toContainEqual(["entry-owner", accountId]);
+    // Put it right again, for the verification after the test.
+    await moveEntry(entry.customerId);
   });
 });

@@ -72,7 +72,7 @@ export const parentColumns = {
  * checked on the entries inside the EXISTS; checking it on the parent too made SQLite scan the tenant's
  * index of parents instead of looking the few ids up.
  */
-const parentTables = {
+export const parentTables = {
   account: Prisma.raw("credit_account"),
   customer: Prisma.raw("customer"),
 } as const;
