@@ -64,11 +64,12 @@ class AttemptExpired extends Error {}
 export function runWrite<T>(
   database: Database,
   settings: TransactionSettings,
-  work: (tx: SqlRunner) => Promise<T>,
+  /** The transaction's work; `attempt` counts from 1 (see withRetries). */
+  work: (tx: SqlRunner, attempt: number) => Promise<T>,
 ): Promise<T | LedgerFailure> {
-  return withRetries(settings, () => {
+  return withRetries(settings, (attempt) => {
     const startedAt = performance.now();
-    return database.transaction((tx) => work(withDeadlines(tx, startedAt, settings)));
+    return database.transaction((tx) => work(withDeadlines(tx, startedAt, settings), attempt));
   });
 }
 
@@ -124,10 +125,13 @@ export function runPrismaWrite<T>(
   );
 }
 
-async function withRetries<T>(settings: TransactionSettings, attempt: () => Promise<T>): Promise<T | LedgerFailure> {
+async function withRetries<T>(
+  settings: TransactionSettings,
+  attempt: (attempt: number) => Promise<T>,
+): Promise<T | LedgerFailure> {
   for (let attempts = 1; ; attempts++) {
     try {
-      return await attempt();
+      return await attempt(attempts);
     } catch (error) {
       if (error instanceof Rollback) return error.result as T | LedgerFailure;
       if (!isRetryable(error) && !isRetryableDatabaseFault(error)) throw error;
@@ -150,7 +154,7 @@ const retryableSqlStates = new Set([
   "40001", // serialization_failure
   "40P01", // deadlock_detected
   "55P03", // lock_not_available
-  "23505", // unique_violation: a concurrent writer inserted the same idempotency key first
+  "23505", // unique_violation: the idempotency key is taken (a deferred action insert), or a concurrent insert
 ]);
 
 const retryablePrismaCodes = new Set([
@@ -163,9 +167,11 @@ const retryablePrismaCodes = new Set([
  * Whether a thrown error means "lost a race, try again". Errors come from the driver adapter (raw SQL: a
  * DriverAdapterError whose `cause` holds the engine's code as `originalCode` and Prisma's `kind`), from the
  * Prisma client (a known request error whose `meta` holds the adapter's error), or are this module's own
- * AttemptExpired. A unique violation counts: the idempotency key is taken by `ON CONFLICT DO NOTHING`, so
- * the only unique key a money-moving write can still hit is the one-reversal-per-action link, and on the next
- * attempt the operation finds the winner's row and answers from it (ALREADY_REVERSED).
+ * AttemptExpired. A unique violation counts. A money-moving write hits one on a taken idempotency key only in
+ * a first attempt that deferred its action's insert (see WriteSession.beginAction): the next attempt inserts
+ * with `ON CONFLICT DO NOTHING` and answers from the original action. Otherwise the only unique key it can hit
+ * is the one-reversal-per-action link, and on the next attempt the operation finds the winner's row and
+ * answers from it (ALREADY_REVERSED).
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof AttemptExpired) return true;

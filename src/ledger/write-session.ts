@@ -19,7 +19,7 @@
 //     until its time has come, when its entry is recorded at that time (see settleScheduledGrants).
 // A violated assertion throws (a bug), which rolls the whole transaction back.
 import type { Database } from "../db/client.ts";
-import { join, sql, type SqlRunner } from "../db/sql.ts";
+import { join, type Sql, sql, type SqlRunner } from "../db/sql.ts";
 import type {
   CreditAccount,
   CreditAction,
@@ -49,7 +49,12 @@ import {
   takeDueScheduledGrants,
 } from "./sql/grants.ts";
 import { expireLapsedHolds } from "./sql/holds.ts";
-import { insertRows, insertStatement, insertsAsCommonTableExpressions } from "./sql/rows.ts";
+import {
+  insertRows,
+  insertStatement,
+  insertsAsCommonTableExpressions,
+  withLeadingCommonTableExpression,
+} from "./sql/rows.ts";
 import { foldForSearch, type CheckedWriteOptions } from "./validation.ts";
 
 interface AccountState {
@@ -113,6 +118,11 @@ export interface Credit {
   createdGrants: CreditGrant[];
 }
 
+export interface SessionOptions {
+  /** Whether beginAction defers the action's INSERT to the next statement (PostgreSQL only; see there). */
+  deferActionInserts?: boolean;
+}
+
 /** Thrown by `beginAction` when the action's idempotency key is already taken (see money-write.ts). */
 export class IdempotencyKeyTaken extends Error {
   constructor() {
@@ -149,13 +159,52 @@ export class WriteSession {
   /** Whether the store and partner of `references` were found to be the tenant's (by `lock`). */
   referencesChecked = false;
 
+  /** The transaction every statement of the session goes through (carrying deferred action inserts). */
+  readonly tx: SqlRunner;
+  readonly engine: Database["engine"];
+  readonly tenantId: string;
+  readonly now: Date;
+  readonly references: References;
+  /** Actions begun but not written yet (see beginAction): they travel with the session's next statement. */
+  private readonly pendingActions: CreditAction[] = [];
+  private readonly defersActionInserts: boolean;
+
   constructor(
-    readonly tx: SqlRunner,
-    readonly engine: Database["engine"],
-    readonly tenantId: string,
-    readonly now: Date,
-    readonly references: References = noReferences,
-  ) {}
+    tx: SqlRunner,
+    engine: Database["engine"],
+    tenantId: string,
+    now: Date,
+    references: References = noReferences,
+    options: SessionOptions = {},
+  ) {
+    this.defersActionInserts = engine === "postgres" && options.deferActionInserts === true;
+    this.tx = this.defersActionInserts ? this.carryingPendingActions(tx) : tx;
+    this.engine = engine;
+    this.tenantId = tenantId;
+    this.now = now;
+    this.references = references;
+  }
+
+  /**
+   * A runner that puts the pending actions' INSERT in the WITH clause of the next statement it sends,
+   * whatever that statement is (PostgreSQL runs data-modifying WITH parts exactly once, and checks foreign keys
+   * at the end of the statement, so rows of that statement may point to the new actions). That statement does
+   * not see the new actions, as no statement of a session reads the actions it begins.
+   */
+  private carryingPendingActions(tx: SqlRunner): SqlRunner {
+    const carry = (statement: Sql): Sql =>
+      this.pendingActions.length === 0
+        ? statement
+        : withLeadingCommonTableExpression(
+            "pending_actions",
+            insertStatement("credit_action", this.pendingActions.splice(0)),
+            statement,
+          );
+    return {
+      query: (statement) => tx.query(carry(statement)),
+      execute: (statement) => tx.execute(carry(statement)),
+    };
+  }
 
   /**
    * Locks and loads the accounts; checks the store and partner in the same statement. Returns
@@ -476,7 +525,7 @@ export class WriteSession {
       updatedAt: this.now,
     };
     await insertRows(this.tx, "credit_grant", [grant]);
-    await this.insertAction(action);
+    await this.recordAction(action);
     state.scheduled += draft.amount;
     return { action, grant };
   }
@@ -579,14 +628,24 @@ export class WriteSession {
   }
 
   /**
-   * Inserts the action row; its entries and allocations follow through debit() and credit(). The insert
-   * skips a row whose idempotency key the tenant already used (`ON CONFLICT DO NOTHING`, no lookup first), and
-   * then throws IdempotencyKeyTaken, for the caller to answer from the original action.
+   * Records the action row; its entries and allocations follow through debit() and credit().
+   *
+   * By default the action is inserted at once, skipping a row whose idempotency key the tenant already used
+   * (`ON CONFLICT DO NOTHING`, no lookup first), and IdempotencyKeyTaken is thrown then, for the caller to
+   * answer from the original action. A session that defers action inserts (PostgreSQL, a single write's first
+   * attempt: see moneyWrite) sends no statement here: the INSERT goes in the WITH clause of the session's
+   * next statement, one round trip fewer while the accounts are locked. A taken key then fails that
+   * statement with a unique violation, which retries the transaction, and the retry inserts at once.
    */
   async beginAction(draft: ActionDraft): Promise<CreditAction> {
     const action = this.actionRow(draft);
-    await this.insertAction(action);
+    await this.recordAction(action);
     return action;
+  }
+
+  private async recordAction(action: CreditAction): Promise<void> {
+    if (this.defersActionInserts) this.pendingActions.push(action);
+    else await this.insertAction(action);
   }
 
   private async insertAction(action: CreditAction): Promise<void> {
@@ -863,7 +922,11 @@ export class WriteSession {
       this.pendingAllocations.length = 0;
       this.pendingEntries.length = 0;
     } else await this.writePending();
-    if (touched.length === 0) return [];
+    if (touched.length === 0) {
+      // Nothing else to send: the deferred actions, if any, go alone.
+      if (this.pendingActions.length > 0) await insertRows(this.tx, "credit_action", this.pendingActions.splice(0));
+      return [];
+    }
     const updates = touched.map((state) => ({
       accountId: state.row.id,
       balance: state.balance,

@@ -3,8 +3,9 @@
 // back: nothing is written.
 //
 // Idempotency costs nothing on the happy path: the action's insert skips a taken key (see
-// WriteSession.beginAction), and only then, or when the request is refused, is the key looked up, so that a
-// retry is answered from the original whatever has happened since (a replay, or IDEMPOTENCY_KEY_REUSED).
+// WriteSession.beginAction; on PostgreSQL the first attempt finds a taken key by a unique violation, and the
+// retry inserts with the skip), and only then, or when the request is refused, is the key looked up, so that
+// a retry is answered from the original whatever has happened since (a replay, or IDEMPOTENCY_KEY_REUSED).
 import type { Database } from "../../db/client.ts";
 import type { SqlRunner } from "../../db/sql.ts";
 import { findReplay, requestFingerprint } from "../idempotency.ts";
@@ -43,9 +44,14 @@ export async function moneyWrite<T extends ActionOutcome>(
   if (isFailure(checked)) return checked;
   const requestHash = fingerprintOf(operation, parameters, checked);
   const { database } = deps;
-  const result = await runWrite(database, deps.transactions, async (tx) => {
+  const result = await runWrite(database, deps.transactions, async (tx, attempt) => {
     const references = { storeId: checked.storeId, partnerId: checked.partnerId };
-    const session = new WriteSession(tx, database.engine, tenantId, now, references);
+    // The first attempt defers the action's insert to the next statement (one round trip fewer); it finds a
+    // taken idempotency key only by a unique violation, which retries, and the retry inserts at once and
+    // looks the key up (see WriteSession.beginAction).
+    const session = new WriteSession(tx, database.engine, tenantId, now, references, {
+      deferActionInserts: attempt === 1,
+    });
     try {
       const outcome = await body(session, checked, requestHash);
       const accounts = await session.finish();

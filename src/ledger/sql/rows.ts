@@ -45,6 +45,18 @@ export function insertsAsCommonTableExpressions(
   return sql`WITH ${join(parts, ", ")} `;
 }
 
+/**
+ * `statement` with `name AS (part)` first in its WITH clause, which it gains if it had none: a data-modifying
+ * part (PostgreSQL only) travels in the statement's round trip, under the rules given above.
+ */
+export function withLeadingCommonTableExpression(name: string, part: Sql, statement: Sql): Sql {
+  const [head = "", ...rest] = statement.strings;
+  const withClause = /^\s*WITH(\s+RECURSIVE)?\s+/i.exec(head);
+  const tail = sql([withClause ? head.slice(withClause[0].length) : head, ...rest], ...statement.values);
+  const keyword = withClause?.[1] ? "WITH RECURSIVE" : "WITH";
+  return sql`${raw(keyword)} ${raw(name)} AS (${part})${raw(withClause ? ", " : " ")}${tail}`;
+}
+
 /** Inserts the rows (none is fine), as few statements as the size bound allows. */
 export async function insertRows(tx: SqlRunner, table: string, rows: readonly object[]): Promise<void> {
   for (let start = 0; start < rows.length; start += rowsPerStatement) {
