@@ -35,6 +35,7 @@ import { failure, type LedgerFailure } from "./result.ts";
 import {
   type AccountSelector,
   explainFailedUpdate,
+  grantColumns,
   lockAccounts,
   type References,
   writeBalances,
@@ -119,8 +120,11 @@ export interface Credit {
 }
 
 export interface SessionOptions {
-  /** Whether beginAction defers the action's INSERT to the next statement (PostgreSQL only; see there). */
-  deferActionInserts?: boolean;
+  /**
+   * Whether the session defers INSERTs (PostgreSQL only): an action's to the session's next statement (see
+   * beginAction), a new grant's to the final balance UPDATE (see credit and finish).
+   */
+  deferInserts?: boolean;
 }
 
 /** Thrown by `beginAction` when the action's idempotency key is already taken (see money-write.ts). */
@@ -159,7 +163,7 @@ export class WriteSession {
   /** Whether the store and partner of `references` were found to be the tenant's (by `lock`). */
   referencesChecked = false;
 
-  /** The transaction every statement of the session goes through (carrying deferred action inserts). */
+  /** The transaction every statement of the session goes through (carrying the deferred INSERTs). */
   readonly tx: SqlRunner;
   readonly engine: Database["engine"];
   readonly tenantId: string;
@@ -167,7 +171,9 @@ export class WriteSession {
   readonly references: References;
   /** Actions begun but not written yet (see beginAction): they travel with the session's next statement. */
   private readonly pendingActions: CreditAction[] = [];
-  private readonly defersActionInserts: boolean;
+  /** Grants created but not written yet (see credit): they travel with the final statement (see finish). */
+  private readonly pendingGrants: CreditGrant[] = [];
+  private readonly defersInserts: boolean;
 
   constructor(
     tx: SqlRunner,
@@ -177,8 +183,8 @@ export class WriteSession {
     references: References = noReferences,
     options: SessionOptions = {},
   ) {
-    this.defersActionInserts = engine === "postgres" && options.deferActionInserts === true;
-    this.tx = this.defersActionInserts ? this.carryingPendingActions(tx) : tx;
+    this.defersInserts = engine === "postgres" && options.deferInserts === true;
+    this.tx = this.defersInserts ? this.carryingDeferredInserts(tx) : tx;
     this.engine = engine;
     this.tenantId = tenantId;
     this.now = now;
@@ -189,9 +195,11 @@ export class WriteSession {
    * A runner that puts the pending actions' INSERT in the WITH clause of the next statement it sends,
    * whatever that statement is (PostgreSQL runs data-modifying WITH parts exactly once, and checks foreign keys
    * at the end of the statement, so rows of that statement may point to the new actions). That statement does
-   * not see the new actions, as no statement of a session reads the actions it begins.
+   * not see the new actions, as no statement of a session reads the actions it begins. Pending grants are
+   * written before any statement but the final one (which finish sends with them), so every other statement
+   * sees them.
    */
-  private carryingPendingActions(tx: SqlRunner): SqlRunner {
+  private carryingDeferredInserts(tx: SqlRunner): SqlRunner {
     const carry = (statement: Sql): Sql =>
       this.pendingActions.length === 0
         ? statement
@@ -200,9 +208,20 @@ export class WriteSession {
             insertStatement("credit_action", this.pendingActions.splice(0)),
             statement,
           );
-    return {
+    const carrying: SqlRunner = {
       query: (statement) => tx.query(carry(statement)),
       execute: (statement) => tx.execute(carry(statement)),
+    };
+    const writeGrants = () => insertRows(carrying, "credit_grant", this.pendingGrants.splice(0));
+    return {
+      query: async (statement) => {
+        await writeGrants();
+        return carrying.query(statement);
+      },
+      execute: async (statement) => {
+        await writeGrants();
+        return carrying.execute(statement);
+      },
     };
   }
 
@@ -632,7 +651,7 @@ export class WriteSession {
    *
    * By default the action is inserted at once, skipping a row whose idempotency key the tenant already used
    * (`ON CONFLICT DO NOTHING`, no lookup first), and IdempotencyKeyTaken is thrown then, for the caller to
-   * answer from the original action. A session that defers action inserts (PostgreSQL, a single write's first
+   * answer from the original action. A session that defers inserts (PostgreSQL, a single write's first
    * attempt: see moneyWrite) sends no statement here: the INSERT goes in the WITH clause of the session's
    * next statement, one round trip fewer while the accounts are locked. A taken key then fails that
    * statement with a unique violation, which retries the transaction, and the retry inserts at once.
@@ -644,7 +663,7 @@ export class WriteSession {
   }
 
   private async recordAction(action: CreditAction): Promise<void> {
-    if (this.defersActionInserts) this.pendingActions.push(action);
+    if (this.defersInserts) this.pendingActions.push(action);
     else await this.insertAction(action);
   }
 
@@ -850,7 +869,10 @@ export class WriteSession {
         });
       }
     }
-    await insertRows(this.tx, "credit_grant", createdGrants);
+    // A session that defers inserts writes new grants with the final statement (see finish), or before any
+    // statement sent earlier (see carryingDeferredInserts).
+    if (this.defersInserts) this.pendingGrants.push(...createdGrants);
+    else await insertRows(this.tx, "credit_grant", createdGrants);
     await changeRemaining(this.tx, refills, this.now);
     const entry = this.recordEntry(action, state, "CREDIT", amount, balanceAfter);
     return { entry, createdGrants };
@@ -914,17 +936,26 @@ export class WriteSession {
     const inserts =
       this.engine === "postgres" && touched.length > 0
         ? insertsAsCommonTableExpressions([
+            {
+              table: "credit_grant",
+              rows: this.pendingGrants,
+              returning: { name: "new_grants", columns: grantColumns },
+            },
             { table: "credit_allocation", rows: this.pendingAllocations },
             { table: "credit_entry", rows: this.pendingEntries },
           ])
         : null;
+    // The UPDATE does not see the grants inserted beside it in credit_grant: it reads them from new_grants.
+    const newGrants = inserts !== null && this.pendingGrants.length > 0 ? "new_grants" : null;
     if (inserts) {
+      this.pendingGrants.length = 0;
       this.pendingAllocations.length = 0;
       this.pendingEntries.length = 0;
     } else await this.writePending();
     if (touched.length === 0) {
-      // Nothing else to send: the deferred actions, if any, go alone.
-      if (this.pendingActions.length > 0) await insertRows(this.tx, "credit_action", this.pendingActions.splice(0));
+      // Nothing else to send: the deferred rows, if any, go alone (the actions with the grants, if any).
+      await insertRows(this.tx, "credit_grant", this.pendingGrants.splice(0));
+      await insertRows(this.tx, "credit_action", this.pendingActions.splice(0));
       return [];
     }
     const updates = touched.map((state) => ({
@@ -935,7 +966,7 @@ export class WriteSession {
       held: state.held,
       scheduled: state.scheduled,
     }));
-    const updated = await writeBalances(this.tx, updates, this.now, inserts ?? undefined);
+    const updated = await writeBalances(this.tx, updates, this.now, inserts ?? undefined, newGrants);
     if (updated.length !== updates.length) throw new Error(`Bug: ${await explainFailedUpdate(this.tx, updates)}.`);
     for (const state of touched) state.lockedEntryCount = state.entryCount;
     for (const row of updated) this.state(row.id).row = row;

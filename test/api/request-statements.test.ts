@@ -168,9 +168,9 @@ describe("statements per write request, warm", () => {
   // WITH clause, src/ledger/write-session.ts finish()): two statements fewer than on SQLite, which has no
   // INSERT in a WITH clause (and no round trips to save).
   const combined = () => (testDatabase.database.engine === "postgres" ? 2 : 0);
-  // And a single write's action goes in the WITH clause of the statement after it (WriteSession.beginAction):
-  // one more fewer.
-  const deferred = () => (testDatabase.database.engine === "postgres" ? 1 : 0);
+  // And a single write's action goes in the WITH clause of the statement after it (WriteSession.beginAction),
+  // its new grants in the final statement's (WriteSession.credit): one fewer each.
+  const deferred = (inserts = 1) => (testDatabase.database.engine === "postgres" ? inserts : 0);
   /** The statement that carries the action's INSERT on PostgreSQL: the first after the lock. */
   const expectActionCarriedBy = (statements: string[], index: number, main: RegExp) => {
     if (!deferred()) return;
@@ -178,20 +178,22 @@ describe("statements per write request, warm", () => {
     expect(statements[index]).toMatch(main);
     expect(statements.filter((statement) => /INSERT INTO credit_action/.test(statement))).toHaveLength(1);
   };
-  it("deposit with an idempotency key: 5 on PostgreSQL, 8 on SQLite, BEGIN and COMMIT included, and the payload reads nothing more", async () => {
+  it("deposit with an idempotency key: 4 on PostgreSQL, 8 on SQLite, BEGIN and COMMIT included, and the payload reads nothing more", async () => {
     const { data, statements } = await run(
       `mutation($id: ID!) { deposit(input: { accountId: $id, amount: "7", idempotencyKey: "count-1" }) { accounts { balance } userErrors { code } } }`,
       { id: globalAccount() },
     );
     expect(data.deposit).toMatchObject({ userErrors: [] });
     // BEGIN; lock and read the account; the action; its grant; the allocation; the entry; the balance; COMMIT.
-    expect(statements).toHaveLength(8 - combined() - deferred());
+    expect(statements).toHaveLength(8 - combined() - deferred(2));
     expect(statements[0]).toMatch(/^BEGIN/);
     expect(statements.at(-1)).toMatch(/^COMMIT/);
-    if (combined())
-      expect(statements.at(-2)).toMatch(/^WITH w0 AS \(INSERT INTO credit_allocation .*\)\s+UPDATE credit_account/s);
-    // The action rides with the grant's INSERT.
-    expectActionCarriedBy(statements, 2, /\)\s+INSERT INTO credit_grant /);
+    // On PostgreSQL all four rows ride with the balance's UPDATE.
+    expectActionCarriedBy(
+      statements,
+      2,
+      /, new_grants AS \(INSERT INTO credit_grant .* RETURNING [a-z_, ]+\), w1 AS \(INSERT INTO credit_allocation .*\), w2 AS \(INSERT INTO credit_entry .*\)\s+UPDATE credit_account /s,
+    );
   });
 
   it("holds: authorize 6, capture 10, release 6 (5, 7 and 5 on PostgreSQL), BEGIN and COMMIT included, and the payloads read nothing more", async () => {
@@ -221,7 +223,7 @@ describe("statements per write request, warm", () => {
     expect(released.statements).toHaveLength(6 - deferred());
   });
 
-  it("a conditional deposit (expected balance and sequence): still 8 (5 on PostgreSQL), the condition is checked on the locked row", async () => {
+  it("a conditional deposit (expected balance and sequence): still 8 (4 on PostgreSQL), the condition is checked on the locked row", async () => {
     // Read before the counted request: what a client would have read earlier.
     const row = await testDatabase.database.read.creditAccount.findUniqueOrThrow({ where: { id: ids.account } });
     const { data, statements } = await run(
@@ -229,7 +231,7 @@ describe("statements per write request, warm", () => {
       { id: globalAccount(), balance: row.balance.toString(), sequence: row.entryCount },
     );
     expect(data.deposit).toMatchObject({ userErrors: [] });
-    expect(statements).toHaveLength(8 - combined() - deferred());
+    expect(statements).toHaveLength(8 - combined() - deferred(2));
   });
 
   it("a scheduled deposit with a key: 6 (5 on PostgreSQL), fewer than a deposit's 8 (no entry, no allocation yet), and the payload reads nothing more", async () => {
@@ -279,7 +281,7 @@ describe("statements per write request, warm", () => {
     expect(second.statements).toHaveLength(14 - combined());
   });
 
-  it("transfer: 10 on SQLite, 7 on PostgreSQL", async () => {
+  it("transfer: 10 on SQLite, 6 on PostgreSQL", async () => {
     const other = globalId("CreditAccount", ids.expiringAccount);
     const { data, statements } = await run(
       `mutation($from: ID!, $to: ID!) { transfer(input: { sourceAccountId: $from, targetAccountId: $to, amount: "5" }) { accounts { balance } userErrors { code } } }`,
@@ -288,8 +290,10 @@ describe("statements per write request, warm", () => {
     expect(data.transfer).toMatchObject({ userErrors: [] });
     // BEGIN; lock both accounts; the action; a page of the source's grants; their amounts; the target's grant;
     // the allocations; the entries; the balances; COMMIT.
-    expect(statements).toHaveLength(10 - combined() - deferred());
-    // The action rides with the read of the source's grants.
+    expect(statements).toHaveLength(10 - combined() - deferred(2));
+    // The action rides with the read of the source's grants, the target's new grant with the balances.
     expectActionCarriedBy(statements, 2, /\)\s+SELECT /);
+    if (deferred())
+      expect(statements.at(-2)).toMatch(/^WITH new_grants AS \(INSERT INTO credit_grant .*UPDATE credit_account /s);
   });
 });

@@ -46,11 +46,11 @@ export async function moneyWrite<T extends ActionOutcome>(
   const { database } = deps;
   const result = await runWrite(database, deps.transactions, async (tx, attempt) => {
     const references = { storeId: checked.storeId, partnerId: checked.partnerId };
-    // The first attempt defers the action's insert to the next statement (one round trip fewer); it finds a
-    // taken idempotency key only by a unique violation, which retries, and the retry inserts at once and
-    // looks the key up (see WriteSession.beginAction).
+    // The first attempt defers the action's and new grants' inserts to later statements (two round trips
+    // fewer); it finds a taken idempotency key only by a unique violation, which retries, and the retry
+    // inserts at once and looks the key up (see WriteSession.beginAction).
     const session = new WriteSession(tx, database.engine, tenantId, now, references, {
-      deferActionInserts: attempt === 1,
+      deferInserts: attempt === 1,
     });
     try {
       const outcome = await body(session, checked, requestHash);

@@ -1,7 +1,7 @@
 // The account rows of a write: locked and read in one statement at the start, their balances written in one
 // statement at the end. The only SQL of the write path that differs between the engines is here.
 import type { DatabaseEngine } from "../../config/database-url.ts";
-import { empty, join, type Sql, sql, type SqlRunner, truthy } from "../../db/sql.ts";
+import { empty, join, raw, type Sql, sql, type SqlRunner, truthy } from "../../db/sql.ts";
 import type { CreditAccount } from "../../generated/postgres/client.ts";
 import { valueById } from "./rows.ts";
 
@@ -123,6 +123,16 @@ export interface BalanceUpdate {
   scheduled: bigint;
 }
 
+/** The grant columns writeBalances reads (see its `newGrants`). */
+export const grantColumns = [
+  "account_id",
+  "remaining_amount",
+  "scheduled_amount",
+  "expires_at",
+  "voided_at",
+  "effective_at",
+];
+
 /**
  * Writes the new balances and entry counts of the accounts in one statement, which also asserts, row by row:
  *   - the entry count is still the one read under the lock (so a lost lock could never silently overwrite
@@ -138,9 +148,20 @@ export async function writeBalances(
   tx: SqlRunner,
   updates: readonly BalanceUpdate[],
   now: Date,
-  /** INSERTs to send in the same statement (see insertsAsCommonTableExpressions); they must not be grants. */
+  /** INSERTs to send in the same statement (see insertsAsCommonTableExpressions). */
   before: Sql = empty,
+  /**
+   * The part of `before` that inserts grants, if any (returning `grantColumns`): the statement does not see
+   * them in credit_grant, so it counts them from what the part returns.
+   */
+  newGrants: string | null = null,
 ): Promise<CreditAccount[]> {
+  const grants =
+    newGrants === null
+      ? raw("credit_grant")
+      : raw(
+          `(SELECT ${grantColumns.join(", ")} FROM credit_grant UNION ALL SELECT ${grantColumns.join(", ")} FROM ${newGrants})`,
+        );
   const ids = updates.map((update) => update.accountId);
   const byId = <V extends bigint | number>(value: (update: BalanceUpdate) => V) =>
     new Map(updates.map((update) => [update.accountId, value(update)]));
@@ -164,13 +185,13 @@ export async function writeBalances(
       )},
       next_lapse_at = (
         SELECT MIN(lapse) FROM (
-          SELECT MIN(COALESCE(g.voided_at, g.expires_at)) AS lapse FROM credit_grant g
+          SELECT MIN(COALESCE(g.voided_at, g.expires_at)) AS lapse FROM ${grants} g
           WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
           UNION ALL
           SELECT MIN(h.expires_at) AS lapse FROM credit_hold h
           WHERE h.account_id = credit_account.id AND h.state = ${"PENDING"}
           UNION ALL
-          SELECT MIN(g.effective_at) AS lapse FROM credit_grant g
+          SELECT MIN(g.effective_at) AS lapse FROM ${grants} g
           WHERE g.account_id = credit_account.id AND g.scheduled_amount > 0
         ) AS lapses
       ),
@@ -181,7 +202,7 @@ export async function writeBalances(
         "INTEGER",
       )}
       AND (
-        SELECT COALESCE(SUM(g.remaining_amount), 0) FROM credit_grant g
+        SELECT COALESCE(SUM(g.remaining_amount), 0) FROM ${grants} g
         WHERE g.account_id = credit_account.id AND g.remaining_amount > 0
       ) = ${valueById(
         byId((update) => (update.balance > 0n ? update.balance : 0n)),

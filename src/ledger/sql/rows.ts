@@ -31,17 +31,23 @@ export function insertStatement(table: string, rows: readonly object[]): Sql {
  * The INSERTs as data-modifying common table expressions, `WITH w0 AS (INSERT ...), w1 AS (...)`, to put
  * before one more statement so that they all travel in its round trip (PostgreSQL only; SQLite has no
  * INSERT in a WITH clause). Every part of such a statement sees the same snapshot, so the statement after
- * them must not read the rows they insert; foreign keys are checked at the end of the statement, so rows may
- * point to each other. Null when there is nothing to insert or a table has more rows than one INSERT takes.
+ * them does not see the rows they insert in their tables (it may read what a part RETURNS); foreign keys are
+ * checked at the end of the statement, so rows may point to each other. Null when there is nothing to insert or a table has more rows than one INSERT takes.
  */
 export function insertsAsCommonTableExpressions(
-  inserts: readonly { table: string; rows: readonly object[] }[],
+  inserts: readonly {
+    table: string;
+    rows: readonly object[];
+    /** The part's name and the columns it returns, for the statement after it to read the inserted rows. */
+    returning?: { name: string; columns: readonly string[] };
+  }[],
 ): Sql | null {
   const nonEmpty = inserts.filter((insert) => insert.rows.length > 0);
   if (nonEmpty.length === 0 || nonEmpty.some((insert) => insert.rows.length > rowsPerStatement)) return null;
-  const parts = nonEmpty.map(
-    (insert, index) => sql`${raw(`w${index}`)} AS (${insertStatement(insert.table, insert.rows)})`,
-  );
+  const parts = nonEmpty.map((insert, index) => {
+    const returning = insert.returning ? raw(` RETURNING ${insert.returning.columns.join(", ")}`) : raw("");
+    return sql`${raw(insert.returning?.name ?? `w${index}`)} AS (${insertStatement(insert.table, insert.rows)}${returning})`;
+  });
   return sql`WITH ${join(parts, ", ")} `;
 }
 
