@@ -18,10 +18,15 @@
 //
 // Statements with parameters are prepared: each distinct statement text gets a name (the same name in every
 // connection of the process), and node-postgres then parses it once per connection and afterwards only
-// binds and executes it. PostgreSQL skips parsing and analysis, and after a few executions planning too
-// (its plan cache). The bench measured about half the database CPU per read with it. The number of names
-// is bounded (`preparedStatementLimit`); statements beyond it run unnamed, so no connection accumulates
-// prepared statements without limit. Two things come with it:
+// binds and executes it. PostgreSQL then skips parsing and analysis (the bench measured about half the
+// database CPU per read), and planning too: each connection sets `plan_cache_mode = force_generic_plan`, so
+// a statement is planned once per connection, for any parameter values. Left to choose (`auto`), PostgreSQL
+// planned the gateway's statements anew at every execution: a generic plan's estimate assumes ten ids in
+// every `= ANY($n)` list, so it never looked cheaper than a plan for the actual one or two, although both were
+// the same index scans; a history count spent 0.8 ms of its 1 ms of database time planning (bench/RESULTS.md).
+// The statements' values are ids, times, amounts and limits, not values whose frequency should change a plan.
+// The number of names is bounded (`preparedStatementLimit`); statements beyond it run unnamed, so no
+// connection accumulates prepared statements without limit. Two things come with it:
 //   - PgBouncer in transaction mode before 1.21 (or without max_prepared_statements) cannot route prepared
 //     statements: DATABASE_PREPARED_STATEMENTS=false turns them off;
 //   - a migration that changes a table's columns makes PostgreSQL refuse a prepared `SELECT *` once
@@ -100,6 +105,10 @@ function guardClient(client: pg.PoolClient, preparedStatements: boolean): void {
   // next statement. Without a listener the error would end the process.
   client.on("error", () => {});
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  // Queued before anything a request sends on the new connection (the pool hands it out after this event).
+  // Session state: behind a transaction-mode PgBouncer it may not reach every server connection, which then
+  // only plans as before. A failure changes nothing else.
+  if (preparedStatements) (query("SET plan_cache_mode = force_generic_plan") as Promise<unknown>).catch(() => {});
   (client as { query: unknown }).query = (...args: unknown[]) => {
     if (preparedStatements) nameStatement(args[0]);
     const result = query(...args);

@@ -1,5 +1,5 @@
 // Prepared statements on PostgreSQL (src/db/pool.ts): a statement with parameters is prepared once per
-// connection under a process-wide name; DATABASE_PREPARED_STATEMENTS=false turns that off (PgBouncer before
+// connection under a process-wide name, and planned once (a generic plan); DATABASE_PREPARED_STATEMENTS=false turns that off (PgBouncer before
 // 1.21); and a migration that changes a table's columns under a prepared `SELECT *` costs one attempt, not
 // the connection: the error counts as a database fault, the connection is discarded, the next one prepares
 // afresh. SQLite has no such thing; the file is skipped there.
@@ -37,12 +37,30 @@ describe.skipIf(testEngine !== "postgres")("prepared statements", () => {
     expect(prepared.filter((text) => text.includes("FROM tenant WHERE id = $1"))).toHaveLength(1);
   });
 
-  it("prepares nothing when turned off", async () => {
+  it("plans a prepared statement once per connection, not at every execution (a generic plan)", async () => {
+    testDatabase = await createTestDatabase({ poolSize: 1 });
+    const { database } = testDatabase;
+    // Ids in an `= ANY` list: left to choose, PostgreSQL planned such statements anew at every execution.
+    for (let run = 0; run < 8; run++) {
+      await database.reader.query(sql`SELECT id FROM tenant WHERE id = ANY(CAST(${[`t${run}`]} AS text[]))`);
+    }
+    const [plans] = await database.reader.query<{ generic: bigint; custom: bigint }>(
+      sql`SELECT generic_plans AS generic, custom_plans AS custom FROM pg_prepared_statements
+        WHERE statement LIKE ${"SELECT id FROM tenant WHERE id = ANY%"}`,
+    );
+    expect(plans).toEqual({ generic: 8n, custom: 0n });
+  });
+
+  it("prepares nothing when turned off, and leaves planning to PostgreSQL", async () => {
     testDatabase = await createTestDatabase({ poolSize: 1, preparedStatements: false });
     const { database } = testDatabase;
     await database.reader.query(sql`SELECT COUNT(*) AS total FROM tenant WHERE id = ${"x"}`);
     await database.reader.query(sql`SELECT COUNT(*) AS total FROM tenant WHERE id = ${"x"}`);
     expect(await preparedStatements(database)).toEqual([]);
+    const [setting] = await database.reader.query<{ mode: string }>(
+      sql`SELECT current_setting('plan_cache_mode') AS mode`,
+    );
+    expect(setting).toEqual({ mode: "auto" });
   });
 
   it("survives a migration that adds a column under a prepared SELECT *: one fault, then fresh statements", async () => {
