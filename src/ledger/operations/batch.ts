@@ -159,7 +159,9 @@ export async function applyBatch(deps: LedgerDependencies, tenantId: string, inp
     );
     if (inserted.length !== 1) rollback(await findBatchReplay(tx, tenantId, idempotencyKey, requestHash));
 
-    const session = new WriteSession(tx, deps.database.engine, tenantId, now);
+    // Items carry no idempotency key of their own (the batch row holds it), so their actions cannot collide
+    // on one: the session may defer their inserts on every attempt (see WriteSession.beginAction).
+    const session = new WriteSession(tx, deps.database.engine, tenantId, now, undefined, { deferInserts: true });
     await session.lockAll(
       prepared.flatMap((item) => item.prepared.accountIds),
       prepared.flatMap((item) => item.prepared.holdIds ?? []),
