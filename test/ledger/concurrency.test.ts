@@ -54,6 +54,35 @@ describe("concurrent writers", () => {
     expect(balancesAfter.sort((a, b) => Number(a - b))).toEqual([0n, 10n, 20n, 30n, 40n, 50n, 60n, 70n, 80n, 90n]);
   });
 
+  it("reverses an action once among simultaneous reversals; every other one answers ALREADY_REVERSED", async () => {
+    fixture = await createLedgerFixture();
+    const current = fixture;
+    const [source, target] = [await current.account(), await current.account()];
+    ok(await current.ledger.deposit(current.tenantId, { accountId: source, amount: 1000n }));
+    const ledgers = onPostgres ? [current.ledger, ...(await moreInstances(current, 1))] : [current.ledger];
+    const codes: string[] = [];
+    // Pairs, as two clients retrying one reversal on two instances would send them. The target holds exactly
+    // what each transfer brought: once one reversal took it back, the other could only be refused for want of
+    // credits, unless it is recognized as the same reversal.
+    for (let pair = 0; pair < 10; pair++) {
+      const transfer = ok(
+        await current.ledger.transfer(current.tenantId, {
+          sourceAccountId: source,
+          targetAccountId: target,
+          amount: 5n,
+        }),
+      );
+      const results = await Promise.all(
+        [0, 1].map((index) =>
+          ledgers[index % ledgers.length]!.reverse(current.tenantId, { actionId: transfer.action.id }),
+        ),
+      );
+      codes.push(...results.map((result) => (result.ok ? "OK" : result.error.code)).sort());
+    }
+    expect(codes).toEqual(Array.from({ length: 10 }, () => ["ALREADY_REVERSED", "OK"]).flat());
+    expect([await balanceOf(current, source), await balanceOf(current, target)]).toEqual([1000n, 0n]);
+  });
+
   it.runIf(onPostgres)("does not double-spend across three gateway instances sharing the database", async () => {
     fixture = await createLedgerFixture();
     const current = fixture;

@@ -2,14 +2,15 @@
 // database allows one reversal per action). Credits go back where they came from: a reversed reduction
 // refills the very grants it spent (if one of them has lapsed since, the refilled credits lapse again at
 // once, through an expiration or void entry); a reversed deposit takes back from the grant it created first.
+import { sql, type SqlRunner } from "../../db/sql.ts";
 import type { CreditAction } from "../../generated/postgres/client.ts";
 import { type AccountExpectation, type CheckedExpectation, parseExpectation } from "../expectations.ts";
 import { outcomeOf, type ActionOutcome } from "../outcome.ts";
 import { failure, isFailure, type LedgerFailure, type LedgerResult } from "../result.ts";
 import { touchActionToReverse } from "../sql/actions.ts";
 import { debitedGrants, grantById } from "../sql/grants.ts";
-import { rollback } from "../transaction.ts";
-import type { WriteOptions } from "../validation.ts";
+import { refusalOf, rollback } from "../transaction.ts";
+import type { CheckedWriteOptions, WriteOptions } from "../validation.ts";
 import type { CreditLot, WriteSession } from "../write-session.ts";
 import { draftOptions, lockOpenAccounts, moneyWrite, type LedgerDependencies } from "./money-write.ts";
 import { plainGrant } from "./transfer.ts";
@@ -55,76 +56,109 @@ export async function reverse(
           }),
         );
       }
-      if (reversalId !== null) {
-        rollback(failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId }));
-      }
-
-      // Money comes back out of the account that received it and into the account that gave it.
-      const takeFrom = original.targetAccountId;
-      const giveTo = original.sourceAccountId;
-      const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
-      await lockOpenAccounts(
-        session,
-        accounts.map((id) => ({ id, field: "actionId" })),
-      );
-      await session.settleDueGrants(accounts);
-      // A scheduled deposit (only those name their grant) has no entry to reverse until it takes effect, and
-      // none ever when its grant was voided before that: void the grant instead.
-      if (original.type === "DEPOSIT" && original.grantId !== null) {
-        const grant = await grantById(tx, original.grantId);
-        if (grant && (grant.scheduledAmount > 0n || (grant.voidedAt !== null && grant.voidedAt < grant.effectiveAt))) {
-          rollback(
-            failure(
-              "NOT_REVERSIBLE",
-              "actionId",
-              "The deposit is scheduled and has not taken effect; void its grant instead.",
-              { type: original.type, reason: "scheduled", effectiveAt: grant.effectiveAt.toISOString() },
-            ),
-          );
+      if (reversalId !== null) rollback(alreadyReversed(reversalId));
+      try {
+        return await reverseUnderLock(session, original, options, requestHash, expectedSource, expectedTarget);
+      } catch (error) {
+        // On PostgreSQL the touch above waits for a concurrent reversal of the same action to commit, but reads
+        // the reversal link as it was before (its statement's snapshot); the later statements see that reversal's
+        // effects, so the refusal they lead to (no credits left to take back, an account that changed) may be its
+        // consequence. Then the answer is the reversal itself (and a write that went on to insert its own
+        // reversal fails on the one-reversal link and is retried, and the retry's touch sees it).
+        if (refusalOf(error) !== null) {
+          const reversal = await reversalOf(tx, original.id);
+          if (reversal !== null) rollback(alreadyReversed(reversal));
         }
+        throw error;
       }
-      const problem =
-        expectationOf(session, takeFrom, expectedSource) ??
-        expectationOf(session, giveTo, expectedTarget) ??
-        (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
-        (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
-        (takeFrom
-          ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId")
-          : null);
-      if (problem) rollback(problem);
-
-      const action = await session.beginAction({
-        type: "REVERSAL",
-        amount: original.amount,
-        currency: original.currency,
-        sourceAccountId: takeFrom,
-        targetAccountId: giveTo,
-        reversesActionId: original.id,
-        requestHash,
-        effectiveAt: options.effectiveAt,
-        options: draftOptions(options),
-      });
-      const entries = [];
-      if (takeFrom) {
-        // The credits the original brought (its grants) go first.
-        const debit = await session.debit(action, takeFrom, original.amount, { preferCreatedBy: original.id });
-        entries.push(debit.entry);
-      }
-      if (giveTo) {
-        const lots = await refillLots(session, original);
-        const credit = await session.credit(action, giveTo, lots);
-        entries.push(credit.entry);
-        // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
-        const lapsed = lots.some(
-          (lot) =>
-            "grant" in lot &&
-            (lot.grant.voidedAt !== null || (lot.grant.expiresAt !== null && lot.grant.expiresAt <= session.now)),
-        );
-        if (lapsed) await session.settleClosedGrants([giveTo], options.effectiveAt);
-      }
-      return outcomeOf(action, entries, [], session.settled);
     },
   );
+}
+
+function alreadyReversed(reversalId: string): LedgerFailure {
+  return failure("ALREADY_REVERSED", "actionId", "This action has already been reversed.", { reversalId });
+}
+
+/** The reversal of the action, as committed now (a statement of its own, so a snapshot of its own). */
+async function reversalOf(tx: SqlRunner, actionId: string): Promise<string | null> {
+  const [row] = await tx.query<{ id: string }>(
+    sql`SELECT id FROM credit_action WHERE reverses_action_id = ${actionId}`,
+  );
+  return row?.id ?? null;
+}
+
+/** The reversal once the original is found reversible: locks both accounts, checks, writes. */
+async function reverseUnderLock(
+  session: WriteSession,
+  original: CreditAction,
+  options: CheckedWriteOptions,
+  requestHash: string,
+  expectedSource: CheckedExpectation | null,
+  expectedTarget: CheckedExpectation | null,
+): Promise<ActionOutcome> {
+  const { tx } = session;
+  // Money comes back out of the account that received it and into the account that gave it.
+  const takeFrom = original.targetAccountId;
+  const giveTo = original.sourceAccountId;
+  const accounts = [takeFrom, giveTo].filter((id): id is string => id !== null);
+  await lockOpenAccounts(
+    session,
+    accounts.map((id) => ({ id, field: "actionId" })),
+  );
+  await session.settleDueGrants(accounts);
+  // A scheduled deposit (only those name their grant) has no entry to reverse until it takes effect, and
+  // none ever when its grant was voided before that: void the grant instead.
+  if (original.type === "DEPOSIT" && original.grantId !== null) {
+    const grant = await grantById(tx, original.grantId);
+    if (grant && (grant.scheduledAmount > 0n || (grant.voidedAt !== null && grant.voidedAt < grant.effectiveAt))) {
+      rollback(
+        failure(
+          "NOT_REVERSIBLE",
+          "actionId",
+          "The deposit is scheduled and has not taken effect; void its grant instead.",
+          { type: original.type, reason: "scheduled", effectiveAt: grant.effectiveAt.toISOString() },
+        ),
+      );
+    }
+  }
+  const problem =
+    expectationOf(session, takeFrom, expectedSource) ??
+    expectationOf(session, giveTo, expectedTarget) ??
+    (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
+    (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
+    (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null);
+  if (problem) rollback(problem);
+
+  const action = await session.beginAction({
+    type: "REVERSAL",
+    amount: original.amount,
+    currency: original.currency,
+    sourceAccountId: takeFrom,
+    targetAccountId: giveTo,
+    reversesActionId: original.id,
+    requestHash,
+    effectiveAt: options.effectiveAt,
+    options: draftOptions(options),
+  });
+  const entries = [];
+  if (takeFrom) {
+    // The credits the original brought (its grants) go first.
+    const debit = await session.debit(action, takeFrom, original.amount, { preferCreatedBy: original.id });
+    entries.push(debit.entry);
+  }
+  if (giveTo) {
+    const lots = await refillLots(session, original);
+    const credit = await session.credit(action, giveTo, lots);
+    entries.push(credit.entry);
+    // Credits returned to a grant that lapsed meanwhile lapse again, no earlier than this reversal.
+    const lapsed = lots.some(
+      (lot) =>
+        "grant" in lot &&
+        (lot.grant.voidedAt !== null || (lot.grant.expiresAt !== null && lot.grant.expiresAt <= session.now)),
+    );
+    if (lapsed) await session.settleClosedGrants([giveTo], options.effectiveAt);
+  }
+  return outcomeOf(action, entries, [], session.settled);
 }
 
 /**
