@@ -123,7 +123,8 @@ const english: Record<ErrorCode, Message> = {
       case "EXPIRED":
         return "The grant has expired.";
       case "DEPLETED":
-        return "The grant holds no credits any more; there is nothing to void.";
+        // Said of a void and of an expiry change alike.
+        return "The grant holds no credits any more.";
       case "NOT_YET_EFFECTIVE":
         return `The grant was not yet in effect at the void's effective time${p.effectiveAt ? `; it took effect at ${p.effectiveAt}` : ""}.`;
       case "SCHEDULED":
@@ -332,7 +333,7 @@ const czech: Record<ErrorCode, Message> = {
       case "EXPIRED":
         return "Platnost dávky kreditů již vypršela.";
       case "DEPLETED":
-        return "Dávka kreditů již neobsahuje žádné kredity; není co zneplatnit.";
+        return "Dávka kreditů již neobsahuje žádné kredity.";
       case "NOT_YET_EFFECTIVE":
         return `K okamžiku zneplatnění dávka kreditů ještě neplatila${p.effectiveAt ? `; platí od ${p.effectiveAt}` : ""}.`;
       case "SCHEDULED":
