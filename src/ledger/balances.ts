@@ -2,7 +2,7 @@
 // shown is never stale, whether or not the background expiry job has run yet.
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { join, sql } from "../db/sql.ts";
-import { maxBigInt, minBigInt } from "./amounts.ts";
+import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerResult } from "./result.ts";
 import { rollback, runWrite } from "./transaction.ts";
@@ -80,8 +80,12 @@ export async function accountBalances(
 }
 
 export function balanceOf(account: CreditAccount): AccountBalance {
+  // At most the 64-bit maximum, like every figure of one account (the Amount scalar's promise): a balance
+  // and an overdraft limit near it could add up to more, and no write could take more than the maximum.
   const available =
-    account.status === "OPEN" ? maxBigInt(account.balance + account.overdraftLimit - account.held, 0n) : 0n;
+    account.status === "OPEN"
+      ? minBigInt(maxBigInt(account.balance + account.overdraftLimit - account.held, 0n), int64Max)
+      : 0n;
   return { account, balance: account.balance, available };
 }
 

@@ -440,6 +440,17 @@ describe("balances", () => {
     expect(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, later)).balance).toBe(0n);
   });
 
+  it("never shows an account's available credits above the 64-bit maximum, whatever its overdraft limit", async () => {
+    const max = 9_223_372_036_854_775_807n;
+    const accountId = await fixture.account({ overdraftLimit: max });
+    expect((await fixture.ledger.accountBalances(fixture.tenantId, [accountId]))[0]?.available).toBe(max);
+    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: max }));
+    const [state] = await fixture.ledger.accountBalances(fixture.tenantId, [accountId]);
+    expect([state?.balance, state?.available]).toEqual([max, max]);
+    // And the whole of it can be spent.
+    ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: max }));
+  });
+
   it("totals a customer's accounts per currency", async () => {
     const customerId = await fixture.customer();
     const points = await fixture.account({ customerId, currency: "PTS" });
