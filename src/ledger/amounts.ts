@@ -20,7 +20,8 @@ export function parsePositiveAmount(
 ): bigint | LedgerFailure {
   const amount = parseInteger(value, field);
   if (typeof amount !== "bigint") return amount;
-  if (amount < 0n && opposite !== null) {
+  // The opposite operation is suggested only with an amount it takes (-(-2^63) is beyond the 64-bit range).
+  if (amount < 0n && opposite !== null && -amount <= int64Max) {
     const verb = opposite === "reduce" ? "take credits off" : "add credits";
     return failure(
       "AMOUNT_NOT_POSITIVE",

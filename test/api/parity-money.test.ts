@@ -194,6 +194,17 @@ describe("Inveterate", () => {
         message: "The amount must be greater than zero; got -5. To take credits off, use reduce with the amount 5.",
       },
     ]);
+    // Unless that mutation could not take it either: the 64-bit minimum has no positive counterpart.
+    const lowest = await api.data(
+      `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code message } } }`,
+      { input: { accountId: account, amount: "-9223372036854775808" } },
+    );
+    expect(lowest.deposit.userErrors).toEqual([
+      {
+        code: "AMOUNT_NOT_POSITIVE",
+        message: "The amount must be greater than zero; got -9223372036854775808.",
+      },
+    ]);
     const czech = await api.data(
       `mutation ($input: ReduceInput!) { reduce(input: $input) { userErrors { message } } }`,
       { input: { accountId: account, amount: -7 } },
