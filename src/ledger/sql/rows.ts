@@ -32,7 +32,8 @@ export function insertStatement(table: string, rows: readonly object[]): Sql {
  * before one more statement so that they all travel in its round trip (PostgreSQL only; SQLite has no
  * INSERT in a WITH clause). Every part of such a statement sees the same snapshot, so the statement after
  * them does not see the rows they insert in their tables (it may read what a part RETURNS); foreign keys are
- * checked at the end of the statement, so rows may point to each other. Null when there is nothing to insert or a table has more rows than one INSERT takes.
+ * checked at the end of the statement, so rows may point to each other. Null when there is nothing to insert
+ * or a table has more rows than one INSERT takes.
  */
 export function insertsAsCommonTableExpressions(
   inserts: readonly {
