@@ -3,6 +3,7 @@
 import type { CreditAccount } from "../generated/postgres/client.ts";
 import { join, sql } from "../db/sql.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
+import { earliestTime, latestTime } from "./history/cursors.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerResult } from "./result.ts";
 import { rollback, runWrite } from "./transaction.ts";
@@ -107,15 +108,35 @@ export async function balanceAt(
   if (!account)
     return failure("ACCOUNT_NOT_FOUND", "accountId", "No credit account with this id exists.", { id: accountId });
   await settleDue(deps, { tenantId, accountIds: [accountId] });
-  const sums = await deps.database.read.creditEntry.groupBy({
-    by: ["direction"],
-    where: { accountId, effectiveAt: { lte: at } },
-    _sum: { amount: true },
-  });
-  let balance = 0n;
-  for (const row of sums) balance += (row.direction === "CREDIT" ? 1n : -1n) * (row._sum.amount ?? 0n);
+  let balance = await sumOfEntries(deps, accountId, at);
   if (at > deps.clock()) balance = await projectedBalance(deps, accountId, balance, at);
   return { ok: true, balance, at };
+}
+
+const half = 4_294_967_296n; // 2^32
+
+/**
+ * The account's entries effective at or before `at`, credits minus debits. An account's credits (or debits)
+ * may add up to more than the 64-bit range in all although its balance never leaves it, and SQLite's SUM
+ * fails there: each amount is summed in two halves (its multiples of 2^32 and the rest), each far from the
+ * bound for any number of entries a database can hold, and the halves are put together exactly here.
+ */
+async function sumOfEntries(deps: LedgerDependencies, accountId: string, at: Date): Promise<bigint> {
+  // Every stored time lies in the years 1970 to 9999 (checkDate in validation.ts); bound to that range,
+  // SQLite's comparison of the times' text stays exact.
+  if (at.getTime() < earliestTime) return 0n;
+  const until = new Date(Math.min(at.getTime(), latestTime));
+  const rows = await deps.database.reader.query<{ direction: string; high: unknown; low: unknown }>(sql`
+    SELECT direction, SUM(amount / ${half}) AS high, SUM(amount % ${half}) AS low
+    FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${until}
+    GROUP BY direction`);
+  let balance = 0n;
+  for (const row of rows) {
+    // PostgreSQL's SUM of bigint is numeric (text here), SQLite's an integer: both convert exactly.
+    const total = BigInt(String(row.high ?? 0)) * half + BigInt(String(row.low ?? 0));
+    balance += row.direction === "CREDIT" ? total : -total;
+  }
+  return balance;
 }
 
 /**

@@ -440,6 +440,18 @@ describe("balances", () => {
     expect(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, later)).balance).toBe(0n);
   });
 
+  it("answers a balance at a moment when the account's credits in all pass the 64-bit range (SQLite's SUM would not)", async () => {
+    const max = 9_223_372_036_854_775_807n;
+    const accountId = await fixture.account();
+    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: max }));
+    ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: max }));
+    ok(await fixture.ledger.deposit(fixture.tenantId, { accountId, amount: max }));
+    ok(await fixture.ledger.reduce(fixture.tenantId, { accountId, amount: 2n }));
+    // Credits 2^64 - 2 and debits 2^63 + 1 in all.
+    expect(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, fixture.now())).balance).toBe(max - 2n);
+    expect(ok(await fixture.ledger.balanceAt(fixture.tenantId, accountId, new Date(0))).balance).toBe(0n);
+  });
+
   it("never shows an account's available credits above the 64-bit maximum, whatever its overdraft limit", async () => {
     const max = 9_223_372_036_854_775_807n;
     const accountId = await fixture.account({ overdraftLimit: max });
