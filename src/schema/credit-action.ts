@@ -20,7 +20,7 @@ import {
   optionalInputTime,
   tenantTime,
 } from "./common.ts";
-import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
+import { type InputFieldBuilder, type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
 import {
   CreditAccountRef,
   CreditActionRef,
@@ -286,8 +286,6 @@ const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
   }),
 });
 
-type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
-
 export const expectedField = (t: InputFieldBuilder, description: string) =>
   t.field({ type: AccountExpectationInput, required: false, description });
 
@@ -309,23 +307,50 @@ export const GrantOptionsInput = builder.inputType("GrantOptionsInput", {
   }),
 });
 
+// The fields of each money-moving operation but its condition and the common write options: shared by the
+// operation's own input and by its batch item (credit-batch.ts), whose condition reads differently and which
+// has no idempotency key or dry run of its own.
+
+export const depositFields = (t: InputFieldBuilder) => ({
+  accountId: t.id({ required: true, description: "Global ID of the account." }),
+  amount: t.field({
+    type: "Amount",
+    required: true,
+    description: "Credits to add, in minor units (greater than zero).",
+  }),
+  grant: t.field({
+    type: GrantOptionsInput,
+    required: false,
+    description: "Category, priority, expiry and name of the grant the deposit creates.",
+  }),
+});
+
+export const reduceFields = (t: InputFieldBuilder) => ({
+  accountId: t.id({ required: true, description: "Global ID of the account." }),
+  amount: t.field({
+    type: "Amount",
+    required: true,
+    description: "Credits to take, in minor units (greater than zero).",
+  }),
+});
+
+export const transferFields = (t: InputFieldBuilder) => ({
+  sourceAccountId: t.id({ required: true, description: "Global ID of the account to take credits from." }),
+  targetAccountId: t.id({ required: true, description: "Global ID of the account to add them to." }),
+  amount: t.field({
+    type: "Amount",
+    required: true,
+    description: "Credits to move, in minor units (greater than zero).",
+  }),
+});
+
 // deposit and createCreditGrant do the same, but each takes an input named after it, so that either can
 // gain a field without the other.
 const depositInput = (name: string, description: string) =>
   builder.inputType(name, {
     description,
     fields: (t) => ({
-      accountId: t.id({ required: true, description: "Global ID of the account." }),
-      amount: t.field({
-        type: "Amount",
-        required: true,
-        description: "Credits to add, in minor units (greater than zero).",
-      }),
-      grant: t.field({
-        type: GrantOptionsInput,
-        required: false,
-        description: "Category, priority, expiry and name of the grant the deposit creates.",
-      }),
+      ...depositFields(t),
       expected: expectedField(t, "Deposit only if the account is still in this state; else ACCOUNT_CHANGED."),
       ...writeInputFields(t),
     }),
@@ -339,12 +364,7 @@ const CreateCreditGrantInput = depositInput(
 const ReduceInput = builder.inputType("ReduceInput", {
   description: "Credits to take from an account.",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to take, in minor units (greater than zero).",
-    }),
+    ...reduceFields(t),
     expected: expectedField(t, "Take only if the account is still in this state; else ACCOUNT_CHANGED."),
     ...writeInputFields(t),
   }),
@@ -353,13 +373,7 @@ const ReduceInput = builder.inputType("ReduceInput", {
 const TransferInput = builder.inputType("TransferInput", {
   description: "Credits to move between two accounts of the same currency.",
   fields: (t) => ({
-    sourceAccountId: t.id({ required: true, description: "Global ID of the account to take credits from." }),
-    targetAccountId: t.id({ required: true, description: "Global ID of the account to add them to." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to move, in minor units (greater than zero).",
-    }),
+    ...transferFields(t),
     expectedSource: expectedField(t, "Move only if the source account is still in this state; else ACCOUNT_CHANGED."),
     expectedTarget: expectedField(t, "Move only if the target account is still in this state; else ACCOUNT_CHANGED."),
     ...writeInputFields(t),

@@ -10,15 +10,20 @@ import type { WritePreview } from "../ledger/outcome.ts";
 import { requireTenant } from "../auth/unauthenticated.ts";
 import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
-import { expectedField, GrantOptionsInput, grantOptions, WritePreviewRef } from "./credit-action.ts";
-import { holdWriteFields } from "./credit-hold.ts";
+import {
+  depositFields,
+  expectedField,
+  grantOptions,
+  reduceFields,
+  transferFields,
+  WritePreviewRef,
+} from "./credit-action.ts";
+import { authorizeHoldFields, captureAmountField, holdWriteFields } from "./credit-hold.ts";
 import { optionalInputTime, tenantTime } from "./common.ts";
 import { invalidId, type UserError, userErrorFrom, UserErrorRef } from "./errors.ts";
 import { decodeId } from "./ids.ts";
-import { payloadFields, writeInputFields, writeOptions } from "./mutation.ts";
+import { type InputFieldBuilder, payloadFields, writeInputFields, writeOptions } from "./mutation.ts";
 import { CreditAccountRef, CreditActionRef } from "./refs.ts";
-
-type InputFieldBuilder = Parameters<typeof writeInputFields>[0];
 
 /** The common write fields of an item: those of its single mutation, but the batch's idempotency key and dry run. */
 function itemWriteFields(t: InputFieldBuilder) {
@@ -34,17 +39,7 @@ function itemHoldWriteFields(t: InputFieldBuilder) {
 const BatchDepositInput = builder.inputType("CreditBatchDepositInput", {
   description: "A deposit in a batch: the fields of `deposit`, but the batch's idempotency key and dry run.",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to add, in minor units (greater than zero).",
-    }),
-    grant: t.field({
-      type: GrantOptionsInput,
-      required: false,
-      description: "Category, priority, expiry and name of the grant the deposit creates.",
-    }),
+    ...depositFields(t),
     expected: expectedField(
       t,
       "Deposit only if the account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",
@@ -56,12 +51,7 @@ const BatchDepositInput = builder.inputType("CreditBatchDepositInput", {
 const BatchReduceInput = builder.inputType("CreditBatchReduceInput", {
   description: "A reduction in a batch: the fields of `reduce`, but the batch's idempotency key and dry run.",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to take, in minor units (greater than zero).",
-    }),
+    ...reduceFields(t),
     expected: expectedField(
       t,
       "Take only if the account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",
@@ -73,13 +63,7 @@ const BatchReduceInput = builder.inputType("CreditBatchReduceInput", {
 const BatchTransferInput = builder.inputType("CreditBatchTransferInput", {
   description: "A transfer in a batch: the fields of `transfer`, but the batch's idempotency key and dry run.",
   fields: (t) => ({
-    sourceAccountId: t.id({ required: true, description: "Global ID of the account to take credits from." }),
-    targetAccountId: t.id({ required: true, description: "Global ID of the account to add them to." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to move, in minor units (greater than zero).",
-    }),
+    ...transferFields(t),
     expectedSource: expectedField(
       t,
       "Move only if the source account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",
@@ -96,17 +80,7 @@ const BatchAuthorizeHoldInput = builder.inputType("CreditBatchAuthorizeHoldInput
   description:
     "A hold to place in a batch: the fields of `authorizeHold`, but the batch's idempotency key and dry run.",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to reserve, in minor units (greater than zero, at most what is available).",
-    }),
-    expiresAt: t.field({
-      type: "DateTime",
-      required: false,
-      description: "When the hold releases itself if neither captured nor released (later than now); default never.",
-    }),
+    ...authorizeHoldFields(t),
     expected: expectedField(
       t,
       "Place the hold only if the account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",
@@ -120,12 +94,7 @@ const BatchCaptureHoldInput = builder.inputType("CreditBatchCaptureHoldInput", {
     "A hold to capture in a batch: the fields of `captureHold`, but the batch's idempotency key and dry run.",
   fields: (t) => ({
     holdId: t.id({ required: true, description: "Global ID of the hold (placed before the batch)." }),
-    amount: t.field({
-      type: "Amount",
-      required: false,
-      description:
-        "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
-    }),
+    amount: captureAmountField(t),
     expected: expectedField(
       t,
       "Capture only if the hold's account is in this state, as the batch's earlier items leave it; else ACCOUNT_CHANGED.",

@@ -11,7 +11,7 @@ import type { Context } from "../types.ts";
 import { builder } from "./builder.ts";
 import { expectedField, WritePreviewRef } from "./credit-action.ts";
 import { nullableTenantTime, optionalInputTime, tenantTime } from "./common.ts";
-import { type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
+import { type InputFieldBuilder, type Payload, payloadFields, runMutation, writeInputFields } from "./mutation.ts";
 import { resolveKeysetConnection } from "./pagination.ts";
 import { CreditAccountRef, CreditActionRef, CreditHoldRef, throwLoadErrors } from "./refs.ts";
 
@@ -145,25 +145,39 @@ builder.objectField(CreditActionRef, "hold", (t) =>
 // options, user errors) is runMutation's, in mutation.ts.
 
 /** The options a hold's write takes: every write's but effectiveAt, since a hold takes effect when recorded. */
-export function holdWriteFields(t: Parameters<typeof writeInputFields>[0]) {
+export function holdWriteFields(t: InputFieldBuilder) {
   const { effectiveAt: _effectiveAt, ...fields } = writeInputFields(t);
   return fields;
 }
 
+/** The fields of authorizeHold but its condition and write options (also a batch item's; see credit-action.ts). */
+export const authorizeHoldFields = (t: InputFieldBuilder) => ({
+  accountId: t.id({ required: true, description: "Global ID of the account." }),
+  amount: t.field({
+    type: "Amount",
+    required: true,
+    description: "Credits to reserve, in minor units (greater than zero, at most what is available).",
+  }),
+  expiresAt: t.field({
+    type: "DateTime",
+    required: false,
+    description: "When the hold releases itself if neither captured nor released (later than now); default never.",
+  }),
+});
+
+/** The amount of a capture (also a batch item's); the hold's ID is described by each input. */
+export const captureAmountField = (t: InputFieldBuilder) =>
+  t.field({
+    type: "Amount",
+    required: false,
+    description:
+      "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
+  });
+
 const AuthorizeHoldInput = builder.inputType("AuthorizeHoldInput", {
   description: "Credits of an account to reserve for a later capture.",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "Global ID of the account." }),
-    amount: t.field({
-      type: "Amount",
-      required: true,
-      description: "Credits to reserve, in minor units (greater than zero, at most what is available).",
-    }),
-    expiresAt: t.field({
-      type: "DateTime",
-      required: false,
-      description: "When the hold releases itself if neither captured nor released (later than now); default never.",
-    }),
+    ...authorizeHoldFields(t),
     expected: expectedField(t, "Place the hold only if the account is still in this state; else ACCOUNT_CHANGED."),
     ...holdWriteFields(t),
   }),
@@ -173,12 +187,7 @@ const CaptureHoldInput = builder.inputType("CaptureHoldInput", {
   description: "The pending hold to capture, wholly or in part.",
   fields: (t) => ({
     holdId: t.id({ required: true, description: "Global ID of the hold." }),
-    amount: t.field({
-      type: "Amount",
-      required: false,
-      description:
-        "Credits to take, in minor units (greater than zero, at most the hold's amount); default the whole hold. The rest is released.",
-    }),
+    amount: captureAmountField(t),
     expected: expectedField(
       t,
       "Capture only if the hold's account is still in this state; else ACCOUNT_CHANGED. The capture's own release of the hold does not count: compare with the account as last read.",

@@ -140,7 +140,8 @@ export interface WriteInput {
   dryRun?: boolean | null;
 }
 
-type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
+/** The `t` of an input type's fields, for helpers that add fields to several inputs. */
+export type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
 
 /** The common fields of a money-moving mutation's input; spread them into its input type's fields. */
 export const writeInputFields = (t: InputFieldBuilder) => ({
