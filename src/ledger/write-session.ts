@@ -218,11 +218,11 @@ export class WriteSession {
     const writeGrants = () => insertRows(carrying, "credit_grant", this.pendingGrants.splice(0));
     return {
       query: async (statement) => {
-        await writeGrants();
+        if (this.pendingGrants.length > 0) await writeGrants();
         return carrying.query(statement);
       },
       execute: async (statement) => {
-        await writeGrants();
+        if (this.pendingGrants.length > 0) await writeGrants();
         return carrying.execute(statement);
       },
     };
