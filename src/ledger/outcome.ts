@@ -1,5 +1,5 @@
 // What a money-moving operation returns on success, and how it is rebuilt for an idempotent replay.
-import { sql, type SqlRunner } from "../db/sql.ts";
+import { join, sql, type SqlRunner } from "../db/sql.ts";
 import type { CreditAccount, CreditAction, CreditEntry, CreditGrant } from "../generated/postgres/client.ts";
 import type { RecordedAllocation } from "./write-session.ts";
 
@@ -61,12 +61,29 @@ export function outcomeOf(
 
 /** The stored outcome of an action, for a replay: its entries (the debit first) and the grants it created. */
 export async function loadOutcome(tx: SqlRunner, action: CreditAction): Promise<ActionOutcome> {
+  const [outcome] = await loadOutcomes(tx, [action]);
+  if (!outcome) throw new Error("Bug: no outcome loaded for an action.");
+  return outcome;
+}
+
+/** The stored outcomes of these actions, in two statements whatever their number. */
+export async function loadOutcomes(tx: SqlRunner, actions: CreditAction[]): Promise<ActionOutcome[]> {
+  if (actions.length === 0) return [];
+  const ids = actions.map((action) => action.id);
   // One after the other: statements of one transaction share one connection.
   const entries = await tx.query<CreditEntry>(
-    sql`SELECT * FROM credit_entry WHERE action_id = ${action.id} ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END`,
+    sql`SELECT * FROM credit_entry WHERE action_id IN (${join(ids)}) ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END, id`,
   );
   const grants = await tx.query<CreditGrant>(
-    sql`SELECT * FROM credit_grant WHERE created_by_action_id = ${action.id} ORDER BY id`,
+    sql`SELECT * FROM credit_grant WHERE created_by_action_id IN (${join(ids)}) ORDER BY id`,
   );
-  return outcomeOf(action, entries, grants, [], true);
+  return actions.map((action) =>
+    outcomeOf(
+      action,
+      entries.filter((entry) => entry.actionId === action.id),
+      grants.filter((grant) => grant.createdByActionId === action.id),
+      [],
+      true,
+    ),
+  );
 }

@@ -14,17 +14,11 @@
 // belong to the batch. A batch's key is its own: it is stored on the batch, not on its actions, and a retry
 // with the same key and the same items answers the stored batch (replayed), the same key with other items is
 // refused with IDEMPOTENCY_KEY_REUSED.
-import { join, sql, type SqlRunner } from "../../db/sql.ts";
-import type {
-  CreditAccount,
-  CreditAction,
-  CreditBatch,
-  CreditEntry,
-  CreditGrant,
-} from "../../generated/postgres/client.ts";
+import { sql, type SqlRunner } from "../../db/sql.ts";
+import type { CreditAccount, CreditAction, CreditBatch } from "../../generated/postgres/client.ts";
 import { requestFingerprint } from "../idempotency.ts";
 import { newId } from "../ids.ts";
-import { type ActionOutcome, outcomeOf, type WritePreview } from "../outcome.ts";
+import { type ActionOutcome, loadOutcomes, type WritePreview } from "../outcome.ts";
 import { failure, isFailure, type LedgerError, type LedgerFailure } from "../result.ts";
 import { findReferences } from "../sql/accounts.ts";
 import { insertRows, insertStatement } from "../sql/rows.ts";
@@ -136,7 +130,7 @@ export async function applyBatch(deps: LedgerDependencies, tenantId: string, inp
   const itemErrors: BatchItemError[] = [];
   items.forEach((item, index) => {
     const result = prepareItem(item, now);
-    if (isFailure(result)) itemErrors.push({ index, kind: kindOf(item), error: result.error });
+    if (isFailure(result)) itemErrors.push({ index, kind: operationOf(item).kind, error: result.error });
     else prepared.push(result);
   });
   const firstError = itemErrors[0];
@@ -216,53 +210,37 @@ function batchRefused(refusal: LedgerFailure): BatchFailure {
   return { ...refusal, itemErrors: [] };
 }
 
-function kindOf(item: BatchItem): BatchItemKind {
-  if ("deposit" in item) return "deposit";
-  if ("reduce" in item) return "reduce";
-  if ("transfer" in item) return "transfer";
-  if ("authorizeHold" in item) return "authorizeHold";
-  if ("captureHold" in item) return "captureHold";
-  return "releaseHold";
+/** The item's operation: its kind, its input and how it is prepared, read off the one key it has. */
+function operationOf(item: BatchItem): {
+  kind: BatchItemKind;
+  input: WriteOptions;
+  prepare: () => PreparedWrite | LedgerFailure;
+} {
+  if ("deposit" in item) return { kind: "deposit", input: item.deposit, prepare: () => prepareDeposit(item.deposit) };
+  if ("reduce" in item) return { kind: "reduce", input: item.reduce, prepare: () => prepareReduce(item.reduce) };
+  if ("transfer" in item)
+    return { kind: "transfer", input: item.transfer, prepare: () => prepareTransfer(item.transfer) };
+  if ("authorizeHold" in item)
+    return { kind: "authorizeHold", input: item.authorizeHold, prepare: () => prepareAuthorize(item.authorizeHold) };
+  if ("captureHold" in item)
+    return { kind: "captureHold", input: item.captureHold, prepare: () => prepareCapture(item.captureHold) };
+  return { kind: "releaseHold", input: item.releaseHold, prepare: () => prepareRelease(item.releaseHold) };
 }
 
 /** Checks an item's input and options, as its single mutation would, and fingerprints it. */
 function prepareItem(item: BatchItem, now: Date): PreparedItem | LedgerFailure {
-  const kind = kindOf(item);
-  const input = itemInput(item);
-  const prepared: PreparedWrite | LedgerFailure =
-    "deposit" in item
-      ? prepareDeposit(item.deposit)
-      : "reduce" in item
-        ? prepareReduce(item.reduce)
-        : "transfer" in item
-          ? prepareTransfer(item.transfer)
-          : "authorizeHold" in item
-            ? prepareAuthorize(item.authorizeHold)
-            : "captureHold" in item
-              ? prepareCapture(item.captureHold)
-              : prepareRelease(item.releaseHold);
+  const { kind, input, prepare } = operationOf(item);
+  const prepared = prepare();
   if (isFailure(prepared)) return prepared;
-  // A deposit with a future effective time is scheduled, as it is alone (see deposit.ts).
-  const options = checkWriteOptions(input, now, prepared.schedulable ?? false);
+  // A deposit with a future effective time is scheduled, as it is alone (see deposit.ts). The batch's own
+  // options are not the item's to give (the GraphQL items have no such fields).
+  const options = checkWriteOptions(
+    { ...input, idempotencyKey: null, dryRun: false },
+    now,
+    prepared.schedulable ?? false,
+  );
   if (isFailure(options)) return options;
   return { kind, prepared, options, requestHash: fingerprintOf(prepared.operation, prepared.parameters, options) };
-}
-
-function itemInput(item: BatchItem): WriteOptions {
-  const input: WriteOptions =
-    "deposit" in item
-      ? item.deposit
-      : "reduce" in item
-        ? item.reduce
-        : "transfer" in item
-          ? item.transfer
-          : "authorizeHold" in item
-            ? item.authorizeHold
-            : "captureHold" in item
-              ? item.captureHold
-              : item.releaseHold;
-  // The batch's own options are not the item's to give (the GraphQL items have no such fields).
-  return { ...input, idempotencyKey: null, dryRun: false };
 }
 
 /**
@@ -315,25 +293,4 @@ async function findBatchReplay(
   );
   const items = await loadOutcomes(tx, actions);
   return { ok: true, replayed: true, batch, items, accounts: [], settled: [] };
-}
-
-/** The stored outcomes of these actions, in two statements whatever their number. */
-async function loadOutcomes(tx: SqlRunner, actions: CreditAction[]): Promise<ActionOutcome[]> {
-  if (actions.length === 0) return [];
-  const ids = actions.map((action) => action.id);
-  const entries = await tx.query<CreditEntry>(
-    sql`SELECT * FROM credit_entry WHERE action_id IN (${join(ids)}) ORDER BY CASE WHEN direction = ${"DEBIT"} THEN 0 ELSE 1 END, id`,
-  );
-  const grants = await tx.query<CreditGrant>(
-    sql`SELECT * FROM credit_grant WHERE created_by_action_id IN (${join(ids)}) ORDER BY id`,
-  );
-  return actions.map((action) =>
-    outcomeOf(
-      action,
-      entries.filter((entry) => entry.actionId === action.id),
-      grants.filter((grant) => grant.createdByActionId === action.id),
-      [],
-      true,
-    ),
-  );
 }
