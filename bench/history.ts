@@ -43,9 +43,9 @@ const insertChunk = 1_000;
 const minute = 60_000;
 const day = 24 * 60 * minute;
 
-export function parseRuns(argv: string[]): number {
+export function parseRuns(argv: string[], fallback = 15): number {
   const flag = argv.find((argument) => argument.startsWith("--runs="));
-  const runs = flag ? Number(flag.slice("--runs=".length)) : 15;
+  const runs = flag ? Number(flag.slice("--runs=".length)) : fallback;
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number of 1 or more");
   return runs;
 }

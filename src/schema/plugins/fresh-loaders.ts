@@ -16,8 +16,8 @@ export class FreshLoadersPlugin<Types extends SchemaTypes> extends BasePlugin<Ty
     resolver: GraphQLFieldResolver<unknown, Types["Context"], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types["Context"], object> {
-    if (fieldConfig.parentType !== "Mutation") return resolver;
-    const { renew } = this.builder.options.freshLoaders;
+    const renew = this.builder.options.freshLoaders?.renew;
+    if (fieldConfig.parentType !== "Mutation" || !renew) return resolver;
     return async (parent, args, context, info) => {
       try {
         return await resolver(parent, args, context, info);
@@ -34,7 +34,8 @@ declare global {
       freshLoaders: FreshLoadersPlugin<Types>;
     }
     export interface SchemaBuilderOptions<Types extends SchemaTypes> {
-      freshLoaders: {
+      /** Optional only for builders that do not use this plugin (the declaration is global). */
+      freshLoaders?: {
         /** Replaces the context's loaders with empty ones. */
         renew: (context: Types["Context"]) => void;
       };
