@@ -214,9 +214,11 @@ const english: Record<ErrorCode, Message> = {
   INVALID_OVERDRAFT_LIMIT: (p) =>
     `The overdraft limit must be zero or more${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined
-      ? `The initiator id may have at most ${p.max} characters.`
-      : "A user initiator needs the user's id.",
+    p.reason === "api-key"
+      ? "An API_KEY initiator is always the API key that sends the request; omit the id, or send that key's own id."
+      : p.max !== undefined
+        ? `The initiator id may have at most ${p.max} characters.`
+        : "A user initiator needs the user's id.",
   INVALID_SEQUENCE: (p) =>
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
@@ -423,9 +425,11 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_OVERDRAFT_LIMIT: (p) =>
     `Limit přečerpání musí být nula nebo více${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined
-      ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
-      : "Iniciátor typu uživatel vyžaduje ID uživatele.",
+    p.reason === "api-key"
+      ? "Iniciátorem typu API_KEY je vždy API klíč, který požadavek posílá; ID vynechte, nebo pošlete vlastní ID tohoto klíče."
+      : p.max !== undefined
+        ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+        : "Iniciátor typu uživatel vyžaduje ID uživatele.",
   INVALID_SEQUENCE: (p) =>
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
