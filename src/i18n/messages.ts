@@ -222,7 +222,11 @@ const english: Record<ErrorCode, Message> = {
   INVALID_SEQUENCE: (p) =>
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
-    `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
+    p.reason === "impossible"
+      ? p.floor !== undefined
+        ? `${p.field ?? "expected.balance"} can never be ${p.value ?? "this"}: no balance is below ${p.floor} (minus the largest overdraft limit).`
+        : `${p.field ?? "expected.held"} can never be negative (it is what pending holds reserve)${p.value !== undefined ? `; got ${p.value}.` : "."}`
+      : `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `The account has changed since it was read: its balance is ${p.balance}, its sequence ${p.sequence}` +
@@ -433,7 +437,11 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_SEQUENCE: (p) =>
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
-    `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
+    p.reason === "impossible"
+      ? p.floor !== undefined
+        ? `${p.field ?? "expected.balance"} nemůže být nikdy ${p.value ?? "takový"}: žádný zůstatek neklesne pod ${p.floor} (záporný nejvyšší limit přečerpání).`
+        : `${p.field ?? "expected.held"} nemůže být nikdy záporné (je to částka rezervovaná čekajícími blokacemi)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`
+      : `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance}, pořadové číslo ${p.sequence}` +
