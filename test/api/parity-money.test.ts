@@ -598,6 +598,38 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(await raw.text()).toContain(`"amount":"${max}"`);
   });
 
+  it("a backdated write over past balances beyond the 64-bit range is answered exactly, never as a fault", async () => {
+    const { account } = await newAccount({ currency: "USD" });
+    const { account: target } = await newAccount({ currency: "USD" });
+    const max = "9223372036854775807";
+    const before = new Date(api.now().getTime() - 60_000);
+    const at = (offsetMs: number) => new Date(before.getTime() + offsetMs).toISOString();
+    api.advance(1000);
+    await ok("deposit", { accountId: account, amount: max });
+    api.advance(1000);
+    await ok("reduce", { accountId: account, amount: max });
+    // Backdated before both: the balance now is 100, but between the two writes it was 2^63 + 99, past the
+    // 64-bit range that no balance of now may leave (BALANCE_OUT_OF_RANGE bounds the balance now only).
+    await ok("deposit", { accountId: account, amount: "100", effectiveAt: at(0) });
+    const reduced = await ok("reduce", { accountId: account, amount: "60", effectiveAt: at(1000) });
+    expect(reduced.accounts).toEqual([{ id: account, balance: "40", available: "40" }]);
+    const refusal = await refused(
+      "transfer",
+      { sourceAccountId: account, targetAccountId: target, amount: "41", effectiveAt: at(2000) },
+      "INSUFFICIENT_CREDITS",
+      ["input", "amount"],
+    );
+    expect(refusal.message).toContain("40 USD available");
+    const moved = await ok("transfer", {
+      sourceAccountId: account,
+      targetAccountId: target,
+      amount: "40",
+      effectiveAt: at(2000),
+    });
+    expect(moved.accounts.map((one: { balance: string }) => one.balance)).toEqual(["0", "40"]);
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
   it("Stripe external reference (invoice and line item) and effective_at distinct from created", async () => {
     const { account } = await newAccount({ currency: "USD" });
     // A backdated reduction may spend only credits in effect at its time (as Stripe requires), so the
