@@ -23,6 +23,9 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  *   operation needs, e.g. a read-only key sending a mutation.
  * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
  *   arguments got both or neither, e.g. `customer` with `id` and `externalId`.
+ * - INVALID_REPRESENTATION: `index` (the representation's position), `typename` (what it names, if text),
+ *   `accepted` (the entity types, comma-separated). A federation `_entities` representation that is not an
+ *   object naming one of the subgraph's entity types in `__typename`.
  */
 export const apiErrorCodes = [
   "PAGE_SIZE_OUT_OF_RANGE",
@@ -37,6 +40,7 @@ export const apiErrorCodes = [
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "INVALID_ARGUMENTS",
+  "INVALID_REPRESENTATION",
 ] as const;
 
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
@@ -272,6 +276,12 @@ const english: Record<ErrorCode, Message> = {
     p.arguments !== undefined
       ? `Give exactly one of the arguments ${p.arguments}, not both and not none.`
       : "Give exactly one of the field's alternative arguments.",
+  INVALID_REPRESENTATION: (p) =>
+    `${p.index !== undefined ? `The _entities representation at index ${p.index}` : "An _entities representation"}` +
+    (p.typename !== undefined
+      ? ` names the type ${quoteEn(p.typename)}, which is not an entity of this subgraph`
+      : " is not an object with an entity type of this subgraph in __typename") +
+    `; the entity types are: ${p.accepted ?? "listed in the subgraph's schema"}.`,
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -486,6 +496,12 @@ const czech: Record<ErrorCode, Message> = {
     p.arguments !== undefined
       ? `Zadejte právě jeden z argumentů ${p.arguments}, ne oba a ne žádný.`
       : "Zadejte právě jeden z alternativních argumentů pole.",
+  INVALID_REPRESENTATION: (p) =>
+    `${p.index !== undefined ? `Reprezentace _entities na pozici ${p.index}` : "Reprezentace _entities"}` +
+    (p.typename !== undefined
+      ? ` uvádí typ ${quoteCs(p.typename)}, který není entitou tohoto subgrafu`
+      : " není objekt s typem entity tohoto subgrafu v poli __typename") +
+    `; typy entit jsou: ${p.accepted ?? "uvedeny ve schématu subgrafu"}.`,
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
