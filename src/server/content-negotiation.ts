@@ -6,6 +6,7 @@
 //
 // Yoga's own choice ignores q-values (it reads the types in order), so a client that refused
 // `application/graphql-response+json` with `q=0` still got it, with status 400 on a validation error.
+import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin, processRegularResult } from "graphql-yoga";
 
 /** What the gateway can answer with, in its order of preference on a tie (plain JSON for `*\/*`, as curl sends). */
@@ -93,6 +94,9 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
  */
 export const eventStreamMediaType = "text/event-stream";
 
+/** What a subscription can be answered with: a stream, as Server-Sent Events or as multipart/mixed parts. */
+export const streamMediaTypes = [eventStreamMediaType, "multipart/mixed"] as const;
+
 /** The answer when nothing the gateway can send is acceptable. */
 function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
   return new fetchAPI.Response(
@@ -100,7 +104,7 @@ function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
       errors: [
         {
           message: `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`,
-          extensions: { code: "NOT_ACCEPTABLE" },
+          extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: responseMediaTypes },
         },
       ],
     }),
@@ -122,6 +126,27 @@ function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
  */
 export function useContentNegotiation(): Plugin {
   return {
+    // A subscription is answered as a stream, which an Accept header of JSON types alone refuses. Refused here,
+    // before its resolver subscribes (and takes one of the instance's and the key's subscription places),
+    // with a body that says what to accept; Yoga's own refusal would come after it, as an empty 406.
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || negotiateMediaType(request.headers.get("accept"), streamMediaTypes) !== null) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            `A subscription is answered as a stream of events, and none of the media types in Accept is one; accept ${streamMediaTypes.join(" or ")}.`,
+            {
+              extensions: {
+                code: "NOT_ACCEPTABLE",
+                acceptedMediaTypes: streamMediaTypes,
+                http: { status: 406, headers: { accept: streamMediaTypes.join(", ") } },
+              },
+            },
+          ),
+        ],
+      });
+    },
     onRequestParse({ request, fetchAPI, endResponse }) {
       if (negotiateMediaType(request.headers.get("accept"), [...responseMediaTypes, eventStreamMediaType]) === null)
         endResponse(notAcceptable(fetchAPI));

@@ -55,6 +55,8 @@ function paramsOf(
     ...limitParams(english),
     ...(cost ? { requested: String(cost.requestedQueryCost), maximum: String(cost.maximumAvailable) } : {}),
     ...(headers["ratelimit-limit"] ? { limit: headers["ratelimit-limit"], retryAfter: headers["retry-after"] } : {}),
+    // A 406 says which media types would have been accepted.
+    ...(Array.isArray(extensions.acceptedMediaTypes) ? { accepted: extensions.acceptedMediaTypes.join(", ") } : {}),
     // The subscription limits say which limit was reached.
     ...(extensions.code === guardErrorCodes.tooManySubscriptions
       ? { limit: String(extensions.limit), scope: String(extensions.scope) }
