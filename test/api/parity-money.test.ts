@@ -565,6 +565,41 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(await balanceOf(account)).toBe("0");
   });
 
+  it("a reversal that gives credits back to a grant that was voided, or expired, since voids or expires them again at once", async () => {
+    for (const lapse of ["VOID", "EXPIRATION"] as const) {
+      const { account } = await newAccount({ currency: "USD" });
+      const expiresAt = new Date(api.now().getTime() + 24 * 3_600_000);
+      const grantId = (
+        await ok("createCreditGrant", {
+          accountId: account,
+          amount: "40",
+          grant: lapse === "EXPIRATION" ? { expiresAt: formatPrague(expiresAt) } : {},
+        })
+      ).action.grant.id;
+      const reduction = await ok("reduce", { accountId: account, amount: "30" });
+      if (lapse === "VOID") await ok("voidCreditGrant", { grantId });
+      else api.advance(2 * 24 * 3_600_000);
+      expect(await balanceOf(account)).toBe("0");
+      const reversal = await ok("reverseCreditAction", { actionId: reduction.action.id });
+      // The 30 came back to the grant they were spent from, which no longer holds credits: they leave again.
+      expect(reversal.accounts).toEqual([{ id: account, balance: "0" }]);
+      const page = await historyPage(api, account, "account", { orderBy: { field: "ID", direction: "ASC" } });
+      expect(page.edges.map((edge) => [edge.node.type, edge.direction, edge.amount, edge.balanceAfter])).toEqual([
+        ["DEPOSIT", "CREDIT", "40", "40"],
+        ["REDUCTION", "DEBIT", "30", "10"],
+        [lapse, "DEBIT", "10", "0"],
+        ["REVERSAL", "CREDIT", "30", "30"],
+        [lapse, "DEBIT", "30", "0"],
+      ]);
+      const grant = await api.data(
+        `query ($id: ID!) { node(id: $id) { ... on CreditGrant { state remainingAmount } } }`,
+        { id: grantId },
+      );
+      expect(grant.node).toEqual({ state: lapse === "VOID" ? "VOIDED" : "EXPIRED", remainingAmount: "0" });
+    }
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
   it("Stripe exact integer amounts with currency, never floats: Amount strings are exact at 9223372036854775807", async () => {
     const { customer, account } = await newAccount({ currency: "USD" });
     const max = "9223372036854775807";
