@@ -79,8 +79,23 @@ describe("the gateway", () => {
       expect(result.status).toBe(406);
       expect(result.type).toBe(json);
       expect(result.body.errors?.[0]?.extensions?.code).toBe("NOT_ACCEPTABLE");
+      expect(result.body.errors?.[0]?.extensions?.acceptedMediaTypes).toEqual([json, graphqlJson]);
       expect(result.body.data).toBeUndefined();
     }
+    const czech = await fixture.gateway.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "text/html",
+        "accept-language": "cs",
+        authorization: `Bearer ${fixture.key}`,
+      },
+      body: JSON.stringify({ query: "{ apiVersion }" }),
+    });
+    expect(czech.status).toBe(406);
+    expect(((await czech.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+    );
   });
 
   it("answers a subscription that may not be a stream 406 NOT_ACCEPTABLE with a body naming the stream types, by POST and GET", async () => {

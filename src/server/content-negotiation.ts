@@ -8,6 +8,8 @@
 // `application/graphql-response+json` with `q=0` still got it, with status 400 on a validation error.
 import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin, processRegularResult } from "graphql-yoga";
+import { translateRefusal } from "../i18n/refusal-messages.ts";
+import { requestLanguage } from "./guards/refusal.ts";
 
 /** What the gateway can answer with, in its order of preference on a tie (plain JSON for `*\/*`, as curl sends). */
 export const responseMediaTypes = ["application/json", "application/graphql-response+json"] as const;
@@ -97,16 +99,18 @@ export const eventStreamMediaType = "text/event-stream";
 /** What a subscription can be answered with: a stream, as Server-Sent Events or as multipart/mixed parts. */
 export const streamMediaTypes = [eventStreamMediaType, "multipart/mixed"] as const;
 
-/** The answer when nothing the gateway can send is acceptable. */
-function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
+/**
+ * The answer when nothing the gateway can send is acceptable, in the language of Accept-Language (it is given
+ * before the key is read, so a tenant's default language cannot apply).
+ */
+function notAcceptable(fetchAPI: { Response: typeof Response }, request: Request): Response {
+  const english = `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`;
+  const message = translateRefusal("NOT_ACCEPTABLE", english, requestLanguage(request), {
+    accepted: responseMediaTypes.join(", "),
+  });
   return new fetchAPI.Response(
     JSON.stringify({
-      errors: [
-        {
-          message: `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`,
-          extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: responseMediaTypes },
-        },
-      ],
+      errors: [{ message, extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: responseMediaTypes } }],
     }),
     {
       status: 406,
@@ -149,7 +153,7 @@ export function useContentNegotiation(): Plugin {
     },
     onRequestParse({ request, fetchAPI, endResponse }) {
       if (negotiateMediaType(request.headers.get("accept"), [...responseMediaTypes, eventStreamMediaType]) === null)
-        endResponse(notAcceptable(fetchAPI));
+        endResponse(notAcceptable(fetchAPI, request));
     },
     onResultProcess({ request, result, setResultProcessor }) {
       // Streams (subscriptions) keep Yoga's own handling.
@@ -160,7 +164,7 @@ export function useContentNegotiation(): Plugin {
       // Yoga's event-stream answer.
       if (!chosen && negotiateMediaType(accept, [eventStreamMediaType])) return;
       if (chosen) setResultProcessor(processRegularResult, chosen);
-      else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI), "application/json");
+      else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI, request), "application/json");
     },
   };
 }
