@@ -281,7 +281,9 @@ const english: Record<ErrorCode, Message> = {
     (p.typename !== undefined
       ? ` names the type ${quoteEn(p.typename)}, which is not an entity of this subgraph`
       : " is not an object with an entity type of this subgraph in __typename") +
-    `; the entity types are: ${p.accepted ?? "listed in the subgraph's schema"}.`,
+    (p.accepted !== undefined
+      ? `; the entity types are: ${p.accepted}.`
+      : "; give the name of one of its entity types."),
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -501,7 +503,7 @@ const czech: Record<ErrorCode, Message> = {
     (p.typename !== undefined
       ? ` uvádí typ ${quoteCs(p.typename)}, který není entitou tohoto subgrafu`
       : " není objekt s typem entity tohoto subgrafu v poli __typename") +
-    `; typy entit jsou: ${p.accepted ?? "uvedeny ve schématu subgrafu"}.`,
+    (p.accepted !== undefined ? `; typy entit jsou: ${p.accepted}.` : "; uveďte název některého z jeho typů entit."),
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":

@@ -167,9 +167,10 @@ export function checkWriteOptions(
   if (initiator.type === "USER" && initiatorId === null) {
     return failure("INVALID_INITIATOR", "initiator", "A user initiator needs the user's id.");
   }
-  // An API_KEY initiator is the key that sent the request: naming another key would record an action as
-  // written by a credential that never sent it. Refused rather than silently replaced by the calling key,
-  // because a caller that names a key believes that key is recorded.
+  // An API_KEY initiator is the key that sent the request (when the caller says which, as the API always
+  // does): naming another key would record an action as written by a credential that never sent it. Refused
+  // rather than silently replaced by the calling key, because a caller that names a key believes that key is
+  // recorded. Without an id, the calling key is recorded.
   const apiKeyId = initiator.apiKeyId ?? null;
   if (initiator.type === "API_KEY" && apiKeyId !== null && initiatorId !== null && initiatorId !== apiKeyId) {
     return failure(
