@@ -79,8 +79,80 @@ describe("the gateway", () => {
       expect(result.status).toBe(406);
       expect(result.type).toBe(json);
       expect(result.body.errors?.[0]?.extensions?.code).toBe("NOT_ACCEPTABLE");
+      expect(result.body.errors?.[0]?.extensions?.acceptedMediaTypes).toEqual([json, graphqlJson]);
       expect(result.body.data).toBeUndefined();
     }
+    const czech = await fixture.gateway.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "text/html",
+        "accept-language": "cs",
+        authorization: `Bearer ${fixture.key}`,
+      },
+      body: JSON.stringify({ query: "{ apiVersion }" }),
+    });
+    expect(czech.status).toBe(406);
+    expect(((await czech.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+    );
+  });
+
+  it("answers a subscription that may not be a stream 406 NOT_ACCEPTABLE with a body naming the stream types, by POST and GET", async () => {
+    const subscription = 'subscription { accountBalanceChanged(accountId: "x") { sequence } }';
+    const requests: [string, () => Promise<Response> | Response][] = [
+      [
+        "POST",
+        () =>
+          fixture.gateway.fetch("http://gateway.test/graphql", {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: json, authorization: `Bearer ${fixture.key}` },
+            body: JSON.stringify({ query: subscription }),
+          }),
+      ],
+      [
+        "GET",
+        () =>
+          fixture.gateway.fetch(`http://gateway.test/graphql?query=${encodeURIComponent(subscription)}`, {
+            headers: {
+              accept: `${graphqlJson}, ${json};q=0.5`,
+              "graphql-require-preflight": "1",
+              authorization: `Bearer ${fixture.key}`,
+            },
+          }),
+      ],
+    ];
+    for (const [method, request] of requests) {
+      const response = await request();
+      expect(response.status, method).toBe(406);
+      expect(response.headers.get("content-type"), method).toMatch(/^application\/(graphql-response\+)?json/);
+      const body = (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: any }[] };
+      expect(
+        body.errors?.map((error) => error.extensions?.code),
+        method,
+      ).toEqual(["NOT_ACCEPTABLE"]);
+      expect(body.errors?.[0]?.extensions?.acceptedMediaTypes, method).toEqual([
+        "text/event-stream",
+        "multipart/mixed",
+      ]);
+      expect(body.errors?.[0]?.message, method).toBe(
+        "A subscription is answered as a stream of events, and none of the media types in Accept is one; accept text/event-stream or multipart/mixed.",
+      );
+    }
+    const czech = await fixture.gateway.fetch("http://gateway.test/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: json,
+        "accept-language": "cs",
+        authorization: `Bearer ${fixture.key}`,
+      },
+      body: JSON.stringify({ query: subscription }),
+    });
+    expect(czech.status).toBe(406);
+    expect(((await czech.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      "Odběr se posílá jako proud událostí a žádný z typů médií v hlavičce Accept mu neodpovídá; přijměte text/event-stream nebo multipart/mixed.",
+    );
   });
 
   it("refuses before anything runs, so a refused mutation writes nothing", async () => {

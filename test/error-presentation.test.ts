@@ -203,21 +203,21 @@ describe("the language of refusals", () => {
       deposit,
       { i: { accountId: "x", amount: "99999999999999999999" } },
       "AMOUNT_OUT_OF_RANGE",
-      /64bitovém rozsahu/,
+      /^Proměnná \$i: Částka 99999999999999999999 leží mimo 64bitový rozsah/,
     ],
     [
       "a bad DateTime in variables",
       `query ($d: DateTime) ${history("{ effectiveFrom: $d }")}`,
       { d: "2026-13-01" },
       "INVALID_DATE_TIME",
-      /^Proměnná \$d: Zadejte datum a čas/,
+      /^Proměnná \$d: „2026-13-01“ není platné datum a čas\. Zadejte datum a čas/,
     ],
     [
       "a bad DateTime inline",
       history('{ effectiveFrom: "2026-02-30" }'),
       {},
       "INVALID_DATE_TIME",
-      /^Zadejte datum a čas podle ISO 8601/,
+      /^„2026-02-30“ není platné datum a čas\. Zadejte datum a čas podle ISO 8601/,
     ],
     [
       "an unknown enum value in variables",
@@ -245,6 +245,101 @@ describe("the language of refusals", () => {
       expect(inEnglish.body.errors?.[0]?.message).not.toMatch(/[ěščřžýáíéůú]/);
     });
   }
+
+  // Every refusal of an Amount, in a variable and inline: the Czech message quotes the value as the English one
+  // does, and says why (the English wording is the scalar's, src/schema/scalars.ts).
+  const amounts: [string, string, Record<string, unknown>, string, RegExp, RegExp][] = [
+    [
+      '"-0" in a variable',
+      deposit,
+      { i: { accountId: "x", amount: "-0" } },
+      "INVALID_AMOUNT",
+      /got "-0"/,
+      /zadáno „-0“/,
+    ],
+    [
+      '"-0" inline',
+      'mutation { deposit(input: { accountId: "x", amount: "-0" }) { replayed } }',
+      {},
+      "INVALID_AMOUNT",
+      /got "-0"/,
+      /zadáno „-0“/,
+    ],
+    [
+      "-0 as a number inline",
+      'mutation { deposit(input: { accountId: "x", amount: -0 }) { replayed } }',
+      {},
+      "INVALID_AMOUNT",
+      /^Amount -0 is not a canonical/,
+      /^Částka -0 není .*nula se píše „0“/,
+    ],
+    [
+      '"1.5" in a variable',
+      deposit,
+      { i: { accountId: "x", amount: "1.5" } },
+      "INVALID_AMOUNT",
+      /got "1\.5"/,
+      /zadáno „1\.5“/,
+    ],
+    [
+      "1.5 as a number in a variable",
+      deposit,
+      { i: { accountId: "x", amount: 1.5 } },
+      "INVALID_AMOUNT",
+      /got 1\.5;/,
+      /zadáno 1\.5;/,
+    ],
+    [
+      "2^60 as a number in a variable",
+      deposit,
+      { i: { accountId: "x", amount: 2 ** 60 } },
+      "INVALID_AMOUNT",
+      /Amount 1152921504606847000 is too large/,
+      /Částka 1152921504606847000 je příliš velká/,
+    ],
+    [
+      "2^60 as a number inline",
+      'mutation { deposit(input: { accountId: "x", amount: 1152921504606846976 }) { replayed } }',
+      {},
+      "INVALID_AMOUNT",
+      /Amount 1152921504606846976 is too large/,
+      /Částka 1152921504606846976 je příliš velká/,
+    ],
+    [
+      "true in a variable",
+      deposit,
+      { i: { accountId: "x", amount: true } },
+      "INVALID_AMOUNT",
+      /got boolean true/,
+      /zadáno true/,
+    ],
+    [
+      "an out-of-range amount",
+      deposit,
+      { i: { accountId: "x", amount: "99999999999999999999" } },
+      "AMOUNT_OUT_OF_RANGE",
+      /Amount 99999999999999999999 lies outside/,
+      /Částka 99999999999999999999 leží mimo/,
+    ],
+  ];
+  for (const [what, query, variables, code, english, czech] of amounts) {
+    it(`says why an Amount is refused (${what}), with its value, in English and in Czech alike`, async () => {
+      const inEnglish = await send(open, query, variables, { "accept-language": "en" });
+      expect(inEnglish.body.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+      expect(inEnglish.body.errors?.[0]?.message).toMatch(english);
+      const inCzech = await send(open, query, variables, cs);
+      expect(inCzech.body.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+      expect(inCzech.body.errors?.[0]?.message).toMatch(czech);
+    });
+  }
+
+  it("quotes a refused DateTime's value in Czech as in English", async () => {
+    const query = `query ($d: DateTime) ${history("{ effectiveFrom: $d }")}`;
+    const inEnglish = await send(open, query, { d: "2026-13-01" }, { "accept-language": "en" });
+    expect(inEnglish.body.errors?.[0]?.message).toContain('"2026-13-01"');
+    const inCzech = await send(open, query, { d: "2026-13-01" }, cs);
+    expect(inCzech.body.errors?.[0]?.message).toMatch(/^Proměnná \$d: „2026-13-01“ není platné datum a čas/);
+  });
 
   it("follows the tenant's default language when the request names none", async () => {
     const czechKey = await createTenantKey(testDatabase.database, "Czech tenant", "cs");

@@ -192,6 +192,7 @@ describe("error messages", () => {
       "UNAUTHENTICATED",
       "FORBIDDEN",
       "INVALID_ARGUMENTS",
+      "INVALID_REPRESENTATION",
     ]);
     for (const code of apiErrorCodes) expect(ledgerErrorCodes as readonly string[]).not.toContain(code);
   });

@@ -23,6 +23,9 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  *   operation needs, e.g. a read-only key sending a mutation.
  * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
  *   arguments got both or neither, e.g. `customer` with `id` and `externalId`.
+ * - INVALID_REPRESENTATION: `index` (the representation's position), `typename` (what it names, if text),
+ *   `accepted` (the entity types, comma-separated). A federation `_entities` representation that is not an
+ *   object naming one of the subgraph's entity types in `__typename`.
  */
 export const apiErrorCodes = [
   "PAGE_SIZE_OUT_OF_RANGE",
@@ -37,6 +40,7 @@ export const apiErrorCodes = [
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "INVALID_ARGUMENTS",
+  "INVALID_REPRESENTATION",
 ] as const;
 
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
@@ -214,13 +218,19 @@ const english: Record<ErrorCode, Message> = {
   INVALID_OVERDRAFT_LIMIT: (p) =>
     `The overdraft limit must be zero or more${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined
-      ? `The initiator id may have at most ${p.max} characters.`
-      : "A user initiator needs the user's id.",
+    p.reason === "api-key"
+      ? "An API_KEY initiator is always the API key that sends the request; omit the id, or send that key's own id."
+      : p.max !== undefined
+        ? `The initiator id may have at most ${p.max} characters.`
+        : "A user initiator needs the user's id.",
   INVALID_SEQUENCE: (p) =>
     `The expected sequence must be a whole number, 0 or more (the account's number of entries)${p.value !== undefined ? `; got ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
-    `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
+    p.reason === "impossible"
+      ? p.floor !== undefined
+        ? `${p.field ?? "expected.balance"} can never be ${p.value ?? "this"}: no balance is below ${p.floor} (minus the largest overdraft limit).`
+        : `${p.field ?? "expected.held"} can never be negative (it is what pending holds reserve)${p.value !== undefined ? `; got ${p.value}.` : "."}`
+      : `${p.field ?? "expected"} names no state to expect: give balance, sequence or held (as last read), or leave ${p.field ?? "expected"} out for an unconditional write.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `The account has changed since it was read: its balance is ${p.balance}, its sequence ${p.sequence}` +
@@ -266,6 +276,14 @@ const english: Record<ErrorCode, Message> = {
     p.arguments !== undefined
       ? `Give exactly one of the arguments ${p.arguments}, not both and not none.`
       : "Give exactly one of the field's alternative arguments.",
+  INVALID_REPRESENTATION: (p) =>
+    `${p.index !== undefined ? `The _entities representation at index ${p.index}` : "An _entities representation"}` +
+    (p.typename !== undefined
+      ? ` names the type ${quoteEn(p.typename)}, which is not an entity of this subgraph`
+      : " is not an object with an entity type of this subgraph in __typename") +
+    (p.accepted !== undefined
+      ? `; the entity types are: ${p.accepted}.`
+      : "; give the name of one of its entity types."),
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":
@@ -423,13 +441,19 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_OVERDRAFT_LIMIT: (p) =>
     `Limit přečerpání musí být nula nebo více${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_INITIATOR: (p) =>
-    p.max !== undefined
-      ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
-      : "Iniciátor typu uživatel vyžaduje ID uživatele.",
+    p.reason === "api-key"
+      ? "Iniciátorem typu API_KEY je vždy API klíč, který požadavek posílá; ID vynechte, nebo pošlete vlastní ID tohoto klíče."
+      : p.max !== undefined
+        ? `ID iniciátora může mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+        : "Iniciátor typu uživatel vyžaduje ID uživatele.",
   INVALID_SEQUENCE: (p) =>
     `Očekávané pořadové číslo musí být celé číslo od 0 výše (počet záznamů účtu)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`,
   INVALID_EXPECTED: (p) =>
-    `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
+    p.reason === "impossible"
+      ? p.floor !== undefined
+        ? `${p.field ?? "expected.balance"} nemůže být nikdy ${p.value ?? "takový"}: žádný zůstatek neklesne pod ${p.floor} (záporný nejvyšší limit přečerpání).`
+        : `${p.field ?? "expected.held"} nemůže být nikdy záporné (je to částka rezervovaná čekajícími blokacemi)${p.value !== undefined ? `; zadáno ${p.value}.` : "."}`
+      : `${p.field ?? "expected"} neuvádí žádný očekávaný stav: zadejte balance, sequence nebo held (jak byly přečteny), nebo ${p.field ?? "expected"} vynechte pro nepodmíněný zápis.`,
   ACCOUNT_CHANGED: (p) =>
     (p.balance !== undefined && p.sequence !== undefined
       ? `Účet se od přečtení změnil: jeho zůstatek je ${p.balance}, pořadové číslo ${p.sequence}` +
@@ -474,6 +498,12 @@ const czech: Record<ErrorCode, Message> = {
     p.arguments !== undefined
       ? `Zadejte právě jeden z argumentů ${p.arguments}, ne oba a ne žádný.`
       : "Zadejte právě jeden z alternativních argumentů pole.",
+  INVALID_REPRESENTATION: (p) =>
+    `${p.index !== undefined ? `Reprezentace _entities na pozici ${p.index}` : "Reprezentace _entities"}` +
+    (p.typename !== undefined
+      ? ` uvádí typ ${quoteCs(p.typename)}, který není entitou tohoto subgrafu`
+      : " není objekt s typem entity tohoto subgrafu v poli __typename") +
+    (p.accepted !== undefined ? `; typy entit jsou: ${p.accepted}.` : "; uveďte název některého z jeho typů entit."),
   FORBIDDEN: (p) => {
     switch (p.scope) {
       case "write":

@@ -7,6 +7,7 @@
 // the same thing with the details the code's params carry; what graphql-js says about a document (a field it
 // does not know, a syntax error) names schema members and positions that no translation can improve on, so
 // those keep their English detail after a translated lead-in.
+import { int64Max, int64Min } from "../ledger/amounts.ts";
 import { translateError } from "./messages.ts";
 import type { Language } from "./languages.ts";
 
@@ -49,12 +50,38 @@ const limit = (p: Params, what: string) =>
     ? `${what} je nejvýše ${p.limit}${p.found !== undefined ? `, dotaz jich má ${p.found}` : ""}.`
     : `${what} je překročen.`;
 
+const sendDigitsCs = "pošlete částku jako řetězec číslic v JSON, například „1250“ nebo „-50“";
+
+/**
+ * The Amount scalar's refusals (src/schema/scalars.ts), one per reason its English message gives, each with the
+ * value as sent. Without a reason (a refusal from elsewhere) the API's catalog message (src/i18n/messages.ts).
+ */
+function amountCs(p: Params): string {
+  const value = p.value ?? "";
+  switch (p.reason) {
+    case "syntax":
+      return `Částka musí být celé číslo v nejmenších jednotkách měny zapsané jen číslicemi (bez desetinné části, exponentu, znaménka „+“, „-0“, mezer a úvodních nul); zadáno „${value}“; ${sendDigitsCs}.`;
+    case "negative-zero":
+      return `Částka ${value} není celé číslo v jediném platném zápisu: nula se píše „0“; ${sendDigitsCs}.`;
+    case "fraction":
+      return `Částka musí být celé číslo v nejmenších jednotkách měny; zadáno ${value}; ${sendDigitsCs}.`;
+    case "unsafe-number":
+      return `Částka ${value} je příliš velká na to, aby byla jako číslo JSON přesná (mimo ±${Number.MAX_SAFE_INTEGER}); ${sendDigitsCs}.`;
+    case "unsafe-literal":
+      return `Částka ${value} je příliš velká na to, aby byla jako číselný literál přesná (mimo ±${Number.MAX_SAFE_INTEGER}); ${sendDigitsCs}.`;
+    case "type":
+      return `Částka musí být řetězec číslic; zadáno ${value}; ${sendDigitsCs}.`;
+    default:
+      return translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs");
+  }
+}
+
 const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Message> = {
-  // The scalars' own codes share the API's catalog (src/i18n/messages.ts).
-  INVALID_AMOUNT: (p) =>
-    translateError({ code: "INVALID_AMOUNT", params: p as Record<string, string>, message: "" }, "cs"),
+  INVALID_AMOUNT: (p) => amountCs(p),
   AMOUNT_OUT_OF_RANGE: (p) =>
-    translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
+    p.value !== undefined
+      ? `Částka ${p.value} leží mimo 64bitový rozsah, který systém kreditů eviduje (${int64Min} až ${int64Max}).`
+      : translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
   INVALID_DATE_TIME: (p) =>
     translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs"),
   INVALID_VARIABLES: () =>
@@ -82,8 +109,10 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
   CSRF_HEADER_REQUIRED: () =>
     "Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte hlavičku GraphQL-Require-Preflight.",
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
-  NOT_ACCEPTABLE: () =>
-    "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+  NOT_ACCEPTABLE: (p) =>
+    p.accepted?.includes("text/event-stream")
+      ? `Odběr se posílá jako proud událostí a žádný z typů médií v hlavičce Accept mu neodpovídá; přijměte ${p.accepted.split(", ").join(" nebo ")}.`
+      : `Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte ${(p.accepted ?? "application/json, application/graphql-response+json").split(", ").join(" nebo ")}.`,
   TOO_MANY_SUBSCRIPTIONS: (p) =>
     p.scope === "key"
       ? `Tento klíč API už má otevřeno nejvíc odběrů, kolik smí (${p.limit ?? "?"}); nejprve některý ukončete.`

@@ -11,7 +11,7 @@
 // The comparison is made in memory, under the lock, on the state the write has just read with its locking
 // statement and after the lapsed grants were settled (as every read settles them first, that is the state a
 // reader was shown): a condition costs no statement.
-import { parseAmount } from "./amounts.ts";
+import { int64Max, parseAmount } from "./amounts.ts";
 import { failure, isFailure, type LedgerFailure } from "./result.ts";
 
 /** The state a caller expects an account to be in; any part may be omitted, but not all of them. */
@@ -48,12 +48,20 @@ export function parseExpectation(
     if (isFailure(parsed)) return parsed;
     balance = parsed;
   }
+  // A balance is never below minus the account's overdraft limit, and the largest limit is the largest 64-bit
+  // amount: the one amount below it, -2^63, is a balance no account can have. An expectation no account can
+  // ever meet is a mistake in the request (a negated or mistyped value), not a state that changed since a read,
+  // so it is refused as such rather than answered ACCOUNT_CHANGED. Any other negative balance is possible on
+  // an account with an overdraft limit, and is compared like any other.
+  if (balance !== null && balance < -int64Max) return impossible(`${field}.balance`, balance);
   let held: bigint | null = null;
   if (expectation.held !== null && expectation.held !== undefined) {
     const parsed = parseAmount(expectation.held, `${field}.held`);
     if (isFailure(parsed)) return parsed;
     held = parsed;
   }
+  // Held is a sum of pending holds' amounts, each greater than zero: never negative on any account.
+  if (held !== null && held < 0n) return impossible(`${field}.held`, held);
   const sequence = expectation.sequence ?? null;
   if (sequence !== null && (!Number.isSafeInteger(sequence) || sequence < 0)) {
     return failure(
@@ -72,6 +80,19 @@ export function parseExpectation(
     );
   }
   return { balance, sequence, held, field };
+}
+
+/** INVALID_EXPECTED for a part of an expectation that no account can ever have. */
+function impossible(field: string, value: bigint): LedgerFailure {
+  const floor: Record<string, string> = field.endsWith(".balance") ? { floor: (-int64Max).toString() } : {};
+  return failure(
+    "INVALID_EXPECTED",
+    field,
+    field.endsWith(".balance")
+      ? `${field} can never be ${value}: no balance is below ${-int64Max} (minus the largest overdraft limit).`
+      : `${field} can never be negative (it is what pending holds reserve); got ${value}.`,
+    { field, reason: "impossible", value: value.toString(), ...floor },
+  );
 }
 
 /** ACCOUNT_CHANGED when the account's balance, sequence or held amount is not the expected one, else null. */

@@ -167,6 +167,19 @@ export function checkWriteOptions(
   if (initiator.type === "USER" && initiatorId === null) {
     return failure("INVALID_INITIATOR", "initiator", "A user initiator needs the user's id.");
   }
+  // An API_KEY initiator is the key that sent the request (when the caller says which, as the API always
+  // does): naming another key would record an action as written by a credential that never sent it. Refused
+  // rather than silently replaced by the calling key, because a caller that names a key believes that key is
+  // recorded. Without an id, the calling key is recorded.
+  const apiKeyId = initiator.apiKeyId ?? null;
+  if (initiator.type === "API_KEY" && apiKeyId !== null && initiatorId !== null && initiatorId !== apiKeyId) {
+    return failure(
+      "INVALID_INITIATOR",
+      "initiator.id",
+      "An API_KEY initiator is always the API key that sends the request; omit the id, or send that key's own id.",
+      { reason: "api-key" },
+    );
+  }
   return {
     idempotencyKey,
     note,
@@ -175,7 +188,11 @@ export function checkWriteOptions(
     externalReference,
     effectiveAt: requestedEffectiveAt ?? now,
     requestedEffectiveAt,
-    initiator: { type: initiator.type, id: initiatorId, apiKeyId: initiator.apiKeyId ?? null },
+    initiator: {
+      type: initiator.type,
+      id: initiator.type === "API_KEY" && initiatorId === null ? apiKeyId : initiatorId,
+      apiKeyId,
+    },
   };
 }
 

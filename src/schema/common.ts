@@ -97,21 +97,28 @@ export const InitiatorInput = builder.inputType("InitiatorInput", {
     type: t.field({
       type: InitiatorTypeEnum,
       required: true,
-      description: "USER for a person; SYSTEM for an automated process.",
+      description:
+        "USER for a person; SYSTEM for an automated process; API_KEY for the calling API key itself (the default).",
     }),
-    id: t.string({ required: false, description: "The tenant's own id of the user (required for USER)." }),
+    id: t.string({
+      required: false,
+      description:
+        "The tenant's own id of the user (required for USER). For API_KEY it may be omitted; if given it must be the calling key's own id, since an API_KEY initiator is always the key that sends the request (another id is refused with INVALID_INITIATOR).",
+    }),
   }),
 });
 
 /**
- * The initiator recorded on an action: the user the caller names, or else the calling API key. The API key
- * is recorded in every case, so it is always known which credential wrote an action.
+ * The initiator recorded on an action: the user or system the caller names, or else the calling API key. The
+ * API key is recorded in every case, so it is always known which credential wrote an action. An API_KEY
+ * initiator is passed on as given: the ledger records the calling key for it and refuses the id of any other
+ * key (INVALID_INITIATOR), so that a caller never believes another key was recorded.
  */
 export function initiatorFrom(
   given: { type: "USER" | "SYSTEM" | "API_KEY"; id?: string | null } | null | undefined,
   context: Context,
 ): Initiator {
   const apiKeyId = context.caller?.apiKey.id ?? null;
-  if (!given || given.type === "API_KEY") return { type: "API_KEY", id: apiKeyId, apiKeyId };
+  if (!given) return { type: "API_KEY", id: apiKeyId, apiKeyId };
   return { type: given.type, id: given.id ?? null, apiKeyId };
 }

@@ -265,12 +265,12 @@ builder.node(CreditActionRef, {
 
 const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
   description:
-    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Any part may be omitted.",
+    "The state a write expects an account to be in, as the caller last read it (optimistic concurrency). When the account has moved since, the write is refused with ACCOUNT_CHANGED and nothing is written. Any part may be omitted, not all of them; a state no account can ever be in (a negative `held`) is refused with INVALID_EXPECTED.",
   fields: (t) => ({
     balance: t.field({
       type: "Amount",
       required: false,
-      description: "The account's `balance` as last read, in minor units.",
+      description: "The account's `balance` as last read, in minor units (negative when the account is overdrawn).",
     }),
     sequence: t.int({
       required: false,
@@ -281,7 +281,7 @@ const AccountExpectationInput = builder.inputType("AccountExpectationInput", {
       type: "Amount",
       required: false,
       description:
-        "The account's `held` as last read, in minor units: holds change neither balance nor sequence, so send it to be refused also when a hold was placed, captured or released since.",
+        "The account's `held` as last read, in minor units, never negative: holds change neither balance nor sequence, so send it to be refused also when a hold was placed, captured or released since.",
     }),
   }),
 });

@@ -8,7 +8,7 @@ import { searchCustomers } from "../ledger/customer-search.ts";
 import { requireTenant } from "../auth/unauthenticated.ts";
 import { builder } from "./builder.ts";
 import { tenantTime } from "./common.ts";
-import { requireExactlyOne } from "./errors.ts";
+import { invalidIdArgument, requireExactlyOne } from "./errors.ts";
 import { historyArgs, resolveHistory, CreditHistoryConnectionRef } from "./history.ts";
 import { decodeId } from "./ids.ts";
 import { type Payload, payloadFields, runMutation } from "./mutation.ts";
@@ -89,7 +89,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description:
       "A customer by global ID or by the tenant's own external id: give exactly one of the two; both or neither is " +
-      "refused with INVALID_ARGUMENTS. Null when there is no such customer.",
+      "refused with INVALID_ARGUMENTS, an `id` that is not a customer's global ID with INVALID_ID. Null when there is no such customer.",
     // Two optional arguments rather than a @oneOf input, so that existing clients keep working; the rule
     // that exactly one is given is enforced here, where @oneOf would have enforced it in validation.
     args: {
@@ -100,8 +100,11 @@ builder.queryFields((t) => ({
       requireTenant(context);
       requireExactlyOne(args, ["id", "externalId"], context);
       if (args.id !== null && args.id !== undefined) {
+        // Null means no such customer; an ID that cannot name a customer at all (malformed, or of another type)
+        // is a mistake in the request, refused as the history's filters and the mutations refuse it.
         const id = decodeId(String(args.id), "Customer");
-        return id ? context.loaders.customer.load(id) : null;
+        if (!id) throw invalidIdArgument("id", "Customer", String(args.id), context);
+        return context.loaders.customer.load(id);
       }
       return context.loaders.customerByExternalId.load(String(args.externalId));
     },

@@ -103,15 +103,37 @@ function describeCode(code: ErrorCode): string {
   return english.replace(/\s+/g, " ").trim() || code;
 }
 
+/** The params of an INVALID_ID refusal: the type expected and, for a valid global ID of another type, its type. */
+function invalidIdParams(field: string, expectedType: NodeTypeName, value: string): Record<string, string> {
+  const givenType = nodeTypeOf(value);
+  return { field, expectedType, ...(givenType === null ? {} : { givenType }) };
+}
+
 /**
  * The user error for an ID argument that is not a global ID of the expected type: it names the expected type,
  * and the type the ID names when it is a valid global ID of another of the API's types.
  */
 export function invalidId(field: string, expectedType: NodeTypeName, value: string, context: Context): UserError {
-  const givenType = nodeTypeOf(value);
-  const params: Record<string, string> = { field, expectedType, ...(givenType === null ? {} : { givenType }) };
   return userErrorFrom(
-    { code: "INVALID_ID", field, message: "This is not a valid ID of the expected type.", params },
+    {
+      code: "INVALID_ID",
+      field,
+      message: "This is not a valid ID of the expected type.",
+      params: invalidIdParams(field, expectedType, value),
+    },
     context,
   );
+}
+
+/**
+ * The same refusal as a top-level error, for the ID arguments of queries and subscriptions (which have no
+ * userErrors): the same code and the same message as a mutation gives for the same ID.
+ */
+export function invalidIdArgument(
+  field: string,
+  expectedType: NodeTypeName,
+  value: string,
+  context: Context,
+): GraphQLError {
+  return argumentError("INVALID_ID", field, context, invalidIdParams(field, expectedType, value));
 }

@@ -23,6 +23,7 @@ import {
 import type { Customer } from "../generated/postgres/client.ts";
 import { requireTenant, type Context } from "../server/context.ts";
 import { builder } from "./builder.ts";
+import { argumentError } from "./errors.ts";
 import { decodeId } from "./ids.ts";
 import { CustomerRef } from "./refs.ts";
 
@@ -66,6 +67,7 @@ export function buildSubgraphSchema(): GraphQLSchema {
     (type): type is GraphQLObjectType => isObjectType(type) && hasKey(type),
   );
   const entity = new GraphQLUnionType({ ...EntityType.toConfig(), types: entityTypes });
+  const entityNames = entityTypes.map((type) => type.name);
   const withTypes = new GraphQLSchema({
     ...plain.toConfig(),
     types: [...plain.toConfig().types, entity, AnyType, ServiceType],
@@ -78,12 +80,40 @@ export function buildSubgraphSchema(): GraphQLSchema {
         ...config,
         fields: {
           ...config.fields,
-          _entities: { ...entitiesField, type: new GraphQLNonNull(new GraphQLList(entity)) },
+          _entities: {
+            ...entitiesField,
+            type: new GraphQLNonNull(new GraphQLList(entity)),
+            resolve: (source, args: { representations: unknown[] }, context: Context, info) => {
+              refuseUnknownEntities(args.representations, entityNames, context);
+              return entitiesField.resolve?.(source, args, context, info);
+            },
+          },
           _service: { ...serviceField, resolve: () => ({ sdl }) },
         },
       });
     },
   });
+}
+
+/**
+ * Refuses, before any is resolved, representations a router never sends: one that is not an object, or whose
+ * `__typename` is not one of the subgraph's entity types. The library would throw a plain Error for a type it
+ * does not know (answered as an unexpected fault, INTERNAL_SERVER_ERROR) and could not resolve a type that
+ * exists but is no entity; both are the client's mistake, refused with a stable code and the types accepted.
+ */
+function refuseUnknownEntities(representations: unknown[], entityNames: string[], context: Context): void {
+  for (const [index, representation] of representations.entries()) {
+    const typename =
+      typeof representation === "object" && representation !== null
+        ? (representation as { __typename?: unknown }).__typename
+        : undefined;
+    if (typeof typename === "string" && entityNames.includes(typename)) continue;
+    throw argumentError("INVALID_REPRESENTATION", "representations", context, {
+      index: String(index),
+      ...(typeof typename === "string" ? { typename: typename.slice(0, 100) } : {}),
+      accepted: entityNames.join(", "),
+    });
+  }
 }
 
 /** Whether the type was declared an entity (the plugin records its keys as `@key` directives). */

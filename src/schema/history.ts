@@ -27,7 +27,7 @@ import {
   inputTime,
   localizedDirectionName,
 } from "./common.ts";
-import { argumentError } from "./errors.ts";
+import { argumentError, invalidIdArgument } from "./errors.ts";
 import { decodeId, type NodeTypeName } from "./ids.ts";
 import { CreditAccountRef, CreditActionRef } from "./refs.ts";
 
@@ -326,6 +326,6 @@ function historyFilter(filter: HistoryArgs["filter"], context: Context): History
 
 function decodeOrRefuse(globalId: string, type: NodeTypeName, field: string, context: Context): string {
   const id = decodeId(globalId, type);
-  if (!id) throw argumentError("INVALID_ID", field, context, { field }, "This is not a valid ID of the expected type.");
+  if (!id) throw invalidIdArgument(field, type, globalId, context);
   return id;
 }

@@ -68,7 +68,10 @@ export function useGlobalIdErrors(): Plugin {
             errors: result.errors.map((error) =>
               isGlobalIdError(error)
                 ? new GraphQLError(
-                    translateError({ code: "INVALID_ID", params: {}, message: error.message }, language),
+                    translateError(
+                      { code: "INVALID_ID", params: globalIdParams(error), message: error.message },
+                      language,
+                    ),
                     {
                       nodes: error.nodes,
                       path: error.path,
@@ -83,6 +86,14 @@ export function useGlobalIdErrors(): Plugin {
       };
     },
   };
+}
+
+/**
+ * What the message of a refused `node(id:)` or `nodes(ids:)` can name: the type expected, which is any Node
+ * (the plugin refuses only IDs that decode to no type at all). Other refusals of the plugin name nothing.
+ */
+function globalIdParams(error: GraphQLError): Record<string, string> {
+  return error.originalError?.message.startsWith("Invalid global ID") ? { expectedType: "Node" } : {};
 }
 
 function isGlobalIdError(error: GraphQLError): boolean {

@@ -8,7 +8,7 @@ import { keyRevoked } from "../server/live/subscriptions.ts";
 import { defined } from "../assert.ts";
 import { unauthenticated } from "../auth/unauthenticated.ts";
 import { builder } from "./builder.ts";
-import { argumentError } from "./errors.ts";
+import { argumentError, invalidIdArgument } from "./errors.ts";
 import { decodeId } from "./ids.ts";
 import { CreditAccountRef, CreditActionRef, CreditEntryRef } from "./refs.ts";
 
@@ -86,7 +86,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, context) => {
       const tenant = requireTenant(context);
       const accountId = decodeId(String(args.accountId), "CreditAccount");
-      if (!accountId) throw argumentError("INVALID_ID", "accountId", context, { field: "accountId" });
+      if (!accountId) throw invalidIdArgument("accountId", "CreditAccount", String(args.accountId), context);
       const account = await context.loaders.account.load(accountId);
       if (!account) throw argumentError("ACCOUNT_NOT_FOUND", "accountId", context);
       const live = liveOf(context);
@@ -108,7 +108,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, context) => {
       const tenant = requireTenant(context);
       const customerId = decodeId(String(args.customerId), "Customer");
-      if (!customerId) throw argumentError("INVALID_ID", "customerId", context, { field: "customerId" });
+      if (!customerId) throw invalidIdArgument("customerId", "Customer", String(args.customerId), context);
       const customer = await context.loaders.customer.load(customerId);
       if (!customer) throw argumentError("CUSTOMER_NOT_FOUND", "customerId", context);
       const live = liveOf(context);

@@ -30,8 +30,42 @@ function shorten(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-function refuseAmount(message: string, code: "INVALID_AMOUNT" | "AMOUNT_OUT_OF_RANGE", node?: ValueNode): never {
-  throw new GraphQLError(message, { extensions: { code }, ...(node ? { nodes: node } : {}) });
+/**
+ * A refusal of a scalar's input, written in English, with the details its message states as `params` (the
+ * value as sent, and for an amount the reason), so that a translation says the same thing
+ * (src/i18n/refusal-messages.ts). The params stay on the server: the client sees the code and the message.
+ */
+export class ScalarInputError extends GraphQLError {
+  constructor(
+    message: string,
+    code: string,
+    readonly params: Readonly<Record<string, string>>,
+    node?: ValueNode,
+  ) {
+    super(message, { extensions: { code }, ...(node ? { nodes: node } : {}) });
+  }
+}
+
+/**
+ * The params of a scalar's refusal, whether graphql-js reports the refusal itself (an inline value) or wraps it
+ * (a variable: "Variable "$i" got invalid value ...", with the refusal as its original error).
+ */
+export function scalarInputParams(error: GraphQLError): Readonly<Record<string, string>> {
+  if (error instanceof ScalarInputError) return error.params;
+  if (error.originalError instanceof ScalarInputError) return error.originalError.params;
+  return {};
+}
+
+/** Why an amount is refused; each reason has its own message in every language. */
+export type AmountRefusalReason = "syntax" | "negative-zero" | "fraction" | "unsafe-number" | "unsafe-literal" | "type";
+
+function refuseAmount(
+  message: string,
+  code: "INVALID_AMOUNT" | "AMOUNT_OUT_OF_RANGE",
+  params: { value: string; reason?: AmountRefusalReason },
+  node?: ValueNode,
+): never {
+  throw new ScalarInputError(message, code, params, node);
 }
 
 function checkRange(amount: bigint, shown: string, node?: ValueNode): bigint {
@@ -39,6 +73,7 @@ function checkRange(amount: bigint, shown: string, node?: ValueNode): bigint {
     refuseAmount(
       `Amount ${shorten(shown)} lies outside the 64-bit range the ledger holds (${int64Min} to ${int64Max}).`,
       "AMOUNT_OUT_OF_RANGE",
+      { value: shorten(shown) },
       node,
     );
   }
@@ -50,6 +85,7 @@ function parseAmountText(text: string, node?: ValueNode): bigint {
     refuseAmount(
       `Amount must be a whole number of minor units written with digits only (no fraction, exponent, sign "+", "-0", spaces or leading zeros); got "${shorten(text)}"; ${sendDigits}.`,
       "INVALID_AMOUNT",
+      { value: shorten(text), reason: "syntax" },
       node,
     );
   }
@@ -61,6 +97,7 @@ function refuseNegativeZero(shown: string, node?: ValueNode): never {
   refuseAmount(
     `Amount ${shown} is not a canonical whole number: zero is written "0"; ${sendDigits}.`,
     "INVALID_AMOUNT",
+    { value: shown, reason: "negative-zero" },
     node,
   );
 }
@@ -77,6 +114,7 @@ export function parseAmount(value: unknown, node?: ValueNode): bigint {
       refuseAmount(
         `Amount must be a whole number of minor units; got ${value}; ${sendDigits}.`,
         "INVALID_AMOUNT",
+        { value: String(value), reason: "fraction" },
         node,
       );
     }
@@ -86,13 +124,19 @@ export function parseAmount(value: unknown, node?: ValueNode): bigint {
       refuseAmount(
         `Amount ${value} is too large to be exact as a JSON number (beyond ±${Number.MAX_SAFE_INTEGER}); ${sendDigits}.`,
         "INVALID_AMOUNT",
+        { value: String(value), reason: "unsafe-number" },
         node,
       );
     }
     if (Object.is(value, -0)) refuseNegativeZero("-0", node);
     return BigInt(value);
   }
-  refuseAmount(`Amount must be a string of digits; got ${describe(value)}; ${sendDigits}.`, "INVALID_AMOUNT", node);
+  refuseAmount(
+    `Amount must be a string of digits; got ${describe(value)}; ${sendDigits}.`,
+    "INVALID_AMOUNT",
+    { value: asJson(value), reason: "type" },
+    node,
+  );
 }
 
 function parseAmountLiteral(node: ValueNode): bigint {
@@ -107,6 +151,7 @@ function parseAmountLiteral(node: ValueNode): bigint {
         refuseAmount(
           `Amount ${shorten(node.value)} is too large to be exact as a number literal (beyond ±${Number.MAX_SAFE_INTEGER}); ${sendDigits}.`,
           "INVALID_AMOUNT",
+          { value: shorten(node.value), reason: "unsafe-literal" },
           node,
         );
       }
@@ -117,12 +162,14 @@ function parseAmountLiteral(node: ValueNode): bigint {
       return refuseAmount(
         `Amount must be a whole number of minor units; got ${node.value}; ${sendDigits}.`,
         "INVALID_AMOUNT",
+        { value: node.value, reason: "fraction" },
         node,
       );
     default:
       return refuseAmount(
         `Amount must be a string of digits; got ${shorten(print(node))}; ${sendDigits}.`,
         "INVALID_AMOUNT",
+        { value: shorten(print(node)), reason: "type" },
         node,
       );
   }
@@ -158,8 +205,8 @@ export const AmountScalar = new GraphQLScalarType<bigint, string>({
 
 // Parsing, time zones and formatting are in src/time/date-time.ts; here, the scalar around them.
 
-function refuseDateTime(message: string, node?: ValueNode): never {
-  throw new GraphQLError(message, { extensions: { code: "INVALID_DATE_TIME" }, ...(node ? { nodes: node } : {}) });
+function refuseDateTime(message: string, value: string, node?: ValueNode): never {
+  throw new ScalarInputError(message, "INVALID_DATE_TIME", { value }, node);
 }
 
 /** parseDateTime, its refusal as the GraphQL error with code INVALID_DATE_TIME at the value's node. */
@@ -167,20 +214,24 @@ function parseDateTimeText(text: string, node?: ValueNode): DateTimeInput {
   try {
     return parseDateTime(text);
   } catch (error) {
-    if (error instanceof DateTimeError) refuseDateTime(error.message, node);
+    if (error instanceof DateTimeError) refuseDateTime(error.message, shorten(text), node);
     throw error;
   }
 }
 
 function parseDateTimeValue(value: unknown, node?: ValueNode): DateTimeInput {
   if (typeof value !== "string")
-    refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`, node);
+    refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`, asJson(value), node);
   return parseDateTimeText(value, node);
 }
 
 function parseDateTimeLiteral(node: ValueNode): DateTimeInput {
   if (node.kind !== Kind.STRING) {
-    refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${shorten(print(node))}.`, node);
+    refuseDateTime(
+      `DateTime must be a string, ${dateTimeForms}; got ${shorten(print(node))}.`,
+      shorten(print(node)),
+      node,
+    );
   }
   return parseDateTimeText(node.value, node);
 }
@@ -214,6 +265,15 @@ export const DateTimeScalar = new GraphQLScalarType<DateTimeInput, string>({
   parseValue: (value) => parseDateTimeValue(value),
   parseLiteral: (node) => parseDateTimeLiteral(node),
 });
+
+/** An unexpected value as JSON text, shortened: what a translated message quotes (it has no words to translate). */
+function asJson(value: unknown): string {
+  try {
+    return shorten(JSON.stringify(value, (_key, part) => (typeof part === "bigint" ? part.toString() : part)) ?? "");
+  } catch {
+    return "";
+  }
+}
 
 /** A short, safe description of an unexpected value for an error message. */
 function describe(value: unknown): string {

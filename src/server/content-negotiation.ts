@@ -6,7 +6,10 @@
 //
 // Yoga's own choice ignores q-values (it reads the types in order), so a client that refused
 // `application/graphql-response+json` with `q=0` still got it, with status 400 on a validation error.
+import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin, processRegularResult } from "graphql-yoga";
+import { translateRefusal } from "../i18n/refusal-messages.ts";
+import { requestLanguage } from "./guards/refusal.ts";
 
 /** What the gateway can answer with, in its order of preference on a tie (plain JSON for `*\/*`, as curl sends). */
 export const responseMediaTypes = ["application/json", "application/graphql-response+json"] as const;
@@ -93,16 +96,21 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
  */
 export const eventStreamMediaType = "text/event-stream";
 
-/** The answer when nothing the gateway can send is acceptable. */
-function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
+/** What a subscription can be answered with: a stream, as Server-Sent Events or as multipart/mixed parts. */
+export const streamMediaTypes = [eventStreamMediaType, "multipart/mixed"] as const;
+
+/**
+ * The answer when nothing the gateway can send is acceptable, in the language of Accept-Language (it is given
+ * before the key is read, so a tenant's default language cannot apply).
+ */
+function notAcceptable(fetchAPI: { Response: typeof Response }, request: Request): Response {
+  const english = `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`;
+  const message = translateRefusal("NOT_ACCEPTABLE", english, requestLanguage(request), {
+    accepted: responseMediaTypes.join(", "),
+  });
   return new fetchAPI.Response(
     JSON.stringify({
-      errors: [
-        {
-          message: `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`,
-          extensions: { code: "NOT_ACCEPTABLE" },
-        },
-      ],
+      errors: [{ message, extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: responseMediaTypes } }],
     }),
     {
       status: 406,
@@ -122,9 +130,30 @@ function notAcceptable(fetchAPI: { Response: typeof Response }): Response {
  */
 export function useContentNegotiation(): Plugin {
   return {
+    // A subscription is answered as a stream, which an Accept header of JSON types alone refuses. Refused here,
+    // before its resolver subscribes (and takes one of the instance's and the key's subscription places),
+    // with a body that says what to accept; Yoga's own refusal would come after it, as an empty 406.
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || negotiateMediaType(request.headers.get("accept"), streamMediaTypes) !== null) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            `A subscription is answered as a stream of events, and none of the media types in Accept is one; accept ${streamMediaTypes.join(" or ")}.`,
+            {
+              extensions: {
+                code: "NOT_ACCEPTABLE",
+                acceptedMediaTypes: streamMediaTypes,
+                http: { status: 406, headers: { accept: streamMediaTypes.join(", ") } },
+              },
+            },
+          ),
+        ],
+      });
+    },
     onRequestParse({ request, fetchAPI, endResponse }) {
       if (negotiateMediaType(request.headers.get("accept"), [...responseMediaTypes, eventStreamMediaType]) === null)
-        endResponse(notAcceptable(fetchAPI));
+        endResponse(notAcceptable(fetchAPI, request));
     },
     onResultProcess({ request, result, setResultProcessor }) {
       // Streams (subscriptions) keep Yoga's own handling.
@@ -135,7 +164,7 @@ export function useContentNegotiation(): Plugin {
       // Yoga's event-stream answer.
       if (!chosen && negotiateMediaType(accept, [eventStreamMediaType])) return;
       if (chosen) setResultProcessor(processRegularResult, chosen);
-      else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI), "application/json");
+      else setResultProcessor((_result, fetchAPI) => notAcceptable(fetchAPI, request), "application/json");
     },
   };
 }

@@ -17,6 +17,7 @@ import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { Language } from "../i18n/languages.ts";
 import { limitParams, translateRefusal } from "../i18n/refusal-messages.ts";
+import { scalarInputParams } from "../schema/scalars.ts";
 import { guardErrorCodes } from "./guards/refusal.ts";
 
 export interface ErrorPresentationOptions {
@@ -35,17 +36,27 @@ export function withoutSuggestions(message: string): string {
 
 const variablePrefix: Record<Language, string> = { en: "Variable", cs: "Proměnná" };
 
-/** The details a translated message can use, from the English message and the error's extensions. */
-function paramsOf(english: string, extensions: Record<string, unknown>): Record<string, string | undefined> {
+/**
+ * The details a translated message can use: from the English message, the error's extensions, and the params a
+ * scalar's refusal carries (the value as sent, the reason).
+ */
+function paramsOf(
+  error: GraphQLError,
+  english: string,
+  extensions: Record<string, unknown>,
+): Record<string, string | undefined> {
   const cost = extensions.cost as { requestedQueryCost?: number; maximumAvailable?: number } | undefined;
   const headers = ((extensions.http as { headers?: Record<string, string> } | undefined)?.headers ?? {}) as Record<
     string,
     string
   >;
   return {
+    ...scalarInputParams(error),
     ...limitParams(english),
     ...(cost ? { requested: String(cost.requestedQueryCost), maximum: String(cost.maximumAvailable) } : {}),
     ...(headers["ratelimit-limit"] ? { limit: headers["ratelimit-limit"], retryAfter: headers["retry-after"] } : {}),
+    // A 406 says which media types would have been accepted.
+    ...(Array.isArray(extensions.acceptedMediaTypes) ? { accepted: extensions.acceptedMediaTypes.join(", ") } : {}),
     // The subscription limits say which limit was reached.
     ...(extensions.code === guardErrorCodes.tooManySubscriptions
       ? { limit: String(extensions.limit), scope: String(extensions.scope) }
@@ -77,7 +88,7 @@ export function useErrorPresentation(options: ErrorPresentationOptions): Plugin 
       extensions = { ...extensions, code: guardErrorCodes.badRequest };
     }
     if (language !== "en") {
-      const translated = translateRefusal(extensions.code, message, language, paramsOf(message, extensions));
+      const translated = translateRefusal(extensions.code, message, language, paramsOf(error, message, extensions));
       if (translated !== message) {
         // The variable's name is the one detail of graphql-js's English prefix worth keeping.
         const name = variable ? /^Variable "(\$[^"]+)"/.exec(message)?.[1] : undefined;

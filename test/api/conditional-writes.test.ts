@@ -48,6 +48,42 @@ async function refused(name: MutationName, input: Record<string, unknown>, code:
   return result.userErrors[0].message as string;
 }
 
+/** Every conditional write with an input that is otherwise valid, and each of its expectation fields. */
+async function conditionalWrites(name: string): Promise<[string, string, Record<string, unknown>, string][]> {
+  const account = await api.openAccount(customer, { name });
+  const other = await api.openAccount(customer, { name: `${name}, other side` });
+  const deposited = await api.data(
+    `mutation ($input: DepositInput!) { deposit(input: $input) { action { id grant { id } } } }`,
+    { input: { accountId: account, amount: "40", grant: { expiresAt: "2099-01-01T00:00:00Z" } } },
+  );
+  const grantId = deposited.deposit.action.grant.id;
+  const actionId = deposited.deposit.action.id;
+  const held = await api.data(
+    `mutation ($input: AuthorizeHoldInput!) { authorizeHold(input: $input) { hold { id } userErrors { code } } }`,
+    { input: { accountId: account, amount: "5" } },
+  );
+  const holdId = held.authorizeHold.hold.id;
+  const cases: [string, string, Record<string, unknown>, string][] = [
+    ["deposit", "DepositInput", { accountId: account, amount: "1" }, "expected"],
+    ["createCreditGrant", "CreateCreditGrantInput", { accountId: account, amount: "1" }, "expected"],
+    ["reduce", "ReduceInput", { accountId: account, amount: "1" }, "expected"],
+    ["transfer", "TransferInput", { sourceAccountId: account, targetAccountId: other, amount: "1" }, "expectedSource"],
+    ["transfer", "TransferInput", { sourceAccountId: account, targetAccountId: other, amount: "1" }, "expectedTarget"],
+    ["voidCreditGrant", "VoidCreditGrantInput", { grantId }, "expected"],
+    [
+      "changeCreditGrantExpiry",
+      "ChangeCreditGrantExpiryInput",
+      { grantId, expiresAt: "2098-01-01T00:00:00Z" },
+      "expected",
+    ],
+    ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedTarget"],
+    ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedSource"],
+    ["authorizeHold", "AuthorizeHoldInput", { accountId: account, amount: "1" }, "expected"],
+    ["captureHold", "CaptureHoldInput", { holdId }, "expected"],
+  ];
+  return cases;
+}
+
 describe("CreditAccount.sequence", () => {
   it("counts the account's entries and is the sequence number of its latest entry", async () => {
     const account = await api.openAccount(customer, { name: "Counted" });
@@ -244,48 +280,8 @@ describe("a conditional write", () => {
   });
 
   it("refuses an expectation that names no state (`{}` or every part null) with INVALID_EXPECTED, on every conditional write", async () => {
-    const account = await api.openAccount(customer, { name: "Empty condition" });
-    const other = await api.openAccount(customer, { name: "Empty condition, other side" });
-    const deposited = await api.data(
-      `mutation ($input: DepositInput!) { deposit(input: $input) { action { id grant { id } } } }`,
-      { input: { accountId: account, amount: "40", grant: { expiresAt: "2099-01-01T00:00:00Z" } } },
-    );
-    const grantId = deposited.deposit.action.grant.id;
-    const actionId = deposited.deposit.action.id;
-    const held = await api.data(
-      `mutation ($input: AuthorizeHoldInput!) { authorizeHold(input: $input) { hold { id } userErrors { code } } }`,
-      { input: { accountId: account, amount: "5" } },
-    );
-    const holdId = held.authorizeHold.hold.id;
+    const cases = await conditionalWrites("Empty condition");
     const errors = "userErrors { code field message }";
-    const cases: [string, string, Record<string, unknown>, string][] = [
-      ["deposit", "DepositInput", { accountId: account, amount: "1" }, "expected"],
-      ["createCreditGrant", "CreateCreditGrantInput", { accountId: account, amount: "1" }, "expected"],
-      ["reduce", "ReduceInput", { accountId: account, amount: "1" }, "expected"],
-      [
-        "transfer",
-        "TransferInput",
-        { sourceAccountId: account, targetAccountId: other, amount: "1" },
-        "expectedSource",
-      ],
-      [
-        "transfer",
-        "TransferInput",
-        { sourceAccountId: account, targetAccountId: other, amount: "1" },
-        "expectedTarget",
-      ],
-      ["voidCreditGrant", "VoidCreditGrantInput", { grantId }, "expected"],
-      [
-        "changeCreditGrantExpiry",
-        "ChangeCreditGrantExpiryInput",
-        { grantId, expiresAt: "2098-01-01T00:00:00Z" },
-        "expected",
-      ],
-      ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedTarget"],
-      ["reverseCreditAction", "ReverseCreditActionInput", { actionId }, "expectedSource"],
-      ["authorizeHold", "AuthorizeHoldInput", { accountId: account, amount: "1" }, "expected"],
-      ["captureHold", "CaptureHoldInput", { holdId }, "expected"],
-    ];
     for (const [name, inputType, input, field] of cases) {
       for (const empty of [{}, { balance: null, sequence: null, held: null }]) {
         const before = await api.snapshot();
@@ -302,6 +298,57 @@ describe("a conditional write", () => {
       }
     }
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
+  it("refuses an expectation no account can ever meet (a negative held, a balance below every floor) with INVALID_EXPECTED, on every conditional write and batch item", async () => {
+    const cases = await conditionalWrites("Impossible condition");
+    const errors = "userErrors { code field message }";
+    const impossible: [Record<string, string>, string, RegExp][] = [
+      [{ held: "-1" }, "held", /held can never be negative .*; got -1\./],
+      [{ balance: "-9223372036854775808" }, "balance", /balance can never be -9223372036854775808/],
+    ];
+    for (const [name, inputType, input, field] of cases) {
+      for (const [expected, part, message] of impossible) {
+        const before = await api.snapshot();
+        const result = (
+          await api.data(`mutation ($input: ${inputType}!) { ${name}(input: $input) { ${errors} } }`, {
+            input: { ...input, [field]: expected },
+          })
+        )[name];
+        expect(result.userErrors, `${name} ${field}.${part}`).toEqual([
+          { code: "INVALID_EXPECTED", field: ["input", field, part], message: expect.stringMatching(message) },
+        ]);
+        expect(result.userErrors[0].message).toContain(`${field}.${part}`);
+        expect(await api.snapshot()).toBe(before);
+      }
+    }
+    const depositInput = cases.find(([name]) => name === "deposit")?.[2];
+    const before = await api.snapshot();
+    const batch = await api.data(
+      `mutation ($items: [CreditBatchItemInput!]!) { applyCreditBatch(input: { items: $items }) { itemErrors { index } ${errors} } }`,
+      { items: [{ deposit: depositInput }, { deposit: { ...depositInput, expected: { held: "-5" } } }] },
+    );
+    expect(batch.applyCreditBatch.userErrors).toEqual([
+      {
+        code: "INVALID_EXPECTED",
+        field: ["input", "items", "1", "deposit", "expected", "held"],
+        message: expect.stringMatching(/never be negative/),
+      },
+    ]);
+    expect(await api.snapshot()).toBe(before);
+  });
+
+  it("compares a negative expected balance like any other: an overdrawn account can have one", async () => {
+    const account = await api.openAccount(customer, { name: "Overdrawn", overdraftLimit: "100" });
+    expect((await write("reduce", { accountId: account, amount: "30" })).userErrors).toEqual([]);
+    await refused("reduce", { accountId: account, amount: "1", expected: { balance: "-29" } }, "ACCOUNT_CHANGED", [
+      "input",
+      "expected",
+      "balance",
+    ]);
+    const reduced = await write("reduce", { accountId: account, amount: "1", expected: { balance: "-30", held: "0" } });
+    expect(reduced.userErrors).toEqual([]);
+    expect(reduced.accounts).toEqual([{ id: account, balance: "-31", sequence: 2 }]);
   });
 
   it("answers a retry of a write that went through as a replay, not as a change", async () => {

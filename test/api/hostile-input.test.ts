@@ -157,6 +157,78 @@ describe("IDs and cursors that were never issued", () => {
     }
   });
 
+  it("refuses IDs of the wrong shape or type in query arguments with INVALID_ID, naming the type expected as mutations do", async () => {
+    const storeId = await api.createStore("Hostile store");
+    const partnerId = await api.createPartner("Hostile partner");
+    const history = (filter: string) =>
+      `query($c: ID!, $x: ID!) { customer(id: $c) { history(filter: ${filter}) { totalCount } } }`;
+    const cases: [string, string, Record<string, string>, string, string][] = [
+      [
+        "customer(id:) with a store's ID",
+        "query($x: ID!) { customer(id: $x) { id } }",
+        { x: storeId },
+        "id",
+        "This is the global ID of a Store, not of a Customer; send the ID of a Customer.",
+      ],
+      [
+        "customer(id:) with garbage",
+        "query($x: ID!) { customer(id: $x) { id } }",
+        { x: "garbage" },
+        "id",
+        "The ID is not a valid global ID of a Customer.",
+      ],
+      [
+        "a partner's ID in filter.stores",
+        history("{ stores: [$x] }"),
+        { c: customerId, x: partnerId },
+        "filter.stores",
+        "This is the global ID of a Partner, not of a Store; send the ID of a Store.",
+      ],
+      [
+        "garbage in filter.stores",
+        history("{ stores: [$x] }"),
+        { c: customerId, x: "garbage" },
+        "filter.stores",
+        "The ID is not a valid global ID of a Store.",
+      ],
+      [
+        "a store's ID in filter.partners",
+        history("{ partners: [$x] }"),
+        { c: customerId, x: storeId },
+        "filter.partners",
+        "This is the global ID of a Store, not of a Partner; send the ID of a Partner.",
+      ],
+      [
+        "an account's ID in filter.grant",
+        history("{ grant: $x }"),
+        { c: customerId, x: accountId },
+        "filter.grant",
+        "This is the global ID of a CreditAccount, not of a CreditGrant; send the ID of a CreditGrant.",
+      ],
+      [
+        "garbage in node(id:)",
+        "query($x: ID!) { node(id: $x) { id } }",
+        { x: "garbage" },
+        "",
+        "The ID is not a valid global ID of a Node.",
+      ],
+    ];
+    for (const [what, query, variables, field, message] of cases) {
+      const body = await api.graphql(query, variables);
+      expectNoFault(body);
+      expect(
+        body.errors?.map((error) => error.extensions?.code),
+        what,
+      ).toEqual(["INVALID_ID"]);
+      if (field !== "") expect(body.errors?.[0]?.extensions?.field, what).toBe(field);
+      expect(body.errors?.[0]?.message, what).toBe(message);
+    }
+    const czech = await api.graphql(history("{ stores: [$x] }"), { c: customerId, x: partnerId }, { language: "cs" });
+    expect(czech.errors?.[0]?.message).toBe(
+      "Toto je globální ID objektu typu Partner, ne objektu typu Store; zadejte ID objektu typu Store.",
+    );
+  });
+
   it("refuses forged history cursors with INVALID_CURSOR", async () => {
     const forged = [
       "not-a-cursor",

@@ -565,6 +565,41 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(await balanceOf(account)).toBe("0");
   });
 
+  it("a reversal that gives credits back to a grant that was voided, or expired, since voids or expires them again at once", async () => {
+    for (const lapse of ["VOID", "EXPIRATION"] as const) {
+      const { account } = await newAccount({ currency: "USD" });
+      const expiresAt = new Date(api.now().getTime() + 24 * 3_600_000);
+      const grantId = (
+        await ok("createCreditGrant", {
+          accountId: account,
+          amount: "40",
+          grant: lapse === "EXPIRATION" ? { expiresAt: formatPrague(expiresAt) } : {},
+        })
+      ).action.grant.id;
+      const reduction = await ok("reduce", { accountId: account, amount: "30" });
+      if (lapse === "VOID") await ok("voidCreditGrant", { grantId });
+      else api.advance(2 * 24 * 3_600_000);
+      expect(await balanceOf(account)).toBe("0");
+      const reversal = await ok("reverseCreditAction", { actionId: reduction.action.id });
+      // The 30 came back to the grant they were spent from, which no longer holds credits: they leave again.
+      expect(reversal.accounts).toEqual([{ id: account, balance: "0" }]);
+      const page = await historyPage(api, account, "account", { orderBy: { field: "ID", direction: "ASC" } });
+      expect(page.edges.map((edge) => [edge.node.type, edge.direction, edge.amount, edge.balanceAfter])).toEqual([
+        ["DEPOSIT", "CREDIT", "40", "40"],
+        ["REDUCTION", "DEBIT", "30", "10"],
+        [lapse, "DEBIT", "10", "0"],
+        ["REVERSAL", "CREDIT", "30", "30"],
+        [lapse, "DEBIT", "30", "0"],
+      ]);
+      const grant = await api.data(
+        `query ($id: ID!) { node(id: $id) { ... on CreditGrant { state remainingAmount } } }`,
+        { id: grantId },
+      );
+      expect(grant.node).toEqual({ state: lapse === "VOID" ? "VOIDED" : "EXPIRED", remainingAmount: "0" });
+    }
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
   it("Stripe exact integer amounts with currency, never floats: Amount strings are exact at 9223372036854775807", async () => {
     const { customer, account } = await newAccount({ currency: "USD" });
     const max = "9223372036854775807";
@@ -596,6 +631,38 @@ describe("Stripe credit grants and balance transactions", () => {
       }),
     });
     expect(await raw.text()).toContain(`"amount":"${max}"`);
+  });
+
+  it("a backdated write over past balances beyond the 64-bit range is answered exactly, never as a fault", async () => {
+    const { account } = await newAccount({ currency: "USD" });
+    const { account: target } = await newAccount({ currency: "USD" });
+    const max = "9223372036854775807";
+    const before = new Date(api.now().getTime() - 60_000);
+    const at = (offsetMs: number) => new Date(before.getTime() + offsetMs).toISOString();
+    api.advance(1000);
+    await ok("deposit", { accountId: account, amount: max });
+    api.advance(1000);
+    await ok("reduce", { accountId: account, amount: max });
+    // Backdated before both: the balance now is 100, but between the two writes it was 2^63 + 99, past the
+    // 64-bit range that no balance of now may leave (BALANCE_OUT_OF_RANGE bounds the balance now only).
+    await ok("deposit", { accountId: account, amount: "100", effectiveAt: at(0) });
+    const reduced = await ok("reduce", { accountId: account, amount: "60", effectiveAt: at(1000) });
+    expect(reduced.accounts).toEqual([{ id: account, balance: "40", available: "40" }]);
+    const refusal = await refused(
+      "transfer",
+      { sourceAccountId: account, targetAccountId: target, amount: "41", effectiveAt: at(2000) },
+      "INSUFFICIENT_CREDITS",
+      ["input", "amount"],
+    );
+    expect(refusal.message).toContain("40 USD available");
+    const moved = await ok("transfer", {
+      sourceAccountId: account,
+      targetAccountId: target,
+      amount: "40",
+      effectiveAt: at(2000),
+    });
+    expect(moved.accounts.map((one: { balance: string }) => one.balance)).toEqual(["0", "40"]);
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 
   it("Stripe external reference (invoice and line item) and effective_at distinct from created", async () => {

@@ -275,10 +275,120 @@ describe("the initiator of an action", () => {
       initiator: { type: "SYSTEM", id: null },
       apiKeyId: other.apiKey.id,
     });
-    // Naming API_KEY cannot impersonate another key: the sending key is recorded.
-    expect(await depositWith(other.secret, { type: "API_KEY", id: fixture.apiKeyId })).toEqual({
+    // API_KEY names the calling key, with its own id or without one.
+    expect(await depositWith(other.secret, { type: "API_KEY" })).toEqual({
       initiator: { type: "API_KEY", id: other.apiKey.id },
       apiKeyId: other.apiKey.id,
+    });
+    expect(await depositWith(other.secret, { type: "API_KEY", id: other.apiKey.id })).toEqual({
+      initiator: { type: "API_KEY", id: other.apiKey.id },
+      apiKeyId: other.apiKey.id,
+    });
+  });
+
+  describe("naming another key as the API_KEY initiator", () => {
+    let grantId: string;
+    let actionId: string;
+    let holdId: string;
+    let otherAccountId: string;
+
+    beforeAll(async () => {
+      otherAccountId = await fixture.openAccount(await fixture.createCustomer("CUST-INITIATOR"));
+      const deposited = await fixture.data(
+        `mutation ($a: ID!) { deposit(input: { accountId: $a, amount: "50" }) { action { id grant { id } } } }`,
+        { a: accountId },
+      );
+      actionId = deposited.deposit.action.id;
+      grantId = deposited.deposit.action.grant.id;
+      const held = await fixture.data(
+        `mutation ($a: ID!) { authorizeHold(input: { accountId: $a, amount: "5" }) { hold { id } } }`,
+        { a: accountId },
+      );
+      holdId = held.authorizeHold.hold.id;
+    });
+
+    // Every write that takes `initiator`, as a mutation and as a batch item, with an input that is otherwise
+    // valid: the refusal is the initiator's and no other.
+    const writes: [string, string, () => Record<string, unknown>][] = [
+      ["deposit", "DepositInput", () => ({ accountId, amount: "1" })],
+      ["createCreditGrant", "CreateCreditGrantInput", () => ({ accountId, amount: "1" })],
+      ["reduce", "ReduceInput", () => ({ accountId, amount: "1" })],
+      [
+        "transfer",
+        "TransferInput",
+        () => ({ sourceAccountId: accountId, targetAccountId: otherAccountId, amount: "1" }),
+      ],
+      ["voidCreditGrant", "VoidCreditGrantInput", () => ({ grantId })],
+      [
+        "changeCreditGrantExpiry",
+        "ChangeCreditGrantExpiryInput",
+        () => ({ grantId, expiresAt: "2030-01-01 00:00:00" }),
+      ],
+      ["reverseCreditAction", "ReverseCreditActionInput", () => ({ actionId })],
+      ["authorizeHold", "AuthorizeHoldInput", () => ({ accountId, amount: "1" })],
+      ["captureHold", "CaptureHoldInput", () => ({ holdId })],
+      ["releaseHold", "ReleaseHoldInput", () => ({ holdId })],
+    ];
+    for (const [mutation, inputType, input] of writes) {
+      it(`${mutation} refuses it with INVALID_INITIATOR and writes nothing`, async () => {
+        const before = await fixture.snapshot();
+        const body = await fixture.graphql(
+          `mutation ($input: ${inputType}!) { ${mutation}(input: $input) { userErrors { code field message } } }`,
+          { input: { ...input(), initiator: { type: "API_KEY", id: "another-key" } } },
+        );
+        expect(body.errors).toBeUndefined();
+        expect(body.data[mutation].userErrors).toEqual([
+          {
+            code: "INVALID_INITIATOR",
+            field: ["input", "initiator", "id"],
+            message:
+              "An API_KEY initiator is always the API key that sends the request; omit the id, or send that key's own id.",
+          },
+        ]);
+        expect(await fixture.snapshot()).toBe(before);
+      });
+    }
+
+    it("a batch refuses it in any item, naming the item, and writes nothing", async () => {
+      const items = [
+        { deposit: { accountId, amount: "1" } },
+        { reduce: { accountId, amount: "1" } },
+        { transfer: { sourceAccountId: accountId, targetAccountId: otherAccountId, amount: "1" } },
+        { authorizeHold: { accountId, amount: "1" } },
+        { captureHold: { holdId } },
+        { releaseHold: { holdId } },
+      ];
+      for (const [index, item] of items.entries()) {
+        const [operation, fields] = Object.entries(item)[0] as [string, Record<string, unknown>];
+        const before = await fixture.snapshot();
+        const body = await fixture.graphql(
+          `mutation ($items: [CreditBatchItemInput!]!) {
+            applyCreditBatch(input: { items: $items }) { itemErrors { index } userErrors { code field message } }
+          }`,
+          { items: [{ [operation]: { ...fields, initiator: { type: "API_KEY", id: fixture.apiKeyId.slice(1) } } }] },
+        );
+        expect(body.errors, operation).toBeUndefined();
+        expect(body.data.applyCreditBatch.itemErrors, operation).toEqual([{ index: 0 }]);
+        expect(body.data.applyCreditBatch.userErrors, operation).toEqual([
+          {
+            code: "INVALID_INITIATOR",
+            field: ["input", "items", "0", operation, "initiator", "id"],
+            message: expect.stringMatching(/always the API key that sends the request/),
+          },
+        ]);
+        expect(await fixture.snapshot(), `${index} ${operation}`).toBe(before);
+      }
+    });
+
+    it("says so in Czech", async () => {
+      const body = await fixture.graphql(
+        `mutation ($input: DepositInput!) { deposit(input: $input) { userErrors { code message } } }`,
+        { input: { accountId, amount: "1", initiator: { type: "API_KEY", id: "another-key" } } },
+        { language: "cs" },
+      );
+      expect(body.data.deposit.userErrors).toEqual([
+        { code: "INVALID_INITIATOR", message: expect.stringMatching(/^Iniciátorem typu API_KEY je vždy API klíč/) },
+      ]);
     });
   });
 });

@@ -274,6 +274,59 @@ describe("the ledger as a federation subgraph behind Hive Gateway", () => {
     expect(await byId(foreignKey)).toEqual([null]);
   });
 
+  it("refuses a representation of no entity type with INVALID_REPRESENTATION naming the entity types, not as a fault", async () => {
+    const lookup = async (representations: unknown[], language = "en") => {
+      const response = await ledgerSubgraph.fetch("http://ledger.subgraph.test/graphql", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "accept-language": language,
+          authorization: `Bearer ${key}`,
+        },
+        body: JSON.stringify({
+          query: `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Customer { externalId } } }`,
+          variables: { representations },
+        }),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] },
+      };
+    };
+    const known = { __typename: "Customer", externalId: "CUST-2" };
+    const cases: [unknown[], string][] = [
+      [
+        [known, { __typename: "Order", id: "order-1" }],
+        'The _entities representation at index 1 names the type "Order", which is not an entity of this subgraph; the entity types are: Customer.',
+      ],
+      // A type of the schema that is not an entity is no better.
+      [
+        [{ __typename: "Store", id: "x" }],
+        'The _entities representation at index 0 names the type "Store", which is not an entity of this subgraph; the entity types are: Customer.',
+      ],
+      [
+        [{ externalId: "CUST-2" }],
+        "The _entities representation at index 0 is not an object with an entity type of this subgraph in __typename; the entity types are: Customer.",
+      ],
+      [
+        ["Customer"],
+        "The _entities representation at index 0 is not an object with an entity type of this subgraph in __typename; the entity types are: Customer.",
+      ],
+    ];
+    for (const [representations, message] of cases) {
+      const { status, body } = await lookup(representations);
+      expect(status).toBe(200);
+      expect(body.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+        ["INVALID_REPRESENTATION", message],
+      ]);
+    }
+    const czech = await lookup([{ __typename: "Order", id: "order-1" }], "cs");
+    expect(czech.body.errors?.[0]?.message).toBe(
+      "Reprezentace _entities na pozici 0 uvádí typ „Order“, který není entitou tohoto subgrafu; typy entit jsou: Customer.",
+    );
+  });
+
   it("counts every representation of an entity lookup in the query cost, as nodes(ids:) counts ids", async () => {
     const lookup = async (count: number) => {
       const response = await ledgerSubgraph.fetch("http://ledger.subgraph.test/graphql", {

@@ -183,10 +183,13 @@ describe("accountBalanceChanged", () => {
     const before = await fixture.snapshot();
     const malformed = await (await subscribe(accountSubscription, { accountId: "not-an-id" })).next();
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: "INVALID_ID", field: "accountId" });
-    expect(malformed.errors?.[0]?.message).toMatch(/ID/);
+    expect(malformed.errors?.[0]?.message).toBe("The ID is not a valid global ID of a CreditAccount.");
     // A customer's ID is a valid global ID, but not of a credit account.
     const wrongType = await (await subscribe(accountSubscription, { accountId: customer })).next();
     expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: "INVALID_ID", field: "accountId" });
+    expect(wrongType.errors?.[0]?.message).toBe(
+      "This is the global ID of a Customer, not of a CreditAccount; send the ID of a CreditAccount.",
+    );
     const czech = await (
       await subscribe(accountSubscription, { accountId: "not-an-id" }, { headers: { "accept-language": "cs" } })
     ).next();
@@ -234,6 +237,9 @@ describe("customerActivity", () => {
   it("refuses a malformed or unknown customer id", async () => {
     const malformed = await (await subscribe(customerSubscription, { customerId: account })).next();
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: "INVALID_ID", field: "customerId" });
+    expect(malformed.errors?.[0]?.message).toBe(
+      "This is the global ID of a CreditAccount, not of a Customer; send the ID of a Customer.",
+    );
     const foreign = await fixture.createTenant("Another foreign tenant");
     const foreignCustomer = await fixture.createCustomer("CUST-ELSEWHERE", { key: foreign.key });
     const unknown = await (await subscribe(customerSubscription, { customerId: foreignCustomer })).next();

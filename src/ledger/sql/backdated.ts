@@ -15,25 +15,49 @@ export interface PastBalances {
   spendableAt: bigint;
 }
 
+const half = 4_294_967_296n; // 2^32
+
+/**
+ * The past in one statement, exactly. A balance now never leaves the 64-bit range (BALANCE_OUT_OF_RANGE), but
+ * a balance in the past can: a credit backdated before a large debit adds to every balance between the two,
+ * and the check bounds only the balance now. An account's credits (or debits) in all may pass the range too.
+ * SQLite's SUM fails past it (PostgreSQL's is numeric), so, as balanceAt does (balances.ts), each amount is
+ * summed in two halves, its multiples of 2^32 and the rest, each far from the bound for any number of entries
+ * a database can hold, and the halves are put together exactly here: the balance at `at`, then the change at
+ * each later moment (entries effective at one moment together), whose running sums are taken in order here
+ * rather than by a window in SQL. Only a backdated debit asks, and it reads one row per later moment.
+ * The grants' remaining amounts add up to the account's positive balance now, which is within the range.
+ */
 export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): Promise<PastBalances> {
-  const signed = sql`CASE WHEN direction = ${"CREDIT"} THEN amount ELSE -amount END`;
-  const [row] = await tx.query<{ balanceThen: unknown; lowestLater: unknown; spendable: unknown }>(sql`
-    SELECT
-      (SELECT COALESCE(SUM(${signed}), 0) FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${at}) AS balance_then,
-      (SELECT MIN(running.balance) FROM (
-         SELECT effective_at, SUM(${signed}) OVER (ORDER BY effective_at) AS balance
-         FROM credit_entry WHERE account_id = ${accountId}
-       ) running WHERE running.effective_at > ${at}) AS lowest_later,
-      (SELECT COALESCE(SUM(remaining_amount), 0) FROM credit_grant
-       WHERE account_id = ${accountId} AND remaining_amount > 0 AND ${spendableAt(at)}) AS spendable`);
-  // Sums arrive as PostgreSQL numeric (text) or SQLite integers; both convert exactly.
-  const balanceThen = BigInt(String(row?.balanceThen ?? 0));
-  const lowestLater =
-    row?.lowestLater === null || row?.lowestLater === undefined ? null : BigInt(String(row.lowestLater));
-  return {
-    lowestFrom: lowestLater !== null && lowestLater < balanceThen ? lowestLater : balanceThen,
-    spendableAt: BigInt(String(row?.spendable ?? 0)),
-  };
+  const high = sql`CASE WHEN direction = ${"CREDIT"} THEN amount / ${half} ELSE -(amount / ${half}) END`;
+  const low = sql`CASE WHEN direction = ${"CREDIT"} THEN amount % ${half} ELSE -(amount % ${half}) END`;
+  const rows = await tx.query<{ part: unknown; high: unknown; low: unknown }>(sql`
+    SELECT 0 AS part, NULL AS effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+      FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${at}
+    UNION ALL
+    SELECT 1 AS part, effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+      FROM credit_entry WHERE account_id = ${accountId} AND effective_at > ${at}
+      GROUP BY effective_at
+    UNION ALL
+    SELECT 2 AS part, NULL AS effective_at, SUM(remaining_amount) AS high, 0 AS low
+      FROM credit_grant WHERE account_id = ${accountId} AND remaining_amount > 0 AND ${spendableAt(at)}
+    ORDER BY part, effective_at`);
+  // Sums arrive as PostgreSQL numeric (text) or SQLite integers, or null for no rows; all convert exactly.
+  const exact = (value: unknown) => (value === null || value === undefined ? 0n : BigInt(String(value)));
+  let balance = 0n;
+  let lowestFrom = 0n;
+  let spendable = 0n;
+  for (const row of rows) {
+    const part = Number(row.part);
+    if (part === 2) {
+      spendable = exact(row.high);
+      continue;
+    }
+    balance += exact(row.high) * half + exact(row.low);
+    // Part 0 is the balance at `at` itself, part 1 the balance after each later moment, in time order.
+    if (part === 0 || balance < lowestFrom) lowestFrom = balance;
+  }
+  return { lowestFrom, spendableAt: spendable };
 }
 
 /**
