@@ -358,7 +358,7 @@ EOF
       DATABASE_PREPARED_STATEMENTS=$prepared_statements MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} \
       PORT=$gateway_port HOST=127.0.0.1 \
       TRUSTED_PROXIES=${TRUSTED_PROXIES:-1} GRAPHIQL=${GRAPHIQL:-false} LOG_LEVEL=${LOG_LEVEL:-warn} \
-      launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --import tsx src/main.ts)
+      launch "gateway$index" "$state/gateways/gateway$index.log" "$(command -v node)" --heap-growing-percent=100 --import tsx src/main.ts)
     gateway_urls+="http://127.0.0.1:$gateway_port/graphql "
   done
   for index in $(seq 1 "$instances"); do
