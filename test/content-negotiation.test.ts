@@ -5,9 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { negotiateMediaType, responseMediaTypes } from "../src/server/content-negotiation.ts";
 import { createApiFixture, type ApiFixture } from "./support/api.ts";
+import { openEventStream } from "./support/live.ts";
 
 const json = "application/json";
 const graphqlJson = "application/graphql-response+json";
+const eventStream = "text/event-stream";
 
 describe("negotiateMediaType", () => {
   const cases: [string | null, string | null][] = [
@@ -79,7 +81,7 @@ describe("the gateway", () => {
       expect(result.status).toBe(406);
       expect(result.type).toBe(json);
       expect(result.body.errors?.[0]?.extensions?.code).toBe("NOT_ACCEPTABLE");
-      expect(result.body.errors?.[0]?.extensions?.acceptedMediaTypes).toEqual([json, graphqlJson]);
+      expect(result.body.errors?.[0]?.extensions?.acceptedMediaTypes).toEqual([json, graphqlJson, eventStream]);
       expect(result.body.data).toBeUndefined();
     }
     const czech = await fixture.gateway.fetch("http://gateway.test/graphql", {
@@ -94,7 +96,7 @@ describe("the gateway", () => {
     });
     expect(czech.status).toBe(406);
     expect(((await czech.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
-      "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json.",
+      "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json, případně text/event-stream (ten potřebuje odběr).",
     );
   });
 
@@ -131,12 +133,9 @@ describe("the gateway", () => {
         body.errors?.map((error) => error.extensions?.code),
         method,
       ).toEqual(["NOT_ACCEPTABLE"]);
-      expect(body.errors?.[0]?.extensions?.acceptedMediaTypes, method).toEqual([
-        "text/event-stream",
-        "multipart/mixed",
-      ]);
+      expect(body.errors?.[0]?.extensions?.acceptedMediaTypes, method).toEqual([eventStream]);
       expect(body.errors?.[0]?.message, method).toBe(
-        "A subscription is answered as a stream of events, and none of the media types in Accept is one; accept text/event-stream or multipart/mixed.",
+        "A subscription is answered as a stream of events, and none of the media types in Accept is one; accept text/event-stream.",
       );
     }
     const czech = await fixture.gateway.fetch("http://gateway.test/graphql", {
@@ -151,8 +150,46 @@ describe("the gateway", () => {
     });
     expect(czech.status).toBe(406);
     expect(((await czech.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
-      "Odběr se posílá jako proud událostí a žádný z typů médií v hlavičce Accept mu neodpovídá; přijměte text/event-stream nebo multipart/mixed.",
+      "Odběr se posílá jako proud událostí a žádný z typů médií v hlavičce Accept mu neodpovídá; přijměte text/event-stream.",
     );
+  });
+
+  // Subscriptions are served as Server-Sent Events only: every 406 has a JSON body naming exactly what works, and
+  // never multipart/mixed, which Yoga does not serve a subscription as (it used to end in an empty 406).
+  it("serves a subscription as text/event-stream, and refuses any other Accept with a body naming it", async () => {
+    const customer = await fixture.createCustomer("CUST-NEGOTIATION");
+    const account = await fixture.openAccount(customer);
+    const query = "subscription ($a: ID!) { accountBalanceChanged(accountId: $a) { sequence } }";
+    const variables = { a: account };
+    const subscribe = (accept: string) =>
+      fixture.gateway.fetch("http://gateway.test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept, authorization: `Bearer ${fixture.key}` },
+        body: JSON.stringify({ query, variables }),
+      });
+    const refusals: [string, string[]][] = [
+      // Refused before the request is known to be a subscription: the types any request may be answered with.
+      ["multipart/mixed", [json, graphqlJson, eventStream]],
+      ["multipart/mixed;deferSpec=20220824", [json, graphqlJson, eventStream]],
+      [`multipart/mixed, ${json}`, [eventStream]],
+      [`${eventStream};q=0, ${json}`, [eventStream]],
+      [`${eventStream};q=0, */*`, [eventStream]],
+    ];
+    for (const [accept, accepted] of refusals) {
+      const response = await subscribe(accept);
+      expect(response.status, accept).toBe(406);
+      expect(response.headers.get("content-type"), accept).toMatch(/^application\/json/);
+      const body = (await response.json()) as { errors?: { message: string; extensions?: any }[] };
+      expect(body.errors?.[0]?.extensions?.code, accept).toBe("NOT_ACCEPTABLE");
+      expect(body.errors?.[0]?.extensions?.acceptedMediaTypes, accept).toEqual(accepted);
+      expect(body.errors?.[0]?.message, accept).not.toContain("multipart");
+    }
+    for (const accept of ["*/*", `multipart/mixed, ${eventStream};q=0.5`, `${json};q=0.5, ${eventStream}`]) {
+      const stream = await openEventStream(fixture.gateway, query, variables, fixture.key, { accept });
+      expect(stream.status, accept).toBe(200);
+      expect(stream.contentType, accept).toMatch(/^text\/event-stream/);
+      await stream.close();
+    }
   });
 
   it("refuses before anything runs, so a refused mutation writes nothing", async () => {

@@ -120,6 +120,203 @@ describe("GraphQL endpoint", () => {
   });
 });
 
+// Every malformed part of a request is the client's mistake: 400 BAD_REQUEST in the same body shape as a POST
+// of invalid JSON, without a key too, and never an error-level line in the log (which anyone could flood).
+describe("malformed requests", () => {
+  const lines: { level: string; msg: string }[] = [];
+  let logged: Gateway;
+
+  beforeAll(() => {
+    logged = createGateway({
+      database: testDatabase.database,
+      config: loadConfig({ LOG_LEVEL: "info" }),
+      logWriter: (line) => lines.push(JSON.parse(line) as { level: string; msg: string }),
+    });
+  });
+
+  const query = "{ apiVersion }";
+  const search = (params: [string, string][]) => new URLSearchParams(params).toString();
+  const cases: [string, () => RequestInit & { url?: string }][] = [
+    [
+      "a GET with variables that are not JSON",
+      () => ({
+        url: search([
+          ["query", query],
+          ["variables", "{bad"],
+        ]),
+      }),
+    ],
+    [
+      "a GET with extensions that are not JSON",
+      () => ({
+        url: search([
+          ["query", query],
+          ["extensions", "{bad"],
+        ]),
+      }),
+    ],
+    [
+      "a GET with variables that are not an object",
+      () => ({
+        url: search([
+          ["query", query],
+          ["variables", "[1]"],
+        ]),
+      }),
+    ],
+    ["a GET without a query", () => ({ url: search([["variables", "{}"]]) })],
+    ["a GET with an empty query", () => ({ url: search([["query", ""]]) })],
+    [
+      "a GET with a query given twice",
+      () => ({
+        url: search([
+          ["query", query],
+          ["query", "{ __typename }"],
+        ]),
+      }),
+    ],
+    [
+      "a GET with variables given twice",
+      () => ({
+        url: search([
+          ["query", query],
+          ["variables", "{}"],
+          ["variables", '{"a":1}'],
+        ]),
+      }),
+    ],
+    [
+      "a GET with operationName given twice",
+      () => ({
+        url: search([
+          ["query", "query A { apiVersion }"],
+          ["operationName", "A"],
+          ["operationName", "B"],
+        ]),
+      }),
+    ],
+    [
+      "a form POST with variables that are not JSON",
+      () => ({
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: search([
+          ["query", query],
+          ["variables", "{bad"],
+        ]),
+      }),
+    ],
+    [
+      "a form POST with extensions given twice",
+      () => ({
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: search([
+          ["query", query],
+          ["extensions", "{}"],
+          ["extensions", "{}"],
+        ]),
+      }),
+    ],
+    [
+      "a multipart POST without operations",
+      () => {
+        const form = new FormData();
+        form.set("map", "{}");
+        return { method: "POST", body: form };
+      },
+    ],
+    [
+      "a multipart POST whose operations are not JSON",
+      () => {
+        const form = new FormData();
+        form.set("operations", "{bad");
+        return { method: "POST", body: form };
+      },
+    ],
+    [
+      "a multipart POST whose map is not JSON",
+      () => {
+        const form = new FormData();
+        form.set("operations", JSON.stringify({ query }));
+        form.set("map", "{bad");
+        return { method: "POST", body: form };
+      },
+    ],
+    [
+      "a JSON POST that is not JSON",
+      () => ({ method: "POST", headers: { "content-type": "application/json" }, body: "{bad" }),
+    ],
+  ];
+
+  // Parameters that parse but do not make a request are checked once the key is known (401 without one).
+  const checkedAfterTheKey = new Set([
+    "a GET with variables that are not an object",
+    "a GET without a query",
+    "a GET with an empty query",
+  ]);
+  for (const [what, init] of cases) {
+    for (const withKey of checkedAfterTheKey.has(what) ? [true] : [false, true]) {
+      it(`refuses ${what} with 400 BAD_REQUEST, ${withKey ? "with" : "without"} a key`, async () => {
+        lines.length = 0;
+        const { url = "", headers = {}, ...rest } = init();
+        const response = await logged.fetch(`http://gateway.test/graphql${url ? `?${url}` : ""}`, {
+          ...rest,
+          headers: {
+            // The status of a request error is 400 to this type (to application/json some are 200).
+            accept: "application/graphql-response+json",
+            "graphql-require-preflight": "1",
+            ...(withKey ? { authorization: `Bearer ${key}` } : {}),
+            ...(headers as Record<string, string>),
+          },
+        });
+        expect(response.status).toBe(400);
+        expect(response.headers.get("content-type")).toMatch(/^application\/graphql-response\+json/);
+        const body = (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: any }[] };
+        expect(body.data).toBeUndefined();
+        expect(body.errors).toHaveLength(1);
+        expect(body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+        expect(body.errors?.[0]?.message).not.toBe("Unexpected error.");
+        expect(lines.filter((line) => line.level === "error")).toEqual([]);
+      });
+    }
+  }
+
+  it("says what is wrong, in Czech too", async () => {
+    const url = `http://gateway.test/graphql?${search([
+      ["query", query],
+      ["variables", "{bad"],
+    ])}`;
+    const headers = { accept: "application/json", "graphql-require-preflight": "1" };
+    const english = (await (await logged.fetch(url, { headers })).json()) as { errors: { message: string }[] };
+    expect(english.errors[0]?.message).toBe('The parameter "variables" is not valid JSON.');
+    const czech = (await (await logged.fetch(url, { headers: { ...headers, "accept-language": "cs" } })).json()) as {
+      errors: { message: string }[];
+    };
+    expect(czech.errors[0]?.message).toBe('Chybně sestavený požadavek (The parameter "variables" is not valid JSON.)');
+  });
+
+  it("still answers a well-formed GET and form POST", async () => {
+    const params = search([
+      ["query", "query ($v: Boolean!) { apiVersion @include(if: $v) }"],
+      ["variables", '{"v":true}'],
+      ["extensions", "{}"],
+    ]);
+    const headers = { accept: "application/json", "graphql-require-preflight": "1", authorization: `Bearer ${key}` };
+    for (const response of [
+      await logged.fetch(`http://gateway.test/graphql?${params}`, { headers }),
+      await logged.fetch("http://gateway.test/graphql", {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        body: params,
+      }),
+    ]) {
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ data: { apiVersion } });
+    }
+  });
+});
+
 describe("health check", () => {
   it("answers GET /health with 200 and a JSON status", async () => {
     const response = await gateway.fetch("http://gateway.test/health");

@@ -109,10 +109,11 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
   CSRF_HEADER_REQUIRED: () =>
     "Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte hlavičku GraphQL-Require-Preflight.",
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
+  // A subscription's refusal names the stream types alone; any other names the JSON types and the stream.
   NOT_ACCEPTABLE: (p) =>
-    p.accepted?.includes("text/event-stream")
+    p.accepted !== undefined && !p.accepted.includes("application/json")
       ? `Odběr se posílá jako proud událostí a žádný z typů médií v hlavičce Accept mu neodpovídá; přijměte ${p.accepted.split(", ").join(" nebo ")}.`
-      : `Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte ${(p.accepted ?? "application/json, application/graphql-response+json").split(", ").join(" nebo ")}.`,
+      : "Žádný z typů médií v hlavičce Accept API neumí poslat; přijměte application/json nebo application/graphql-response+json, případně text/event-stream (ten potřebuje odběr).",
   TOO_MANY_SUBSCRIPTIONS: (p) =>
     p.scope === "key"
       ? `Tento klíč API už má otevřeno nejvíc odběrů, kolik smí (${p.limit ?? "?"}); nejprve některý ukončete.`

@@ -96,28 +96,40 @@ export function negotiateMediaType(accept: string | null | undefined, offered: r
  */
 export const eventStreamMediaType = "text/event-stream";
 
-/** What a subscription can be answered with: a stream, as Server-Sent Events or as multipart/mixed parts. */
-export const streamMediaTypes = [eventStreamMediaType, "multipart/mixed"] as const;
+/**
+ * What a subscription can be answered with: Server-Sent Events only. Yoga 5 serves subscriptions over
+ * text/event-stream alone (multipart/mixed only for incremental delivery, which the API does not use), so an
+ * Accept of multipart/mixed used to pass this check and end in Yoga's empty 406. Multipart subscriptions are
+ * also a protocol of their own in Apollo's clients (heartbeats, wrapped payloads) that Yoga's multipart parts are
+ * not, so the gateway does not claim them.
+ */
+export const streamMediaTypes = [eventStreamMediaType] as const;
+
+/**
+ * What a request is accepted with before it is known to be a subscription: the JSON types, and Server-Sent
+ * Events, which Yoga answers any operation with and which a subscription needs.
+ */
+export const acceptableMediaTypes = [...responseMediaTypes, eventStreamMediaType] as const;
 
 /**
  * The answer when nothing the gateway can send is acceptable, in the language of Accept-Language (it is given
  * before the key is read, so a tenant's default language cannot apply).
  */
 function notAcceptable(fetchAPI: { Response: typeof Response }, request: Request): Response {
-  const english = `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}.`;
+  const english = `None of the media types in Accept is one this API can answer with; accept ${responseMediaTypes.join(" or ")}, or ${eventStreamMediaType} (which a subscription needs).`;
   const message = translateRefusal("NOT_ACCEPTABLE", english, requestLanguage(request), {
-    accepted: responseMediaTypes.join(", "),
+    accepted: acceptableMediaTypes.join(", "),
   });
   return new fetchAPI.Response(
     JSON.stringify({
-      errors: [{ message, extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: responseMediaTypes } }],
+      errors: [{ message, extensions: { code: "NOT_ACCEPTABLE", acceptedMediaTypes: acceptableMediaTypes } }],
     }),
     {
       status: 406,
       headers: {
         "content-type": "application/json; charset=utf-8",
         // Not required by RFC 9110's 406, but what Yoga sends too: what the server could have answered with.
-        accept: responseMediaTypes.join(", "),
+        accept: acceptableMediaTypes.join(", "),
       },
     },
   );
@@ -152,7 +164,7 @@ export function useContentNegotiation(): Plugin {
       });
     },
     onRequestParse({ request, fetchAPI, endResponse }) {
-      if (negotiateMediaType(request.headers.get("accept"), [...responseMediaTypes, eventStreamMediaType]) === null)
+      if (negotiateMediaType(request.headers.get("accept"), acceptableMediaTypes) === null)
         endResponse(notAcceptable(fetchAPI, request));
     },
     onResultProcess({ request, result, setResultProcessor }) {

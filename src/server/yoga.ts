@@ -20,6 +20,7 @@ import { createAuthentication } from "./guards/authentication.ts";
 import { corsOption, useBrowserSecurity } from "./guards/browser-security.ts";
 import { useScopes } from "../auth/scopes.ts";
 import { usePersistedDocuments } from "./persisted-operations.ts";
+import { useStrictRequestParsing } from "./request-parsing.ts";
 import { useQueryLimits } from "./guards/query-limits.ts";
 import { createRateLimitGuard, createRateLimiter, type RateLimiter } from "./guards/rate-limit.ts";
 import { databaseFaultMasking } from "./observability/database-faults.ts";
@@ -198,7 +199,7 @@ function gatewayParts(options: CreateGatewayOptions, config: Config, ledger: Led
  * The plugins, in order. Order matters for the request hooks: the log and the metrics see every request,
  * including refused ones; the operational endpoints answer before any guard can refuse them; admission
  * control sheds load before the rate limiter spends a Redis round trip; a request without a valid key is
- * refused before anything is parsed; the query limits run while GraphQL parses and validates.
+ * refused before anything is parsed (malformed parameters are 400 whatever the key); the query limits run while GraphQL parses and validates.
  */
 function gatewayPlugins(
   parts: ReturnType<typeof gatewayParts>,
@@ -220,6 +221,7 @@ function gatewayPlugins(
     admission.plugin(new Set([healthEndpoint, readyEndpoint, metricsEndpoint])),
     rateLimit.plugin,
     authentication.plugin,
+    useStrictRequestParsing(),
     ...usePersistedDocuments(config),
     ...useBrowserSecurity(config),
     ...useQueryLimits({ ...config, blockFieldSuggestions: !config.introspection }),
