@@ -6,6 +6,7 @@ import type { ActionType, EntryDirection } from "../generated/postgres/enums.ts"
 import { int64Max, int64Min } from "../ledger/amounts.ts";
 import { ledgerErrorCodes, type LedgerErrorCode } from "../ledger/result.ts";
 import { limits } from "../ledger/validation.ts";
+import { dateTimeForms } from "../time/date-time.ts";
 import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
 
 /**
@@ -17,7 +18,8 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name), `givenType` (the type a valid
  *   global ID of the wrong type names). A global ID that does not decode or names another type.
  * - NOT_FOUND: `type`, `id`.
- * - INVALID_DATE_TIME: `value`.
+ * - INVALID_DATE_TIME: `value`. (The DateTime scalar's own refusals, with a reason, are worded in
+ *   src/i18n/refusal-messages.ts.)
  * - INVALID_FILTER: `filter` (the filter's name), `value`.
  * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
  *   operation needs, e.g. a read-only key sending a mutation.
@@ -51,6 +53,15 @@ export const errorCodes: readonly ErrorCode[] = [...ledgerErrorCodes, ...apiErro
 
 type Params = Readonly<Record<string, string | undefined>>;
 type Message = (params: Params) => string;
+
+/**
+ * The accepted forms of a DateTime in Czech, the same examples as the English `dateTimeForms`
+ * (src/time/date-time.ts), so that a refusal lists the same forms in either language.
+ */
+export const dateTimeFormsCs =
+  "datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“ nebo „2026-03-01T09:00:00Z“, nebo bez " +
+  "posunu, čtené v časovém pásmu organizace: „2026-03-01T10:00:00“, „2026-03-01T10:00“, „2026-03-01 10:00:00“ " +
+  "nebo „2026-03-01“ (půlnoc)";
 
 /** A value quoted in an English message. */
 function quoteEn(value: string): string {
@@ -262,9 +273,7 @@ const english: Record<ErrorCode, Message> = {
         (p.expectedType !== undefined ? ` of a ${p.expectedType}.` : "."),
   NOT_FOUND: (p) => (p.type !== undefined ? `No ${p.type} with this ID exists.` : "No object with this ID exists."),
   INVALID_DATE_TIME: (p) =>
-    (p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : "") +
-    'Send an ISO 8601 date and time such as "2026-03-01T10:00:00+01:00", or without an offset in the ' +
-    'tenant\'s time zone: "2026-03-01T10:00:00", "2026-03-01 10:00:00" or "2026-03-01" (midnight).',
+    `${p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : ""}Send ${dateTimeForms}.`,
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
     (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
@@ -483,9 +492,7 @@ const czech: Record<ErrorCode, Message> = {
   NOT_FOUND: (p) =>
     p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje.",
   INVALID_DATE_TIME: (p) =>
-    (p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : "") +
-    "Zadejte datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“, nebo bez posunu v časovém " +
-    "pásmu organizace: „2026-03-01T10:00:00“, „2026-03-01 10:00:00“ či „2026-03-01“ (půlnoc).",
+    `${p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : ""}Zadejte ${dateTimeFormsCs}.`,
   INVALID_FILTER: (p) =>
     (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
     (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
