@@ -188,8 +188,11 @@ const english: Record<ErrorCode, Message> = {
       : "Another record of this tenant already has this external id.",
   INVALID_IDEMPOTENCY_KEY: (p) =>
     `The idempotency key must be 1 to ${p.max ?? limits.idempotencyKeyLength} visible ASCII characters without spaces.`,
-  IDEMPOTENCY_KEY_REUSED: () =>
-    "This idempotency key was already used for a different request; use a new key for a new request.",
+  // "other-api-key": the stored request came from another API key of the tenant (src/ledger/idempotency.ts).
+  IDEMPOTENCY_KEY_REUSED: (p) =>
+    p.reason === "other-api-key"
+      ? "This idempotency key was already used by another API key of this tenant; an idempotency key belongs to the API key that first used it, so retry with that API key, or use a new idempotency key."
+      : "This idempotency key was already used for a different request; use a new key for a new request.",
   INVALID_TEXT: (p) =>
     `${p.field !== undefined ? `The field ${p.field}` : "The text"} contains a character that cannot be stored: the NUL character or invalid Unicode.`,
   INVALID_CURRENCY: (p) =>
@@ -406,8 +409,10 @@ const czech: Record<ErrorCode, Message> = {
   EXTERNAL_ID_TAKEN: (p) => `${czechKinds[p.kind ?? ""] ?? "Jiný záznam"} již toto externí ID používá.`,
   INVALID_IDEMPOTENCY_KEY: (p) =>
     `Klíč idempotence musí mít 1 až ${p.max ?? limits.idempotencyKeyLength} ${pluralCs(p.max ?? String(limits.idempotencyKeyLength), "viditelný znak", "viditelné znaky", "viditelných znaků")} ASCII bez mezer.`,
-  IDEMPOTENCY_KEY_REUSED: () =>
-    "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
+  IDEMPOTENCY_KEY_REUSED: (p) =>
+    p.reason === "other-api-key"
+      ? "Tento klíč idempotence již použil jiný klíč API této organizace; klíč idempotence patří klíči API, který jej použil jako první, takže opakujte požadavek s tím klíčem API, nebo použijte nový klíč idempotence."
+      : "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
   INVALID_TEXT: (p) =>
     `${p.field !== undefined ? `Pole ${p.field}` : "Text"} obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.`,
   INVALID_CURRENCY: (p) =>
