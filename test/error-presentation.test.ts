@@ -422,6 +422,15 @@ describe("the language of refusals", () => {
     });
   }
 
+  it("keeps graphql-js's detail after the Czech lead-in for a variable that does not fit its type", async () => {
+    const query = 'mutation ($a: Amount!) { deposit(input: { accountId: "x", amount: $a }) { replayed } }';
+    const inCzech = await send(open, query, { a: null }, cs);
+    expect(inCzech.body.errors?.map((error) => error.extensions?.code)).toEqual(["INVALID_VARIABLES"]);
+    expect(inCzech.body.errors?.[0]?.message).toBe(
+      'Proměnná $a: Hodnota proměnné neodpovídá jejímu typu: Variable "$a" of non-null type "Amount!" must not be null.',
+    );
+  });
+
   it("lists the same DateTime forms in Czech as in English", async () => {
     const examples = (message: string | undefined, quote: RegExp) =>
       [...(message ?? "").matchAll(quote)]

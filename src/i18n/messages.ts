@@ -14,13 +14,15 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * (every param is optional; a message without it is less specific, never wrong):
  * - PAGE_SIZE_OUT_OF_RANGE: `argument` ("first" or "last"), `value`, `min`, `max`.
  * - INVALID_CURSOR: `argument` ("after" or "before").
- * - INVALID_PAGINATION: none; `first` and `last` (or `after` and `before`) do not fit together.
+ * - INVALID_PAGINATION: `first` and `last` (or `after` and `before`) do not fit together; or `reason`
+ *   "page-start" (history's `page` below 1, with `value`) or "page-alone" (`page` with more than `first`).
  * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name), `givenType` (the type a valid
  *   global ID of the wrong type names). A global ID that does not decode or names another type.
  * - NOT_FOUND: `type`, `id`.
  * - INVALID_DATE_TIME: `value`. (The DateTime scalar's own refusals, with a reason, are worded in
  *   src/i18n/refusal-messages.ts.)
- * - INVALID_FILTER: `filter` (the filter's name), `value`.
+ * - INVALID_FILTER: `filter` (the filter's name), `value`, `reason` ("unstorable": a character no text can
+ *   hold; "too-long", with `max`).
  * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
  *   operation needs, e.g. a read-only key sending a mutation.
  * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
@@ -106,8 +108,8 @@ const english: Record<ErrorCode, Message> = {
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined
-        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} were requested.`
-        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
+        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} ${p.requested === "1" ? "was" : "were"} requested.`
+        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} ${p.requested === "1" ? "was" : "were"} requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
   ACCOUNT_NOT_FOUND: (p) =>
@@ -267,8 +269,12 @@ const english: Record<ErrorCode, Message> = {
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `The cursor in ${p.argument}` : "The cursor"} is not valid for this list; ` +
     "use a cursor this list returned with the same filters and order.",
-  INVALID_PAGINATION: () =>
-    "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
+  INVALID_PAGINATION: (p) =>
+    p.reason === "page-start"
+      ? `Pages are numbered from 1${p.value !== undefined ? `; got ${p.value}` : ""}.`
+      : p.reason === "page-alone"
+        ? "page goes with first only: not with offset, after, before or last."
+        : "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
   INVALID_ID: (p) =>
     p.givenType !== undefined && p.expectedType !== undefined
       ? `This is the global ID of a ${p.givenType}, not of a ${p.expectedType}; send the ID of a ${p.expectedType}.`
@@ -278,8 +284,12 @@ const english: Record<ErrorCode, Message> = {
   INVALID_DATE_TIME: (p) =>
     `${p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : ""}Send ${dateTimeForms}.`,
   INVALID_FILTER: (p) =>
-    (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
-    (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
+    p.reason === "unstorable"
+      ? `The filter ${p.filter ?? ""} contains a character that cannot be stored: the NUL character or invalid Unicode.`
+      : p.reason === "too-long"
+        ? `The filter ${p.filter ?? ""} may have at most ${p.max} characters.`
+        : (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
+          (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
   OFFSET_OUT_OF_RANGE: (p) =>
     `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
@@ -487,8 +497,12 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `Kurzor v argumentu ${p.argument}` : "Kurzor"} není pro tento seznam platný; ` +
     "použijte kurzor, který tento seznam vrátil se stejnými filtry a řazením.",
-  INVALID_PAGINATION: () =>
-    "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
+  INVALID_PAGINATION: (p) =>
+    p.reason === "page-start"
+      ? `Stránky se číslují od 1${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`
+      : p.reason === "page-alone"
+        ? "Argument page lze použít jen s first, ne s offset, after, before ani last."
+        : "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
   INVALID_ID: (p) =>
     p.givenType !== undefined && p.expectedType !== undefined
       ? `Toto je globální ID objektu typu ${p.givenType}, ne objektu typu ${p.expectedType}; zadejte ID objektu typu ${p.expectedType}.`
@@ -499,8 +513,12 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_DATE_TIME: (p) =>
     `${p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : ""}Zadejte ${dateTimeFormsCs}.`,
   INVALID_FILTER: (p) =>
-    (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
-    (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
+    p.reason === "unstorable"
+      ? `Filtr ${p.filter ?? ""} obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.`
+      : p.reason === "too-long"
+        ? `Filtr ${p.filter ?? ""} smí mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+        : (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
+          (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
   OFFSET_OUT_OF_RANGE: (p) =>
     `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",

@@ -8,6 +8,7 @@
 // does not know, a syntax error) names schema members and positions that no translation can improve on, so
 // those keep their English detail after a translated lead-in.
 import { int64Max, int64Min } from "../ledger/amounts.ts";
+import { csrfHeaders } from "../server/guards/browser-security.ts";
 import { dateTimeFormsCs, translateError } from "./messages.ts";
 import type { Language } from "./languages.ts";
 
@@ -121,8 +122,9 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
       ? `Částka ${p.value} leží mimo 64bitový rozsah, který systém kreditů eviduje (${int64Min} až ${int64Max}).`
       : translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
   INVALID_DATE_TIME: (p) => dateTimeCs(p),
-  INVALID_VARIABLES: () =>
-    "Hodnota proměnné neodpovídá jejímu typu (neznámá hodnota výčtu nebo pole vstupu, chybějící nebo chybně zadaná hodnota).",
+  // graphql-js's detail names the type, the field or the value at fault, which no translation improves on: kept
+  // after the Czech lead-in, as for the document's own errors.
+  INVALID_VARIABLES: (_p, english) => `Hodnota proměnné neodpovídá jejímu typu: ${english}`,
   BAD_REQUEST: (_p, english) => `Chybně sestavený požadavek (${english})`,
   GRAPHQL_PARSE_FAILED: (_p, english) => `Dotaz nelze přečíst: ${english}`,
   GRAPHQL_VALIDATION_FAILED: (_p, english) => `Dotaz neodpovídá schématu API: ${english}`,
@@ -144,7 +146,7 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
   MAINTENANCE: () => "Služba je kvůli údržbě mimo provoz; zkuste to znovu později.",
   OVERLOADED: () => "Služba je přetížená; zkuste to znovu za chvíli.",
   CSRF_HEADER_REQUIRED: () =>
-    "Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte hlavičku GraphQL-Require-Preflight.",
+    `Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte jednu z hlaviček ${csrfHeaders.join(", ")}.`,
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
   NOT_ACCEPTABLE: (p) =>
     p.accepted?.includes("text/event-stream")

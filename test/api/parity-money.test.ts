@@ -821,6 +821,18 @@ describe("What a good ledger guarantees", () => {
     expect(action.node.idempotencyKey).toBe("idem-reverse");
   });
 
+  it("Insufficient credits: one requested credit is singular in English", async () => {
+    const { account } = await newAccount({ currency: "PTS" });
+    const one = await refused("reduce", { accountId: account, amount: "1" }, "INSUFFICIENT_CREDITS");
+    expect(one.message).toBe("The account has 0 PTS available; 1 was requested.");
+    const two = await refused("reduce", { accountId: account, amount: "2" }, "INSUFFICIENT_CREDITS");
+    expect(two.message).toBe("The account has 0 PTS available; 2 were requested.");
+    const czech = await refused("reduce", { accountId: account, amount: "1" }, "INSUFFICIENT_CREDITS", undefined, {
+      language: "cs",
+    });
+    expect(czech.message).toBe("Na účtu je k dispozici 0 PTS; požadováno bylo 1.");
+  });
+
   it("Idempotency keys belong to the API key that first used one: another key of the tenant is told so, not that the request differs", async () => {
     const { account } = await newAccount({ currency: "EUR" });
     const other = (
