@@ -4,6 +4,7 @@
 // ("Unexpected error."), and nothing is written.
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { historyBatchLimits } from "../../src/ledger/history.ts";
 import { type ApiFixture, createApiFixture } from "../support/api.ts";
 
 let api: ApiFixture;
@@ -130,6 +131,18 @@ describe("text no database can store", () => {
     expect(inCzech.errors?.[0]?.message).toBe(
       "Filtr note obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.",
     );
+  });
+
+  it("names the note filter and its limit when the text is too long, in each language", async () => {
+    const query = `query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`;
+    const variables = { id: accountId, n: "x".repeat(historyBatchLimits.noteQueryLength + 1) };
+    const max = historyBatchLimits.noteQueryLength;
+    const inEnglish = await api.graphql(query, variables);
+    expect(inEnglish.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      ["INVALID_FILTER", `The filter note may have at most ${max} characters.`],
+    ]);
+    const inCzech = await api.graphql(query, variables, { language: "cs" });
+    expect(inCzech.errors?.[0]?.message).toBe(`Filtr note smí mít nejvýše ${max} znaků.`);
   });
 
   it("says that history's pages are numbered from 1", async () => {
