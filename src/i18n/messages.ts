@@ -6,6 +6,7 @@ import type { ActionType, EntryDirection } from "../generated/postgres/enums.ts"
 import { int64Max, int64Min } from "../ledger/amounts.ts";
 import { ledgerErrorCodes, type LedgerErrorCode } from "../ledger/result.ts";
 import { limits } from "../ledger/validation.ts";
+import { dateTimeForms } from "../time/date-time.ts";
 import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
 
 /**
@@ -13,12 +14,15 @@ import { type Language, supportedLanguages, toLanguage } from "./languages.ts";
  * (every param is optional; a message without it is less specific, never wrong):
  * - PAGE_SIZE_OUT_OF_RANGE: `argument` ("first" or "last"), `value`, `min`, `max`.
  * - INVALID_CURSOR: `argument` ("after" or "before").
- * - INVALID_PAGINATION: none; `first` and `last` (or `after` and `before`) do not fit together.
+ * - INVALID_PAGINATION: `first` and `last` (or `after` and `before`) do not fit together; or `reason`
+ *   "page-start" (history's `page` below 1, with `value`) or "page-alone" (`page` with more than `first`).
  * - INVALID_ID: `id`, `expectedType` (the GraphQL type the ID should name), `givenType` (the type a valid
  *   global ID of the wrong type names). A global ID that does not decode or names another type.
  * - NOT_FOUND: `type`, `id`.
- * - INVALID_DATE_TIME: `value`.
- * - INVALID_FILTER: `filter` (the filter's name), `value`.
+ * - INVALID_DATE_TIME: `value`. (The DateTime scalar's own refusals, with a reason, are worded in
+ *   src/i18n/refusal-messages.ts.)
+ * - INVALID_FILTER: `filter` (the filter's name), `value`, `reason` ("unstorable": a character no text can
+ *   hold; "too-long", with `max`).
  * - FORBIDDEN: `scope` (the scope the API key lacks: "read" or "write"). A valid key without the scope the
  *   operation needs, e.g. a read-only key sending a mutation.
  * - INVALID_ARGUMENTS: `arguments` (the names, comma-separated). A field that takes exactly one of several
@@ -51,6 +55,15 @@ export const errorCodes: readonly ErrorCode[] = [...ledgerErrorCodes, ...apiErro
 
 type Params = Readonly<Record<string, string | undefined>>;
 type Message = (params: Params) => string;
+
+/**
+ * The accepted forms of a DateTime in Czech, the same examples as the English `dateTimeForms`
+ * (src/time/date-time.ts), so that a refusal lists the same forms in either language.
+ */
+export const dateTimeFormsCs =
+  "datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“ nebo „2026-03-01T09:00:00Z“, nebo bez " +
+  "posunu, čtené v časovém pásmu organizace: „2026-03-01T10:00:00“, „2026-03-01T10:00“, „2026-03-01 10:00:00“ " +
+  "nebo „2026-03-01“ (půlnoc)";
 
 /** A value quoted in an English message. */
 function quoteEn(value: string): string {
@@ -95,8 +108,8 @@ const english: Record<ErrorCode, Message> = {
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined
-        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} were requested.`
-        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} were requested.`
+        ? `At ${p.effectiveAt} the account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available (keeping every later balance within its limit); ${p.requested} ${p.requested === "1" ? "was" : "were"} requested.`
+        : `The account has ${p.available}${p.currency ? ` ${p.currency}` : ""} available; ${p.requested} ${p.requested === "1" ? "was" : "were"} requested.`
       : "The account does not have enough credits available.",
   CUSTOMER_NOT_FOUND: () => "No customer with this id exists.",
   ACCOUNT_NOT_FOUND: (p) =>
@@ -177,8 +190,11 @@ const english: Record<ErrorCode, Message> = {
       : "Another record of this tenant already has this external id.",
   INVALID_IDEMPOTENCY_KEY: (p) =>
     `The idempotency key must be 1 to ${p.max ?? limits.idempotencyKeyLength} visible ASCII characters without spaces.`,
-  IDEMPOTENCY_KEY_REUSED: () =>
-    "This idempotency key was already used for a different request; use a new key for a new request.",
+  // "other-api-key": the stored request came from another API key of the tenant (src/ledger/idempotency.ts).
+  IDEMPOTENCY_KEY_REUSED: (p) =>
+    p.reason === "other-api-key"
+      ? "This idempotency key was already used by another API key of this tenant; an idempotency key belongs to the API key that first used it, so retry with that API key, or use a new idempotency key."
+      : "This idempotency key was already used for a different request; use a new key for a new request.",
   INVALID_TEXT: (p) =>
     `${p.field !== undefined ? `The field ${p.field}` : "The text"} contains a character that cannot be stored: the NUL character or invalid Unicode.`,
   INVALID_CURRENCY: (p) =>
@@ -253,8 +269,12 @@ const english: Record<ErrorCode, Message> = {
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `The cursor in ${p.argument}` : "The cursor"} is not valid for this list; ` +
     "use a cursor this list returned with the same filters and order.",
-  INVALID_PAGINATION: () =>
-    "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
+  INVALID_PAGINATION: (p) =>
+    p.reason === "page-start"
+      ? `Pages are numbered from 1${p.value !== undefined ? `; got ${p.value}` : ""}.`
+      : p.reason === "page-alone"
+        ? "page goes with first only: not with offset, after, before or last."
+        : "The pagination arguments do not fit together: page forward with first and after, or backward with last and before.",
   INVALID_ID: (p) =>
     p.givenType !== undefined && p.expectedType !== undefined
       ? `This is the global ID of a ${p.givenType}, not of a ${p.expectedType}; send the ID of a ${p.expectedType}.`
@@ -262,12 +282,14 @@ const english: Record<ErrorCode, Message> = {
         (p.expectedType !== undefined ? ` of a ${p.expectedType}.` : "."),
   NOT_FOUND: (p) => (p.type !== undefined ? `No ${p.type} with this ID exists.` : "No object with this ID exists."),
   INVALID_DATE_TIME: (p) =>
-    (p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : "") +
-    'Send an ISO 8601 date and time such as "2026-03-01T10:00:00+01:00", or without an offset in the ' +
-    'tenant\'s time zone: "2026-03-01T10:00:00", "2026-03-01 10:00:00" or "2026-03-01" (midnight).',
+    `${p.value !== undefined ? `${quoteEn(p.value)} is not a valid date and time. ` : ""}Send ${dateTimeForms}.`,
   INVALID_FILTER: (p) =>
-    (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
-    (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
+    p.reason === "unstorable"
+      ? `The filter ${p.filter ?? ""} contains a character that cannot be stored: the NUL character or invalid Unicode.`
+      : p.reason === "too-long"
+        ? `The filter ${p.filter ?? ""} may have at most ${p.max} characters.`
+        : (p.filter !== undefined ? `The filter ${p.filter} is not valid` : "The filter is not valid") +
+          (p.value !== undefined ? `: ${quoteEn(p.value)}.` : "."),
   OFFSET_OUT_OF_RANGE: (p) =>
     `The offset must be a whole number of zero or more${p.value !== undefined ? `; got ${p.value}` : ""}.`,
   INVALID_ORDER: () => "The order is not valid: give one of the order fields and ASC or DESC.",
@@ -397,8 +419,10 @@ const czech: Record<ErrorCode, Message> = {
   EXTERNAL_ID_TAKEN: (p) => `${czechKinds[p.kind ?? ""] ?? "Jiný záznam"} již toto externí ID používá.`,
   INVALID_IDEMPOTENCY_KEY: (p) =>
     `Klíč idempotence musí mít 1 až ${p.max ?? limits.idempotencyKeyLength} ${pluralCs(p.max ?? String(limits.idempotencyKeyLength), "viditelný znak", "viditelné znaky", "viditelných znaků")} ASCII bez mezer.`,
-  IDEMPOTENCY_KEY_REUSED: () =>
-    "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
+  IDEMPOTENCY_KEY_REUSED: (p) =>
+    p.reason === "other-api-key"
+      ? "Tento klíč idempotence již použil jiný klíč API této organizace; klíč idempotence patří klíči API, který jej použil jako první, takže opakujte požadavek s tím klíčem API, nebo použijte nový klíč idempotence."
+      : "Tento klíč idempotence již byl použit pro jiný požadavek; pro nový požadavek použijte nový klíč.",
   INVALID_TEXT: (p) =>
     `${p.field !== undefined ? `Pole ${p.field}` : "Text"} obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.`,
   INVALID_CURRENCY: (p) =>
@@ -473,8 +497,12 @@ const czech: Record<ErrorCode, Message> = {
   INVALID_CURSOR: (p) =>
     `${p.argument !== undefined ? `Kurzor v argumentu ${p.argument}` : "Kurzor"} není pro tento seznam platný; ` +
     "použijte kurzor, který tento seznam vrátil se stejnými filtry a řazením.",
-  INVALID_PAGINATION: () =>
-    "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
+  INVALID_PAGINATION: (p) =>
+    p.reason === "page-start"
+      ? `Stránky se číslují od 1${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`
+      : p.reason === "page-alone"
+        ? "Argument page lze použít jen s first, ne s offset, after, before ani last."
+        : "Argumenty stránkování k sobě nepasují: dopředu se stránkuje pomocí first a after, dozadu pomocí last a before.",
   INVALID_ID: (p) =>
     p.givenType !== undefined && p.expectedType !== undefined
       ? `Toto je globální ID objektu typu ${p.givenType}, ne objektu typu ${p.expectedType}; zadejte ID objektu typu ${p.expectedType}.`
@@ -483,12 +511,14 @@ const czech: Record<ErrorCode, Message> = {
   NOT_FOUND: (p) =>
     p.type !== undefined ? `Objekt typu ${p.type} s tímto ID neexistuje.` : "Objekt s tímto ID neexistuje.",
   INVALID_DATE_TIME: (p) =>
-    (p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : "") +
-    "Zadejte datum a čas podle ISO 8601, například „2026-03-01T10:00:00+01:00“, nebo bez posunu v časovém " +
-    "pásmu organizace: „2026-03-01T10:00:00“, „2026-03-01 10:00:00“ či „2026-03-01“ (půlnoc).",
+    `${p.value !== undefined ? `${quoteCs(p.value)} není platné datum a čas. ` : ""}Zadejte ${dateTimeFormsCs}.`,
   INVALID_FILTER: (p) =>
-    (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
-    (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
+    p.reason === "unstorable"
+      ? `Filtr ${p.filter ?? ""} obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.`
+      : p.reason === "too-long"
+        ? `Filtr ${p.filter ?? ""} smí mít nejvýše ${p.max} ${pluralCs(p.max, "znak", "znaky", "znaků")}.`
+        : (p.filter !== undefined ? `Filtr ${p.filter} není platný` : "Filtr není platný") +
+          (p.value !== undefined ? `: ${quoteCs(p.value)}.` : "."),
   OFFSET_OUT_OF_RANGE: (p) =>
     `Posun (offset) musí být celé číslo nula nebo větší${p.value !== undefined ? `; zadáno ${p.value}` : ""}.`,
   INVALID_ORDER: () => "Řazení není platné: zadejte jedno z polí řazení a ASC nebo DESC.",

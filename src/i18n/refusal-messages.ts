@@ -8,7 +8,8 @@
 // does not know, a syntax error) names schema members and positions that no translation can improve on, so
 // those keep their English detail after a translated lead-in.
 import { int64Max, int64Min } from "../ledger/amounts.ts";
-import { translateError } from "./messages.ts";
+import { csrfHeaders } from "../server/guards/browser-security.ts";
+import { dateTimeFormsCs, translateError } from "./messages.ts";
 import type { Language } from "./languages.ts";
 
 type Params = Readonly<Record<string, string | undefined>>;
@@ -76,16 +77,54 @@ function amountCs(p: Params): string {
   }
 }
 
+/** What a value of each JSON type is called after "zadáno:" (the English message says "got number 12345"). */
+const jsonKindCs: Record<string, string> = {
+  number: "číslo",
+  boolean: "pravdivostní hodnota",
+  object: "objekt",
+  list: "seznam",
+};
+
+/**
+ * The DateTime scalar's refusals (src/schema/scalars.ts and src/time/date-time.ts), one per reason its English
+ * message gives, each with the value as sent. Without a reason the API's catalog message.
+ */
+function dateTimeCs(p: Params): string {
+  const value = p.value ?? "";
+  const impossible = (why: string) => `„${value}“ není skutečné datum a čas: ${why}.`;
+  switch (p.reason) {
+    case "syntax":
+      return `Hodnota DateTime musí být ${dateTimeFormsCs}; zadáno „${value}“.`;
+    case "type":
+      return `Hodnota DateTime musí být řetězec, ${dateTimeFormsCs}; zadáno: ${p.kind !== undefined && jsonKindCs[p.kind] ? `${jsonKindCs[p.kind]} ` : ""}${value}.`;
+    case "month":
+      return impossible("měsíc musí být 01 až 12");
+    case "day":
+      // 28 to 31 days: always the "many" form, "dní".
+      return impossible(`den ${p.day} v měsíci ${p.month} neexistuje, ten má ${p.days} dní`);
+    case "hour":
+      return impossible("hodina musí být 00 až 23");
+    case "minute":
+      return impossible("minuta musí být 00 až 59");
+    case "second":
+      return impossible("sekunda musí být 00 až 59");
+    case "offset":
+      return impossible("posun musí být nejvýše ±23:59");
+    default:
+      return translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs");
+  }
+}
+
 const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Message> = {
   INVALID_AMOUNT: (p) => amountCs(p),
   AMOUNT_OUT_OF_RANGE: (p) =>
     p.value !== undefined
       ? `Částka ${p.value} leží mimo 64bitový rozsah, který systém kreditů eviduje (${int64Min} až ${int64Max}).`
       : translateError({ code: "AMOUNT_OUT_OF_RANGE", params: p as Record<string, string>, message: "" }, "cs"),
-  INVALID_DATE_TIME: (p) =>
-    translateError({ code: "INVALID_DATE_TIME", params: p as Record<string, string>, message: "" }, "cs"),
-  INVALID_VARIABLES: () =>
-    "Hodnota proměnné neodpovídá jejímu typu (neznámá hodnota výčtu nebo pole vstupu, chybějící nebo chybně zadaná hodnota).",
+  INVALID_DATE_TIME: (p) => dateTimeCs(p),
+  // graphql-js's detail names the type, the field or the value at fault, which no translation improves on: kept
+  // after the Czech lead-in, as for the document's own errors.
+  INVALID_VARIABLES: (_p, english) => `Hodnota proměnné neodpovídá jejímu typu: ${english}`,
   BAD_REQUEST: (_p, english) => `Chybně sestavený požadavek (${english})`,
   GRAPHQL_PARSE_FAILED: (_p, english) => `Dotaz nelze přečíst: ${english}`,
   GRAPHQL_VALIDATION_FAILED: (_p, english) => `Dotaz neodpovídá schématu API: ${english}`,
@@ -107,7 +146,7 @@ const czech: Record<Exclude<EnglishSourceCode, `PERSISTED_QUERY_${string}`>, Mes
   MAINTENANCE: () => "Služba je kvůli údržbě mimo provoz; zkuste to znovu později.",
   OVERLOADED: () => "Služba je přetížená; zkuste to znovu za chvíli.",
   CSRF_HEADER_REQUIRED: () =>
-    "Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte hlavičku GraphQL-Require-Preflight.",
+    `Tento požadavek by mohl pocházet z cizího formuláře: pošlete jej jako JSON, nebo přidejte jednu z hlaviček ${csrfHeaders.join(", ")}.`,
   REQUEST_ENTITY_TOO_LARGE: () => "Tělo požadavku je větší, než API přijímá.",
   // A subscription's refusal names the stream types alone; any other names the JSON types and the stream.
   NOT_ACCEPTABLE: (p) =>

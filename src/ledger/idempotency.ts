@@ -37,14 +37,44 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
+ * IDEMPOTENCY_KEY_REUSED for a key whose stored request differs from this one. The calling API key is part of
+ * the fingerprint (it is the recorded initiator unless the caller names another), so the byte-identical request
+ * from another API key of the tenant is a different request; the stored action says which key wrote it, so the
+ * refusal can say so (`reason` "other-api-key") instead of claiming the parameters differ (`reason`
+ * "different-request"). The fingerprint stays as it is: stored hashes depend on it.
+ */
+export function keyReused(
+  idempotencyKey: string,
+  ids: Record<string, string>,
+  originalApiKeyId: string | null,
+  callerApiKeyId: string | null,
+): LedgerFailure {
+  if (originalApiKeyId !== null && callerApiKeyId !== null && originalApiKeyId !== callerApiKeyId) {
+    return failure(
+      "IDEMPOTENCY_KEY_REUSED",
+      "idempotencyKey",
+      "This idempotency key was already used by another API key of this tenant; an idempotency key belongs to the API key that first used it, so retry with that API key, or use a new idempotency key.",
+      { idempotencyKey, ...ids, reason: "other-api-key" },
+    );
+  }
+  return failure(
+    "IDEMPOTENCY_KEY_REUSED",
+    "idempotencyKey",
+    "This idempotency key was already used for a different request; use a new key for a new request.",
+    { idempotencyKey, ...ids, reason: "different-request" },
+  );
+}
+
+/**
  * Looks the key up. Returns null when it is new, the original outcome when this is a replay, or
- * IDEMPOTENCY_KEY_REUSED when the key was used for a different request.
+ * IDEMPOTENCY_KEY_REUSED when the key was used for a different request (or by another API key).
  */
 export async function findReplay(
   tx: SqlRunner,
   tenantId: string,
   idempotencyKey: string | null,
   fingerprint: string,
+  callerApiKeyId: string | null,
 ): Promise<ActionOutcome | LedgerFailure | null> {
   if (idempotencyKey === null) return null;
   const [original] = await tx.query<CreditAction>(
@@ -52,12 +82,9 @@ export async function findReplay(
   );
   if (!original) return null;
   if (original.requestHash !== fingerprint) {
-    return failure(
-      "IDEMPOTENCY_KEY_REUSED",
-      "idempotencyKey",
-      "This idempotency key was already used for a different request; use a new key for a new request.",
-      { idempotencyKey, actionId: original.id },
-    );
+    // Only an API_KEY initiator puts the calling key into the fingerprint; a USER or SYSTEM one does not.
+    const originalKey = original.initiatorType === "API_KEY" ? original.apiKeyId : null;
+    return keyReused(idempotencyKey, { actionId: original.id }, originalKey, callerApiKeyId);
   }
   return { ...(await loadOutcome(tx, original)), replayed: true };
 }

@@ -359,7 +359,7 @@ export class WriteSession {
     return failure(
       "INSUFFICIENT_CREDITS",
       field,
-      `The account has ${available} ${state.row.currency} available; ${amount} were requested.`,
+      `The account has ${available} ${state.row.currency} available; ${amount} ${amount === 1n ? "was" : "were"} requested.`,
       { available: available.toString(), requested: amount.toString(), currency: state.row.currency },
     );
   }
@@ -424,7 +424,7 @@ export class WriteSession {
     return failure(
       "INSUFFICIENT_CREDITS",
       field,
-      `At ${effectiveAt.toISOString()} the account has ${available} ${state.row.currency} available (keeping every later balance within its limit); ${amount} were requested.`,
+      `At ${effectiveAt.toISOString()} the account has ${available} ${state.row.currency} available (keeping every later balance within its limit); ${amount} ${amount === 1n ? "was" : "were"} requested.`,
       {
         available: available.toString(),
         requested: amount.toString(),

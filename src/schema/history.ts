@@ -259,10 +259,22 @@ export async function resolveHistory(
   let offset = args.offset ?? null;
   if (args.page !== null && args.page !== undefined) {
     if (offset !== null || args.after || args.before || (args.last !== null && args.last !== undefined)) {
-      throw argumentError("INVALID_PAGINATION", "page", context, {}, "page goes with first only.");
+      throw argumentError(
+        "INVALID_PAGINATION",
+        "page",
+        context,
+        { reason: "page-alone" },
+        "page goes with first only.",
+      );
     }
     if (!Number.isInteger(args.page) || args.page < 1)
-      throw argumentError("INVALID_PAGINATION", "page", context, {}, "page starts at 1.");
+      throw argumentError(
+        "INVALID_PAGINATION",
+        "page",
+        context,
+        { reason: "page-start", value: String(args.page) },
+        "page starts at 1.",
+      );
     offset = (args.page - 1) * (args.first ?? historyPageLimits.default);
   }
   const key: HistoryKey = {

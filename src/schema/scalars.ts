@@ -13,7 +13,13 @@
 // serialize is a bug, not the client's fault, so serialize throws a TypeError, which the server masks and logs.
 import { GraphQLError, GraphQLScalarType, Kind, print, type ValueNode } from "graphql";
 import { int64Max, int64Min } from "../ledger/amounts.ts";
-import { type DateTimeInput, DateTimeError, dateTimeForms, parseDateTime } from "../time/date-time.ts";
+import {
+  type DateTimeInput,
+  DateTimeError,
+  type DateTimeRefusalReason,
+  dateTimeForms,
+  parseDateTime,
+} from "../time/date-time.ts";
 import { builder } from "./builder.ts";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -205,8 +211,15 @@ export const AmountScalar = new GraphQLScalarType<bigint, string>({
 
 // Parsing, time zones and formatting are in src/time/date-time.ts; here, the scalar around them.
 
-function refuseDateTime(message: string, value: string, node?: ValueNode): never {
-  throw new ScalarInputError(message, "INVALID_DATE_TIME", { value }, node);
+/** Why a DateTime is refused: the parser's reasons, and "type" for a value that is not a string. */
+export type DateTimeScalarRefusalReason = DateTimeRefusalReason | "type";
+
+function refuseDateTime(
+  message: string,
+  params: { value: string; reason: DateTimeScalarRefusalReason } & Record<string, string>,
+  node?: ValueNode,
+): never {
+  throw new ScalarInputError(message, "INVALID_DATE_TIME", params, node);
 }
 
 /** parseDateTime, its refusal as the GraphQL error with code INVALID_DATE_TIME at the value's node. */
@@ -214,14 +227,20 @@ function parseDateTimeText(text: string, node?: ValueNode): DateTimeInput {
   try {
     return parseDateTime(text);
   } catch (error) {
-    if (error instanceof DateTimeError) refuseDateTime(error.message, shorten(text), node);
+    if (error instanceof DateTimeError) {
+      refuseDateTime(error.message, { ...error.details, value: shorten(text), reason: error.reason }, node);
+    }
     throw error;
   }
 }
 
 function parseDateTimeValue(value: unknown, node?: ValueNode): DateTimeInput {
   if (typeof value !== "string")
-    refuseDateTime(`DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`, asJson(value), node);
+    refuseDateTime(
+      `DateTime must be a string, ${dateTimeForms}; got ${describe(value)}.`,
+      { value: asJson(value), reason: "type", kind: jsonKind(value) },
+      node,
+    );
   return parseDateTimeText(value, node);
 }
 
@@ -229,7 +248,7 @@ function parseDateTimeLiteral(node: ValueNode): DateTimeInput {
   if (node.kind !== Kind.STRING) {
     refuseDateTime(
       `DateTime must be a string, ${dateTimeForms}; got ${shorten(print(node))}.`,
-      shorten(print(node)),
+      { value: shorten(print(node)), reason: "type" },
       node,
     );
   }
@@ -273,6 +292,13 @@ function asJson(value: unknown): string {
   } catch {
     return "";
   }
+}
+
+/** The JSON type of an unexpected value, as `describe` names it: what a translated message calls it. */
+function jsonKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "list";
+  return typeof value;
 }
 
 /** A short, safe description of an unexpected value for an error message. */

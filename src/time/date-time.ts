@@ -34,13 +34,23 @@ export type DateTimeInput = { kind: "instant"; date: Date } | LocalDateTime;
 const dateTimePattern =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 
+/**
+ * Why a DateTime text is refused: not one of the accepted forms ("syntax"), or a field out of its range. Each
+ * reason has its own message in every language (src/i18n/refusal-messages.ts), so a translation says the same.
+ */
+export type DateTimeRefusalReason = "syntax" | "month" | "day" | "hour" | "minute" | "second" | "offset";
+
 /** A DateTime text that is not one of the accepted forms, or names a date or time that does not exist. */
 export class DateTimeError extends Error {
   readonly code = "INVALID_DATE_TIME";
-}
-
-function refuseDateTime(message: string): never {
-  throw new DateTimeError(message);
+  constructor(
+    message: string,
+    readonly reason: DateTimeRefusalReason,
+    /** The details the message states: for "day" the day, the month (YYYY-MM) and its number of days. */
+    readonly details: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -72,7 +82,7 @@ function utcMilliseconds(
  */
 export function parseDateTime(text: string): DateTimeInput {
   const match = dateTimePattern.exec(text);
-  if (!match) refuseDateTime(`DateTime must be ${dateTimeForms}; got "${shorten(text)}".`);
+  if (!match) throw new DateTimeError(`DateTime must be ${dateTimeForms}; got "${shorten(text)}".`, "syntax");
   const [, y, mo, d, h, mi, s, fraction, zulu, sign, offsetHours, offsetMinutes] = match;
   const year = Number(y);
   const month = Number(mo);
@@ -81,14 +91,21 @@ export function parseDateTime(text: string): DateTimeInput {
   const minute = Number(mi ?? 0);
   const second = Number(s ?? 0);
   const millisecond = Number((fraction ?? "").padEnd(3, "0").slice(0, 3));
-  const impossible = (reason: string) => refuseDateTime(`"${shorten(text)}" is not a real date and time: ${reason}.`);
-  if (month < 1 || month > 12) impossible("the month must be 01 to 12");
+  const impossible = (reason: DateTimeRefusalReason, why: string, details: Record<string, string> = {}): never => {
+    throw new DateTimeError(`"${shorten(text)}" is not a real date and time: ${why}.`, reason, details);
+  };
+  if (month < 1 || month > 12) impossible("month", "the month must be 01 to 12");
   if (day < 1 || day > daysInMonth(year, month)) {
-    impossible(`day ${d} does not exist in ${y}-${mo}, which has ${daysInMonth(year, month)} days`);
+    const days = String(daysInMonth(year, month));
+    impossible("day", `day ${d} does not exist in ${y}-${mo}, which has ${days} days`, {
+      day: String(d),
+      month: `${y}-${mo}`,
+      days,
+    });
   }
-  if (hour > 23) impossible("the hour must be 00 to 23");
-  if (minute > 59) impossible("the minute must be 00 to 59");
-  if (second > 59) impossible("the second must be 00 to 59");
+  if (hour > 23) impossible("hour", "the hour must be 00 to 23");
+  if (minute > 59) impossible("minute", "the minute must be 00 to 59");
+  if (second > 59) impossible("second", "the second must be 00 to 59");
   if (zulu === undefined && sign === undefined) {
     return { kind: "local", year, month, day, hour, minute, second, millisecond };
   }
@@ -96,7 +113,7 @@ export function parseDateTime(text: string): DateTimeInput {
   if (sign !== undefined) {
     const hours = Number(offsetHours);
     const minutes = Number(offsetMinutes ?? 0);
-    if (hours > 23 || minutes > 59) impossible("the offset must be at most ±23:59");
+    if (hours > 23 || minutes > 59) impossible("offset", "the offset must be at most ±23:59");
     offset = (sign === "-" ? -1 : 1) * (hours * 60 + minutes);
   }
   const date = new Date(utcMilliseconds(year, month, day, hour, minute, second, millisecond) - offset * 60_000);

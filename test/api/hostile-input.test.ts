@@ -4,6 +4,7 @@
 // ("Unexpected error."), and nothing is written.
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { historyBatchLimits } from "../../src/ledger/history.ts";
 import { type ApiFixture, createApiFixture } from "../support/api.ts";
 
 let api: ApiFixture;
@@ -118,6 +119,45 @@ describe("text no database can store", () => {
     );
     expectNoFault(history);
     expect(history.errors?.[0]?.extensions?.code).toBe("INVALID_FILTER");
+    // The refusal names the filter and says why, in each language, as a mutation's INVALID_TEXT does.
+    expect(history.errors?.[0]?.message).toBe(
+      "The filter note contains a character that cannot be stored: the NUL character or invalid Unicode.",
+    );
+    const inCzech = await api.graphql(
+      `query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`,
+      { id: accountId, n: nul },
+      { language: "cs" },
+    );
+    expect(inCzech.errors?.[0]?.message).toBe(
+      "Filtr note obsahuje znak, který nelze uložit: znak NUL nebo neplatný Unicode.",
+    );
+  });
+
+  it("names the note filter and its limit when the text is too long, in each language", async () => {
+    const query = `query($id: ID!, $n: String!) { node(id: $id) { ... on CreditAccount { history(filter: { note: $n }) { totalCount } } } }`;
+    const variables = { id: accountId, n: "x".repeat(historyBatchLimits.noteQueryLength + 1) };
+    const max = historyBatchLimits.noteQueryLength;
+    const inEnglish = await api.graphql(query, variables);
+    expect(inEnglish.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      ["INVALID_FILTER", `The filter note may have at most ${max} characters.`],
+    ]);
+    const inCzech = await api.graphql(query, variables, { language: "cs" });
+    expect(inCzech.errors?.[0]?.message).toBe(`Filtr note smí mít nejvýše ${max} znaků.`);
+  });
+
+  it("says that history's pages are numbered from 1", async () => {
+    const query = `query($id: ID!) { node(id: $id) { ... on CreditAccount { history(first: 10, page: 0) { totalCount } } } }`;
+    const inEnglish = await api.graphql(query, { id: accountId });
+    expect(inEnglish.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      ["INVALID_PAGINATION", "Pages are numbered from 1; got 0."],
+    ]);
+    const inCzech = await api.graphql(query, { id: accountId }, { language: "cs" });
+    expect(inCzech.errors?.[0]?.message).toBe("Stránky se číslují od 1; zadáno 0.");
+    const withOffset = await api.graphql(
+      `query($id: ID!) { node(id: $id) { ... on CreditAccount { history(page: 2, offset: 5) { totalCount } } } }`,
+      { id: accountId },
+    );
+    expect(withOffset.errors?.[0]?.message).toBe("page goes with first only: not with offset, after, before or last.");
   });
 });
 

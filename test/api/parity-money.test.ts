@@ -821,6 +821,64 @@ describe("What a good ledger guarantees", () => {
     expect(action.node.idempotencyKey).toBe("idem-reverse");
   });
 
+  it("Insufficient credits: one requested credit is singular in English", async () => {
+    const { account } = await newAccount({ currency: "PTS" });
+    const one = await refused("reduce", { accountId: account, amount: "1" }, "INSUFFICIENT_CREDITS");
+    expect(one.message).toBe("The account has 0 PTS available; 1 was requested.");
+    const two = await refused("reduce", { accountId: account, amount: "2" }, "INSUFFICIENT_CREDITS");
+    expect(two.message).toBe("The account has 0 PTS available; 2 were requested.");
+    const czech = await refused("reduce", { accountId: account, amount: "1" }, "INSUFFICIENT_CREDITS", undefined, {
+      language: "cs",
+    });
+    expect(czech.message).toBe("Na účtu je k dispozici 0 PTS; požadováno bylo 1.");
+  });
+
+  it("Idempotency keys belong to the API key that first used one: another key of the tenant is told so, not that the request differs", async () => {
+    const { account } = await newAccount({ currency: "EUR" });
+    const other = (
+      await createApiKey(api.database, { tenantId: api.tenantId, name: "rotated", scopes: ["read", "write"] })
+    ).secret;
+    const input = { accountId: account, amount: "70", idempotencyKey: "idem-other-key" };
+    const first = await ok("deposit", input);
+    // The byte-identical retry from another API key of the tenant: not a replay (the calling key is the recorded
+    // initiator, part of what the key was used for), and the refusal says why.
+    const english = await refused("deposit", input, "IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"], {
+      key: other,
+    });
+    expect(english.message).toMatch(
+      /already used by another API key of this tenant; an idempotency key belongs to the API key that first used it/,
+    );
+    const czech = await refused("deposit", input, "IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"], {
+      key: other,
+      language: "cs",
+    });
+    expect(czech.message).toMatch(
+      /již použil jiný klíč API této organizace; klíč idempotence patří klíči API, který jej použil jako první/,
+    );
+    // The first key still gets its replay, and a different request from it is told that the request differs.
+    const again = await ok("deposit", input);
+    expect([again.replayed, again.action.id]).toEqual([true, first.action.id]);
+    const changed = await refused("deposit", { ...input, amount: "71" }, "IDEMPOTENCY_KEY_REUSED");
+    expect(changed.message).toMatch(/already used for a different request/);
+    // The same for a batch's key.
+    const batch = `mutation ($input: ApplyCreditBatchInput!) { applyCreditBatch(input: $input) { replayed userErrors { code message } } }`;
+    const batchInput = {
+      idempotencyKey: "idem-other-key-batch",
+      items: [{ deposit: { accountId: account, amount: "5" } }],
+    };
+    const applied = await api.data(batch, { input: batchInput });
+    expect(applied.applyCreditBatch.userErrors).toEqual([]);
+    const before = await api.snapshot();
+    const refusedBatch = await api.data(batch, { input: batchInput }, { key: other });
+    expect(refusedBatch.applyCreditBatch.userErrors).toEqual([
+      {
+        code: "IDEMPOTENCY_KEY_REUSED",
+        message: expect.stringMatching(/already used by another API key of this tenant/),
+      },
+    ]);
+    expect(await api.snapshot()).toBe(before);
+  });
+
   it("No money created or lost: every balance is the sum of its entries, balances chain without gaps, the ledger verifies clean", async () => {
     const { customer, account: a } = await newAccount({ currency: "PTS" });
     const b = await api.openAccount(customer, { currency: "PTS", name: "Second" });

@@ -118,6 +118,23 @@ describe("CSRF prevention", () => {
     expect(body.errors[0]?.extensions.code).toBe("CSRF_HEADER_REQUIRED");
   });
 
+  it("names the same three headers in Czech as in English", async () => {
+    const refusal = async (language: string) => {
+      const response = await gateway.fetch(`http://gateway.test/graphql?query=${query}`, {
+        headers: { accept: "application/json", "accept-language": language },
+      });
+      return ((await response.json()) as { errors: { message: string }[] }).errors[0]?.message ?? "";
+    };
+    const headers = ["x-graphql-yoga-csrf", "graphql-require-preflight", "apollo-require-preflight"];
+    for (const language of ["en", "cs"]) {
+      const message = (await refusal(language)).toLowerCase();
+      expect({ language, named: headers.filter((header) => message.includes(header)) }).toEqual({
+        language,
+        named: headers,
+      });
+    }
+  });
+
   it("refuses a form-encoded POST, which a cross-site form could send", async () => {
     const response = await gateway.fetch("http://gateway.test/graphql", {
       method: "POST",

@@ -67,10 +67,17 @@ export function checkFilter(filter: HistoryFilter, engine: Database["engine"]): 
 
   if (filter.noteContains !== undefined && filter.noteContains !== null) {
     if (typeof filter.noteContains !== "string") throw invalidFilter("filter.noteContains", "must be text");
-    if (!isStorableText(filter.noteContains))
-      throw invalidFilter("filter.noteContains", "contains a character no note can hold");
+    // The params name the filter as the API does (`note`) and say why, for the message in every language.
+    if (!isStorableText(filter.noteContains)) {
+      throw invalidFilter("filter.noteContains", "contains a character no note can hold", {
+        filter: "note",
+        reason: "unstorable",
+      });
+    }
     if ([...filter.noteContains].length > historyBatchLimits.noteQueryLength) {
       throw invalidFilter("filter.noteContains", `may have at most ${historyBatchLimits.noteQueryLength} characters`, {
+        filter: "note",
+        reason: "too-long",
         max: String(historyBatchLimits.noteQueryLength),
       });
     }

@@ -16,7 +16,7 @@
 // refused with IDEMPOTENCY_KEY_REUSED.
 import { sql, type SqlRunner } from "../../db/sql.ts";
 import type { CreditAccount, CreditAction, CreditBatch } from "../../generated/postgres/client.ts";
-import { requestFingerprint } from "../idempotency.ts";
+import { keyReused, requestFingerprint } from "../idempotency.ts";
 import { newId } from "../ids.ts";
 import { type ActionOutcome, loadOutcomes, type WritePreview } from "../outcome.ts";
 import { failure, isFailure, type LedgerError, type LedgerFailure } from "../result.ts";
@@ -151,7 +151,11 @@ export async function applyBatch(deps: LedgerDependencies, tenantId: string, inp
     const inserted = await tx.query<{ id: string }>(
       sql`${insertStatement("credit_batch", [batch])} ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
     );
-    if (inserted.length !== 1) rollback(await findBatchReplay(tx, tenantId, idempotencyKey, requestHash));
+    if (inserted.length !== 1) {
+      // Every item comes from the one caller, so any item's options name its API key.
+      const callerApiKeyId = prepared[0]?.options.initiator.apiKeyId ?? null;
+      rollback(await findBatchReplay(tx, tenantId, idempotencyKey, requestHash, callerApiKeyId));
+    }
 
     // Items carry no idempotency key of their own (the batch row holds it), so their actions cannot collide
     // on one: the session may defer their inserts on every attempt (see WriteSession.beginAction).
@@ -273,18 +277,24 @@ async function findBatchReplay(
   tenantId: string,
   idempotencyKey: string | null,
   requestHash: string,
+  callerApiKeyId: string | null,
 ): Promise<(BatchOutcome & { ok: true }) | BatchFailure> {
   const [batch] = await tx.query<CreditBatch>(
     sql`SELECT * FROM credit_batch WHERE tenant_id = ${tenantId} AND idempotency_key = ${idempotencyKey}`,
   );
   if (!batch) throw new Error("Bug: the batch's idempotency key was taken, but no batch holds it.");
   if (batch.requestHash !== requestHash) {
+    // The batch row does not record its caller; its actions do, all with the one API key that sent it.
+    const [first] = await tx.query<{ apiKeyId: string | null; initiatorType: string }>(
+      sql`SELECT a.api_key_id, a.initiator_type FROM credit_batch_item i JOIN credit_action a ON a.id = i.action_id WHERE i.batch_id = ${batch.id} ORDER BY i.position LIMIT 1`,
+    );
     return batchRefused(
-      failure(
-        "IDEMPOTENCY_KEY_REUSED",
-        "idempotencyKey",
-        "This idempotency key was already used for a different request; use a new key for a new request.",
-        { idempotencyKey: idempotencyKey ?? "", batchId: batch.id },
+      keyReused(
+        idempotencyKey ?? "",
+        { batchId: batch.id },
+        // Only an API_KEY initiator puts the calling key into the fingerprint.
+        first?.initiatorType === "API_KEY" ? first.apiKeyId : null,
+        callerApiKeyId,
       ),
     );
   }

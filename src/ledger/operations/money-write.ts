@@ -63,7 +63,7 @@ export async function moneyWrite<T extends ActionOutcome>(
       const refusal = refusalOf(error);
       if (refusal === null && !(error instanceof IdempotencyKeyTaken)) throw error;
       // The original answer comes first: a refused request may be the retry of one that was written.
-      const replay = await findReplay(tx, tenantId, checked.idempotencyKey, requestHash);
+      const replay = await findReplay(tx, tenantId, checked.idempotencyKey, requestHash, checked.initiator.apiKeyId);
       if (replay !== null) rollback(replay);
       if (refusal === null) throw new Error("Bug: the idempotency key was taken, but no action holds it.");
       // Then an unknown store or partner, as if they had been checked before anything else.
