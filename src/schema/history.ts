@@ -296,13 +296,22 @@ export async function resolveHistory(
   return { key, page: () => refusingBadArguments(context, () => context.loaders.history.load(key)) };
 }
 
-/** Runs a history read, turning refused arguments into the API's argument errors. */
+/** The API's names of the filter arguments that the ledger's filter calls otherwise (see historyFilter). */
+const apiFilterNames: Readonly<Record<string, string>> = {
+  "filter.noteContains": "filter.note",
+  "filter.storeIds": "filter.stores",
+  "filter.partnerIds": "filter.partners",
+  "filter.grantId": "filter.grant",
+};
+
+/** Runs a history read, turning refused arguments into the API's argument errors, named as the API names them. */
 async function refusingBadArguments<T>(context: Context, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
     if (error instanceof HistoryArgumentError) {
-      throw argumentError(error.code, error.field, context, { argument: error.field, ...error.params }, error.message);
+      const field = apiFilterNames[error.field] ?? error.field;
+      throw argumentError(error.code, field, context, { argument: field, ...error.params }, error.message);
     }
     throw error;
   }

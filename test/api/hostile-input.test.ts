@@ -119,6 +119,8 @@ describe("text no database can store", () => {
     );
     expectNoFault(history);
     expect(history.errors?.[0]?.extensions?.code).toBe("INVALID_FILTER");
+    // The field is the API's argument, not the ledger's name for it (noteContains).
+    expect(history.errors?.[0]?.extensions?.field).toBe("filter.note");
     // The refusal names the filter and says why, in each language, as a mutation's INVALID_TEXT does.
     expect(history.errors?.[0]?.message).toBe(
       "The filter note contains a character that cannot be stored: the NUL character or invalid Unicode.",
