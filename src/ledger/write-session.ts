@@ -450,6 +450,37 @@ export class WriteSession {
   }
 
   /**
+   * For a credit effective before now (backdated): BALANCE_OUT_OF_RANGE, with the effective time, if adding
+   * `amount` then would take the balance at any moment from then on past the 64-bit range. checkCredit bounds
+   * only the balance now, but a credit backdated before a debit adds to every balance between the two, which
+   * may have been higher than the balance now. Null for a credit effective now or later (checkCredit covers
+   * it), which costs no statement; a backdated credit pays for one, as a backdated debit does.
+   */
+  async checkBackdatedCredit(
+    accountId: string,
+    amount: bigint,
+    effectiveAt: Date,
+    field = "amount",
+  ): Promise<LedgerFailure | null> {
+    if (!this.isBackdated(effectiveAt)) return null;
+    // Expirations settled in this transaction (and a batch's earlier items) are part of the past being checked.
+    await this.writePending();
+    const past = await pastBalances(this.tx, accountId, effectiveAt);
+    if (past.highestFrom + amount <= int64Max) return null;
+    return failure(
+      "BALANCE_OUT_OF_RANGE",
+      field,
+      `At ${effectiveAt.toISOString()} or later the balance would exceed the largest amount the ledger can hold (${int64Max}): it reaches ${past.highestFrom} from then on, and ${amount} were to be added.`,
+      {
+        balance: past.highestFrom.toString(),
+        amount: amount.toString(),
+        max: int64Max.toString(),
+        effectiveAt: effectiveAt.toISOString(),
+      },
+    );
+  }
+
+  /**
    * Settles the lapsed grants of those accounts whose next_lapse_at has come (see `settleClosedGrants`).
    * Every write calls it right after locking, so no operation ever spends an expired credit; reads reach it
    * through `settleDue`, so no balance shown is stale. The account row says whether anything is due, so when

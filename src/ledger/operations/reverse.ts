@@ -126,7 +126,8 @@ async function reverseUnderLock(
     expectationOf(session, giveTo, expectedTarget) ??
     (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
     (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
-    (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null);
+    (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null) ??
+    (giveTo ? await session.checkBackdatedCredit(giveTo, original.amount, options.effectiveAt, "actionId") : null);
   if (problem) rollback(problem);
 
   const action = await session.beginAction({

@@ -1,5 +1,5 @@
-// What a backdated write must know about an account's past, in one statement: the lowest balance from the
-// write's effective time on, and the credits of grants that were spendable at that time. Only a write
+// What a backdated write must know about an account's past, in one statement: the lowest and highest balance
+// from the write's effective time on, and the credits of grants that were spendable at that time. Only a write
 // effective before now asks (one effective now cannot change any earlier moment), so the usual write costs
 // nothing here.
 import { type Sql, sql, type SqlRunner } from "../../db/sql.ts";
@@ -11,6 +11,11 @@ export interface PastBalances {
    * reads them).
    */
   lowestFrom: bigint;
+  /**
+   * The highest balance the account has at any moment from `at` on, read like `lowestFrom`: a backdated credit
+   * adds to every one of those balances, so this plus the credit must stay within the 64-bit range.
+   */
+  highestFrom: bigint;
   /** What the grants that hold credits now and had taken effect, and not lapsed, by `at` hold. */
   spendableAt: bigint;
 }
@@ -25,7 +30,8 @@ const half = 4_294_967_296n; // 2^32
  * summed in two halves, its multiples of 2^32 and the rest, each far from the bound for any number of entries
  * a database can hold, and the halves are put together exactly here: the balance at `at`, then the change at
  * each later moment (entries effective at one moment together), whose running sums are taken in order here
- * rather than by a window in SQL. Only a backdated debit asks, and it reads one row per later moment.
+ * rather than by a window in SQL. Only a backdated write asks (a debit for the lowest balance, a credit for
+ * the highest), and it reads one row per later moment.
  * The grants' remaining amounts add up to the account's positive balance now, which is within the range.
  */
 export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): Promise<PastBalances> {
@@ -46,6 +52,7 @@ export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): 
   const exact = (value: unknown) => (value === null || value === undefined ? 0n : BigInt(String(value)));
   let balance = 0n;
   let lowestFrom = 0n;
+  let highestFrom = 0n;
   let spendable = 0n;
   for (const row of rows) {
     const part = Number(row.part);
@@ -56,8 +63,9 @@ export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): 
     balance += exact(row.high) * half + exact(row.low);
     // Part 0 is the balance at `at` itself, part 1 the balance after each later moment, in time order.
     if (part === 0 || balance < lowestFrom) lowestFrom = balance;
+    if (part === 0 || balance > highestFrom) highestFrom = balance;
   }
-  return { lowestFrom, spendableAt: spendable };
+  return { lowestFrom, highestFrom, spendableAt: spendable };
 }
 
 /**
