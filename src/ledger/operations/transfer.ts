@@ -79,8 +79,10 @@ export function prepareTransfer(input: TransferInput): PreparedWrite | LedgerFai
         session.checkExpected(targetAccountId, expectedTarget) ??
         session.checkDebit(sourceAccountId, amount) ??
         session.checkCredit(targetAccountId, amount) ??
-        (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt)) ??
-        (await session.checkBackdatedCredit(targetAccountId, amount, options.effectiveAt));
+        (await session.checkBackdated(options.effectiveAt, {
+          debit: { accountId: sourceAccountId, amount, field: "amount" },
+          credit: { accountId: targetAccountId, amount, field: "amount" },
+        }));
       if (problem) rollback(problem);
       const action = await session.beginAction({
         type: "TRANSFER",
