@@ -4,6 +4,7 @@
 // amounts and times in the tenant's zone. Everything goes through the gateway's HTTP handler.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.ts";
+import { sql } from "../../src/db/sql.ts";
 import { type ApiFixture, createApiFixture, type TenantHandle, type UserErrorBody } from "../support/api.ts";
 import { actionFields, globalId, historyPage, rawId } from "./history-model.ts";
 
@@ -729,7 +730,11 @@ describe("Stripe credit grants and balance transactions", () => {
     api.advance(1000);
     await ok("reduce", { accountId: account, amount: "5" });
     const reducedAt = api.now().getTime();
-    await ok("deposit", { accountId: account, amount: "5", effectiveAt: new Date(reducedAt - 500).toISOString() });
+    const filled = await ok("deposit", {
+      accountId: account,
+      amount: "5",
+      effectiveAt: new Date(reducedAt - 500).toISOString(),
+    });
     await refused(
       "reverseCreditAction",
       { actionId: firstReduce.action.id, effectiveAt: new Date(reducedAt - 400).toISOString() },
@@ -750,6 +755,22 @@ describe("Stripe credit grants and balance transactions", () => {
       );
       expect({ moment, balance: read.node.balanceAt }).toEqual({ moment, balance: balance.toString() });
     }
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+    // verify finds a past balance beyond the range: that deposit's entry moved to where the balance was the
+    // maximum already (then put back, for the verification of the whole tenant in the other tests).
+    const move = (to: number) =>
+      api.database.transaction((tx) =>
+        tx.execute(
+          sql`UPDATE credit_entry SET effective_at = ${new Date(to)} WHERE action_id = ${rawId(filled.action.id)}`,
+        ),
+      );
+    await move(depositedAt + 500);
+    const problems = await api.ledger.verify({ tenantId: api.tenantId, accountId: rawId(account) });
+    expect(problems.map((problem) => [problem.kind, problem.id])).toContainEqual([
+      "past-balance-range",
+      rawId(account),
+    ]);
+    await move(reducedAt - 500);
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 
