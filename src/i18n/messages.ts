@@ -104,7 +104,9 @@ const english: Record<ErrorCode, Message> = {
   AMOUNT_OUT_OF_RANGE: (p) =>
     `The amount must lie within the 64-bit range, from ${minAmount} to ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
-    `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
+    p.effectiveAt !== undefined && p.balance !== undefined && p.amount !== undefined
+      ? `At ${p.effectiveAt} or later the balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}): it reaches ${p.balance} from then on, and ${p.amount} were to be added.`
+      : `The balance would exceed the largest amount the ledger can hold (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined
@@ -337,7 +339,9 @@ const czech: Record<ErrorCode, Message> = {
         : ""),
   AMOUNT_OUT_OF_RANGE: (p) => `Částka musí ležet v 64bitovém rozsahu, od ${minAmount} do ${p.max ?? maxAmount}.`,
   BALANCE_OUT_OF_RANGE: (p) =>
-    `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
+    p.effectiveAt !== undefined && p.balance !== undefined && p.amount !== undefined
+      ? `K okamžiku ${p.effectiveAt} nebo později by zůstatek překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}): od té doby dosahuje ${p.balance} a přičíst se mělo ${p.amount}.`
+      : `Zůstatek by překročil nejvyšší částku, kterou lze na účtu evidovat (${p.max ?? maxAmount}).`,
   INSUFFICIENT_CREDITS: (p) =>
     p.available !== undefined && p.requested !== undefined
       ? p.effectiveAt !== undefined

@@ -59,6 +59,10 @@ export async function verifyLedger(
     const report = (kind: string, message: string) => problems.push({ kind, id: account.id, message });
     let expected = 0n;
     let sequence = 0;
+    // The change at each effective moment, to check the balance at every past moment too (balanceAt reads
+    // entries by effective time, so a backdated entry raises or lowers every balance after its time). One
+    // number per distinct moment of the account: the entries themselves are read a page at a time.
+    const changeAt = new Map<number, bigint>();
     for (let cursor: string | undefined; ; ) {
       const entries: CreditEntry[] = await db.creditEntry.findMany({
         where: { accountId: account.id },
@@ -95,6 +99,8 @@ export async function verifyLedger(
         if (entry.effectiveAt.getTime() > entry.createdAt.getTime())
           report("entry-before-effect", `entry ${entry.id} was recorded before its effective time`);
         expected += signed;
+        const moment = entry.effectiveAt.getTime();
+        changeAt.set(moment, (changeAt.get(moment) ?? 0n) + signed);
       }
       if (entries.length < pageSize) break;
       cursor = entries[entries.length - 1]?.id;
@@ -105,6 +111,15 @@ export async function verifyLedger(
       report("entry-count", `entry count is ${account.entryCount}, it has ${sequence} entries`);
     if (account.balance > int64Max || account.balance < int64Min)
       report("balance-range", "balance is outside the 64-bit range");
+    let pastBalance = 0n;
+    for (const moment of [...changeAt.keys()].sort((a, b) => a - b)) {
+      pastBalance += changeAt.get(moment) ?? 0n;
+      if (pastBalance > int64Max || pastBalance < int64Min) {
+        const at = new Date(moment).toISOString();
+        report("past-balance-range", `balance at ${at} is ${pastBalance}, outside the 64-bit range`);
+        break;
+      }
+    }
     if (account.status === "CLOSED" && account.balance !== 0n)
       report("closed-balance", `closed account holds ${account.balance}`);
 

@@ -43,7 +43,7 @@ import {
   type References,
   writeBalances,
 } from "./sql/accounts.ts";
-import { pastBalances } from "./sql/backdated.ts";
+import { type PastBalances, pastBalances } from "./sql/backdated.ts";
 import {
   cancelScheduledGrant,
   changeRemaining,
@@ -145,6 +145,13 @@ export interface RecordedAllocation {
   createsGrant: boolean;
   direction: EntryDirection;
   amount: bigint;
+}
+
+/** One side of a backdated write to check: the account, the amount and the input field a refusal names. */
+export interface BackdatedSide {
+  accountId: string;
+  amount: bigint;
+  field: string;
 }
 
 const grantPageSize = 100;
@@ -409,11 +416,39 @@ export class WriteSession {
     effectiveAt: Date,
     field = "amount",
   ): Promise<LedgerFailure | null> {
+    return this.checkBackdated(effectiveAt, { debit: { accountId, amount, field } });
+  }
+
+  /**
+   * checkBackdatedDebit for `debit` and checkBackdatedCredit for `credit` (a transfer's or reversal's two
+   * sides), reading the past of both accounts in one statement; the debit's refusal first. Null for a write
+   * effective now, which costs no statement.
+   */
+  async checkBackdated(
+    effectiveAt: Date,
+    sides: { debit?: BackdatedSide | null; credit?: BackdatedSide | null },
+  ): Promise<LedgerFailure | null> {
     if (!this.isBackdated(effectiveAt)) return null;
-    const state = this.state(accountId);
-    // Expirations settled in this transaction are part of the past being checked.
+    const { debit, credit } = sides;
+    const accountIds = [debit?.accountId, credit?.accountId].filter((id): id is string => id !== undefined);
+    if (accountIds.length === 0) return null;
+    // Expirations settled in this transaction (and a batch's earlier items) are part of the past being checked.
     await this.writePending();
-    const past = await pastBalances(this.tx, accountId, effectiveAt);
+    const past = await pastBalances(this.tx, [...new Set(accountIds)], effectiveAt);
+    const of = (accountId: string) => {
+      const balances = past.get(accountId);
+      if (!balances) throw new Error(`Bug: no past balances of account ${accountId}.`);
+      return balances;
+    };
+    return (
+      (debit ? this.backdatedDebitProblem(debit, of(debit.accountId), effectiveAt) : null) ??
+      (credit ? this.backdatedCreditProblem(credit, of(credit.accountId), effectiveAt) : null)
+    );
+  }
+
+  private backdatedDebitProblem(side: BackdatedSide, past: PastBalances, effectiveAt: Date): LedgerFailure | null {
+    const { accountId, amount, field } = side;
+    const state = this.state(accountId);
     const limit = state.row.overdraftLimit;
     // Within the limit at every moment from then on.
     const withinLimit = past.lowestFrom + limit;
@@ -446,6 +481,38 @@ export class WriteSession {
       field,
       `The balance would exceed the largest amount the ledger can hold (${int64Max}).`,
       { balance: state.balance.toString(), amount: amount.toString(), max: int64Max.toString() },
+    );
+  }
+
+  /**
+   * For a credit effective before now (backdated): BALANCE_OUT_OF_RANGE, with the effective time, if adding
+   * `amount` then would take the balance at any moment from then on past the 64-bit range. checkCredit bounds
+   * only the balance now, but a credit backdated before a debit adds to every balance between the two, which
+   * may have been higher than the balance now. Null for a credit effective now or later (checkCredit covers
+   * it), which costs no statement; a backdated credit pays for one, as a backdated debit does.
+   */
+  async checkBackdatedCredit(
+    accountId: string,
+    amount: bigint,
+    effectiveAt: Date,
+    field = "amount",
+  ): Promise<LedgerFailure | null> {
+    return this.checkBackdated(effectiveAt, { credit: { accountId, amount, field } });
+  }
+
+  private backdatedCreditProblem(side: BackdatedSide, past: PastBalances, effectiveAt: Date): LedgerFailure | null {
+    const { amount, field } = side;
+    if (past.highestFrom + amount <= int64Max) return null;
+    return failure(
+      "BALANCE_OUT_OF_RANGE",
+      field,
+      `At ${effectiveAt.toISOString()} or later the balance would exceed the largest amount the ledger can hold (${int64Max}): it reaches ${past.highestFrom} from then on, and ${amount} were to be added.`,
+      {
+        balance: past.highestFrom.toString(),
+        amount: amount.toString(),
+        max: int64Max.toString(),
+        effectiveAt: effectiveAt.toISOString(),
+      },
     );
   }
 

@@ -4,6 +4,7 @@
 // amounts and times in the tenant's zone. Everything goes through the gateway's HTTP handler.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.ts";
+import { sql } from "../../src/db/sql.ts";
 import { type ApiFixture, createApiFixture, type TenantHandle, type UserErrorBody } from "../support/api.ts";
 import { actionFields, globalId, historyPage, rawId } from "./history-model.ts";
 
@@ -633,35 +634,143 @@ describe("Stripe credit grants and balance transactions", () => {
     expect(await raw.text()).toContain(`"amount":"${max}"`);
   });
 
-  it("a backdated write over past balances beyond the 64-bit range is answered exactly, never as a fault", async () => {
+  it("a backdated write over credits that add up beyond the 64-bit range is answered exactly, never as a fault", async () => {
     const { account } = await newAccount({ currency: "USD" });
     const { account: target } = await newAccount({ currency: "USD" });
     const max = "9223372036854775807";
-    const before = new Date(api.now().getTime() - 60_000);
-    const at = (offsetMs: number) => new Date(before.getTime() + offsetMs).toISOString();
+    const before = new Date(api.now().getTime() - 60_000).toISOString();
+    // The account's credits add up to 2^64 - 2 and its debits nearly as much, past what SQLite's SUM can hold;
+    // its balance is 100 now and was the maximum twice.
+    for (const [write, amount] of [
+      ["deposit", max],
+      ["reduce", max],
+      ["deposit", max],
+      ["reduce", "9223372036854775707"],
+    ] as const) {
+      api.advance(1000);
+      await ok(write, { accountId: account, amount });
+    }
+    const lastWriteAt = api.now().getTime();
+    const at = (offsetMs: number) => new Date(lastWriteAt + offsetMs).toISOString();
     api.advance(1000);
-    await ok("deposit", { accountId: account, amount: max });
-    api.advance(1000);
-    await ok("reduce", { accountId: account, amount: max });
-    // Backdated before both: the balance now is 100, but between the two writes it was 2^63 + 99, past the
-    // 64-bit range that no balance of now may leave (BALANCE_OUT_OF_RANGE bounds the balance now only).
-    await ok("deposit", { accountId: account, amount: "100", effectiveAt: at(0) });
-    const reduced = await ok("reduce", { accountId: account, amount: "60", effectiveAt: at(1000) });
-    expect(reduced.accounts).toEqual([{ id: account, balance: "40", available: "40" }]);
+    // Backdated before both maxima, a credit would take them past the range: refused with the exact balance.
     const refusal = await refused(
+      "deposit",
+      { accountId: account, amount: "100", effectiveAt: before },
+      "BALANCE_OUT_OF_RANGE",
+      ["input", "amount"],
+    );
+    expect(refusal.message).toContain(`it reaches ${max} from then on, and 100 were to be added`);
+    const reduced = await ok("reduce", { accountId: account, amount: "60", effectiveAt: at(500) });
+    expect(reduced.accounts).toEqual([{ id: account, balance: "40", available: "40" }]);
+    const insufficient = await refused(
       "transfer",
-      { sourceAccountId: account, targetAccountId: target, amount: "41", effectiveAt: at(2000) },
+      { sourceAccountId: account, targetAccountId: target, amount: "41", effectiveAt: at(600) },
       "INSUFFICIENT_CREDITS",
       ["input", "amount"],
     );
-    expect(refusal.message).toContain("40 USD available");
+    expect(insufficient.message).toContain("40 USD available");
     const moved = await ok("transfer", {
       sourceAccountId: account,
       targetAccountId: target,
       amount: "40",
-      effectiveAt: at(2000),
+      effectiveAt: at(600),
     });
     expect(moved.accounts.map((one: { balance: string }) => one.balance)).toEqual(["0", "40"]);
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+  });
+
+  it("a backdated credit that would take a past balance beyond the 64-bit range is refused, nothing written", async () => {
+    const { account } = await newAccount({ currency: "USD" });
+    const { account: source } = await newAccount({ currency: "USD" });
+    const max = 9223372036854775807n;
+    const start = api.now().getTime() - 60_000;
+    const at = (offsetMs: number) => new Date(start + offsetMs).toISOString();
+    // The source has credits in effect well before the moments below, so a backdated transfer may take them.
+    await ok("deposit", { accountId: source, amount: "10", effectiveAt: at(0) });
+    api.advance(1000);
+    await ok("deposit", { accountId: account, amount: max.toString() });
+    const depositedAt = api.now().getTime();
+    api.advance(1000);
+    const firstReduce = await ok("reduce", { accountId: account, amount: "5" });
+    // Between the two the balance was the maximum; the balance now (max - 5) leaves room for 3 more.
+    const between = new Date(depositedAt + 500).toISOString();
+    const outOfRange: [string, string[]] = ["BALANCE_OUT_OF_RANGE", ["input", "amount"]];
+    const deposit = { accountId: account, amount: "3", effectiveAt: between };
+    const refusal = await refused("deposit", deposit, ...outOfRange);
+    expect(refusal.message).toBe(
+      `At ${formatPrague(new Date(between))} or later the balance would exceed the largest amount the ledger can hold (${max}): it reaches ${max} from then on, and 3 were to be added.`,
+    );
+    await refused("deposit", { ...deposit, dryRun: true }, ...outOfRange);
+    await refused("createCreditGrant", deposit, ...outOfRange);
+    const transfer = { sourceAccountId: source, targetAccountId: account, amount: "3", effectiveAt: between };
+    await refused("transfer", transfer, ...outOfRange);
+    await refused("transfer", { ...transfer, dryRun: true }, ...outOfRange);
+    const before = await api.snapshot();
+    const batch = await api.data(
+      `mutation ($input: ApplyCreditBatchInput!) { applyCreditBatch(input: $input) {
+        batch { idempotencyKey } itemErrors { index userError { code field message } } userErrors { code }
+      } }`,
+      // The first item fits; the second is the refused deposit, and the batch writes neither.
+      {
+        input: {
+          idempotencyKey: "past-max-batch",
+          items: [{ deposit: { accountId: source, amount: "1" } }, { deposit }],
+        },
+      },
+    );
+    expect(batch.applyCreditBatch.batch).toBeNull();
+    expect(batch.applyCreditBatch.itemErrors).toMatchObject([
+      { index: 1, userError: { code: "BALANCE_OUT_OF_RANGE", field: ["input", "items", "1", "deposit", "amount"] } },
+    ]);
+    expect(await api.snapshot()).toBe(before);
+
+    // A reversal gives back at its effective time too: after a backdated deposit that fills the balance to the
+    // maximum again from its time on, reversing the first reduction effective later is refused.
+    api.advance(1000);
+    await ok("reduce", { accountId: account, amount: "5" });
+    const reducedAt = api.now().getTime();
+    const filled = await ok("deposit", {
+      accountId: account,
+      amount: "5",
+      effectiveAt: new Date(reducedAt - 500).toISOString(),
+    });
+    await refused(
+      "reverseCreditAction",
+      { actionId: firstReduce.action.id, effectiveAt: new Date(reducedAt - 400).toISOString() },
+      "BALANCE_OUT_OF_RANGE",
+      ["input", "actionId"],
+    );
+    // No past balance passes the maximum: the backdated deposit that fitted reached it exactly.
+    const balances: [number, bigint][] = [
+      [depositedAt + 500, max],
+      [reducedAt - 1000, max - 5n],
+      [reducedAt - 300, max],
+      [reducedAt, max - 5n],
+    ];
+    for (const [moment, balance] of balances) {
+      const read = await api.data(
+        `query ($id: ID!, $at: DateTime!) { node(id: $id) { ... on CreditAccount { balanceAt(at: $at) } } }`,
+        { id: account, at: new Date(moment).toISOString() },
+      );
+      expect({ moment, balance: read.node.balanceAt }).toEqual({ moment, balance: balance.toString() });
+    }
+    expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
+    // verify finds a past balance beyond the range: that deposit's entry moved to where the balance was the
+    // maximum already (then put back, for the verification of the whole tenant in the other tests).
+    const move = (to: number) =>
+      api.database.transaction((tx) =>
+        tx.execute(
+          sql`UPDATE credit_entry SET effective_at = ${new Date(to)} WHERE action_id = ${rawId(filled.action.id)}`,
+        ),
+      );
+    await move(depositedAt + 500);
+    const problems = await api.ledger.verify({ tenantId: api.tenantId, accountId: rawId(account) });
+    expect(problems.map((problem) => [problem.kind, problem.id])).toContainEqual([
+      "past-balance-range",
+      rawId(account),
+    ]);
+    await move(reducedAt - 500);
     expect(await api.ledger.verify({ tenantId: api.tenantId })).toEqual([]);
   });
 

@@ -296,4 +296,22 @@ describe("statements per write request, warm", () => {
     if (deferred())
       expect(statements.at(-2)).toMatch(/^WITH new_grants AS \(INSERT INTO credit_grant .*UPDATE credit_account /s);
   });
+
+  it("a backdated transfer: one statement more than a transfer now, reading the past of both accounts at once", async () => {
+    const other = globalId("CreditAccount", ids.expiringAccount);
+    // Just after the accounts' first deposits, whose credits the source then spends (and a moment already past
+    // when this test runs alone).
+    const at = new Date("2026-06-01T10:00:00.500Z");
+    if (clock.getTime() <= at.getTime()) clock = new Date("2026-06-01T10:00:01Z");
+    const { data, statements } = await run(
+      `mutation($from: ID!, $to: ID!, $at: DateTime!) { transfer(input: { sourceAccountId: $from, targetAccountId: $to, amount: "5", effectiveAt: $at }) { accounts { balance } userErrors { code } } }`,
+      { from: globalAccount(), to: other, at: at.toISOString() },
+    );
+    expect(data.transfer).toMatchObject({ userErrors: [] });
+    // The source's lowest and the target's highest balance from then on, in one statement for both.
+    expect(statements).toHaveLength(11 - combined() - deferred(2));
+    const pastReads = statements.filter((statement) => /SUM\(CASE WHEN direction/.test(statement));
+    expect(pastReads).toHaveLength(1);
+    expect(pastReads[0]).toMatch(/account_id IN \([^)]*,[^)]*\)/);
+  });
 });

@@ -81,7 +81,11 @@ export function prepareDeposit(input: DepositInput): PreparedWrite | LedgerFailu
       }
       await lockOpenAccounts(session, [{ id: input.accountId, field: "accountId" }]);
       await session.settleDueGrants([input.accountId]);
-      const problem = session.checkExpected(input.accountId, expected) ?? session.checkCredit(input.accountId, amount);
+      // A backdated deposit adds to every balance from its time on, not only to the balance now.
+      const problem =
+        session.checkExpected(input.accountId, expected) ??
+        session.checkCredit(input.accountId, amount) ??
+        (await session.checkBackdatedCredit(input.accountId, amount, options.effectiveAt));
       if (problem) rollback(problem);
       const spec = { name, category, priority, expiresAt, externalReference: options.externalReference };
       const draft = {

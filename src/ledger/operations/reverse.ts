@@ -126,7 +126,10 @@ async function reverseUnderLock(
     expectationOf(session, giveTo, expectedTarget) ??
     (takeFrom ? session.checkDebit(takeFrom, original.amount, "actionId") : null) ??
     (giveTo ? session.checkCredit(giveTo, original.amount, "actionId") : null) ??
-    (takeFrom ? await session.checkBackdatedDebit(takeFrom, original.amount, options.effectiveAt, "actionId") : null);
+    (await session.checkBackdated(options.effectiveAt, {
+      debit: takeFrom ? { accountId: takeFrom, amount: original.amount, field: "actionId" } : null,
+      credit: giveTo ? { accountId: giveTo, amount: original.amount, field: "actionId" } : null,
+    }));
   if (problem) rollback(problem);
 
   const action = await session.beginAction({

@@ -72,14 +72,17 @@ export function prepareTransfer(input: TransferInput): PreparedWrite | LedgerFai
         );
       }
       await session.settleDueGrants([sourceAccountId, targetAccountId]);
-      // Credits only add to the target's later balances, and arrive there as grants effective at the
-      // transfer's time: only the source must be checked at a backdated time.
+      // At a backdated time the source must have had the credits then, and the target's balances from then on,
+      // each raised by the amount, must stay within the 64-bit range.
       const problem =
         session.checkExpected(sourceAccountId, expectedSource) ??
         session.checkExpected(targetAccountId, expectedTarget) ??
         session.checkDebit(sourceAccountId, amount) ??
         session.checkCredit(targetAccountId, amount) ??
-        (await session.checkBackdatedDebit(sourceAccountId, amount, options.effectiveAt));
+        (await session.checkBackdated(options.effectiveAt, {
+          debit: { accountId: sourceAccountId, amount, field: "amount" },
+          credit: { accountId: targetAccountId, amount, field: "amount" },
+        }));
       if (problem) rollback(problem);
       const action = await session.beginAction({
         type: "TRANSFER",

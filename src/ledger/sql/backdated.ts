@@ -1,8 +1,8 @@
-// What a backdated write must know about an account's past, in one statement: the lowest balance from the
-// write's effective time on, and the credits of grants that were spendable at that time. Only a write
+// What a backdated write must know about an account's past, in one statement: the lowest and highest balance
+// from the write's effective time on, and the credits of grants that were spendable at that time. Only a write
 // effective before now asks (one effective now cannot change any earlier moment), so the usual write costs
 // nothing here.
-import { type Sql, sql, type SqlRunner } from "../../db/sql.ts";
+import { join, type Sql, sql, type SqlRunner } from "../../db/sql.ts";
 
 export interface PastBalances {
   /**
@@ -11,6 +11,11 @@ export interface PastBalances {
    * reads them).
    */
   lowestFrom: bigint;
+  /**
+   * The highest balance the account has at any moment from `at` on, read like `lowestFrom`: a backdated credit
+   * adds to every one of those balances, so this plus the credit must stay within the 64-bit range.
+   */
+  highestFrom: bigint;
   /** What the grants that hold credits now and had taken effect, and not lapsed, by `at` hold. */
   spendableAt: bigint;
 }
@@ -25,39 +30,52 @@ const half = 4_294_967_296n; // 2^32
  * summed in two halves, its multiples of 2^32 and the rest, each far from the bound for any number of entries
  * a database can hold, and the halves are put together exactly here: the balance at `at`, then the change at
  * each later moment (entries effective at one moment together), whose running sums are taken in order here
- * rather than by a window in SQL. Only a backdated debit asks, and it reads one row per later moment.
+ * rather than by a window in SQL. Only a backdated write asks (a debit for the lowest balance, a credit for
+ * the highest), for every account it touches in the one statement, and it reads one row per later moment.
  * The grants' remaining amounts add up to the account's positive balance now, which is within the range.
  */
-export async function pastBalances(tx: SqlRunner, accountId: string, at: Date): Promise<PastBalances> {
+export async function pastBalances(tx: SqlRunner, accountIds: string[], at: Date): Promise<Map<string, PastBalances>> {
   const high = sql`CASE WHEN direction = ${"CREDIT"} THEN amount / ${half} ELSE -(amount / ${half}) END`;
   const low = sql`CASE WHEN direction = ${"CREDIT"} THEN amount % ${half} ELSE -(amount % ${half}) END`;
-  const rows = await tx.query<{ part: unknown; high: unknown; low: unknown }>(sql`
-    SELECT 0 AS part, NULL AS effective_at, SUM(${high}) AS high, SUM(${low}) AS low
-      FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${at}
+  const ids = join(accountIds);
+  const rows = await tx.query<{ accountId: string; part: unknown; high: unknown; low: unknown }>(sql`
+    SELECT account_id, 0 AS part, NULL AS effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+      FROM credit_entry WHERE account_id IN (${ids}) AND effective_at <= ${at}
+      GROUP BY account_id
     UNION ALL
-    SELECT 1 AS part, effective_at, SUM(${high}) AS high, SUM(${low}) AS low
-      FROM credit_entry WHERE account_id = ${accountId} AND effective_at > ${at}
-      GROUP BY effective_at
+    SELECT account_id, 1 AS part, effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+      FROM credit_entry WHERE account_id IN (${ids}) AND effective_at > ${at}
+      GROUP BY account_id, effective_at
     UNION ALL
-    SELECT 2 AS part, NULL AS effective_at, SUM(remaining_amount) AS high, 0 AS low
-      FROM credit_grant WHERE account_id = ${accountId} AND remaining_amount > 0 AND ${spendableAt(at)}
-    ORDER BY part, effective_at`);
+    SELECT account_id, 2 AS part, NULL AS effective_at, SUM(remaining_amount) AS high, 0 AS low
+      FROM credit_grant WHERE account_id IN (${ids}) AND remaining_amount > 0 AND ${spendableAt(at)}
+      GROUP BY account_id
+    ORDER BY account_id, part, effective_at`);
   // Sums arrive as PostgreSQL numeric (text) or SQLite integers, or null for no rows; all convert exactly.
   const exact = (value: unknown) => (value === null || value === undefined ? 0n : BigInt(String(value)));
-  let balance = 0n;
-  let lowestFrom = 0n;
-  let spendable = 0n;
+  // An account without entries by `at` (or without spendable grants) has no row for that part: zero.
+  const running = new Map(
+    accountIds.map((id) => [id, { balance: 0n, lowestFrom: 0n, highestFrom: 0n, spendableAt: 0n }]),
+  );
   for (const row of rows) {
+    const account = running.get(row.accountId);
+    if (!account) throw new Error(`Bug: past balances of account ${row.accountId}, which was not asked for.`);
     const part = Number(row.part);
     if (part === 2) {
-      spendable = exact(row.high);
+      account.spendableAt = exact(row.high);
       continue;
     }
-    balance += exact(row.high) * half + exact(row.low);
+    account.balance += exact(row.high) * half + exact(row.low);
     // Part 0 is the balance at `at` itself, part 1 the balance after each later moment, in time order.
-    if (part === 0 || balance < lowestFrom) lowestFrom = balance;
+    if (part === 0 || account.balance < account.lowestFrom) account.lowestFrom = account.balance;
+    if (part === 0 || account.balance > account.highestFrom) account.highestFrom = account.balance;
   }
-  return { lowestFrom, spendableAt: spendable };
+  return new Map(
+    [...running].map(([id, { lowestFrom, highestFrom, spendableAt }]) => [
+      id,
+      { lowestFrom, highestFrom, spendableAt },
+    ]),
+  );
 }
 
 /**
