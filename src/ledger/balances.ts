@@ -4,6 +4,7 @@ import type { CreditAccount } from "../generated/postgres/client.ts";
 import { join, sql } from "../db/sql.ts";
 import { int64Max, maxBigInt, minBigInt } from "./amounts.ts";
 import { earliestTime, latestTime } from "./history/cursors.ts";
+import { exactSum, signedHigh, signedLow } from "./sql/exact-sums.ts";
 import type { LedgerDependencies } from "./operations/money-write.ts";
 import { failure, isFailure, type LedgerResult } from "./result.ts";
 import { rollback, runWrite } from "./transaction.ts";
@@ -113,30 +114,19 @@ export async function balanceAt(
   return { ok: true, balance, at };
 }
 
-const half = 4_294_967_296n; // 2^32
-
 /**
- * The account's entries effective at or before `at`, credits minus debits. An account's credits (or debits)
- * may add up to more than the 64-bit range in all although its balance never leaves it, and SQLite's SUM
- * fails there: each amount is summed in two halves (its multiples of 2^32 and the rest), each far from the
- * bound for any number of entries a database can hold, and the halves are put together exactly here.
+ * The account's entries effective at or before `at`, credits minus debits, summed exactly on both engines
+ * (an account's credits in all may pass the 64-bit range: see sql/exact-sums.ts).
  */
 async function sumOfEntries(deps: LedgerDependencies, accountId: string, at: Date): Promise<bigint> {
   // Every stored time lies in the years 1970 to 9999 (checkDate in validation.ts); bound to that range,
   // SQLite's comparison of the times' text stays exact.
   if (at.getTime() < earliestTime) return 0n;
   const until = new Date(Math.min(at.getTime(), latestTime));
-  const rows = await deps.database.reader.query<{ direction: string; high: unknown; low: unknown }>(sql`
-    SELECT direction, SUM(amount / ${half}) AS high, SUM(amount % ${half}) AS low
-    FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${until}
-    GROUP BY direction`);
-  let balance = 0n;
-  for (const row of rows) {
-    // PostgreSQL's SUM of bigint is numeric (text here), SQLite's an integer: both convert exactly.
-    const total = BigInt(String(row.high ?? 0)) * half + BigInt(String(row.low ?? 0));
-    balance += row.direction === "CREDIT" ? total : -total;
-  }
-  return balance;
+  const [row] = await deps.database.reader.query<{ high: unknown; low: unknown }>(sql`
+    SELECT SUM(${signedHigh}) AS high, SUM(${signedLow}) AS low
+    FROM credit_entry WHERE account_id = ${accountId} AND effective_at <= ${until}`);
+  return exactSum(row?.high, row?.low);
 }
 
 /**

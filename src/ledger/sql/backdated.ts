@@ -3,6 +3,7 @@
 // effective before now asks (one effective now cannot change any earlier moment), so the usual write costs
 // nothing here.
 import { join, type Sql, sql, type SqlRunner } from "../../db/sql.ts";
+import { exactSum, signedHigh, signedLow } from "./exact-sums.ts";
 
 export interface PastBalances {
   /**
@@ -20,41 +21,32 @@ export interface PastBalances {
   spendableAt: bigint;
 }
 
-const half = 4_294_967_296n; // 2^32
-
 /**
  * The past in one statement, exactly. A balance now never leaves the 64-bit range (BALANCE_OUT_OF_RANGE), but
  * a balance in the past can: a credit backdated before a large debit adds to every balance between the two,
- * and the check bounds only the balance now. An account's credits (or debits) in all may pass the range too.
- * SQLite's SUM fails past it (PostgreSQL's is numeric), so, as balanceAt does (balances.ts), each amount is
- * summed in two halves, its multiples of 2^32 and the rest, each far from the bound for any number of entries
- * a database can hold, and the halves are put together exactly here: the balance at `at`, then the change at
- * each later moment (entries effective at one moment together), whose running sums are taken in order here
- * rather than by a window in SQL. Only a backdated write asks (a debit for the lowest balance, a credit for
+ * and the check bounds only the balance now. So amounts are summed as sql/exact-sums.ts does (SQLite's SUM
+ * fails past the range): the balance at `at`, then the change at each later moment (entries effective at one
+ * moment together), whose running sums are taken in order here rather than by a window in SQL. Only a backdated write asks (a debit for the lowest balance, a credit for
  * the highest), for every account it touches in the one statement, and it reads one row per later moment.
  * The grants' remaining amounts add up to the account's positive balance now, which is within the range.
  */
 export async function pastBalances(tx: SqlRunner, accountIds: string[], at: Date): Promise<Map<string, PastBalances>> {
-  const high = sql`CASE WHEN direction = ${"CREDIT"} THEN amount / ${half} ELSE -(amount / ${half}) END`;
-  const low = sql`CASE WHEN direction = ${"CREDIT"} THEN amount % ${half} ELSE -(amount % ${half}) END`;
   const ids = join(accountIds);
   const rows = await tx.query<{ accountId: string; part: unknown; high: unknown; low: unknown }>(sql`
-    SELECT account_id, 0 AS part, NULL AS effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+    SELECT account_id, 0 AS part, NULL AS effective_at, SUM(${signedHigh}) AS high, SUM(${signedLow}) AS low
       FROM credit_entry WHERE account_id IN (${ids}) AND effective_at <= ${at}
       GROUP BY account_id
     UNION ALL
-    SELECT account_id, 1 AS part, effective_at, SUM(${high}) AS high, SUM(${low}) AS low
+    SELECT account_id, 1 AS part, effective_at, SUM(${signedHigh}) AS high, SUM(${signedLow}) AS low
       FROM credit_entry WHERE account_id IN (${ids}) AND effective_at > ${at}
       GROUP BY account_id, effective_at
     UNION ALL
-    SELECT account_id, 2 AS part, NULL AS effective_at, SUM(remaining_amount) AS high, 0 AS low
+    SELECT account_id, 2 AS part, NULL AS effective_at, 0 AS high, SUM(remaining_amount) AS low
       FROM credit_grant WHERE account_id IN (${ids}) AND remaining_amount > 0 AND ${spendableAt(at)}
       GROUP BY account_id
     ORDER BY account_id, part, effective_at`);
-  // Sums arrive as PostgreSQL numeric (text) or SQLite integers, or null for no rows; all convert exactly.
-  const exact = (value: unknown) => (value === null || value === undefined ? 0n : BigInt(String(value)));
   // An account without entries by `at` (or without spendable grants) has no row for that part: zero.
-  const running = new Map(
+  const running = new Map<string, PastBalances & { balance: bigint }>(
     accountIds.map((id) => [id, { balance: 0n, lowestFrom: 0n, highestFrom: 0n, spendableAt: 0n }]),
   );
   for (const row of rows) {
@@ -62,20 +54,16 @@ export async function pastBalances(tx: SqlRunner, accountIds: string[], at: Date
     if (!account) throw new Error(`Bug: past balances of account ${row.accountId}, which was not asked for.`);
     const part = Number(row.part);
     if (part === 2) {
-      account.spendableAt = exact(row.high);
+      // The grants' sum is within the range (see above), so it needs no halves: it comes whole, as `low`.
+      account.spendableAt = exactSum(row.high, row.low);
       continue;
     }
-    account.balance += exact(row.high) * half + exact(row.low);
+    account.balance += exactSum(row.high, row.low);
     // Part 0 is the balance at `at` itself, part 1 the balance after each later moment, in time order.
     if (part === 0 || account.balance < account.lowestFrom) account.lowestFrom = account.balance;
     if (part === 0 || account.balance > account.highestFrom) account.highestFrom = account.balance;
   }
-  return new Map(
-    [...running].map(([id, { lowestFrom, highestFrom, spendableAt }]) => [
-      id,
-      { lowestFrom, highestFrom, spendableAt },
-    ]),
-  );
+  return running;
 }
 
 /**
